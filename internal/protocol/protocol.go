@@ -1,0 +1,272 @@
+// Package protocol defines the JSON messages that the agent, the relay and the
+// console exchange over WebSocket. Every message is an envelope
+// {"type": "...", "data": {...}}; docs/protocol.md shows an example of each.
+//
+// The protocol is versioned: each side opens with a hello carrying Version,
+// and the relay refuses a peer that speaks another version rather than
+// guessing at what it meant.
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Version is the protocol version spoken by this build.
+const Version = 1
+
+// MaxMessageBytes bounds one message on the wire. The largest legitimate
+// message is an SDP offer (a few KiB); anything near this limit is an attack
+// or a bug, and the connection is closed.
+const MaxMessageBytes = 64 << 10
+
+// Message is implemented by every payload type.
+type Message interface {
+	// Type is the envelope's type tag.
+	Type() string
+}
+
+// Roles a peer declares in its hello.
+const (
+	RoleAgent   = "agent"
+	RoleConsole = "console"
+)
+
+// Hello opens every connection.
+type Hello struct {
+	Protocol int    `json:"protocol"`
+	Role     string `json:"role"`
+	// Software is the peer's build version, for logs and support.
+	Software string `json:"software,omitempty"`
+	// Agent describes the customer's machine; set by agents only.
+	Agent *AgentInfo `json:"agent,omitempty"`
+}
+
+// AgentInfo describes the customer's machine as the agent reports it. The
+// relay treats every field as untrusted display text.
+type AgentInfo struct {
+	Hostname string `json:"hostname"`
+	User     string `json:"user"`
+	OS       string `json:"os"`
+}
+
+// Welcome is the relay's answer to an accepted Hello.
+type Welcome struct {
+	Protocol int    `json:"protocol"`
+	Software string `json:"software"`
+	// ICEServers is set for consoles; agents get theirs in Joined.
+	ICEServers []ICEServer `json:"iceServers,omitempty"`
+}
+
+// Error reports a refused request. Code is stable and machine-readable (the
+// agent and console translate it); Message is English, for logs.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// RetryAfter, in seconds, is set when the request was throttled.
+	RetryAfter int `json:"retryAfter,omitempty"`
+}
+
+// Error codes.
+const (
+	ErrBadMessage      = "bad_message"
+	ErrProtocolVersion = "protocol_version"
+	ErrWrongCode       = "wrong_code"
+	ErrExpiredCode     = "expired_code"
+	ErrUsedCode        = "used_code"
+	ErrThrottled       = "throttled"
+	ErrNotAllowed      = "not_allowed"
+	ErrSessionOver     = "session_over"
+	ErrReplaced        = "replaced"
+	ErrInternal        = "internal"
+)
+
+// Join asks the relay to attach the agent to the session a code was issued for.
+type Join struct {
+	Code string `json:"code"`
+}
+
+// Joined tells the agent who is asking, so the customer can decide.
+type Joined struct {
+	SessionID   int64       `json:"sessionId"`
+	Technician  string      `json:"technician"`
+	Company     string      `json:"company"`
+	TicketRef   string      `json:"ticketRef"`
+	TicketTitle string      `json:"ticketTitle"`
+	ICEServers  []ICEServer `json:"iceServers"`
+}
+
+// ICEServer mirrors the browser's RTCIceServer.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// Consent levels, in the order a customer grants them.
+const (
+	LevelView = "view"
+)
+
+// ConsentRequest asks the agent to put a consent question to the customer.
+type ConsentRequest struct {
+	Level string `json:"level"`
+}
+
+// Consent is the customer's decision, sent by the agent.
+type Consent struct {
+	Level   string `json:"level"`
+	Granted bool   `json:"granted"`
+}
+
+// Offer carries the agent's SDP offer. Only the agent offers: it is the side
+// that decides whether media flows at all.
+type Offer struct {
+	SDP string `json:"sdp"`
+}
+
+// Answer carries the console's SDP answer.
+type Answer struct {
+	SDP string `json:"sdp"`
+}
+
+// Candidate is one trickled ICE candidate, shaped like RTCIceCandidateInit.
+type Candidate struct {
+	Candidate     string  `json:"candidate"`
+	SDPMid        *string `json:"sdpMid,omitempty"`
+	SDPMLineIndex *uint16 `json:"sdpMLineIndex,omitempty"`
+}
+
+// Renegotiate asks the agent for a fresh offer, when the console (re)connects
+// to a session that is already sharing.
+type Renegotiate struct{}
+
+// MediaStarted tells the relay the first video frame went out.
+type MediaStarted struct{}
+
+// Who ended a session.
+const (
+	ByCustomer   = "customer"
+	ByTechnician = "technician"
+	ByRelay      = "relay"
+)
+
+// End asks to end the session (from the agent or the console), or announces
+// that it ended (from the relay).
+type End struct {
+	By     string `json:"by,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Session statuses, as stored and as shown to the console.
+const (
+	StatusWaiting  = "waiting"  // code issued, no agent yet
+	StatusJoined   = "joined"   // agent joined, customer deciding
+	StatusLive     = "live"     // customer allowed; media may flow
+	StatusDeclined = "declined" // customer denied
+	StatusEnded    = "ended"
+)
+
+// Status tells the console where the session stands.
+type Status struct {
+	Status string     `json:"status"`
+	Agent  *AgentInfo `json:"agent,omitempty"`
+	By     string     `json:"by,omitempty"`
+	Reason string     `json:"reason,omitempty"`
+}
+
+func (Hello) Type() string          { return "hello" }
+func (Welcome) Type() string        { return "welcome" }
+func (Error) Type() string          { return "error" }
+func (Join) Type() string           { return "join" }
+func (Joined) Type() string         { return "joined" }
+func (ConsentRequest) Type() string { return "consent_request" }
+func (Consent) Type() string        { return "consent" }
+func (Offer) Type() string          { return "offer" }
+func (Answer) Type() string         { return "answer" }
+func (Candidate) Type() string      { return "candidate" }
+func (Renegotiate) Type() string    { return "renegotiate" }
+func (MediaStarted) Type() string   { return "media_started" }
+func (End) Type() string            { return "end" }
+func (Status) Type() string         { return "status" }
+
+// decoders maps each type tag to a function decoding its payload. Keeping it
+// a map of constructors (not of values) means Decode never shares state.
+var decoders = map[string]func(json.RawMessage) (Message, error){
+	"hello":           decodeAs[Hello],
+	"welcome":         decodeAs[Welcome],
+	"error":           decodeAs[Error],
+	"join":            decodeAs[Join],
+	"joined":          decodeAs[Joined],
+	"consent_request": decodeAs[ConsentRequest],
+	"consent":         decodeAs[Consent],
+	"offer":           decodeAs[Offer],
+	"answer":          decodeAs[Answer],
+	"candidate":       decodeAs[Candidate],
+	"renegotiate":     decodeAs[Renegotiate],
+	"media_started":   decodeAs[MediaStarted],
+	"end":             decodeAs[End],
+	"status":          decodeAs[Status],
+}
+
+func decodeAs[T Message](data json.RawMessage) (Message, error) {
+	var m T
+	if len(data) == 0 {
+		return m, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("trailing data")
+	}
+	return m, nil
+}
+
+type envelope struct {
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// ErrMalformed wraps every decoding failure.
+var ErrMalformed = errors.New("malformed message")
+
+// Encode wraps m in its envelope.
+func Encode(m Message) ([]byte, error) {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", m.Type(), err)
+	}
+	return json.Marshal(envelope{Type: m.Type(), Data: data})
+}
+
+// Decode parses one message. Unknown types, unknown fields, oversized input
+// and trailing bytes are errors wrapping ErrMalformed: a peer that sends them
+// is broken or hostile, and guessing would hide it.
+func Decode(b []byte) (Message, error) {
+	if len(b) > MaxMessageBytes {
+		return nil, fmt.Errorf("%w: %d bytes exceeds %d", ErrMalformed, len(b), MaxMessageBytes)
+	}
+	var env envelope
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&env); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: trailing data", ErrMalformed)
+	}
+	decode, ok := decoders[env.Type]
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown type %q", ErrMalformed, env.Type)
+	}
+	m, err := decode(env.Data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, env.Type, err)
+	}
+	return m, nil
+}

@@ -1,0 +1,127 @@
+package protocol
+
+import (
+	"errors"
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestRoundTrip(t *testing.T) {
+	msgs := []Message{
+		Hello{Protocol: Version, Role: RoleAgent, Software: "1.0", Agent: &AgentInfo{Hostname: "kassa-1", User: "marie", OS: "linux"}},
+		Welcome{Protocol: Version, Software: "1.0"},
+		Error{Code: ErrThrottled, Message: "too many wrong codes", RetryAfter: 42},
+		Join{Code: "123456789"},
+		Joined{SessionID: 7, Technician: "Jan", Company: "Acme", TicketRef: "2026-000001", TicketTitle: "Printer", ICEServers: []ICEServer{{URLs: []string{"turn:127.0.0.1:3478"}}}},
+		ConsentRequest{Level: LevelView},
+		Consent{Level: LevelView, Granted: true},
+		Offer{SDP: "v=0\r\n"},
+		Answer{SDP: "v=0\r\n"},
+		Candidate{Candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host", SDPMid: ptr("0"), SDPMLineIndex: ptr[uint16](0)},
+		Renegotiate{},
+		MediaStarted{},
+		End{By: ByCustomer, Reason: "stopped"},
+		Status{Status: StatusLive, Agent: &AgentInfo{Hostname: "h"}},
+	}
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		b, err := Encode(m)
+		if err != nil {
+			t.Fatalf("encode %T: %v", m, err)
+		}
+		got, err := Decode(b)
+		if err != nil {
+			t.Fatalf("decode %s: %v", b, err)
+		}
+		if !reflect.DeepEqual(got, m) {
+			t.Errorf("round trip %T: got %#v, want %#v", m, got, m)
+		}
+		seen[m.Type()] = true
+	}
+	for typ := range decoders {
+		if !seen[typ] {
+			t.Errorf("type %q has no round-trip case", typ)
+		}
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	cases := map[string]string{
+		"empty":           ``,
+		"not json":        `hello`,
+		"array":           `[1,2]`,
+		"unknown type":    `{"type":"shutdown","data":{}}`,
+		"missing type":    `{"data":{"code":"1"}}`,
+		"unknown field":   `{"type":"join","data":{"code":"1","admin":true}}`,
+		"unknown top":     `{"type":"join","data":{"code":"1"},"x":1}`,
+		"wrong type":      `{"type":"join","data":{"code":123}}`,
+		"trailing":        `{"type":"join","data":{"code":"1"}}{}`,
+		"oversized":       `{"type":"offer","data":{"sdp":"` + strings.Repeat("a", MaxMessageBytes) + `"}}`,
+		"data not object": `{"type":"consent","data":"yes"}`,
+	}
+	for name, in := range cases {
+		t.Run(name, func(t *testing.T) {
+			if _, err := Decode([]byte(in)); !errors.Is(err, ErrMalformed) {
+				t.Fatalf("Decode(%.60q) = %v, want ErrMalformed", in, err)
+			}
+		})
+	}
+}
+
+// The protocol document must show a decodable example of every message, so
+// the doc cannot drift from the code.
+func TestProtocolDocExamples(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/protocol.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```json\n(.*?)```").FindAllStringSubmatch(string(doc), -1)
+	seen := map[string]bool{}
+	for _, b := range blocks {
+		m, err := Decode([]byte(strings.TrimSpace(b[1])))
+		if err != nil {
+			t.Errorf("docs/protocol.md example does not decode: %v\n%s", err, b[1])
+			continue
+		}
+		seen[m.Type()] = true
+	}
+	for typ := range decoders {
+		if !seen[typ] {
+			t.Errorf("docs/protocol.md has no example of %q", typ)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"join","data":{"code":"123456789"}}`,
+		`{"type":"candidate","data":{"candidate":"c","sdpMid":"0","sdpMLineIndex":0}}`,
+		`{"type":"renegotiate"}`,
+		`{"type":"status","data":{"status":"live","agent":{"hostname":"h","user":"u","os":"linux"}}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Decode(b)
+		if err != nil {
+			return
+		}
+		// Whatever decodes must encode and decode to the same value.
+		enc, err := Encode(m)
+		if err != nil {
+			t.Fatalf("encode after decode: %v", err)
+		}
+		again, err := Decode(enc)
+		if err != nil {
+			t.Fatalf("re-decode %s: %v", enc, err)
+		}
+		if !reflect.DeepEqual(m, again) {
+			t.Fatalf("unstable: %#v vs %#v", m, again)
+		}
+	})
+}

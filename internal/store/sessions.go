@@ -1,0 +1,309 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Session statuses (the same words as protocol.Status*).
+const (
+	StatusWaiting  = "waiting"
+	StatusJoined   = "joined"
+	StatusLive     = "live"
+	StatusDeclined = "declined"
+	StatusEnded    = "ended"
+)
+
+// Event kinds recorded in a session's history.
+const (
+	EventCreated        = "created"
+	EventAgentJoined    = "agent_joined"
+	EventConsentAsked   = "consent_asked"
+	EventConsentGranted = "consent_granted"
+	EventConsentDenied  = "consent_denied"
+	EventMediaStarted   = "media_started"
+	EventEnded          = "ended"
+)
+
+// Errors of code redemption.
+var (
+	ErrCodeUnknown = errors.New("no session has this code")
+	ErrCodeExpired = errors.New("code expired")
+	ErrCodeUsed    = errors.New("code already used")
+)
+
+// Session is a remote session on a ticket.
+type Session struct {
+	ID            int64
+	TicketID      int64
+	TechnicianID  int64
+	Status        string
+	CodeExpiresAt time.Time
+	CodeUsedAt    time.Time
+	CreatedAt     time.Time
+	EndedAt       time.Time
+	EndedBy       string
+	EndReason     string
+
+	// Joined from the ticket and the technician, for display.
+	TicketRef      string
+	TicketTitle    string
+	CustomerName   string
+	TechnicianName string
+}
+
+// CodeExpired reports whether the session still waits for an agent whose
+// code can no longer be used.
+func (s Session) CodeExpired(now time.Time) bool {
+	return s.Status == StatusWaiting && !now.Before(s.CodeExpiresAt)
+}
+
+// Event is one entry of a session's history.
+type Event struct {
+	ID     int64
+	At     time.Time
+	Kind   string
+	Actor  string
+	Detail json.RawMessage
+}
+
+const sessionSelect = `
+	SELECT s.id, s.ticket_id, s.technician_id, s.status, s.code_expires_at, s.code_used_at, s.created_at,
+	       s.ended_at, COALESCE(s.ended_by, ''), COALESCE(s.end_reason, ''),
+	       t.reference, t.title, t.customer_name, u.name
+	FROM remote_sessions s
+	JOIN tickets t ON t.id = s.ticket_id
+	JOIN users u ON u.id = s.technician_id`
+
+func scanSession(row interface{ Scan(...any) error }) (Session, error) {
+	var s Session
+	var expires, created int64
+	var used, ended sql.NullInt64
+	err := row.Scan(&s.ID, &s.TicketID, &s.TechnicianID, &s.Status, &expires, &used, &created,
+		&ended, &s.EndedBy, &s.EndReason, &s.TicketRef, &s.TicketTitle, &s.CustomerName, &s.TechnicianName)
+	if err != nil {
+		return Session{}, err
+	}
+	s.CodeExpiresAt, s.CreatedAt = fromMS(expires), fromMS(created)
+	s.CodeUsedAt, s.EndedAt = fromNullMS(used), fromNullMS(ended)
+	return s, nil
+}
+
+func insertEvent(ctx context.Context, tx *sql.Tx, sessionID, at int64, kind, actor string, detail any) error {
+	b := []byte("{}")
+	if detail != nil {
+		var err error
+		if b, err = json.Marshal(detail); err != nil {
+			return fmt.Errorf("event detail: %w", err)
+		}
+	}
+	_, err := tx.ExecContext(ctx,
+		"INSERT INTO session_events (session_id, at, kind, actor, detail) VALUES (?, ?, ?, ?, ?)",
+		sessionID, at, kind, actor, string(b))
+	return err
+}
+
+// CreateSession opens a session on a ticket, waiting for an agent with the
+// code whose hash is given, and records who created it.
+func (s *Store) CreateSession(ctx context.Context, ticketID, technicianID int64, codeHash []byte, expires time.Time) (Session, error) {
+	var id int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		now := s.nowMS()
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO remote_sessions (ticket_id, technician_id, code_hash, code_expires_at, status, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, ticketID, technicianID, codeHash, expires.UnixMilli(), StatusWaiting, now)
+		if err != nil {
+			if strings.Contains(err.Error(), "FOREIGN KEY") {
+				return fmt.Errorf("ticket %d: %w", ticketID, ErrNotFound)
+			}
+			return err
+		}
+		id, _ = res.LastInsertId()
+		return insertEvent(ctx, tx, id, now, EventCreated, Actor("technician", technicianID), nil)
+	})
+	if err != nil {
+		return Session{}, fmt.Errorf("store: create session: %w", err)
+	}
+	return s.Session(ctx, id)
+}
+
+// CodeInUse reports whether a waiting, unexpired session has this code hash;
+// new codes are drawn again until it does not.
+func (s *Store) CodeInUse(ctx context.Context, codeHash []byte) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx,
+		"SELECT count(*) FROM remote_sessions WHERE code_hash = ? AND code_used_at IS NULL AND code_expires_at > ?",
+		codeHash, s.nowMS()).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: code in use: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Actor names who caused an event, e.g. "technician:3" or "agent".
+func Actor(kind string, id int64) string { return fmt.Sprintf("%s:%d", kind, id) }
+
+// RedeemCode attaches an agent to the session with this code hash: the code
+// must exist, be unexpired and unused. The code is spent and the join is
+// recorded in the same transaction, so two agents racing with one code get
+// one session and one ErrCodeUsed.
+func (s *Store) RedeemCode(ctx context.Context, codeHash []byte, actor string, detail any) (Session, error) {
+	var id int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var expires int64
+		var used sql.NullInt64
+		err := tx.QueryRowContext(ctx, `
+			SELECT id, code_expires_at, code_used_at FROM remote_sessions
+			WHERE code_hash = ? ORDER BY (code_used_at IS NULL) DESC, id DESC LIMIT 1`, codeHash).Scan(&id, &expires, &used)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrCodeUnknown
+		}
+		if err != nil {
+			return err
+		}
+		now := s.nowMS()
+		switch {
+		case used.Valid:
+			return ErrCodeUsed
+		case now >= expires:
+			return ErrCodeExpired
+		}
+		if _, err := tx.ExecContext(ctx,
+			"UPDATE remote_sessions SET code_used_at = ?, status = ? WHERE id = ?", now, StatusJoined, id); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, id, now, EventAgentJoined, actor, detail)
+	})
+	if err != nil {
+		return Session{}, fmt.Errorf("store: redeem code: %w", err)
+	}
+	return s.Session(ctx, id)
+}
+
+// Transition moves a session to status `to` from one of the statuses in
+// `from`, recording the event in the same transaction. A session in another
+// status is left alone and ErrConflict returned: two sides racing (the
+// customer stops while the technician ends) both see a consistent outcome.
+func (s *Store) Transition(ctx context.Context, id int64, from []string, to, kind, actor string, detail any) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		now := s.nowMS()
+		q := "UPDATE remote_sessions SET status = ? WHERE id = ? AND status IN (" + placeholders(len(from)) + ")"
+		args := append([]any{to, id}, toAny(from)...)
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrConflict
+		}
+		return insertEvent(ctx, tx, id, now, kind, actor, detail)
+	})
+	if err != nil {
+		return fmt.Errorf("store: session %d %s -> %s: %w", id, strings.Join(from, "|"), to, err)
+	}
+	return nil
+}
+
+// End ends a session that is not over yet, recording who ended it and why.
+// It returns false when the session had already ended or been declined.
+func (s *Store) End(ctx context.Context, id int64, by, actor, reason string) (bool, error) {
+	ended := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		now := s.nowMS()
+		res, err := tx.ExecContext(ctx, `
+			UPDATE remote_sessions SET status = ?, ended_at = ?, ended_by = ?, end_reason = ?
+			WHERE id = ? AND status NOT IN (?, ?)`, StatusEnded, now, by, reason, id, StatusEnded, StatusDeclined)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		ended = true
+		return insertEvent(ctx, tx, id, now, EventEnded, actor, map[string]string{"by": by, "reason": reason})
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: end session %d: %w", id, err)
+	}
+	return ended, nil
+}
+
+// AddEvent records an event that changes no status.
+func (s *Store) AddEvent(ctx context.Context, id int64, kind, actor string, detail any) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		return insertEvent(ctx, tx, id, s.nowMS(), kind, actor, detail)
+	})
+	if err != nil {
+		return fmt.Errorf("store: session %d event %s: %w", id, kind, err)
+	}
+	return nil
+}
+
+// Session returns one session.
+func (s *Store) Session(ctx context.Context, id int64) (Session, error) {
+	sess, err := scanSession(s.db.QueryRowContext(ctx, sessionSelect+" WHERE s.id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Session{}, fmt.Errorf("store: session %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("store: session %d: %w", id, err)
+	}
+	return sess, nil
+}
+
+// SessionsForTicket returns a ticket's sessions, newest first.
+func (s *Store) SessionsForTicket(ctx context.Context, ticketID int64) ([]Session, error) {
+	rows, err := s.db.QueryContext(ctx, sessionSelect+" WHERE s.ticket_id = ? ORDER BY s.id DESC", ticketID)
+	if err != nil {
+		return nil, fmt.Errorf("store: sessions of ticket %d: %w", ticketID, err)
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		sess, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: sessions of ticket %d: %w", ticketID, err)
+		}
+		out = append(out, sess)
+	}
+	return out, rows.Err()
+}
+
+// Events returns a session's history in the order it happened.
+func (s *Store) Events(ctx context.Context, sessionID int64) ([]Event, error) {
+	rows, err := s.db.QueryContext(ctx,
+		"SELECT id, at, kind, actor, detail FROM session_events WHERE session_id = ? ORDER BY id", sessionID)
+	if err != nil {
+		return nil, fmt.Errorf("store: events of session %d: %w", sessionID, err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var at int64
+		var detail string
+		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.Actor, &detail); err != nil {
+			return nil, fmt.Errorf("store: events of session %d: %w", sessionID, err)
+		}
+		e.At, e.Detail = fromMS(at), json.RawMessage(detail)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}

@@ -1,0 +1,167 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Role is what a console user may do.
+type Role string
+
+const (
+	RoleAdmin      Role = "admin"
+	RoleTechnician Role = "technician"
+)
+
+// User is a console user: a technician or an admin.
+type User struct {
+	ID           int64
+	Email        string
+	Name         string
+	Role         Role
+	Lang         string
+	PasswordHash string
+	CreatedAt    time.Time
+}
+
+const userColumns = "id, email, name, role, lang, password_hash, created_at"
+
+func scanUser(row interface{ Scan(...any) error }) (User, error) {
+	var u User
+	var created int64
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Lang, &u.PasswordHash, &created); err != nil {
+		return User{}, err
+	}
+	u.CreatedAt = fromMS(created)
+	return u, nil
+}
+
+func insertUser(ctx context.Context, tx *sql.Tx, u User, now int64) (User, error) {
+	if u.Lang == "" {
+		u.Lang = "nl"
+	}
+	res, err := tx.ExecContext(ctx,
+		"INSERT INTO users (email, name, role, lang, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+		u.Email, u.Name, u.Role, u.Lang, u.PasswordHash, now)
+	if err != nil {
+		if strings.Contains(err.Error(), "UNIQUE") {
+			return User{}, fmt.Errorf("user %s: %w", u.Email, ErrConflict)
+		}
+		return User{}, err
+	}
+	u.ID, _ = res.LastInsertId()
+	u.CreatedAt = fromMS(now)
+	return u, nil
+}
+
+// CreateUser adds a user; a duplicate e-mail is ErrConflict.
+func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
+	var out User
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		out, err = insertUser(ctx, tx, u, s.nowMS())
+		return err
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("store: create user: %w", err)
+	}
+	return out, nil
+}
+
+const settingBootstrapped = "bootstrapped_at"
+
+// BootstrapAdmin creates the first admin, once in the life of the database.
+// It returns false, creating nothing, when the bootstrap already happened:
+// even if every admin was later removed, this path stays closed, so the
+// first-start password can never be printed a second time by a restart.
+func (s *Store) BootstrapAdmin(ctx context.Context, u User) (bool, error) {
+	created := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var dummy string
+		err := tx.QueryRowContext(ctx, "SELECT value FROM settings WHERE key = ?", settingBootstrapped).Scan(&dummy)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		u.Role = RoleAdmin
+		now := s.nowMS()
+		if _, err := insertUser(ctx, tx, u, now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO settings (key, value) VALUES (?, ?)",
+			settingBootstrapped, fromMS(now).Format(time.RFC3339)); err != nil {
+			return err
+		}
+		created = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: bootstrap admin: %w", err)
+	}
+	return created, nil
+}
+
+// UserByEmail finds a user by e-mail, case-insensitively.
+func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE email = ?", email))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, fmt.Errorf("store: user %q: %w", email, ErrNotFound)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("store: user %q: %w", email, err)
+	}
+	return u, nil
+}
+
+// Login is an authenticated console login.
+type Login struct {
+	User      User
+	CSRFToken string
+	ExpiresAt time.Time
+}
+
+// CreateLogin records a login under the hash of its cookie token.
+func (s *Store) CreateLogin(ctx context.Context, tokenHash []byte, userID int64, csrfToken string, expires time.Time) error {
+	_, err := s.db.ExecContext(ctx,
+		"INSERT INTO logins (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+		tokenHash, userID, csrfToken, s.nowMS(), expires.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("store: create login: %w", err)
+	}
+	return nil
+}
+
+// LoginByToken returns the unexpired login with this token hash.
+func (s *Store) LoginByToken(ctx context.Context, tokenHash []byte) (Login, error) {
+	row := s.db.QueryRowContext(ctx, `
+		SELECT l.csrf_token, l.expires_at, u.id, u.email, u.name, u.role, u.lang, u.password_hash, u.created_at
+		FROM logins l JOIN users u ON u.id = l.user_id
+		WHERE l.token_hash = ? AND l.expires_at > ?`, tokenHash, s.nowMS())
+	var l Login
+	var expires, created int64
+	err := row.Scan(&l.CSRFToken, &expires, &l.User.ID, &l.User.Email, &l.User.Name, &l.User.Role,
+		&l.User.Lang, &l.User.PasswordHash, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Login{}, fmt.Errorf("store: login: %w", ErrNotFound)
+	}
+	if err != nil {
+		return Login{}, fmt.Errorf("store: login: %w", err)
+	}
+	l.ExpiresAt = fromMS(expires)
+	l.User.CreatedAt = fromMS(created)
+	return l, nil
+}
+
+// DeleteLogin ends a login (logout). Expired logins are swept at the same time.
+func (s *Store) DeleteLogin(ctx context.Context, tokenHash []byte) error {
+	_, err := s.db.ExecContext(ctx, "DELETE FROM logins WHERE token_hash = ? OR expires_at <= ?", tokenHash, s.nowMS())
+	if err != nil {
+		return fmt.Errorf("store: delete login: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,249 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/meekijk/meekijk/internal/httpx"
+	"github.com/meekijk/meekijk/internal/protocol"
+	"github.com/meekijk/meekijk/internal/sessioncode"
+	"github.com/meekijk/meekijk/internal/store"
+	"github.com/meekijk/meekijk/internal/wsconn"
+)
+
+// Actors recorded in session events for things the agent reports.
+const (
+	actorAgent    = "agent"
+	actorCustomer = "customer"
+	actorRelay    = "relay"
+)
+
+// agentConn is the state of one agent connection, owned by its handler.
+type agentConn struct {
+	h      *Hub
+	conn   *wsconn.Conn
+	log    *slog.Logger
+	ip     string
+	hello  *protocol.Hello
+	wrong  int   // wrong codes on this connection
+	room   *room // set once joined
+	ending bool  // the customer ended the session from the agent
+}
+
+// ServeAgent serves an agent's WebSocket. Agents are programs, not pages: a
+// request carrying a browser's foreign Origin is refused, so no web page can
+// guess codes through a visitor's browser.
+func (h *Hub) ServeAgent(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Origin") != "" && !httpx.SameOrigin(r) {
+		http.Error(w, "foreign origin", http.StatusForbidden)
+		return
+	}
+	ip := httpx.ClientIP(r)
+	log := h.log.With("peer", "agent", "ip", ip)
+	c := h.accept(w, r, log)
+	if c == nil {
+		return
+	}
+	defer h.release(c)
+	a := &agentConn{h: h, conn: c, log: log, ip: ip}
+	err := c.Run(r.Context(), a.handle)
+	a.log.Debug("agent connection closed", "err", err)
+	a.disconnected()
+}
+
+func (a *agentConn) handle(m protocol.Message) error {
+	ctx := context.Background()
+	if a.hello == nil {
+		hello, perr := checkHello(m, protocol.RoleAgent)
+		if perr != nil {
+			a.conn.Finish(*perr)
+			return errPeerDone
+		}
+		if hello.Agent == nil {
+			hello.Agent = &protocol.AgentInfo{}
+		}
+		hello.Agent.Hostname = cleanText(hello.Agent.Hostname)
+		hello.Agent.User = cleanText(hello.Agent.User)
+		hello.Agent.OS = cleanText(hello.Agent.OS)
+		a.hello = &hello
+		return a.conn.Send(protocol.Welcome{Protocol: protocol.Version, Software: a.h.cfg.Software})
+	}
+	if a.room == nil {
+		join, ok := m.(protocol.Join)
+		if !ok {
+			return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: m.Type() + " before join"})
+		}
+		return a.join(ctx, join)
+	}
+	switch m := m.(type) {
+	case protocol.Consent:
+		return a.consent(ctx, m)
+	case protocol.Offer, protocol.Candidate:
+		// Signaling flows only once the customer's consent is recorded.
+		if !a.room.isLive() {
+			return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: m.Type() + " before consent"})
+		}
+		a.room.toConsole(m)
+	case protocol.MediaStarted:
+		if err := a.h.store.AddEvent(ctx, a.room.id, store.EventMediaStarted, actorAgent, nil); err != nil {
+			a.log.Error("record media start", "err", err)
+		}
+	case protocol.End:
+		a.ending = true
+		a.h.end(ctx, a.room, protocol.ByCustomer, actorCustomer, orDefault(m.Reason, "customer_stopped"))
+		return errPeerDone
+	default:
+		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: m.Type() + " is not an agent message"})
+	}
+	return nil
+}
+
+// guessThrottled reports whether ip must wait before trying a code.
+func (h *Hub) guessThrottled(ip string) (time.Duration, bool) {
+	if ok, wait := h.guessByIP.Check(ip); !ok {
+		return wait, true
+	}
+	if ok, wait := h.guessGlobal.Check("relay"); !ok {
+		return wait, true
+	}
+	return 0, false
+}
+
+func (a *agentConn) join(ctx context.Context, join protocol.Join) error {
+	// Checked before the code, so a throttled guesser learns nothing, not
+	// even from a right code.
+	if wait, throttled := a.h.guessThrottled(a.ip); throttled {
+		a.log.Warn("code guess throttled", "retry_after", wait)
+		return a.conn.Send(protocol.Error{Code: protocol.ErrThrottled, Message: "too many wrong codes",
+			RetryAfter: int((wait + time.Second - 1) / time.Second)})
+	}
+	code, err := sessioncode.Normalize(join.Code)
+	var sess store.Session
+	if err == nil {
+		sess, err = a.h.store.RedeemCode(ctx, sessioncode.Hash(code), actorAgent, a.hello.Agent)
+	}
+	if err != nil {
+		return a.refuse(err)
+	}
+	a.log = a.log.With("session", sess.ID)
+	r := a.h.room(sess.ID)
+	r.mu.Lock()
+	r.agent, r.agentInfo = a.conn, a.hello.Agent
+	r.mu.Unlock()
+	a.room = r
+	a.log.Info("agent joined")
+	if err := a.conn.Send(protocol.Joined{
+		SessionID: sess.ID, Technician: sess.TechnicianName, Company: a.h.cfg.Company,
+		TicketRef: sess.TicketRef, TicketTitle: sess.TicketTitle, ICEServers: a.h.cfg.ICEServers,
+	}); err != nil {
+		return err
+	}
+	r.toConsole(protocol.Status{Status: protocol.StatusJoined, Agent: a.hello.Agent})
+	if err := a.h.store.AddEvent(ctx, sess.ID, store.EventConsentAsked, actorRelay,
+		map[string]string{"level": protocol.LevelView}); err != nil {
+		a.log.Error("record consent request", "err", err)
+	}
+	return a.conn.Send(protocol.ConsentRequest{Level: protocol.LevelView})
+}
+
+// refuse answers a failed join. Every failure counts as a guess, including
+// expired and used codes: they are rare for honest customers and cheap to
+// wait out.
+func (a *agentConn) refuse(err error) error {
+	code := protocol.ErrWrongCode
+	switch {
+	case errors.Is(err, sessioncode.ErrFormat), errors.Is(err, store.ErrCodeUnknown):
+	case errors.Is(err, store.ErrCodeExpired):
+		code = protocol.ErrExpiredCode
+	case errors.Is(err, store.ErrCodeUsed):
+		code = protocol.ErrUsedCode
+	default:
+		a.log.Error("redeem code", "err", err)
+		return a.conn.Send(protocol.Error{Code: protocol.ErrInternal, Message: "could not check the code"})
+	}
+	a.h.guessByIP.Fail(a.ip)
+	a.h.guessGlobal.Fail("relay")
+	a.wrong++
+	a.log.Info("code refused", "reason", code, "wrong_on_conn", a.wrong)
+	refusal := protocol.Error{Code: code, Message: err.Error()}
+	if a.wrong >= GuessesPerConn {
+		a.conn.Finish(refusal)
+		return errPeerDone
+	}
+	return a.conn.Send(refusal)
+}
+
+func (a *agentConn) consent(ctx context.Context, c protocol.Consent) error {
+	if c.Level != protocol.LevelView {
+		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: "unknown consent level " + c.Level})
+	}
+	detail := map[string]string{"level": c.Level}
+	if !c.Granted {
+		err := a.h.store.Transition(ctx, a.room.id, []string{store.StatusJoined}, store.StatusDeclined,
+			store.EventConsentDenied, actorCustomer, detail)
+		if err != nil {
+			a.log.Error("record denial", "err", err)
+		}
+		a.log.Info("customer declined")
+		a.room.toConsole(protocol.Status{Status: protocol.StatusDeclined, By: protocol.ByCustomer})
+		a.conn.Finish(protocol.End{By: protocol.ByCustomer, Reason: "declined"})
+		return errPeerDone
+	}
+	err := a.h.store.Transition(ctx, a.room.id, []string{store.StatusJoined}, store.StatusLive,
+		store.EventConsentGranted, actorCustomer, detail)
+	if err != nil {
+		// Without a recorded consent nothing may flow: end rather than
+		// carry on unrecorded.
+		a.log.Error("record consent", "err", err)
+		a.conn.Finish(protocol.Error{Code: protocol.ErrInternal, Message: "could not record consent"})
+		return errPeerDone
+	}
+	a.log.Info("customer allowed viewing")
+	a.room.mu.Lock()
+	a.room.live = true
+	info := a.room.agentInfo
+	a.room.mu.Unlock()
+	a.room.toConsole(protocol.Status{Status: protocol.StatusLive, Agent: info})
+	return nil
+}
+
+// disconnected ends the session when the agent goes away without ending it.
+func (a *agentConn) disconnected() {
+	if a.room == nil {
+		return
+	}
+	a.h.leave(a.room, a.conn)
+	if !a.ending {
+		a.h.end(context.Background(), a.room, protocol.ByRelay, actorRelay, "agent_disconnected")
+	}
+}
+
+// end records the end of a session (once) and tells both sides.
+func (h *Hub) end(ctx context.Context, r *room, by, actor, reason string) {
+	ended, err := h.store.End(ctx, r.id, by, actor, reason)
+	if err != nil {
+		h.log.Error("record session end", "session", r.id, "err", err)
+	}
+	if !ended && err == nil {
+		return // already over: declined, or ended by the other side first
+	}
+	h.log.Info("session ended", "session", r.id, "by", by, "reason", reason)
+	r.mu.Lock()
+	r.live = false
+	agent := r.agent
+	r.mu.Unlock()
+	r.toConsole(protocol.Status{Status: protocol.StatusEnded, By: by, Reason: reason})
+	if agent != nil {
+		agent.Finish(protocol.End{By: by, Reason: reason})
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return cleanText(s)
+}

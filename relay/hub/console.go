@@ -1,0 +1,113 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/meekijk/meekijk/internal/httpx"
+	"github.com/meekijk/meekijk/internal/protocol"
+	"github.com/meekijk/meekijk/internal/store"
+	"github.com/meekijk/meekijk/internal/wsconn"
+)
+
+// ServeConsole serves a technician's WebSocket for one session. The caller
+// has authenticated the user; the hub checks the Origin, because browsers
+// send cookies on cross-site WebSocket upgrades and the socket is not
+// covered by CSRF tokens.
+func (h *Hub) ServeConsole(w http.ResponseWriter, r *http.Request, user store.User, sessionID int64) {
+	if !httpx.SameOrigin(r) {
+		h.log.Warn("console websocket from foreign origin refused", "origin", r.Header.Get("Origin"))
+		http.Error(w, "foreign origin", http.StatusForbidden)
+		return
+	}
+	sess, err := h.store.Session(r.Context(), sessionID)
+	if errors.Is(err, store.ErrNotFound) {
+		http.Error(w, "no such session", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		h.log.Error("console websocket", "session", sessionID, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	log := h.log.With("peer", "console", "session", sessionID, "user", user.ID)
+	c := h.accept(w, r, log)
+	if c == nil {
+		return
+	}
+	defer h.release(c)
+	rm := h.room(sessionID)
+	cc := &consoleConn{h: h, conn: c, room: rm, user: user, actor: store.Actor("technician", user.ID)}
+	err = c.Run(r.Context(), func(m protocol.Message) error { return cc.handle(m, sess) })
+	log.Debug("console connection closed", "err", err)
+	h.leave(rm, c)
+}
+
+type consoleConn struct {
+	h      *Hub
+	conn   *wsconn.Conn
+	room   *room
+	user   store.User
+	actor  string
+	hellod bool
+}
+
+func (c *consoleConn) handle(m protocol.Message, sess store.Session) error {
+	ctx := context.Background()
+	if !c.hellod {
+		if _, perr := checkHello(m, protocol.RoleConsole); perr != nil {
+			c.conn.Finish(*perr)
+			return errPeerDone
+		}
+		c.hellod = true
+		return c.attach(ctx, sess.ID)
+	}
+	switch m := m.(type) {
+	case protocol.Answer, protocol.Candidate:
+		if !c.room.isLive() {
+			return c.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: m.Type() + " before consent"})
+		}
+		c.room.toAgent(m)
+	case protocol.End:
+		c.h.end(ctx, c.room, protocol.ByTechnician, c.actor, orDefault(m.Reason, "technician_ended"))
+	default:
+		return c.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: m.Type() + " is not a console message"})
+	}
+	return nil
+}
+
+// attach makes this connection the session's console, replacing an older
+// one (a reloaded page), and tells it where the session stands.
+func (c *consoleConn) attach(ctx context.Context, id int64) error {
+	if err := c.conn.Send(protocol.Welcome{Protocol: protocol.Version, Software: c.h.cfg.Software,
+		ICEServers: c.h.cfg.ICEServers}); err != nil {
+		return err
+	}
+	c.room.mu.Lock()
+	old := c.room.console
+	c.room.console = c.conn
+	agent, info, live := c.room.agent, c.room.agentInfo, c.room.live
+	c.room.mu.Unlock()
+	if old != nil {
+		old.Finish(protocol.Error{Code: protocol.ErrReplaced, Message: "session opened in another window"})
+	}
+	// Read the status after registering, so a change in between is sent to
+	// this connection too rather than lost.
+	sess, err := c.h.store.Session(ctx, id)
+	if err != nil {
+		return err
+	}
+	st := protocol.Status{Status: sess.Status, Agent: info, By: sess.EndedBy, Reason: sess.EndReason}
+	if sess.CodeExpired(c.h.cfg.Now()) {
+		st.Reason = "code_expired"
+	}
+	if err := c.conn.Send(st); err != nil {
+		return err
+	}
+	if live && agent != nil {
+		// The agent offers; a new console needs a new offer.
+		_ = agent.Send(protocol.Renegotiate{})
+	}
+	return nil
+}

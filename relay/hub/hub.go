@@ -1,0 +1,256 @@
+// Package hub is the relay's meeting point: it redeems session codes, pairs
+// each session's agent with its console, relays their signaling, and records
+// every step of the session in the store as it happens.
+//
+// The hub can ask, never force: it forwards the agent's offer only after the
+// customer's consent is recorded, but the agent itself refuses to capture or
+// connect before the customer allows it.
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/meekijk/meekijk/internal/protocol"
+	"github.com/meekijk/meekijk/internal/store"
+	"github.com/meekijk/meekijk/internal/throttle"
+	"github.com/meekijk/meekijk/internal/wsconn"
+)
+
+// Store is what the hub needs of the database.
+type Store interface {
+	RedeemCode(ctx context.Context, codeHash []byte, actor string, detail any) (store.Session, error)
+	Transition(ctx context.Context, id int64, from []string, to, kind, actor string, detail any) error
+	End(ctx context.Context, id int64, by, actor, reason string) (bool, error)
+	AddEvent(ctx context.Context, id int64, kind, actor string, detail any) error
+	Session(ctx context.Context, id int64) (store.Session, error)
+}
+
+// Limits on guessing session codes.
+const (
+	// GuessesPerIP wrong codes a minute from one address; the next is refused.
+	GuessesPerIP = 5
+	// GuessesPerConn wrong codes on one connection before it is closed.
+	GuessesPerConn = 5
+	// GuessesRelayWide wrong codes a minute from all addresses together: the
+	// bound on a distributed guesser, whatever its number of addresses.
+	GuessesRelayWide = 100
+	guessWindow      = time.Minute
+)
+
+// Config describes the hub.
+type Config struct {
+	// Company is the desk's name, shown to the customer.
+	Company string
+	// Software is the relay's version, sent in Welcome.
+	Software   string
+	ICEServers []protocol.ICEServer
+	Now        func() time.Time
+}
+
+// Hub pairs agents and consoles.
+type Hub struct {
+	store Store
+	log   *slog.Logger
+	cfg   Config
+
+	upgrader    websocket.Upgrader
+	guessByIP   *throttle.Limiter
+	guessGlobal *throttle.Limiter
+
+	mu     sync.Mutex // guards the following
+	rooms  map[int64]*room
+	conns  map[*wsconn.Conn]struct{}
+	closed bool
+
+	handlers sync.WaitGroup // one per connection being served
+}
+
+// room is one live session's pair of connections.
+type room struct {
+	id int64
+
+	mu        sync.Mutex // guards the following
+	agent     *wsconn.Conn
+	agentInfo *protocol.AgentInfo
+	console   *wsconn.Conn
+	live      bool // the customer allowed viewing
+}
+
+// New returns a Hub.
+func New(st Store, log *slog.Logger, cfg Config) *Hub {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	h := &Hub{
+		store:       st,
+		log:         log,
+		cfg:         cfg,
+		guessByIP:   throttle.New(GuessesPerIP, guessWindow, 100_000, cfg.Now),
+		guessGlobal: throttle.New(GuessesRelayWide, guessWindow, 1, cfg.Now),
+		rooms:       map[int64]*room{},
+		conns:       map[*wsconn.Conn]struct{}{},
+	}
+	h.upgrader = websocket.Upgrader{
+		HandshakeTimeout: 10 * time.Second,
+		// Origin is checked by each handler before upgrading.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	return h
+}
+
+// accept upgrades the request and registers the connection so Shutdown can
+// reach it. It returns nil when the relay is shutting down.
+func (h *Hub) accept(w http.ResponseWriter, r *http.Request, log *slog.Logger) *wsconn.Conn {
+	h.mu.Lock()
+	closed := h.closed
+	h.mu.Unlock()
+	if closed {
+		http.Error(w, "relay shutting down", http.StatusServiceUnavailable)
+		return nil
+	}
+	ws, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		log.Info("websocket upgrade failed", "err", err)
+		return nil
+	}
+	c := wsconn.New(ws, log)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		c.Close()
+		return nil
+	}
+	h.conns[c] = struct{}{}
+	h.handlers.Add(1)
+	return c
+}
+
+func (h *Hub) release(c *wsconn.Conn) {
+	h.mu.Lock()
+	delete(h.conns, c)
+	h.mu.Unlock()
+	h.handlers.Done()
+}
+
+// Shutdown tells every connected peer the relay is going away, closes the
+// connections, and waits for their handlers to finish or ctx to end.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	for c := range h.conns {
+		c.Finish(protocol.Error{Code: protocol.ErrInternal, Message: "relay shutting down"})
+	}
+	h.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		h.handlers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		h.mu.Lock()
+		for c := range h.conns {
+			c.Close()
+		}
+		h.mu.Unlock()
+		return fmt.Errorf("hub shutdown: %w", ctx.Err())
+	}
+}
+
+func (h *Hub) room(id int64) *room {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.rooms[id]
+	if r == nil {
+		r = &room{id: id}
+		h.rooms[id] = r
+	}
+	return r
+}
+
+// leave removes c from its room and drops the room once empty.
+func (h *Hub) leave(r *room, c *wsconn.Conn) {
+	r.mu.Lock()
+	if r.agent == c {
+		r.agent = nil
+	}
+	if r.console == c {
+		r.console = nil
+	}
+	empty := r.agent == nil && r.console == nil
+	r.mu.Unlock()
+	if empty {
+		h.mu.Lock()
+		if h.rooms[r.id] == r {
+			delete(h.rooms, r.id)
+		}
+		h.mu.Unlock()
+	}
+}
+
+// toConsole and toAgent forward a message to the other side, if connected.
+func (r *room) toConsole(m protocol.Message) {
+	r.mu.Lock()
+	c := r.console
+	r.mu.Unlock()
+	if c != nil {
+		_ = c.Send(m)
+	}
+}
+
+func (r *room) toAgent(m protocol.Message) {
+	r.mu.Lock()
+	c := r.agent
+	r.mu.Unlock()
+	if c != nil {
+		_ = c.Send(m)
+	}
+}
+
+func (r *room) isLive() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.live
+}
+
+// checkHello validates the opening message of a connection.
+func checkHello(m protocol.Message, role string) (protocol.Hello, *protocol.Error) {
+	hello, ok := m.(protocol.Hello)
+	if !ok || hello.Role != role {
+		return hello, &protocol.Error{Code: protocol.ErrBadMessage, Message: "expected hello as " + role}
+	}
+	if hello.Protocol != protocol.Version {
+		return hello, &protocol.Error{Code: protocol.ErrProtocolVersion,
+			Message: fmt.Sprintf("relay speaks protocol %d, peer %d", protocol.Version, hello.Protocol)}
+	}
+	return hello, nil
+}
+
+// cleanText makes agent-supplied text safe to store and show: no control
+// characters, bounded length. HTML escaping is the page's job.
+func cleanText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) > 100 {
+		s = strings.ToValidUTF8(s[:100], "")
+	}
+	return s
+}
+
+var errPeerDone = errors.New("peer finished")
