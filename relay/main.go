@@ -1,0 +1,75 @@
+// Command relay is Meekijk's server: the console for technicians and admins,
+// the meeting point for agents, and the session store.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/meekijk/meekijk/relay/server"
+)
+
+// version is set at build time by the Makefile (-ldflags -X main.version=...).
+var version = "dev"
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "relay:", err)
+		os.Exit(1)
+	}
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg server.Config
+	var showVersion bool
+	var logLevel slog.Level
+	fs.StringVar(&cfg.Addr, "addr", envOr("MEEKIJK_ADDR", "127.0.0.1:8080"), "listen address (env MEEKIJK_ADDR)")
+	fs.StringVar(&cfg.DataDir, "data", envOr("MEEKIJK_DATA", "data"), "data directory holding the SQLite database (env MEEKIJK_DATA)")
+	fs.StringVar(&cfg.Company, "company", envOr("MEEKIJK_COMPANY", "Meekijk"), "the desk's company name shown to customers (env MEEKIJK_COMPANY)")
+	codeTTL := fs.String("code-ttl", envOr("MEEKIJK_CODE_TTL", "10m"), "how long a session code stays valid (env MEEKIJK_CODE_TTL)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", os.Getenv("MEEKIJK_TLS_CERT"), "TLS certificate file; with -tls-key serves HTTPS (env MEEKIJK_TLS_CERT)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", os.Getenv("MEEKIJK_TLS_KEY"), "TLS key file (env MEEKIJK_TLS_KEY)")
+	fs.StringVar(&cfg.AssetsDir, "assets", "", "serve the console's files from this directory instead of the binary (development)")
+	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
+	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if showVersion {
+		fmt.Fprintln(stdout, "relay", version)
+		return nil
+	}
+	ttl, err := time.ParseDuration(*codeTTL)
+	if err != nil || ttl <= 0 {
+		return fmt.Errorf("-code-ttl %q: want a positive duration such as 10m", *codeTTL)
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return fmt.Errorf("-tls-cert and -tls-key go together")
+	}
+	cfg.CodeTTL, cfg.Version, cfg.Stdout = ttl, version, stdout
+
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := server.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
+}

@@ -1,0 +1,175 @@
+// Package server assembles the relay: the store, logins, the console, the
+// signaling hub and the HTTP server, started and stopped in order.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/meekijk/meekijk/console"
+	"github.com/meekijk/meekijk/internal/auth"
+	"github.com/meekijk/meekijk/internal/httpx"
+	"github.com/meekijk/meekijk/internal/store"
+	"github.com/meekijk/meekijk/relay/hub"
+)
+
+// Config is everything the relay is told at start.
+type Config struct {
+	// Addr is the listen address; port 0 picks a free one.
+	Addr string
+	// DataDir holds the SQLite database.
+	DataDir string
+	// Company is the desk's name, shown to customers in the agent.
+	Company string
+	// CodeTTL is how long a session code stays valid.
+	CodeTTL time.Duration
+	// TLSCert and TLSKey, when both set, make the relay serve HTTPS.
+	TLSCert, TLSKey string
+	// AssetsDir serves the console's files from disk (development).
+	AssetsDir string
+	Version   string
+	// Stdout receives the lines meant for the person who started the
+	// relay: the console URL and, once, the first admin's password. They
+	// are kept out of the log on purpose.
+	Stdout io.Writer
+}
+
+// Server is a configured relay, ready to Run.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	store *store.Store
+	hub   *hub.Hub
+	http  *http.Server
+	// firstAdminPassword is set when this start created the first admin.
+	firstAdminPassword string
+}
+
+// FirstAdminEmail is the login of the admin created at the first start.
+const FirstAdminEmail = "admin"
+
+// New opens the store and builds the relay.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	if cfg.CodeTTL <= 0 {
+		cfg.CodeTTL = 10 * time.Minute
+	}
+	if cfg.Stdout == nil {
+		cfg.Stdout = io.Discard
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: data dir: %w", err)
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "meekijk.db"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, store: st}
+	if err := s.bootstrap(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	authn, err := auth.New(st, log.With("component", "auth"), auth.Config{SecureCookies: cfg.TLSCert != ""})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.hub = hub.New(st, log.With("component", "hub"), hub.Config{Company: cfg.Company, Software: cfg.Version})
+	consoleHandler, err := console.New(console.Config{
+		Store: st, Auth: authn, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, AssetsDir: cfg.AssetsDir,
+	}, log.With("component", "console"))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", consoleHandler)
+	mux.HandleFunc("GET /ws/agent", s.hub.ServeAgent)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	s.http = &http.Server{
+		Handler: httpx.SecurityHeaders(console.CSP, mux),
+		// Slow clients must not hold connections open forever; WebSockets
+		// are exempt once upgraded (wsconn sets its own deadlines).
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// bootstrap creates the first admin with a random password on the very first
+// start of a database.
+func (s *Server) bootstrap(ctx context.Context) error {
+	password := auth.NewPassword()
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	created, err := s.store.BootstrapAdmin(ctx, store.User{Email: FirstAdminEmail, Name: "Admin", PasswordHash: hash})
+	if err != nil {
+		return err
+	}
+	if created {
+		s.firstAdminPassword = password
+		s.log.Info("first admin created", "login", FirstAdminEmail)
+	}
+	return nil
+}
+
+// Run serves until ctx ends, then shuts down in reverse order of start:
+// stop accepting, tell connected peers, close the store.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.store.Close()
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("server: listen: %w", err)
+	}
+	scheme := "http"
+	if s.cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	url := fmt.Sprintf("%s://%s/", scheme, ln.Addr())
+	s.log.Info("relay listening", "url", url, "version", s.cfg.Version)
+	fmt.Fprintf(s.cfg.Stdout, "Meekijk relay %s\nConsole: %s\n", s.cfg.Version, url)
+	if s.firstAdminPassword != "" {
+		fmt.Fprintf(s.cfg.Stdout, "First admin login: %s  password: %s\n(shown only this once; keep it safe)\n",
+			FirstAdminEmail, s.firstAdminPassword)
+		s.firstAdminPassword = ""
+	}
+	serveErr := make(chan error, 1)
+	go func() {
+		if s.cfg.TLSCert != "" {
+			serveErr <- s.http.ServeTLS(ln, s.cfg.TLSCert, s.cfg.TLSKey)
+		} else {
+			serveErr <- s.http.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("server: serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("relay shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var errs []error
+	if err := s.http.Shutdown(shutCtx); err != nil {
+		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+	}
+	if err := s.hub.Shutdown(shutCtx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
