@@ -184,7 +184,7 @@ type ticketJSON struct {
 	Title        string        `json:"title"`
 	CustomerName string        `json:"customerName"`
 	CreatedAt    time.Time     `json:"createdAt"`
-	Sessions     []sessionJSON `json:"sessions,omitempty"`
+	Sessions     []sessionJSON `json:"sessions,omitzero"`
 }
 
 func ticketOf(t store.Ticket) ticketJSON {

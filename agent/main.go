@@ -1,0 +1,90 @@
+// Command agent is the program a customer starts to let a technician see
+// their screen. It shares nothing until the customer allows it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/meekijk/meekijk/agent/app"
+	"github.com/meekijk/meekijk/internal/i18n"
+)
+
+// version is set at build time by the Makefile (-ldflags -X main.version=...).
+var version = "dev"
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "agent:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg app.Config
+	var showVersion, noBrowser bool
+	var logLevel slog.Level
+	fs.StringVar(&cfg.RelayURL, "relay", os.Getenv("MEEKIJK_RELAY"), "the help desk's relay, e.g. https://support.example.be (env MEEKIJK_RELAY)")
+	fs.StringVar(&cfg.Code, "code", "", "the session code the technician gave (optional; the page asks for it)")
+	fs.IntVar(&cfg.Display, "display", 0, "index of the screen to share")
+	lang := fs.String("lang", "", "language of the page: nl, fr or en (default: from the system locale)")
+	iceAllow := fs.String("ice-allow", "", "comma-separated networks (CIDR) WebRTC may use, e.g. 127.0.0.0/8 (default: all)")
+	fs.BoolVar(&noBrowser, "no-browser", false, "do not open the page in the default browser; only print its address")
+	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
+	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if showVersion {
+		fmt.Fprintln(stdout, "agent", version)
+		return nil
+	}
+	if cfg.RelayURL == "" {
+		return fmt.Errorf("-relay is required: the address of your help desk's relay")
+	}
+	nets, err := parseNets(*iceAllow)
+	if err != nil {
+		return err
+	}
+	cfg.AllowedNets = nets
+	cfg.Lang = i18n.FromEnv(os.Getenv)
+	if *lang != "" {
+		cfg.Lang = i18n.Parse(*lang)
+	}
+	cfg.Version, cfg.Stdout, cfg.OpenBrowser = version, stdout, !noBrowser
+
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a, err := app.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+func parseNets(s string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		_, n, err := net.ParseCIDR(part)
+		if err != nil {
+			return nil, fmt.Errorf("-ice-allow %q: %w", part, err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}

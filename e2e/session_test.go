@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"context"
+	"image"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The known window: a saturated orange, far from the black root window.
+const (
+	windowRGB = 0xE8641E
+	sampleX   = 800
+	sampleY   = 550
+)
+
+var windowRect = image.Rect(400, 300, 1200, 800)
+
+func TestVersionFlags(t *testing.T) {
+	for _, b := range []string{bin.relay, bin.agent} {
+		out, err := exec.Command(b, "--version").CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s --version: %v", b, err)
+		}
+		if !strings.Contains(string(out), testVersion) {
+			t.Errorf("%s --version = %q, want it to contain %q", b, out, testVersion)
+		}
+	}
+}
+
+// TestConsentedScreenShare is the walking skeleton's happy path: the
+// technician starts a session, the customer enters the code and allows, the
+// console shows the real screen, the customer stops.
+func TestConsentedScreenShare(t *testing.T) {
+	display := startXvfb(t)
+	colouredWindow(t, display, windowRect, windowRGB)
+	r := startRelay(t)
+	browser := newBrowser(t)
+	console := newTab(t, browser)
+	consoleLogin(t, console, r)
+	code := startSession(t, console, "Kassa print geen tickets")
+	waitConsoleStatus(t, console, "waiting", 5*time.Second)
+
+	ag := startAgent(t, r.url, display)
+	customer := newTab(t, browser)
+	enterCode(t, customer, ag.pageURL, code)
+	waitPhase(t, customer, "ask")
+	// The customer sees who asks and why.
+	ask := eval[string](t, customer, `document.getElementById('phase-ask').innerText`)
+	for _, want := range []string{"Admin", "Softwarehuis Janssens", "Kassa print geen tickets", "Toestaan", "Weigeren"} {
+		if !strings.Contains(ask, want) {
+			t.Errorf("consent question %q lacks %q", ask, want)
+		}
+	}
+	waitConsoleStatus(t, console, "joined", 5*time.Second)
+
+	// Before Allow: nothing reaches the console, however long we wait.
+	time.Sleep(time.Second)
+	if n := videoFrames(t, console); n != 0 {
+		t.Fatalf("console decoded %d frames before the customer allowed", n)
+	}
+	if eval[bool](t, console, `document.getElementById('screen').srcObject !== null`) {
+		t.Fatal("console has a media stream before the customer allowed")
+	}
+
+	allowedAt := eval[float64](t, customer, `(() => { const t = Date.now(); document.getElementById('allow').click(); return t; })()`)
+	waitPhase(t, customer, "sharing")
+	waitConsoleStatus(t, console, "live", 5*time.Second)
+	waitJS(t, console, "first frame", `Number(document.getElementById('screen').dataset.frames) > 0`, 15*time.Second)
+	firstFrameAt := eval[float64](t, console, `Number(document.getElementById('screen').dataset.firstFrameAt)`)
+	t.Logf("allow to first frame: %.0f ms", firstFrameAt-allowedAt)
+
+	dims := eval[[]int](t, console, `[document.getElementById('screen').videoWidth, document.getElementById('screen').videoHeight]`)
+	if !slices.Equal(dims, []int{1920, 1080}) {
+		t.Fatalf("video is %v, want 1920x1080", dims)
+	}
+	// Frames keep arriving.
+	before := videoFrames(t, console)
+	time.Sleep(1500 * time.Millisecond)
+	if after := videoFrames(t, console); after-before < 5 {
+		t.Fatalf("only %d frames in 1.5 s", after-before)
+	}
+	px := samplePixel(t, console, sampleX, sampleY)
+	want := []int{windowRGB >> 16 & 0xff, windowRGB >> 8 & 0xff, windowRGB & 0xff}
+	for i := range want {
+		if d := px[i] - want[i]; d < -16 || d > 16 {
+			t.Fatalf("pixel at (%d,%d) is %v, want about %v (the known window)", sampleX, sampleY, px, want)
+		}
+	}
+
+	// The customer stops; the console says so within a second.
+	stopAt := time.Now()
+	run(t, customer, "click stop", chromedp.Click(chromedp.CSS(`#stop`)))
+	waitConsoleStatus(t, console, "ended", time.Second)
+	t.Logf("stop to console ended: %v", time.Since(stopAt).Round(time.Millisecond))
+	waitPhase(t, customer, "ended")
+	ag.waitExit(t, 10*time.Second)
+	if !strings.Contains(ag.stderr.String(), "frames_captured=") || strings.Contains(ag.stderr.String(), "frames_captured=0 ") {
+		t.Errorf("agent reports no captured frames:\n%s", ag.stderr.String())
+	}
+
+	kinds, actors := sessionEvents(t, r)
+	wantKinds := []string{"created", "agent_joined", "consent_asked", "consent_granted", "media_started", "ended"}
+	if !slices.Equal(kinds, wantKinds) {
+		t.Fatalf("session events %v, want %v", kinds, wantKinds)
+	}
+	if actors[3] != "customer" || actors[5] != "customer" {
+		t.Errorf("consent and end actors %q, %q; want customer", actors[3], actors[5])
+	}
+}
+
+// samplePixel draws the console's current video frame and reads one pixel.
+func samplePixel(t *testing.T, tab context.Context, x, y int) []int {
+	t.Helper()
+	return eval[[]int](t, tab, `(() => {
+		const v = document.getElementById('screen');
+		const c = document.createElement('canvas');
+		c.width = v.videoWidth; c.height = v.videoHeight;
+		const g = c.getContext('2d');
+		g.drawImage(v, 0, 0);
+		const d = g.getImageData(`+strconv.Itoa(x)+`, `+strconv.Itoa(y)+`, 1, 1).data;
+		return [d[0], d[1], d[2]];
+	})()`)
+}
