@@ -1,0 +1,534 @@
+// Package stream sends one screen to one peer over WebRTC as H.264.
+//
+// A Sender owns a PeerConnection with a single send-only video track. It
+// does not capture or encode anything until ICE and DTLS are up, so an
+// agent waiting for a technician costs no CPU.
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/mediadevices/pkg/codec"
+	"github.com/pion/mediadevices/pkg/codec/openh264"
+	"github.com/pion/mediadevices/pkg/io/video"
+	"github.com/pion/mediadevices/pkg/prop"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/meekijk/meekijk/agent/capture"
+)
+
+const (
+	defaultBitRate = 3_000_000
+	defaultMaxFPS  = 25
+
+	// h264PayloadType matches what Chrome and Firefox commonly use for
+	// constrained baseline with packetization-mode=1, which keeps the
+	// answer's payload type identical to ours in the common case.
+	h264PayloadType = 102
+)
+
+// h264Codec is constrained baseline (42e01f), the one H.264 profile every
+// browser decodes in hardware or software. packetization-mode=1 lets pion
+// fragment large NAL units (FU-A) instead of being limited to one per
+// packet. It is a function, not a variable, because pion appends feedback
+// entries to the capability it is given.
+func h264Codec() webrtc.RTPCodecCapability {
+	return webrtc.RTPCodecCapability{
+		MimeType:    webrtc.MimeTypeH264,
+		ClockRate:   90000,
+		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+		// "nack" and "nack pli" are added by the default interceptors;
+		// FIR is what some browsers send instead of PLI after a decoder
+		// reset.
+		RTCPFeedback: []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}},
+	}
+}
+
+// Config configures a Sender. The zero value is usable.
+type Config struct {
+	ICEServers []webrtc.ICEServer
+	// AllowedNets, when non-empty, restricts both the local addresses the
+	// agent gathers candidates on and the remote candidates it will talk
+	// to (pion SettingEngine.SetIPFilter and SetRemoteIPFilter). When it
+	// contains a loopback range, loopback candidates are included
+	// (SetIncludeLoopbackCandidate(true)).
+	AllowedNets []*net.IPNet
+	// BitRate is the encoder's target in bits/s; <= 0 means 3_000_000.
+	BitRate int
+	// MaxFPS caps the capture rate; <= 0 means 25.
+	MaxFPS int
+	// Logger receives the Sender's and pion's logging; nil discards it.
+	Logger *slog.Logger
+}
+
+// Sender streams one capture.Source to one peer. Its methods are safe for
+// concurrent use.
+type Sender struct {
+	log         *slog.Logger
+	src         capture.Source
+	pc          *webrtc.PeerConnection
+	track       *webrtc.TrackLocalStaticSample
+	onCandidate func(webrtc.ICECandidateInit)
+
+	bitRate int
+	fps     int
+	// size is what the encoder is built for: the source's size rounded
+	// down to even, since 4:2:0 H.264 wants whole chroma blocks.
+	size image.Point
+
+	// ctx is cancelled by Close, or when the connection fails for good,
+	// to stop the frame loop between frames.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	// keyFrame is set by the RTCP reader and consumed by the frame loop,
+	// so the encoder is only ever touched from one goroutine: openh264's
+	// ForceKeyFrame writes encoder state unlocked.
+	keyFrame atomic.Bool
+	frames   atomic.Int64
+
+	mu           sync.Mutex
+	closed       bool // no goroutine may be started once set
+	started      bool
+	connectedAt  time.Time
+	onFirstFrame func()
+	onState      func(webrtc.PeerConnectionState)
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New builds the PeerConnection with one sendonly H.264 video track
+// (webrtc.TrackLocalStaticSample, MimeTypeH264) fed from src. It captures
+// nothing until the connection is up.
+//
+// onCandidate receives each local ICE candidate as it is gathered (trickle
+// ICE), possibly before Offer has returned, so the signalling side must be
+// able to hold candidates until the offer has been sent. The end of
+// gathering is not reported. The Sender does not close src.
+func New(cfg Config, src capture.Source, onCandidate func(webrtc.ICECandidateInit)) (*Sender, error) {
+	if src == nil {
+		return nil, errors.New("stream: nil capture source")
+	}
+	if onCandidate == nil {
+		return nil, errors.New("stream: nil onCandidate: trickle ICE needs somewhere to send candidates")
+	}
+	if slices.Contains(cfg.AllowedNets, nil) {
+		return nil, errors.New("stream: nil entry in AllowedNets")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.BitRate <= 0 {
+		cfg.BitRate = defaultBitRate
+	}
+	if cfg.MaxFPS <= 0 {
+		cfg.MaxFPS = defaultMaxFPS
+	}
+	b := src.Bounds()
+	size := image.Pt(b.Dx()&^1, b.Dy()&^1)
+	if size.X <= 0 || size.Y <= 0 {
+		return nil, fmt.Errorf("stream: source bounds %v too small to encode", b)
+	}
+
+	api, err := newAPI(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: cfg.ICEServers})
+	if err != nil {
+		return nil, fmt.Errorf("stream: new peer connection: %w", err)
+	}
+	track, err := webrtc.NewTrackLocalStaticSample(h264Codec(), "video", "screen")
+	if err != nil {
+		_ = pc.Close()
+		return nil, fmt.Errorf("stream: new track: %w", err)
+	}
+	tr, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{
+		Direction: webrtc.RTPTransceiverDirectionSendonly,
+	})
+	if err != nil {
+		_ = pc.Close()
+		return nil, fmt.Errorf("stream: add video transceiver: %w", err)
+	}
+
+	s := &Sender{
+		log:         log,
+		src:         src,
+		pc:          pc,
+		track:       track,
+		onCandidate: onCandidate,
+		bitRate:     cfg.BitRate,
+		fps:         cfg.MaxFPS,
+		size:        size,
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	pc.OnICECandidate(s.handleCandidate)
+	pc.OnConnectionStateChange(s.handleState)
+
+	s.wg.Add(1)
+	go s.readRTCP(tr.Sender())
+	return s, nil
+}
+
+// newAPI assembles pion with only H.264 and the ICE restrictions the agent
+// needs: customers' networks are not ours to probe.
+func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, error) {
+	lf := slogFactory{log}
+
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: h264Codec(),
+		PayloadType:        h264PayloadType,
+	}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, fmt.Errorf("stream: register H.264: %w", err)
+	}
+	// NACK retransmission, receiver/sender reports and TWCC; registered
+	// after the codec because they add their RTCP feedback to it.
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(m, ir,
+		webrtc.WithInterceptorLoggerFactory(lf)); err != nil {
+		return nil, fmt.Errorf("stream: register interceptors: %w", err)
+	}
+
+	se := webrtc.SettingEngine{LoggerFactory: lf}
+	// Browsers hide host addresses behind mDNS names we do not resolve,
+	// so the working pair is usually peer-reflexive; pion's default wait
+	// before accepting such pairs would add a second to every connect.
+	se.SetPrflxAcceptanceMinWait(0)
+	se.SetHostAcceptanceMinWait(0)
+	// mDNS would multicast onto the customer's LAN.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if len(cfg.AllowedNets) > 0 {
+		nets := slices.Clone(cfg.AllowedNets)
+		allowed := func(ip net.IP) bool {
+			return slices.ContainsFunc(nets, func(n *net.IPNet) bool { return n.Contains(ip) })
+		}
+		se.SetIPFilter(allowed)
+		se.SetRemoteIPFilter(allowed)
+		// pion skips loopback interfaces unless asked, whatever the
+		// filter says.
+		if slices.ContainsFunc(nets, func(n *net.IPNet) bool { return n.IP.IsLoopback() }) {
+			se.SetIncludeLoopbackCandidate(true)
+		}
+	}
+
+	return webrtc.NewAPI(
+		webrtc.WithMediaEngine(m),
+		webrtc.WithInterceptorRegistry(ir),
+		webrtc.WithSettingEngine(se),
+	), nil
+}
+
+// Offer creates the SDP offer and sets it as the local description, which
+// starts candidate gathering.
+func (s *Sender) Offer() (sdp string, err error) {
+	offer, err := s.pc.CreateOffer(nil)
+	if err != nil {
+		return "", fmt.Errorf("stream: create offer: %w", err)
+	}
+	if err := s.pc.SetLocalDescription(offer); err != nil {
+		return "", fmt.Errorf("stream: set local description: %w", err)
+	}
+	return offer.SDP, nil
+}
+
+// SetAnswer applies the peer's SDP answer.
+func (s *Sender) SetAnswer(sdp string) error {
+	err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
+	if err != nil {
+		return fmt.Errorf("stream: set answer: %w", err)
+	}
+	return nil
+}
+
+// AddCandidate adds a remote ICE candidate. It must follow SetAnswer.
+func (s *Sender) AddCandidate(c webrtc.ICECandidateInit) error {
+	if err := s.pc.AddICECandidate(c); err != nil {
+		return fmt.Errorf("stream: add candidate: %w", err)
+	}
+	return nil
+}
+
+// OnFirstFrame sets f to be called once, after the first encoded frame was
+// written to the track. Set it before the connection comes up. f runs on
+// the frame goroutine: it must not block, and must not call Close.
+func (s *Sender) OnFirstFrame(f func()) {
+	s.mu.Lock()
+	s.onFirstFrame = f
+	s.mu.Unlock()
+}
+
+// OnState sets f to be called on every PeerConnection state change. Calls
+// come from pion's goroutines, may overlap, and the final ones may arrive
+// after Close has returned. f may call Close.
+func (s *Sender) OnState(f func(webrtc.PeerConnectionState)) {
+	s.mu.Lock()
+	s.onState = f
+	s.mu.Unlock()
+}
+
+// FramesCaptured reports how many frames the source has delivered.
+func (s *Sender) FramesCaptured() int64 { return s.frames.Load() }
+
+// Close stops capturing and closes the PeerConnection, waiting for the
+// Sender's goroutines. It is safe to call more than once; later calls
+// return the first call's result.
+func (s *Sender) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		s.cancel()
+		// GracefulClose also waits for pion's own goroutines, so nothing
+		// of the connection outlives Close.
+		if err := s.pc.GracefulClose(); err != nil {
+			s.closeErr = fmt.Errorf("stream: close peer connection: %w", err)
+		}
+		s.wg.Wait()
+	})
+	return s.closeErr
+}
+
+func (s *Sender) handleCandidate(c *webrtc.ICECandidate) {
+	if c == nil { // end of gathering
+		return
+	}
+	s.onCandidate(c.ToJSON())
+}
+
+func (s *Sender) handleState(st webrtc.PeerConnectionState) {
+	s.log.Info("stream: connection state", "state", st.String())
+	switch st {
+	case webrtc.PeerConnectionStateConnected:
+		s.startFrames()
+	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+		// Without an ICE restart, which we do not do, a failed
+		// connection stays failed: stop capturing for nobody.
+		s.cancel()
+	}
+	s.mu.Lock()
+	f := s.onState
+	s.mu.Unlock()
+	if f != nil {
+		f(st)
+	}
+}
+
+// startFrames starts the frame loop once. The closed check and wg.Add
+// happen under mu so that Close's wg.Wait never races a late start.
+func (s *Sender) startFrames() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.started {
+		return
+	}
+	s.started = true
+	s.connectedAt = time.Now()
+	s.wg.Add(1)
+	go s.sendFrames()
+}
+
+// readRTCP drains the sender's RTCP, which pion's interceptors (NACK,
+// reports) need anyway, and turns PLI and FIR into a keyframe request.
+// It ends when the PeerConnection closes.
+func (s *Sender) readRTCP(sender *webrtc.RTPSender) {
+	defer s.wg.Done()
+	// RTPSender.ReadRTCP would also fail on a malformed packet; reading
+	// raw keeps that from ending the loop.
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := sender.Read(buf)
+		if errors.Is(err, io.ErrShortBuffer) {
+			continue // the oversized packet is dropped, the stream lives on
+		}
+		if err != nil {
+			return
+		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			s.log.Debug("stream: bad RTCP packet", "err", err)
+			continue
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				s.log.Debug("stream: keyframe requested", "by", fmt.Sprintf("%T", p))
+				s.keyFrame.Store(true)
+			}
+		}
+	}
+}
+
+// sendFrames is the capture, convert, encode, send loop. The encoder is
+// created here rather than in New so its cgo state lives and dies on this
+// goroutine and costs nothing until someone is watching.
+func (s *Sender) sendFrames() {
+	defer s.wg.Done()
+
+	frame := image.NewYCbCr(image.Rectangle{Max: s.size}, image.YCbCrSubsampleRatio420)
+	enc, kfc, err := s.newEncoder(frame)
+	if err != nil {
+		s.log.Error("stream: start encoder", "err", err)
+		return
+	}
+	defer func() {
+		if err := enc.Close(); err != nil {
+			s.log.Warn("stream: close encoder", "err", err)
+		}
+	}()
+
+	interval := time.Second / time.Duration(s.fps)
+	// A Ticker drops ticks while we are busy, so a slow frame is
+	// followed by a fresh capture rather than a backlog.
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+
+	var (
+		last    time.Time
+		sent    bool
+		lastErr string // logged failures repeat every tick; log changes only
+	)
+	fail := func(what string, err error) {
+		if msg := err.Error(); msg != lastErr {
+			lastErr = msg
+			s.log.Warn("stream: "+what, "err", err)
+		}
+	}
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-ticker.C:
+		}
+
+		if err := s.grab(frame); err != nil {
+			fail("capture", err)
+			continue
+		}
+		if s.keyFrame.Swap(false) {
+			if err := kfc.ForceKeyFrame(); err != nil {
+				s.log.Warn("stream: force keyframe", "err", err)
+			}
+		}
+		data, release, err := enc.Read()
+		if err != nil {
+			fail("encode", err)
+			continue
+		}
+		if len(data) == 0 {
+			// Rate control skipped the frame; the next sample's
+			// duration covers the gap.
+			release()
+			continue
+		}
+
+		now := time.Now()
+		d := interval
+		if sent {
+			d = now.Sub(last)
+		}
+		// pion advances the RTP timestamp by Duration after this sample,
+		// so timestamps trail capture times by one frame; the browser
+		// only cares about their spacing.
+		err = s.track.WriteSample(media.Sample{Data: data, Duration: d})
+		release()
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return
+			}
+			fail("write sample", err)
+			continue
+		}
+		last = now
+		lastErr = ""
+		if !sent {
+			sent = true
+			s.firstFrame(len(data))
+		}
+	}
+}
+
+func (s *Sender) firstFrame(bytes int) {
+	s.mu.Lock()
+	f := s.onFirstFrame
+	since := time.Since(s.connectedAt)
+	s.mu.Unlock()
+	s.log.Info("stream: first frame sent",
+		"width", s.size.X, "height", s.size.Y, "bytes", bytes, "after_connect", since)
+	if f != nil {
+		f()
+	}
+}
+
+// grab captures a frame and converts it into dst.
+func (s *Sender) grab(dst *image.YCbCr) error {
+	img, err := s.src.Capture()
+	if err != nil {
+		return err
+	}
+	s.frames.Add(1)
+	r := img.Bounds()
+	if r.Dx() < s.size.X || r.Dy() < s.size.Y {
+		// The encoder's size is fixed; a shrunken screen (resolution
+		// change) would need a new encoder and a renegotiation.
+		return fmt.Errorf("stream: captured %v is smaller than the encoded %v", r.Size(), s.size)
+	}
+	// Cropping drops an odd last column or row.
+	capture.RGBAToI420(dst, img.SubImage(image.Rectangle{Min: r.Min, Max: r.Min.Add(s.size)}).(*image.RGBA))
+	return nil
+}
+
+// newEncoder builds an openh264 encoder that reads frame, which the loop
+// refills before each Read. Frames are already I420, so mediadevices'
+// ToI420 wrapper passes them through untouched.
+//
+// libopenh264 prints its parameter warnings straight to stderr; the
+// mediadevices bridge offers no way to lower its trace level, so those
+// lines bypass the slog logger.
+func (s *Sender) newEncoder(frame *image.YCbCr) (codec.ReadCloser, codec.KeyFrameController, error) {
+	params, err := openh264.NewParams()
+	if err != nil {
+		return nil, nil, fmt.Errorf("stream: openh264 params: %w", err)
+	}
+	params.BitRate = s.bitRate
+	params.UsageType = openh264.ScreenContentRealTime
+	// Keyframes only when the peer asks (PLI/FIR): a periodic IDR of a
+	// whole screen is a burst that a single, NACK-protected viewer does
+	// not need.
+	params.IntraPeriod = 0
+
+	r := video.ReaderFunc(func() (image.Image, func(), error) {
+		return frame, func() {}, nil
+	})
+	enc, err := params.BuildVideoEncoder(r, prop.Media{Video: prop.Video{
+		Width:     s.size.X,
+		Height:    s.size.Y,
+		FrameRate: float32(s.fps),
+	}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("stream: build openh264 encoder %v: %w", s.size, err)
+	}
+	kfc, ok := enc.Controller().(codec.KeyFrameController)
+	if !ok {
+		_ = enc.Close()
+		return nil, nil, errors.New("stream: openh264 encoder cannot force keyframes")
+	}
+	return enc, kfc, nil
+}
