@@ -350,14 +350,12 @@ func (a *App) startSharing() {
 		a.log.Error("open screen", "err", err)
 		return
 	}
-	conn := a.conn
+	gate := &candidateGate{conn: a.conn}
 	sender, err := stream.New(stream.Config{
 		ICEServers:  iceServers(a.joined),
 		AllowedNets: a.cfg.AllowedNets,
 		Logger:      a.log.With("component", "stream"),
-	}, src, func(c webrtc.ICECandidateInit) {
-		_ = conn.Send(protocol.Candidate{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})
-	})
+	}, src, gate.add)
 	if err != nil {
 		src.Close()
 		a.log.Error("start stream", "err", err)
@@ -376,8 +374,41 @@ func (a *App) startSharing() {
 		a.stopSharing()
 		return
 	}
-	_ = conn.Send(protocol.Offer{SDP: offer})
+	gate.open(offer)
 	a.log.Info("sharing started")
+}
+
+// candidateGate holds trickled ICE candidates until their offer is sent:
+// pion gathers inside Offer, so candidates can be ready before it returns,
+// and a console given a candidate before the offer has nowhere to put it.
+type candidateGate struct {
+	conn *wsconn.Conn
+
+	mu     sync.Mutex // guards the following
+	opened bool
+	held   []protocol.Candidate
+}
+
+func (g *candidateGate) add(c webrtc.ICECandidateInit) {
+	m := protocol.Candidate{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.opened {
+		g.held = append(g.held, m)
+		return
+	}
+	_ = g.conn.Send(m)
+}
+
+// open sends the offer, then the candidates held for it.
+func (g *candidateGate) open(offer string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_ = g.conn.Send(protocol.Offer{SDP: offer})
+	for _, m := range g.held {
+		_ = g.conn.Send(m)
+	}
+	g.opened, g.held = true, nil
 }
 
 // reportAsync is report for callbacks from the WebRTC stack: they must not

@@ -139,6 +139,17 @@ func (c *Conn) Run(ctx context.Context, handle func(protocol.Message) error) err
 		c.writeLoop()
 	}()
 	err := c.readLoop(handle)
+	c.mu.Lock()
+	finishing := c.finished
+	c.mu.Unlock()
+	if finishing {
+		// A handler that ends the connection with Finish wants its last
+		// message delivered: let the writer flush it before closing.
+		select {
+		case <-writerDone:
+		case <-time.After(WriteWait):
+		}
+	}
 	c.Close()
 	<-writerDone
 	return err
