@@ -288,16 +288,20 @@ type sessionJSON struct {
 	CodeExpired   bool      `json:"codeExpired"`
 	CreatedAt     time.Time `json:"createdAt"`
 	CodeExpiresAt time.Time `json:"codeExpiresAt"`
-	EndedAt       time.Time `json:"endedAt,omitzero"`
-	EndedBy       string    `json:"endedBy,omitempty"`
-	EndReason     string    `json:"endReason,omitempty"`
+	// CodeValidForMs is the code's remaining life by the relay's clock, so
+	// pages need not trust their own.
+	CodeValidForMs int64     `json:"codeValidForMs"`
+	EndedAt        time.Time `json:"endedAt,omitzero"`
+	EndedBy        string    `json:"endedBy,omitempty"`
+	EndReason      string    `json:"endReason,omitempty"`
 }
 
 func (c *console) sessionOf(s store.Session) sessionJSON {
 	return sessionJSON{ID: s.ID, TicketID: s.TicketID, TicketRef: s.TicketRef, TicketTitle: s.TicketTitle,
 		CustomerName: s.CustomerName, Technician: s.TechnicianName, Status: s.Status,
 		CodeExpired: s.CodeExpired(c.Now()), CreatedAt: s.CreatedAt, CodeExpiresAt: s.CodeExpiresAt,
-		EndedAt: s.EndedAt, EndedBy: s.EndedBy, EndReason: s.EndReason}
+		CodeValidForMs: max(0, s.CodeExpiresAt.Sub(c.Now()).Milliseconds()),
+		EndedAt:        s.EndedAt, EndedBy: s.EndedBy, EndReason: s.EndReason}
 }
 
 // startSession opens a remote session on a ticket and returns its code: the

@@ -217,14 +217,15 @@ func (a *agent) waitExit(t *testing.T, within time.Duration) {
 }
 
 // startXvfb starts a 1920x1080 X server on a free display and returns its
-// name. -nolisten tcp keeps it off the network.
+// name. -nolisten tcp keeps it off the network; -noreset keeps it from
+// resetting whenever its last client (a capture) disconnects.
 func startXvfb(t *testing.T) string {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-br")
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-br", "-noreset")
 	cmd.ExtraFiles = []*os.File{w}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start Xvfb: %v", err)

@@ -2,6 +2,7 @@
 // makes the WebRTC offer once the customer allowed it; this page answers.
 import { h, replace } from './dom.js';
 import { t } from './i18n.js';
+import { call } from './api.js';
 
 const PROTOCOL = 1;
 
@@ -11,6 +12,7 @@ const PROTOCOL = 1;
  * @param {number} id
  */
 export function sessionView(main, id) {
+  const title = h('h1', {}, t('session.title', { id }));
   const status = h('span', { class: 'status', id: 'status' });
   const reason = h('span', { class: 'muted', id: 'status-reason' });
   const agentLine = h('p', { class: 'muted', id: 'agent' });
@@ -20,7 +22,7 @@ export function sessionView(main, id) {
   video.dataset.frames = '0';
   const end = h('button', { class: 'danger', id: 'end-session', onclick: () => send('end', {}) }, t('session.end'));
   replace(main,
-    h('div', { class: 'toolbar' }, h('h1', {}, t('session.title', { id })), status, reason, stats, end),
+    h('div', { class: 'toolbar' }, title, status, reason, stats, end),
     agentLine, error, video);
 
   /** @type {RTCIceServer[]} */
@@ -51,6 +53,19 @@ export function sessionView(main, id) {
     end.hidden = over || s === 'expired';
     if (over) closePeer();
   }
+
+  // The relay does not announce a code's expiry; the page knows from the
+  // session's remaining validity when to say so.
+  /** @type {ReturnType<typeof setTimeout>|undefined} */
+  let expiryTimer;
+  call('GET', '/api/sessions/' + id).then((/** @type {any} */ s) => {
+    title.textContent = `${t('session.title', { id })} — ${s.ticketRef} ${s.ticketTitle}`;
+    if (s.status === 'waiting' && !s.codeExpired) {
+      expiryTimer = setTimeout(() => {
+        if (status.dataset.status === 'waiting') showStatus({ status: 'waiting', reason: 'code_expired' });
+      }, s.codeValidForMs);
+    }
+  }).catch((err) => { error.textContent = t('error.generic', { message: String(err) }); });
 
   function closePeer() {
     if (pc) { pc.close(); pc = null; }
@@ -125,6 +140,7 @@ export function sessionView(main, id) {
   return () => {
     left = true;
     clearInterval(statTimer);
+    clearTimeout(expiryTimer);
     if (ws) ws.close();
     closePeer();
   };
