@@ -1,0 +1,37 @@
+# Meekijk. `make help` lists the targets.
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+LDFLAGS := -X main.version=$(VERSION)
+ADDR    ?= 127.0.0.1:8080
+DATA    ?= data
+
+.PHONY: help build relay agent run test deps vet tidy-check clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: relay agent ## build both binaries into bin/
+
+relay: ## build the relay: one static binary, no cgo
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/relay ./relay
+
+agent: ## build the agent (cgo: OpenH264 encoder)
+	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/agent ./agent
+
+run: relay ## build and start the relay on $(ADDR) with its data in ./$(DATA)/
+	./bin/relay -addr $(ADDR) -data $(DATA)
+
+deps: ## install the Debian packages the tests need (as root), or say which
+	scripts/deps.sh
+
+vet: ## go vet every package
+	go vet ./...
+
+tidy-check: ## fail if go.mod or go.sum are not tidy
+	go mod tidy -diff
+
+test: deps vet tidy-check ## install test needs, vet, and run every test (race detector on, e2e included)
+	go test -race -count=1 -timeout 15m ./...
+
+clean: ## remove build output (not ./data)
+	rm -rf bin

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Meekijk's tests need: an X server for the
+# agent to capture, a browser for the console, and the X libraries the agent
+# links. As root it installs what is missing; otherwise it says what to run.
+set -euo pipefail
+
+packages=(
+	xvfb            # the X display the end-to-end tests start
+	xdotool x11-utils xterm x11-apps  # drive and inspect that display
+	chromium        # the console's browser in end-to-end tests
+	libx11-dev libxtst-dev  # the agent's input injection (robotgo) links -lX11 -lXtst
+	gcc libc6-dev   # cgo: the agent's OpenH264 encoder
+	fonts-dejavu-core  # readable text in screenshots
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all test packages present"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing Debian packages: ${missing[*]}" >&2
+	echo "deps: install them with: sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+	exit 1
+fi
+
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
