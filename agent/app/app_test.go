@@ -1,0 +1,245 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"image"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/meekijk/meekijk/agent/capture"
+	"github.com/meekijk/meekijk/internal/i18n"
+	"github.com/meekijk/meekijk/internal/protocol"
+)
+
+// solidScreen is a screen of one colour that counts how often it is opened
+// and captured.
+type solidScreen struct {
+	img      *image.RGBA
+	captures *atomic.Int64
+}
+
+func (s solidScreen) Bounds() image.Rectangle { return s.img.Bounds() }
+func (s solidScreen) Capture() (*image.RGBA, error) {
+	s.captures.Add(1)
+	return s.img, nil
+}
+func (s solidScreen) Close() error { return nil }
+
+type counters struct{ opened, captures atomic.Int64 }
+
+func (c *counters) newSource(int) (capture.Source, error) {
+	c.opened.Add(1)
+	img := image.NewRGBA(image.Rect(0, 0, 320, 240))
+	for i := 0; i < len(img.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = 200, 80, 20, 255
+	}
+	return solidScreen{img: img, captures: &c.captures}, nil
+}
+
+// hostileRelay accepts one agent and plays a script against it: a relay
+// that asks for media before the customer said anything. It reports every
+// message the agent sends.
+func hostileRelay(t *testing.T, script func(send func(protocol.Message)), got chan<- protocol.Message) *httptest.Server {
+	t.Helper()
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		send := func(m protocol.Message) {
+			b, _ := protocol.Encode(m)
+			_ = ws.WriteMessage(websocket.TextMessage, b)
+		}
+		read := func() (protocol.Message, error) {
+			_, b, err := ws.ReadMessage()
+			if err != nil {
+				return nil, err
+			}
+			return protocol.Decode(b)
+		}
+		if m, err := read(); err != nil || m.Type() != "hello" {
+			t.Errorf("first message %v, %v; want hello", m, err)
+			return
+		}
+		send(protocol.Welcome{Protocol: protocol.Version})
+		if m, err := read(); err != nil || m.Type() != "join" {
+			t.Errorf("second message %v, %v; want join", m, err)
+			return
+		}
+		script(send)
+		for {
+			m, err := read()
+			if err != nil {
+				return
+			}
+			select {
+			case got <- m:
+			default:
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func startApp(t *testing.T, relayURL string, c *counters) (*App, func()) {
+	t.Helper()
+	_, loop, _ := net.ParseCIDR("127.0.0.0/8")
+	a, err := New(Config{
+		RelayURL: relayURL, Lang: i18n.NL, Version: "test", NewSource: c.newSource,
+		AllowedNets: []*net.IPNet{loop}, Linger: 50 * time.Millisecond,
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	stop := func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("Run did not return within 5 s of cancel")
+		}
+	}
+	return a, stop
+}
+
+// act clicks on the customer's page, as the page's own script does.
+func act(t *testing.T, a *App, kind, value string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", a.URL()+"action", strings.NewReader(`{"kind":"`+kind+`","value":"`+value+`"}`))
+	page, _ := url.Parse(a.URL())
+	req.Header.Set("Origin", "http://"+page.Host)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("action %s: status %d", kind, resp.StatusCode)
+	}
+}
+
+// waitPhase reads the page's event stream until the phase shows.
+func waitPhase(t *testing.T, a *App, phase string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", a.URL()+"events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, 4096)
+	var seen strings.Builder
+	for {
+		n, err := resp.Body.Read(buf)
+		seen.Write(buf[:n])
+		if strings.Contains(seen.String(), `"phase":"`+phase+`"`) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("phase %s never shown; page saw: %s", phase, seen.String())
+		}
+	}
+}
+
+func waitMessage(t *testing.T, got <-chan protocol.Message, typ string) protocol.Message {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case m := <-got:
+			if m.Type() == typ {
+				return m
+			}
+		case <-deadline:
+			t.Fatalf("agent sent no %s within 5 s", typ)
+			return nil
+		}
+	}
+}
+
+// A relay asking for media before consent gets nothing: no screen is
+// opened and no offer made until the customer clicks Allow.
+func TestNothingBeforeAllow(t *testing.T) {
+	var c counters
+	got := make(chan protocol.Message, 64)
+	srv := hostileRelay(t, func(send func(protocol.Message)) {
+		send(protocol.Joined{SessionID: 1, Technician: "Mallory", Company: "X", TicketRef: "2026-000001", TicketTitle: "t"})
+		send(protocol.Renegotiate{})
+		send(protocol.Answer{SDP: "v=0\r\n"})
+		send(protocol.Candidate{Candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host"})
+		send(protocol.Offer{SDP: "v=0\r\n"})
+		send(protocol.ConsentRequest{Level: "control"})
+		send(protocol.ConsentRequest{Level: protocol.LevelView})
+		send(protocol.Renegotiate{})
+	}, got)
+	a, stop := startApp(t, srv.URL, &c)
+	defer stop()
+	// An Allow posted before the question is on screen does nothing.
+	act(t, a, "allow", "")
+	act(t, a, "code", "123456789")
+	waitPhase(t, a, "ask")
+	time.Sleep(300 * time.Millisecond)
+	if n := c.opened.Load(); n != 0 {
+		t.Fatalf("screen opened %d times before Allow", n)
+	}
+	select {
+	case m := <-got:
+		t.Fatalf("agent sent %s before Allow", m.Type())
+	default:
+	}
+
+	act(t, a, "allow", "")
+	consent := waitMessage(t, got, "consent").(protocol.Consent)
+	if !consent.Granted || consent.Level != protocol.LevelView {
+		t.Fatalf("consent = %+v", consent)
+	}
+	waitMessage(t, got, "offer")
+	if n := c.opened.Load(); n != 1 {
+		t.Fatalf("screen opened %d times after Allow, want 1", n)
+	}
+}
+
+func TestDenyOpensNothing(t *testing.T) {
+	var c counters
+	got := make(chan protocol.Message, 64)
+	srv := hostileRelay(t, func(send func(protocol.Message)) {
+		send(protocol.Joined{SessionID: 2, Technician: "Jan"})
+		send(protocol.ConsentRequest{Level: protocol.LevelView})
+		send(protocol.Renegotiate{})
+	}, got)
+	a, stop := startApp(t, srv.URL, &c)
+	defer stop()
+	act(t, a, "code", "123 456 789")
+	waitPhase(t, a, "ask")
+	act(t, a, "deny", "")
+	if consent := waitMessage(t, got, "consent").(protocol.Consent); consent.Granted {
+		t.Fatal("deny sent a granted consent")
+	}
+	waitPhase(t, a, "declined")
+	if n := c.opened.Load(); n != 0 {
+		t.Fatalf("screen opened %d times after Deny", n)
+	}
+}
