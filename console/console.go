@@ -8,7 +8,6 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -73,13 +72,9 @@ func New(cfg Config, log *slog.Logger) (http.Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	cat, err := i18n.Load()
+	catJSON, err := i18n.PageJSON("console.")
 	if err != nil {
 		return nil, err
-	}
-	catJSON, err := json.Marshal(cat.Subset("console."))
-	if err != nil {
-		return nil, fmt.Errorf("console: catalog: %w", err)
 	}
 	var assets fs.FS
 	if cfg.AssetsDir != "" {

@@ -9,6 +9,31 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
+// scene is the common stage of an end-to-end test: an X display, a relay,
+// a browser, and a technician logged in to the console in one tab.
+type scene struct {
+	display string
+	relay   *relay
+	browser context.Context
+	console context.Context
+}
+
+func newScene(t *testing.T, relayArgs ...string) *scene {
+	t.Helper()
+	s := &scene{display: startXvfb(t), relay: startRelay(t, relayArgs...)}
+	s.browser = newBrowser(t)
+	s.console = newTab(t, s.browser)
+	consoleLogin(t, s.console, s.relay)
+	return s
+}
+
+// customer starts an agent and opens its page in a new tab, as the
+// customer's browser would.
+func (s *scene) customer(t *testing.T, agentArgs ...string) (*agent, context.Context) {
+	t.Helper()
+	return startAgent(t, s.relay.url, s.display, agentArgs...), newTab(t, s.browser)
+}
+
 // consoleLogin logs the first admin in, in tab.
 func consoleLogin(t *testing.T, tab context.Context, r *relay) {
 	t.Helper()

@@ -19,14 +19,10 @@ import (
 // TestDeniedShare: the customer denies; the console says declined, no frame
 // was ever sent, and the agent captured nothing.
 func TestDeniedShare(t *testing.T) {
-	display := startXvfb(t)
-	r := startRelay(t)
-	browser := newBrowser(t)
-	console := newTab(t, browser)
-	consoleLogin(t, console, r)
+	s := newScene(t)
+	r, console := s.relay, s.console
 	code := startSession(t, console, "Boekhouding sluit niet af")
-	ag := startAgent(t, r.url, display)
-	customer := newTab(t, browser)
+	ag, customer := s.customer(t)
 	enterCode(t, customer, ag.pageURL, code)
 	waitPhase(t, customer, "ask")
 	run(t, customer, "deny", chromedp.Click(chromedp.CSS(`#deny`)))
@@ -66,15 +62,10 @@ func codeError(t *testing.T, tab context.Context) string {
 // clear message in the customer's language, and the sixth wrong guess in a
 // minute is throttled, even with the right code.
 func TestCodeRefusals(t *testing.T) {
-	display := startXvfb(t)
-	r := startRelay(t, "-code-ttl", "3s")
-	browser := newBrowser(t)
-	console := newTab(t, browser)
-	consoleLogin(t, console, r)
+	s := newScene(t, "-code-ttl", "3s")
+	r, console := s.relay, s.console
 	expiring := startSession(t, console, "Code verloopt")
-
-	ag := startAgent(t, r.url, display)
-	customer := newTab(t, browser)
+	ag, customer := s.customer(t)
 	// Expired: wait past the 3 s lifetime, then type it.
 	time.Sleep(3500 * time.Millisecond)
 	enterCode(t, customer, ag.pageURL, expiring)
@@ -114,19 +105,13 @@ func TestCodeRefusals(t *testing.T) {
 
 // TestUsedCode: a code works once; a second agent with it is told so.
 func TestUsedCode(t *testing.T) {
-	display := startXvfb(t)
-	r := startRelay(t)
-	browser := newBrowser(t)
-	console := newTab(t, browser)
-	consoleLogin(t, console, r)
-	code := startSession(t, console, "Eenmalige code")
-	first := startAgent(t, r.url, display)
-	tab1 := newTab(t, browser)
+	s := newScene(t)
+	code := startSession(t, s.console, "Eenmalige code")
+	first, tab1 := s.customer(t)
 	enterCode(t, tab1, first.pageURL, code)
 	waitPhase(t, tab1, "ask")
 
-	second := startAgent(t, r.url, display, "-lang", "fr")
-	tab2 := newTab(t, browser)
+	second, tab2 := s.customer(t, "-lang", "fr")
 	enterCode(t, tab2, second.pageURL, code)
 	if msg := codeError(t, tab2); !strings.Contains(msg, "déjà été utilisé") {
 		t.Errorf("reused code message %q, want the French 'déjà été utilisé'", msg)

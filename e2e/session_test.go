@@ -38,17 +38,12 @@ func TestVersionFlags(t *testing.T) {
 // technician starts a session, the customer enters the code and allows, the
 // console shows the real screen, the customer stops.
 func TestConsentedScreenShare(t *testing.T) {
-	display := startXvfb(t)
-	colouredWindow(t, display, windowRect, windowRGB)
-	r := startRelay(t)
-	browser := newBrowser(t)
-	console := newTab(t, browser)
-	consoleLogin(t, console, r)
+	s := newScene(t)
+	r, console := s.relay, s.console
+	colouredWindow(t, s.display, windowRect, windowRGB)
 	code := startSession(t, console, "Kassa print geen tickets")
 	waitConsoleStatus(t, console, "waiting", 5*time.Second)
-
-	ag := startAgent(t, r.url, display)
-	customer := newTab(t, browser)
+	ag, customer := s.customer(t)
 	enterCode(t, customer, ag.pageURL, code)
 	waitPhase(t, customer, "ask")
 	// The customer sees who asks and why.

@@ -82,13 +82,9 @@ type Server struct {
 // New listens on a random loopback port. Actions from the page are sent on
 // actions; the caller must keep receiving from it.
 func New(log *slog.Logger, actions chan<- Action, initial State) (*Server, error) {
-	cat, err := i18n.Load()
+	catJSON, err := i18n.PageJSON("agent.")
 	if err != nil {
 		return nil, err
-	}
-	catJSON, err := json.Marshal(cat.Subset("agent."))
-	if err != nil {
-		return nil, fmt.Errorf("localui: catalog: %w", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -77,3 +77,17 @@ func (c Catalog) Subset(prefix string) Catalog {
 	}
 	return out
 }
+
+// PageJSON is the part of the catalog a page needs (keys starting with
+// prefix), as the JSON the page loads.
+func PageJSON(prefix string) ([]byte, error) {
+	c, err := Load()
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(c.Subset(prefix))
+	if err != nil {
+		return nil, fmt.Errorf("i18n: %s catalog: %w", prefix, err)
+	}
+	return b, nil
+}
