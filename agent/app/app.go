@@ -284,7 +284,7 @@ func (a *App) onRelayClosed(err error) {
 // errorKeys are the relay errors the page explains to the customer.
 var errorKeys = map[string]bool{
 	protocol.ErrWrongCode: true, protocol.ErrExpiredCode: true, protocol.ErrUsedCode: true,
-	protocol.ErrThrottled: true, protocol.ErrProtocolVersion: true,
+	protocol.ErrThrottled: true, protocol.ErrProtocolVersion: true, protocol.ErrSessionOver: true,
 }
 
 func (a *App) onMessage(m protocol.Message) {

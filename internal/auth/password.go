@@ -52,13 +52,18 @@ func CheckPassword(encoded, pw string) (bool, error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &iter, &threads); err != nil {
 		return false, errBadHash
 	}
+	// A damaged or hostile hash must give an error, not make argon2 panic
+	// (zero passes or threads) or allocate without bound (huge memory).
+	if iter < 1 || threads < 1 || mem < 8*uint32(threads) || mem > 1<<20 {
+		return false, errBadHash
+	}
 	enc := base64.RawStdEncoding
 	salt, err := enc.DecodeString(parts[4])
-	if err != nil {
+	if err != nil || len(salt) < 8 {
 		return false, errBadHash
 	}
 	want, err := enc.DecodeString(parts[5])
-	if err != nil {
+	if err != nil || len(want) < 16 {
 		return false, errBadHash
 	}
 	got := argon2.IDKey([]byte(pw), salt, iter, mem, threads, uint32(len(want)))

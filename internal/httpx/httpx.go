@@ -92,6 +92,9 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, maxBytes int64) e
 		}
 		return Errorf(http.StatusBadRequest, "bad_json", "request body is not the expected JSON: %v", err)
 	}
+	if dec.More() {
+		return Errorf(http.StatusBadRequest, "bad_json", "request body has data after the JSON value")
+	}
 	return nil
 }
 

@@ -35,6 +35,8 @@ var (
 	ErrCodeUnknown = errors.New("no session has this code")
 	ErrCodeExpired = errors.New("code expired")
 	ErrCodeUsed    = errors.New("code already used")
+	// ErrSessionOver: the code's session was ended before any agent joined.
+	ErrSessionOver = errors.New("session already over")
 )
 
 // Session is a remote session on a ticket.
@@ -157,9 +159,10 @@ func (s *Store) RedeemCode(ctx context.Context, codeHash []byte, actor string, d
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var expires int64
 		var used sql.NullInt64
+		var status string
 		err := tx.QueryRowContext(ctx, `
-			SELECT id, code_expires_at, code_used_at FROM remote_sessions
-			WHERE code_hash = ? ORDER BY (code_used_at IS NULL) DESC, id DESC LIMIT 1`, codeHash).Scan(&id, &expires, &used)
+			SELECT id, code_expires_at, code_used_at, status FROM remote_sessions
+			WHERE code_hash = ? ORDER BY (code_used_at IS NULL) DESC, id DESC LIMIT 1`, codeHash).Scan(&id, &expires, &used, &status)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrCodeUnknown
 		}
@@ -170,6 +173,8 @@ func (s *Store) RedeemCode(ctx context.Context, codeHash []byte, actor string, d
 		switch {
 		case used.Valid:
 			return ErrCodeUsed
+		case status != StatusWaiting:
+			return ErrSessionOver
 		case now >= expires:
 			return ErrCodeExpired
 		}

@@ -74,7 +74,7 @@ func (c *Conn) Send(m protocol.Message) error {
 }
 
 // Finish queues m as the last message and closes the connection once it is
-// written.
+// written. Only the first Finish counts.
 func (c *Conn) Finish(m protocol.Message) {
 	b, err := protocol.Encode(m)
 	if err != nil {
@@ -82,9 +82,9 @@ func (c *Conn) Finish(m protocol.Message) {
 		c.Close()
 		return
 	}
-	if err := c.enqueue(b, true); err != nil {
-		c.Close()
-	}
+	// An error means the connection is closed or already finishing; either
+	// way the first final message stands and is still delivered.
+	_ = c.enqueue(b, true)
 }
 
 func (c *Conn) enqueue(b []byte, last bool) error {

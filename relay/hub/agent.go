@@ -88,6 +88,9 @@ func (a *agentConn) handle(m protocol.Message) error {
 		}
 		a.room.toConsole(m)
 	case protocol.MediaStarted:
+		if !a.room.isLive() {
+			return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: "media before consent"})
+		}
 		if err := a.h.store.AddEvent(ctx, a.room.id, store.EventMediaStarted, actorAgent, nil); err != nil {
 			a.log.Error("record media start", "err", err)
 		}
@@ -160,6 +163,8 @@ func (a *agentConn) refuse(err error) error {
 		code = protocol.ErrExpiredCode
 	case errors.Is(err, store.ErrCodeUsed):
 		code = protocol.ErrUsedCode
+	case errors.Is(err, store.ErrSessionOver):
+		code = protocol.ErrSessionOver
 	default:
 		a.log.Error("redeem code", "err", err)
 		return a.conn.Send(protocol.Error{Code: protocol.ErrInternal, Message: "could not check the code"})

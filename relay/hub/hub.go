@@ -239,10 +239,11 @@ func checkHello(m protocol.Message, role string) (protocol.Hello, *protocol.Erro
 }
 
 // cleanText makes agent-supplied text safe to store and show: no control
-// characters, bounded length. HTML escaping is the page's job.
+// or format characters (a right-to-left override could make a host name
+// read as another), bounded length. HTML escaping is the page's job.
 func cleanText(s string) string {
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
 			return -1
 		}
 		return r
