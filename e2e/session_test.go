@@ -89,6 +89,13 @@ func TestConsentedScreenShare(t *testing.T) {
 		}
 	}
 
+	if msg := eval[string](t, console, `document.getElementById('session-error').textContent`); msg != "" {
+		t.Fatalf("console shows an error during the session: %q", msg)
+	}
+	if strings.Contains(ag.stderr.String(), "bad candidate") || strings.Contains(r.stderr.String(), "malformed") {
+		t.Fatalf("candidates were refused:\nagent: %s\nrelay: %s", ag.stderr.String(), r.stderr.String())
+	}
+
 	// The customer stops; the console says so within a second.
 	stopAt := time.Now()
 	run(t, customer, "click stop", chromedp.Click(chromedp.CSS(`#stop`)))

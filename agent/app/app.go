@@ -390,7 +390,8 @@ type candidateGate struct {
 }
 
 func (g *candidateGate) add(c webrtc.ICECandidateInit) {
-	m := protocol.Candidate{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex}
+	m := protocol.Candidate{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex,
+		UsernameFragment: c.UsernameFragment}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if !g.opened {
@@ -447,5 +448,6 @@ func iceServers(j *protocol.Joined) []webrtc.ICEServer {
 }
 
 func candidateInit(c protocol.Candidate) webrtc.ICECandidateInit {
-	return webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex}
+	return webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex,
+		UsernameFragment: c.UsernameFragment}
 }

@@ -1,7 +1,7 @@
 // The console: a small hash-routed application in plain JavaScript modules.
 import { h, replace } from './dom.js';
 import { call, setCSRF, APIError } from './api.js';
-import { load, t, languages, current, setLanguage } from './i18n.js';
+import { load, t, languages, current, setLanguage, preferUserLanguage } from './i18n.js';
 import { sessionView } from './session.js';
 
 /** @typedef {{id:number,email:string,name:string,role:string,lang:string}} User */
@@ -60,6 +60,7 @@ function loginView() {
       const res = await call('POST', '/api/login', { email: data.get('email'), password: data.get('password') });
       me = res.user;
       setCSRF(res.csrfToken);
+      preferUserLanguage(res.user.lang);
       location.hash = '#/tickets';
       route();
     } catch (err) {
@@ -145,6 +146,7 @@ async function route() {
       const res = await call('GET', '/api/me');
       me = res.user;
       setCSRF(res.csrfToken);
+      preferUserLanguage(res.user.lang);
     } catch {
       me = null;
     }

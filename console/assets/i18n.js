@@ -18,6 +18,16 @@ export async function load() {
 
 export function current() { return lang; }
 
+/**
+ * Uses the user's own language unless they chose one in this browser.
+ * @param {string} l
+ */
+export function preferUserLanguage(l) {
+  if (localStorage.getItem('meekijk.lang') || !languages.includes(l)) return;
+  lang = l;
+  document.documentElement.lang = l;
+}
+
 /** @param {string} l */
 export function setLanguage(l) {
   if (!languages.includes(l)) return;

@@ -18,7 +18,9 @@ export function sessionView(main, id) {
   const agentLine = h('p', { class: 'muted', id: 'agent' });
   const stats = h('span', { class: 'muted', id: 'video-stats' });
   const error = h('p', { class: 'error', id: 'session-error' });
-  const video = /** @type {HTMLVideoElement} */ (h('video', { id: 'screen', autoplay: true, muted: true, playsinline: true }));
+  // Hidden until the customer's screen arrives: an empty black box reads
+  // as "broken" to a technician waiting for the customer.
+  const video = /** @type {HTMLVideoElement} */ (h('video', { id: 'screen', autoplay: true, muted: true, playsinline: true, hidden: true }));
   video.dataset.frames = '0';
   const end = h('button', { class: 'danger', id: 'end-session', onclick: () => send('end', {}) }, t('session.end'));
   replace(main,
@@ -70,6 +72,7 @@ export function sessionView(main, id) {
   function closePeer() {
     if (pc) { pc.close(); pc = null; }
     video.srcObject = null;
+    video.hidden = true;
   }
 
   // Counts decoded frames; the first frame's time lets tests and the
@@ -94,7 +97,10 @@ export function sessionView(main, id) {
     closePeer();
     const peer = new RTCPeerConnection({ iceServers });
     pc = peer;
-    peer.ontrack = (e) => { video.srcObject = e.streams[0] || new MediaStream([e.track]); };
+    peer.ontrack = (e) => {
+      video.srcObject = e.streams[0] || new MediaStream([e.track]);
+      video.hidden = false;
+    };
     peer.onicecandidate = (e) => { if (e.candidate) send('candidate', e.candidate.toJSON()); };
     remoteSet = peer.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
     await remoteSet;

@@ -132,11 +132,13 @@ type Answer struct {
 	SDP string `json:"sdp"`
 }
 
-// Candidate is one trickled ICE candidate, shaped like RTCIceCandidateInit.
+// Candidate is one trickled ICE candidate, shaped like RTCIceCandidateInit
+// (what a browser's RTCIceCandidate.toJSON() gives).
 type Candidate struct {
-	Candidate     string  `json:"candidate"`
-	SDPMid        *string `json:"sdpMid,omitempty"`
-	SDPMLineIndex *uint16 `json:"sdpMLineIndex,omitempty"`
+	Candidate        string  `json:"candidate"`
+	SDPMid           *string `json:"sdpMid,omitempty"`
+	SDPMLineIndex    *uint16 `json:"sdpMLineIndex,omitempty"`
+	UsernameFragment *string `json:"usernameFragment,omitempty"`
 }
 
 // Renegotiate asks the agent for a fresh offer, when the console (re)connects

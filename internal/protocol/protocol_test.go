@@ -22,7 +22,7 @@ func TestRoundTrip(t *testing.T) {
 		Consent{Level: LevelView, Granted: true},
 		Offer{SDP: "v=0\r\n"},
 		Answer{SDP: "v=0\r\n"},
-		Candidate{Candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host", SDPMid: ptr("0"), SDPMLineIndex: ptr[uint16](0)},
+		Candidate{Candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host", SDPMid: ptr("0"), SDPMLineIndex: ptr[uint16](0), UsernameFragment: ptr("abcd")},
 		Renegotiate{},
 		MediaStarted{},
 		End{By: ByCustomer, Reason: "stopped"},
@@ -101,6 +101,8 @@ func FuzzDecode(f *testing.F) {
 	for _, s := range []string{
 		`{"type":"join","data":{"code":"123456789"}}`,
 		`{"type":"candidate","data":{"candidate":"c","sdpMid":"0","sdpMLineIndex":0}}`,
+		// Exactly what Chromium's RTCIceCandidate.toJSON() produces.
+		`{"type":"candidate","data":{"candidate":"candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host generation 0 ufrag Ab12 network-id 1","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":"Ab12"}}`,
 		`{"type":"renegotiate"}`,
 		`{"type":"status","data":{"status":"live","agent":{"hostname":"h","user":"u","os":"linux"}}}`,
 	} {
