@@ -1,0 +1,144 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/meekijk/meekijk/internal/protocol"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startRelay runs a relay on a free loopback port until the test ends or
+// stop is called; it returns the console URL and what was printed.
+func startRelay(t *testing.T, dataDir string) (url string, out *lockedBuffer, stop func() error) {
+	t.Helper()
+	out = &lockedBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := New(ctx, Config{Addr: "127.0.0.1:0", DataDir: dataDir, Company: "Desk", Version: "test", Stdout: out},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "Console: ") {
+		if time.Now().After(deadline) {
+			t.Fatalf("relay printed no console URL: %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	line := out.String()[strings.Index(out.String(), "Console: ")+len("Console: "):]
+	url = strings.TrimSuffix(strings.SplitN(line, "\n", 2)[0], "/")
+	var once sync.Once
+	var runErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case runErr = <-done:
+			case <-time.After(12 * time.Second):
+				t.Error("Run did not return within 12 s of shutdown")
+			}
+		})
+		return runErr
+	}
+	t.Cleanup(func() { _ = stop() })
+	return url, out, stop
+}
+
+func TestFirstAdminPrintedOnceAndNeverAgain(t *testing.T) {
+	dir := t.TempDir()
+	url, out, stop := startRelay(t, dir)
+	if !strings.Contains(out.String(), "First admin login: admin  password: ") {
+		t.Fatalf("first start printed %q, want the admin login", out.String())
+	}
+	resp, err := http.Get(url + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if err := stop(); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	_, out, _ = startRelay(t, dir)
+	if strings.Contains(out.String(), "password") {
+		t.Fatalf("second start printed a password: %q", out.String())
+	}
+}
+
+func TestShutdownTellsConnectedAgents(t *testing.T) {
+	url, _, stop := startRelay(t, t.TempDir())
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(url, "http")+"/ws/agent", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	b, _ := protocol.Encode(protocol.Hello{Protocol: protocol.Version, Role: protocol.RoleAgent})
+	if err := ws.WriteMessage(websocket.TextMessage, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ws.ReadMessage(); err != nil { // welcome
+		t.Fatal(err)
+	}
+	begun := time.Now()
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, msg, err := ws.ReadMessage()
+	if err != nil {
+		t.Fatalf("no goodbye before close: %v", err)
+	}
+	m, err := protocol.Decode(msg)
+	if e, ok := m.(protocol.Error); err != nil || !ok || e.Code != protocol.ErrInternal || !strings.Contains(e.Message, "shutting down") {
+		t.Fatalf("goodbye = %#v, %v", m, err)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if d := time.Since(begun); d > 10*time.Second {
+		t.Errorf("shutdown took %v", d)
+	}
+}
+
+func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	url, _, _ := startRelay(t, t.TempDir())
+	for _, path := range []string{"/", "/healthz", "/api/me", "/nope"} {
+		resp, err := http.Get(url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+			t.Errorf("%s: CSP %q", path, csp)
+		}
+		if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: no nosniff", path)
+		}
+	}
+}
