@@ -130,3 +130,33 @@ func samplePixel(t *testing.T, tab context.Context, x, y int) []int {
 		return [d[0], d[1], d[2]];
 	})()`)
 }
+
+// TestTechnicianEnds: the technician's End stops the customer's sharing at
+// once, the customer's page says who ended it, and the agent exits.
+func TestTechnicianEnds(t *testing.T) {
+	s := newScene(t)
+	code := startSession(t, s.console, "Technicus beëindigt")
+	ag, customer := s.customer(t)
+	enterCode(t, customer, ag.pageURL, code)
+	waitPhase(t, customer, "ask")
+	run(t, customer, "allow", chromedp.Click(chromedp.CSS(`#allow`)))
+	waitJS(t, s.console, "first frame", `Number(document.getElementById('screen').dataset.frames) > 0`, 15*time.Second)
+
+	run(t, s.console, "end session", chromedp.Click(chromedp.CSS(`#end-session`)))
+	waitConsoleStatus(t, s.console, "ended", 2*time.Second)
+	waitPhase(t, customer, "ended")
+	if by := eval[string](t, customer, `document.getElementById('ended-by').textContent`); !strings.Contains(by, "technicus") {
+		t.Errorf("customer page says %q, want that the technician ended it", by)
+	}
+	ag.waitExit(t, 10*time.Second)
+	if !strings.Contains(ag.stderr.String(), "session ended by relay") || !strings.Contains(ag.stderr.String(), "by=technician") {
+		t.Errorf("agent did not stop on the technician's end:\n%s", ag.stderr.String())
+	}
+	if eval[bool](t, s.console, `!document.getElementById('screen').hidden`) {
+		t.Error("console still shows the video after the end")
+	}
+	kinds, actors := sessionEvents(t, s.relay)
+	if last := len(kinds) - 1; kinds[last] != "ended" || !strings.HasPrefix(actors[last], "technician:") {
+		t.Errorf("last event %s by %s, want ended by technician:N", kinds[last], actors[last])
+	}
+}

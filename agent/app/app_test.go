@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
 
 	"github.com/meekijk/meekijk/agent/capture"
 	"github.com/meekijk/meekijk/internal/i18n"
@@ -97,6 +98,9 @@ func hostileRelay(t *testing.T, script func(send func(protocol.Message)), got ch
 
 func startApp(t *testing.T, relayURL string, c *counters) (*App, func()) {
 	t.Helper()
+	// Whatever the agent starts must be gone once Run returns.
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, before) })
 	_, loop, _ := net.ParseCIDR("127.0.0.0/8")
 	a, err := New(Config{
 		RelayURL: relayURL, Lang: i18n.NL, Version: "test", NewSource: c.newSource,
