@@ -84,7 +84,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	sockets := make(chan socketCall, 4)
-	h, err := console.New(console.Config{
+	h, _, err := console.New(console.Config{
 		Store: st, Auth: svc, CodeTTL: codeTTL, Now: clk.now,
 		Socket: func(w http.ResponseWriter, r *http.Request, user store.User, id int64) {
 			sockets <- socketCall{user, id}
@@ -173,7 +173,7 @@ func loginBody(email, pw string) string {
 // and our origin.
 func (e *env) login() client {
 	e.t.Helper()
-	a := e.do(client{origin: e.srv.URL}, "POST", "/api/login", loginBody(email, password))
+	a := e.do(client{origin: e.srv.URL}, "POST", "/api/v1/login", loginBody(email, password))
 	if a.status != http.StatusOK {
 		e.t.Fatalf("login: %d %s", a.status, a.body)
 	}
@@ -205,10 +205,30 @@ type session struct {
 	Technician     string
 }
 
+// customerID finds or creates the customer of this name.
+func (e *env) customerID(name string) int64 {
+	e.t.Helper()
+	name = strings.TrimSpace(name)
+	cs, err := e.st.Customers(context.Background(), name, 10)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.Name == name {
+			return c.ID
+		}
+	}
+	c, err := e.st.CreateCustomer(context.Background(), store.Customer{Name: name, Lang: "nl"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c.ID
+}
+
 func (e *env) createTicket(c client, title, customer string) ticket {
 	e.t.Helper()
-	b, _ := json.Marshal(map[string]string{"title": title, "customerName": customer})
-	a := e.do(c, "POST", "/api/tickets", string(b))
+	b, _ := json.Marshal(map[string]any{"title": title, "customerId": e.customerID(customer)})
+	a := e.do(c, "POST", "/api/v1/tickets", string(b))
 	if a.status != http.StatusCreated {
 		e.t.Fatalf("create ticket: %d %s", a.status, a.body)
 	}
@@ -235,7 +255,7 @@ func TestLogin(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			a := e.do(client{origin: tc.origin}, "POST", "/api/login", tc.body)
+			a := e.do(client{origin: tc.origin}, "POST", "/api/v1/login", tc.body)
 			if a.status != tc.want {
 				t.Fatalf("status %d %s, want %d", a.status, a.body, tc.want)
 			}
@@ -266,7 +286,7 @@ func TestLogin(t *testing.T) {
 func TestMeAndLogout(t *testing.T) {
 	e := newEnv(t)
 	c := e.login()
-	a := e.do(c, "GET", "/api/me", "")
+	a := e.do(c, "GET", "/api/v1/me", "")
 	var me struct {
 		User      struct{ Email string }
 		CSRFToken string
@@ -275,10 +295,10 @@ func TestMeAndLogout(t *testing.T) {
 	if a.status != 200 || me.User.Email != email || me.CSRFToken != c.csrf {
 		t.Fatalf("me: %d %s", a.status, a.body)
 	}
-	if a := e.do(c, "POST", "/api/logout", ""); a.status != http.StatusNoContent {
+	if a := e.do(c, "POST", "/api/v1/logout", ""); a.status != http.StatusNoContent {
 		t.Fatalf("logout: %d %s", a.status, a.body)
 	}
-	if a := e.do(c, "GET", "/api/me", ""); a.status != http.StatusUnauthorized {
+	if a := e.do(c, "GET", "/api/v1/me", ""); a.status != http.StatusUnauthorized {
 		t.Errorf("me after logout: %d, want 401", a.status)
 	}
 }
@@ -294,13 +314,13 @@ func TestCreateTicket(t *testing.T) {
 	if !regexp.MustCompile(`^2026-\d{6}$`).MatchString(second.Reference) || second.Reference != "2026-000002" {
 		t.Errorf("second reference %q, want 2026-000002", second.Reference)
 	}
-	a := e.do(c, "GET", "/api/tickets", "")
+	a := e.do(c, "GET", "/api/v1/tickets", "")
 	var list []ticket
 	a.decode(t, &list)
 	if len(list) != 2 || list[0].ID != second.ID || list[1].ID != first.ID {
 		t.Errorf("ticket list %+v, want newest first", list)
 	}
-	a = e.do(c, "GET", fmt.Sprintf("/api/tickets/%d", first.ID), "")
+	a = e.do(c, "GET", fmt.Sprintf("/api/v1/tickets/%d", first.ID), "")
 	var got ticket
 	a.decode(t, &got)
 	if a.status != 200 || got.Reference != first.Reference || got.Sessions == nil || len(got.Sessions) != 0 {
@@ -311,8 +331,9 @@ func TestCreateTicket(t *testing.T) {
 func TestCreateTicketValidation(t *testing.T) {
 	e := newEnv(t)
 	c := e.login()
-	body := func(title, customer string) string {
-		b, _ := json.Marshal(map[string]string{"title": title, "customerName": customer})
+	bakkerij := e.customerID("Bakkerij")
+	body := func(title string, customer int64) string {
+		b, _ := json.Marshal(map[string]any{"title": title, "customerId": customer})
 		return string(b)
 	}
 	cases := []struct {
@@ -322,19 +343,20 @@ func TestCreateTicketValidation(t *testing.T) {
 		code  string
 		field string
 	}{
-		{"empty title", body("", "Bakkerij"), 400, "invalid", "title"},
-		{"blank title", body(" \t ", "Bakkerij"), 400, "invalid", "title"},
-		{"title over 200 characters", body(strings.Repeat("t", 201), "Bakkerij"), 400, "invalid", "title"},
-		{"title of 200 accented characters", body(strings.Repeat("é", 200), "Bakkerij"), 201, "", ""},
-		{"no customer", body("Printer", ""), 400, "invalid", "customerName"},
-		{"customer over 200 characters", body("Printer", strings.Repeat("c", 201)), 400, "invalid", "customerName"},
-		{"unknown field", `{"title":"Printer","customerName":"B","priority":1}`, 400, "bad_json", ""},
+		{"empty title", body("", bakkerij), 400, "invalid", "title"},
+		{"blank title", body(" \t ", bakkerij), 400, "invalid", "title"},
+		{"title over 200 characters", body(strings.Repeat("t", 201), bakkerij), 400, "invalid", "title"},
+		{"title of 200 accented characters", body(strings.Repeat("é", 200), bakkerij), 201, "", ""},
+		{"no customer", body("Printer", 0), 400, "invalid", "customerId"},
+		{"unknown customer", body("Printer", 999), 400, "invalid", "customerId"},
+		{"unknown kind", `{"title":"Printer","customerId":1,"kind":"wish"}`, 400, "invalid", "kind"},
+		{"unknown field", `{"title":"Printer","customerId":1,"admin":true}`, 400, "bad_json", ""},
 		{"not json", `title=Printer`, 400, "bad_json", ""},
-		{"body over limit", body(strings.Repeat("t", 9000), "Bakkerij"), 413, "too_large", ""},
+		{"body over limit", body(strings.Repeat("t", 17000), bakkerij), 413, "too_large", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			a := e.do(c, "POST", "/api/tickets", tc.body)
+			a := e.do(c, "POST", "/api/v1/tickets", tc.body)
 			if a.status != tc.want {
 				t.Fatalf("status %d %s, want %d", a.status, a.body, tc.want)
 			}
@@ -348,7 +370,7 @@ func TestCreateTicketValidation(t *testing.T) {
 	}
 	// Only the one valid case created a ticket.
 	var list []ticket
-	e.do(c, "GET", "/api/tickets", "").decode(t, &list)
+	e.do(c, "GET", "/api/v1/tickets", "").decode(t, &list)
 	if len(list) != 1 {
 		t.Errorf("%d tickets after the validation cases, want 1", len(list))
 	}
@@ -359,16 +381,16 @@ func TestNotFound(t *testing.T) {
 	c := e.login()
 	tk := e.createTicket(c, "Printer", "Bakkerij")
 	cases := []struct{ method, path string }{
-		{"GET", "/api/tickets/999"},
-		{"GET", "/api/tickets/abc"},
-		{"GET", "/api/tickets/0"},
-		{"GET", "/api/tickets/-1"},
-		{"GET", fmt.Sprintf("/api/tickets/%d.0", tk.ID)},
-		{"POST", "/api/tickets/999/sessions"},
-		{"POST", "/api/tickets/x/sessions"},
-		{"GET", "/api/sessions/999"},
-		{"GET", "/api/sessions/abc"},
-		{"GET", "/api/sessions/999/events"},
+		{"GET", "/api/v1/tickets/999"},
+		{"GET", "/api/v1/tickets/abc"},
+		{"GET", "/api/v1/tickets/0"},
+		{"GET", "/api/v1/tickets/-1"},
+		{"GET", fmt.Sprintf("/api/v1/tickets/%d.0", tk.ID)},
+		{"POST", "/api/v1/tickets/999/sessions"},
+		{"POST", "/api/v1/tickets/x/sessions"},
+		{"GET", "/api/v1/sessions/999"},
+		{"GET", "/api/v1/sessions/abc"},
+		{"GET", "/api/v1/sessions/999/events"},
 		{"GET", "/ws/console/abc"},
 	}
 	for _, tc := range cases {
@@ -393,7 +415,7 @@ func TestStartSession(t *testing.T) {
 	e := newEnv(t)
 	c := e.login()
 	tk := e.createTicket(c, "Printer", "Bakkerij")
-	a := e.do(c, "POST", fmt.Sprintf("/api/tickets/%d/sessions", tk.ID), "")
+	a := e.do(c, "POST", fmt.Sprintf("/api/v1/tickets/%d/sessions", tk.ID), "")
 	if a.status != http.StatusCreated {
 		t.Fatalf("start session: %d %s", a.status, a.body)
 	}
@@ -442,23 +464,23 @@ func TestStartSession(t *testing.T) {
 
 	// The session as the pages read it, now and once the code expired.
 	var got session
-	e.do(c, "GET", fmt.Sprintf("/api/sessions/%d", s.ID), "").decode(t, &got)
+	e.do(c, "GET", fmt.Sprintf("/api/v1/sessions/%d", s.ID), "").decode(t, &got)
 	if got.ID != s.ID || got.Status != store.StatusWaiting || got.CodeExpired {
 		t.Errorf("GET session %+v", got)
 	}
 	e.clk.advance(codeTTL)
-	e.do(c, "GET", fmt.Sprintf("/api/sessions/%d", s.ID), "").decode(t, &got)
+	e.do(c, "GET", fmt.Sprintf("/api/v1/sessions/%d", s.ID), "").decode(t, &got)
 	if !got.CodeExpired || got.CodeValidForMs != 0 {
 		t.Errorf("after the TTL: codeExpired %v, codeValidForMs %d; want true, 0", got.CodeExpired, got.CodeValidForMs)
 	}
 
 	var withSessions ticket
-	e.do(c, "GET", fmt.Sprintf("/api/tickets/%d", tk.ID), "").decode(t, &withSessions)
+	e.do(c, "GET", fmt.Sprintf("/api/v1/tickets/%d", tk.ID), "").decode(t, &withSessions)
 	if len(withSessions.Sessions) != 1 || withSessions.Sessions[0].ID != s.ID {
 		t.Errorf("ticket sessions %+v", withSessions.Sessions)
 	}
 
-	a = e.do(c, "GET", fmt.Sprintf("/api/sessions/%d/events", s.ID), "")
+	a = e.do(c, "GET", fmt.Sprintf("/api/v1/sessions/%d/events", s.ID), "")
 	var events []struct{ Kind, Actor string }
 	a.decode(t, &events)
 	if len(events) != 1 || events[0].Kind != store.EventCreated || events[0].Actor != store.Actor("technician", e.user.ID) {
@@ -470,7 +492,7 @@ func TestStartSession(t *testing.T) {
 
 	// A second session draws another code.
 	var again struct{ Code string }
-	e.do(c, "POST", fmt.Sprintf("/api/tickets/%d/sessions", tk.ID), "").decode(t, &again)
+	e.do(c, "POST", fmt.Sprintf("/api/v1/tickets/%d/sessions", tk.ID), "").decode(t, &again)
 	if again.Code == out.Code {
 		t.Errorf("two sessions got the same code %q", again.Code)
 	}
@@ -485,14 +507,14 @@ func TestAPIRequiresLogin(t *testing.T) {
 	anon := client{origin: e.srv.URL, csrf: c.csrf}
 	forged := client{origin: e.srv.URL, csrf: c.csrf, cookie: "forged"}
 	routes := []struct{ method, path string }{
-		{"GET", "/api/me"},
-		{"POST", "/api/logout"},
-		{"GET", "/api/tickets"},
-		{"POST", "/api/tickets"},
-		{"GET", fmt.Sprintf("/api/tickets/%d", tk.ID)},
-		{"POST", fmt.Sprintf("/api/tickets/%d/sessions", tk.ID)},
-		{"GET", "/api/sessions/1"},
-		{"GET", "/api/sessions/1/events"},
+		{"GET", "/api/v1/me"},
+		{"POST", "/api/v1/logout"},
+		{"GET", "/api/v1/tickets"},
+		{"POST", "/api/v1/tickets"},
+		{"GET", fmt.Sprintf("/api/v1/tickets/%d", tk.ID)},
+		{"POST", fmt.Sprintf("/api/v1/tickets/%d/sessions", tk.ID)},
+		{"GET", "/api/v1/sessions/1"},
+		{"GET", "/api/v1/sessions/1/events"},
 		{"GET", "/ws/console/1"},
 	}
 	for _, r := range routes {
@@ -514,7 +536,7 @@ func TestAPIRequiresLogin(t *testing.T) {
 	default:
 	}
 	var list []ticket
-	e.do(c, "GET", "/api/tickets", "").decode(t, &list)
+	e.do(c, "GET", "/api/v1/tickets", "").decode(t, &list)
 	if len(list) != 1 {
 		t.Errorf("%d tickets, want only the one created with a login", len(list))
 	}
@@ -528,7 +550,7 @@ func TestStateChangingRoutesNeedCSRF(t *testing.T) {
 	wrongToken := client{cookie: c.cookie, origin: c.origin, csrf: "not-the-token"}
 	foreign := client{cookie: c.cookie, csrf: c.csrf, origin: "http://evil.example"}
 	noOrigin := client{cookie: c.cookie, csrf: c.csrf}
-	routes := []string{"/api/logout", "/api/tickets", fmt.Sprintf("/api/tickets/%d/sessions", tk.ID)}
+	routes := []string{"/api/v1/logout", "/api/v1/tickets", fmt.Sprintf("/api/v1/tickets/%d/sessions", tk.ID)}
 	tabs := []struct {
 		name string
 		cl   client
@@ -553,16 +575,16 @@ func TestStateChangingRoutesNeedCSRF(t *testing.T) {
 		}
 	}
 	// None of the refused requests had an effect.
-	if a := e.do(c, "GET", "/api/me", ""); a.status != 200 {
+	if a := e.do(c, "GET", "/api/v1/me", ""); a.status != 200 {
 		t.Errorf("logged out by a refused request: %d", a.status)
 	}
 	var got ticket
-	e.do(c, "GET", fmt.Sprintf("/api/tickets/%d", tk.ID), "").decode(t, &got)
+	e.do(c, "GET", fmt.Sprintf("/api/v1/tickets/%d", tk.ID), "").decode(t, &got)
 	if len(got.Sessions) != 0 {
 		t.Errorf("refused requests started %d sessions", len(got.Sessions))
 	}
 	var list []ticket
-	e.do(c, "GET", "/api/tickets", "").decode(t, &list)
+	e.do(c, "GET", "/api/v1/tickets", "").decode(t, &list)
 	if len(list) != 1 {
 		t.Errorf("refused requests created tickets: %d", len(list))
 	}
@@ -642,7 +664,9 @@ func TestI18nServesOnlyConsoleKeys(t *testing.T) {
 		t.Fatalf("catalog has %d keys, no console.title", len(cat))
 	}
 	for k, texts := range cat {
-		if !strings.HasPrefix(k, "console.") {
+		// The console also shows ticket words and billable reasons; the
+		// agent's texts ("agent.") and the status page's stay out.
+		if !strings.HasPrefix(k, "console.") && !strings.HasPrefix(k, "ticket.") && !strings.HasPrefix(k, "reason.") {
 			t.Errorf("key %q is not a console key", k)
 		}
 		if texts["nl"] == "" {

@@ -1,5 +1,8 @@
-// Calls to the relay's JSON API. State-changing calls carry the login's
-// CSRF token.
+// Calls to the relay's JSON API (/api/v1/). State-changing calls carry the
+// login's CSRF token; the browser adds our Origin.
+
+/** The API's root path. */
+export const API = '/api/v1';
 
 let csrfToken = '';
 
@@ -18,6 +21,7 @@ export class APIError extends Error {
 }
 
 /**
+ * Calls the API. `path` is absolute ("/api/v1/...").
  * @param {string} method
  * @param {string} path
  * @param {any} [body]
@@ -33,3 +37,28 @@ export async function call(method, path, body) {
   if (!res.ok) throw new APIError(res.status, data);
   return data;
 }
+
+/**
+ * Builds a query string from the non-empty values.
+ * @param {Record<string, string|number|undefined|null>} params
+ */
+export function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? '?' + s : '';
+}
+
+/** Shorthands with paths relative to /api/v1. */
+export const api = {
+  /** @param {string} path */
+  get: (path) => call('GET', API + path),
+  /** @param {string} path @param {any} [body] */
+  post: (path, body) => call('POST', API + path, body),
+  /** @param {string} path @param {any} body */
+  put: (path, body) => call('PUT', API + path, body),
+  /** @param {string} path @param {any} body */
+  patch: (path, body) => call('PATCH', API + path, body),
+};

@@ -1,10 +1,15 @@
 // The console: a small hash-routed application in plain JavaScript modules.
 import { h, replace } from './dom.js';
-import { call, setCSRF, APIError } from './api.js';
+import { call, api, setCSRF, APIError } from './api.js';
 import { load, t, languages, current, setLanguage, preferUserLanguage } from './i18n.js';
+import { errorText, form, field, onSubmit } from './forms.js';
 import { sessionView } from './session.js';
+import { ticketsView, ticketView } from './tickets.js';
+import { customersView, customerView } from './customers.js';
+import { usersView, calendarView, categoriesView, ratesView } from './admin.js';
 
-/** @typedef {{id:number,email:string,name:string,role:string,lang:string}} User */
+/** @typedef {{id:number,email:string,name:string,role:string,lang:string,languages:string,active:boolean}} User */
+/** @typedef {{me: User, params: string[], query: URLSearchParams, main: HTMLElement}} Ctx */
 
 const app = /** @type {HTMLElement} */ (document.getElementById('app'));
 const top = /** @type {HTMLElement} */ (document.getElementById('top'));
@@ -14,136 +19,73 @@ let me = null;
 /** @type {(() => void)|null} */
 let leaveView = null;
 
-/** @param {unknown} err */
-function errorText(err) {
-  if (err instanceof APIError) {
-    if (err.code === 'bad_credentials') return t('error.bad_credentials');
-    if (err.code === 'throttled') return t('error.throttled', { seconds: err.retryAfter || 60 });
-    if (err.code === 'invalid') return t('error.invalid', { field: err.field || '' });
-    return t('error.generic', { message: err.message });
-  }
-  return t('error.generic', { message: String(err) });
-}
+/**
+ * The pages: a path pattern, the view, and whether only admins see it.
+ * @type {Array<{path: RegExp, view: (ctx: Ctx) => Promise<void>|void, admin?: boolean, nav?: string}>}
+ */
+const pages = [
+  { path: /^\/tickets$/, view: ticketsView, nav: 'tickets' },
+  { path: /^\/tickets\/(\d+)$/, view: ticketView },
+  { path: /^\/customers$/, view: customersView, nav: 'customers' },
+  { path: /^\/customers\/(\d+)$/, view: customerView },
+  { path: /^\/users$/, view: usersView, admin: true, nav: 'users' },
+  { path: /^\/calendar$/, view: calendarView, admin: true, nav: 'calendar' },
+  { path: /^\/categories$/, view: categoriesView, admin: true, nav: 'categories' },
+  { path: /^\/rates$/, view: ratesView, admin: true, nav: 'rates' },
+];
 
-function header() {
+/** @param {string} active */
+function header(active) {
   const select = h('select', { id: 'lang', 'aria-label': 'Taal / Langue / Language', onchange: (/** @type {Event} */ e) => {
     setLanguage(/** @type {HTMLSelectElement} */ (e.target).value);
     route();
   } }, ...languages.map((l) => h('option', { value: l, selected: l === current() }, l.toUpperCase())));
+  const links = me ? pages.filter((p) => p.nav && (!p.admin || me?.role === 'admin')).map((p) =>
+    h('a', { href: '#/' + p.nav, id: 'nav-' + p.nav, 'aria-current': p.nav === active ? 'page' : undefined }, t('nav.' + p.nav))) : [];
   replace(top,
     h('span', { class: 'brand' }, t('title')),
-    me ? h('a', { href: '#/tickets' }, t('tickets.title')) : '',
+    h('nav', { 'aria-label': t('nav.label') }, ...links),
+    h('span', { class: 'spacer' }),
     select,
-    me ? h('span', { class: 'muted' }, me.name) : '',
+    me ? h('span', { class: 'muted', id: 'me' }, me.name) : '',
     me ? h('button', { class: 'secondary', id: 'logout', onclick: logout }, t('logout')) : '');
 }
 
 async function logout() {
-  await call('POST', '/api/logout').catch(() => {});
+  await call('POST', '/api/v1/logout').catch(() => {});
   me = null;
   location.hash = '#/login';
   route();
 }
 
 function loginView() {
-  const error = h('p', { class: 'error', id: 'login-error' });
-  const form = h('form', { class: 'card', id: 'login' },
+  const f = form({ class: 'card narrow', id: 'login' },
     h('h1', {}, t('login.title')),
-    h('label', {}, t('login.email'), h('input', { name: 'email', type: 'text', autocomplete: 'username', required: true })),
-    h('label', {}, t('login.password'), h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true })),
-    error,
+    field(t('login.email'), 'email', h('input', { name: 'email', type: 'text', autocomplete: 'username', required: true })),
+    field(t('login.password'), 'password', h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true })),
     h('button', { type: 'submit' }, t('login.submit')));
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    const data = new FormData(/** @type {HTMLFormElement} */ (form));
-    try {
-      const res = await call('POST', '/api/login', { email: data.get('email'), password: data.get('password') });
-      me = res.user;
-      setCSRF(res.csrfToken);
-      preferUserLanguage(res.user.lang);
-      location.hash = '#/tickets';
-      route();
-    } catch (err) {
-      error.textContent = errorText(err);
-    }
+  const error = /** @type {HTMLElement} */ (f.querySelector('.form-error'));
+  error.id = 'login-error';
+  onSubmit(f, async (data) => {
+    const res = await api.post('/login', { email: data.get('email'), password: data.get('password') });
+    me = res.user;
+    setCSRF(res.csrfToken);
+    preferUserLanguage(res.user.lang);
+    if (!location.hash || location.hash === '#/login') location.hash = '#/tickets';
+    route();
   });
-  replace(app, form);
+  replace(app, f);
 }
 
-/** @param {string} iso */
-function when(iso) {
-  return new Date(iso).toLocaleString(current());
-}
-
-async function ticketsView() {
-  const error = h('p', { class: 'error' });
-  const form = h('form', { class: 'card', id: 'new-ticket' },
-    h('h2', {}, t('tickets.new')),
-    h('label', {}, t('ticket.subject'), h('input', { name: 'title', required: true, maxlength: 200 })),
-    h('label', {}, t('ticket.customer'), h('input', { name: 'customerName', required: true, maxlength: 200 })),
-    error,
-    h('button', { type: 'submit' }, t('ticket.create')));
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    const data = new FormData(/** @type {HTMLFormElement} */ (form));
-    try {
-      const tk = await call('POST', '/api/tickets', { title: data.get('title'), customerName: data.get('customerName') });
-      location.hash = '#/tickets/' + tk.id;
-    } catch (err) {
-      error.textContent = errorText(err);
-    }
-  });
-  const tickets = await call('GET', '/api/tickets');
-  const list = tickets.length === 0 ? h('p', { class: 'muted' }, t('tickets.empty')) :
-    h('table', { id: 'tickets' },
-      h('thead', {}, h('tr', {}, h('th', {}, t('ticket.reference')), h('th', {}, t('ticket.subject')), h('th', {}, t('ticket.customer')), h('th', {}, t('ticket.created')))),
-      h('tbody', {}, ...tickets.map((/** @type {any} */ tk) => h('tr', {},
-        h('td', {}, h('a', { href: '#/tickets/' + tk.id }, tk.reference)),
-        h('td', {}, tk.title), h('td', {}, tk.customerName), h('td', {}, when(tk.createdAt))))));
-  replace(app, h('h1', {}, t('tickets.title')), form, list);
-}
-
-/** @param {any} s */
-export function statusOf(s) {
-  return s.status === 'waiting' && (s.codeExpired || s.reason === 'code_expired') ? 'expired' : s.status;
-}
-
-/** @param {number} id */
-async function ticketView(id) {
-  const tk = await call('GET', '/api/tickets/' + id);
-  const codeBox = h('section', { class: 'card', id: 'code-box', hidden: true });
-  const error = h('p', { class: 'error' });
-  const start = h('button', { id: 'start-session', onclick: async () => {
-    try {
-      const res = await call('POST', `/api/tickets/${id}/sessions`);
-      replace(codeBox,
-        h('div', { class: 'muted' }, t('session.code')),
-        h('div', { class: 'code', id: 'session-code' }, res.code),
-        h('p', {}, t('session.tell')),
-        h('a', { href: '#/sessions/' + res.session.id, id: 'open-session' }, t('session.open')));
-      codeBox.hidden = false;
-    } catch (err) {
-      error.textContent = errorText(err);
-    }
-  } }, t('session.start'));
-  const sessions = tk.sessions.length === 0 ? h('p', { class: 'muted' }, t('ticket.nosessions')) :
-    h('table', {}, h('tbody', {}, ...tk.sessions.map((/** @type {any} */ s) => h('tr', {},
-      h('td', {}, h('a', { href: '#/sessions/' + s.id }, t('session.title', { id: s.id }))),
-      h('td', {}, s.technician), h('td', {}, when(s.createdAt)),
-      h('td', {}, h('span', { class: 'status ' + statusOf(s) }, t('status.' + statusOf(s))))))));
-  replace(app,
-    h('h1', {}, `${tk.reference} — ${tk.title}`),
-    h('p', { class: 'muted' }, `${t('ticket.customer')}: ${tk.customerName}`),
-    h('div', { class: 'toolbar' }, start), error, codeBox,
-    h('h2', {}, t('ticket.sessions')), sessions);
-}
+let routing = 0;
 
 async function route() {
+  const seq = ++routing;
   if (leaveView) { leaveView(); leaveView = null; }
   app.classList.remove('wide');
   if (!me) {
     try {
-      const res = await call('GET', '/api/me');
+      const res = await api.get('/me');
       me = res.user;
       setCSRF(res.csrfToken);
       preferUserLanguage(res.user.lang);
@@ -151,17 +93,34 @@ async function route() {
       me = null;
     }
   }
-  header();
-  const path = location.hash.replace(/^#/, '') || '/tickets';
-  if (!me) return loginView();
+  if (seq !== routing) return;
+  const hash = location.hash.replace(/^#/, '') || '/tickets';
+  const [path, qs] = hash.split('?');
+  if (!me) {
+    header('');
+    return loginView();
+  }
   try {
     let m;
-    if ((m = path.match(/^\/tickets\/(\d+)$/))) await ticketView(Number(m[1]));
-    else if ((m = path.match(/^\/sessions\/(\d+)$/))) { app.classList.add('wide'); leaveView = sessionView(app, Number(m[1])); }
-    else await ticketsView();
+    if ((m = path.match(/^\/sessions\/(\d+)$/))) {
+      header('');
+      app.classList.add('wide');
+      leaveView = sessionView(app, Number(m[1]));
+      return;
+    }
+    const page = pages.find((p) => p.path.test(path) && (!p.admin || me?.role === 'admin')) || pages[0];
+    const params = (path.match(page.path) || []).slice(1);
+    header(page.nav || (path.startsWith('/customers') ? 'customers' : 'tickets'));
+    replace(app, h('p', { class: 'muted' }, t('loading')));
+    // Each visit renders into its own element, shown once ready, so a slow
+    // page cannot overwrite the one the user went on to.
+    const main = h('div', { class: 'page', 'data-page': page.nav || path.split('/')[1] });
+    await page.view({ me, params, query: new URLSearchParams(qs || ''), main });
+    if (seq === routing) replace(app, main);
   } catch (err) {
+    if (seq !== routing) return;
     if (err instanceof APIError && err.status === 401) { me = null; return route(); }
-    replace(app, h('p', { class: 'error' }, errorText(err)));
+    replace(app, h('p', { class: 'error', id: 'page-error' }, errorText(err)));
   }
 }
 

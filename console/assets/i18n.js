@@ -1,4 +1,5 @@
-// Console texts in Dutch, French and English, from the relay's catalog.
+// Console texts in Dutch, French and English, from the relay's catalog, and
+// numbers, amounts and dates in the page's language.
 
 /** @type {Record<string, Record<string, string>>} */
 let catalog = {};
@@ -37,11 +38,64 @@ export function setLanguage(l) {
 }
 
 /**
+ * Any catalog text by its full key ("ticket.status.new", "reason.no_contract").
+ * A key missing from the catalog shows as itself, so it is easy to spot.
+ * @param {string} key
+ * @param {Record<string, string|number>} [params]
+ */
+export function tr(key, params = {}) {
+  const entry = catalog[key];
+  const text = entry ? (entry[lang] || entry.nl || key) : key;
+  return text.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
+}
+
+/**
+ * A console text: the key without its "console." prefix.
  * @param {string} key
  * @param {Record<string, string|number>} [params]
  */
 export function t(key, params = {}) {
-  const entry = catalog['console.' + key];
-  const text = entry ? (entry[lang] || entry.nl) : key;
-  return text.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
+  return 'console.' + key in catalog ? tr('console.' + key, params) : key;
+}
+
+/**
+ * Whether the catalog has a text for the full key.
+ * @param {string} key
+ */
+export function has(key) { return key in catalog; }
+
+/**
+ * An amount in cents as euros, in the page's number format.
+ * @param {number} cents
+ */
+export function money(cents) {
+  return new Intl.NumberFormat(lang, { style: 'currency', currency: 'EUR' }).format(cents / 100);
+}
+
+/**
+ * A moment (RFC 3339) as date and time in the page's language.
+ * @param {string|undefined|null} iso
+ */
+export function dateTime(iso) {
+  if (!iso) return '—';
+  return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
+}
+
+/**
+ * A calendar date (YYYY-MM-DD) in the page's language.
+ * @param {string|undefined|null} ymd
+ */
+export function day(ymd) {
+  if (!ymd) return '—';
+  const [y, m, d] = ymd.split('-').map(Number);
+  return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeZone: 'UTC' }).format(new Date(Date.UTC(y, m - 1, d)));
+}
+
+/**
+ * The name of a weekday (0 = Sunday) in the page's language.
+ * @param {number} weekday
+ */
+export function weekdayName(weekday) {
+  // 2024-01-07 was a Sunday.
+  return new Intl.DateTimeFormat(lang, { weekday: 'long', timeZone: 'UTC' }).format(new Date(Date.UTC(2024, 0, 7 + weekday)));
 }

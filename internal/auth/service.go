@@ -106,7 +106,7 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request, email, password 
 	if err != nil {
 		return store.Login{}, fmt.Errorf("login: %w", err)
 	}
-	if !ok || u.ID == 0 {
+	if !ok || u.ID == 0 || !u.Active {
 		s.byIP.Fail(ip)
 		s.byAccount.Fail(account)
 		s.log.Info("login failed", "ip", ip)

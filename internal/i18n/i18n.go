@@ -78,16 +78,39 @@ func (c Catalog) Subset(prefix string) Catalog {
 	return out
 }
 
-// PageJSON is the part of the catalog a page needs (keys starting with
-// prefix), as the JSON the page loads.
-func PageJSON(prefix string) ([]byte, error) {
+// PageJSON is the part of the catalog a page needs (keys starting with one
+// of the prefixes), as the JSON the page loads.
+func PageJSON(prefixes ...string) ([]byte, error) {
 	c, err := Load()
 	if err != nil {
 		return nil, err
 	}
-	b, err := json.Marshal(c.Subset(prefix))
+	page := Catalog{}
+	for _, p := range prefixes {
+		for k, v := range c.Subset(p) {
+			page[k] = v
+		}
+	}
+	b, err := json.Marshal(page)
 	if err != nil {
-		return nil, fmt.Errorf("i18n: %s catalog: %w", prefix, err)
+		return nil, fmt.Errorf("i18n: %v catalog: %w", prefixes, err)
 	}
 	return b, nil
+}
+
+// T returns key's text in lang (Dutch when missing), with {name}
+// placeholders replaced from params given as name, value pairs.
+func (c Catalog) T(lang Lang, key string, params ...string) string {
+	texts, ok := c[key]
+	if !ok {
+		return key
+	}
+	s, ok := texts[lang]
+	if !ok {
+		s = texts[Default]
+	}
+	for i := 0; i+1 < len(params); i += 2 {
+		s = strings.ReplaceAll(s, "{"+params[i]+"}", params[i+1])
+	}
+	return s
 }

@@ -51,6 +51,9 @@ type Session struct {
 	EndedAt       time.Time
 	EndedBy       string
 	EndReason     string
+	// OutsideHours: started outside support hours, by override.
+	OutsideHours   bool
+	OverrideReason string
 
 	// Joined from the ticket and the technician, for display.
 	TicketRef      string
@@ -76,7 +79,7 @@ type Event struct {
 
 const sessionSelect = `
 	SELECT s.id, s.ticket_id, s.technician_id, s.status, s.code_expires_at, s.code_used_at, s.created_at,
-	       s.ended_at, COALESCE(s.ended_by, ''), COALESCE(s.end_reason, ''),
+	       s.ended_at, COALESCE(s.ended_by, ''), COALESCE(s.end_reason, ''), s.outside_hours, s.override_reason,
 	       t.reference, t.title, t.customer_name, u.name
 	FROM remote_sessions s
 	JOIN tickets t ON t.id = s.ticket_id
@@ -87,7 +90,8 @@ func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 	var expires, created int64
 	var used, ended sql.NullInt64
 	err := row.Scan(&s.ID, &s.TicketID, &s.TechnicianID, &s.Status, &expires, &used, &created,
-		&ended, &s.EndedBy, &s.EndReason, &s.TicketRef, &s.TicketTitle, &s.CustomerName, &s.TechnicianName)
+		&ended, &s.EndedBy, &s.EndReason, &s.OutsideHours, &s.OverrideReason,
+		&s.TicketRef, &s.TicketTitle, &s.CustomerName, &s.TechnicianName)
 	if err != nil {
 		return Session{}, err
 	}
@@ -110,23 +114,41 @@ func insertEvent(ctx context.Context, tx *sql.Tx, sessionID, at int64, kind, act
 	return err
 }
 
+// NewSession is what opening a remote session takes.
+type NewSession struct {
+	TicketID     int64
+	TechnicianID int64
+	CodeHash     []byte
+	CodeExpires  time.Time
+	// OutsideHours marks a session started outside support hours; the
+	// override's reason is then required and recorded.
+	OutsideHours   bool
+	OverrideReason string
+}
+
 // CreateSession opens a session on a ticket, waiting for an agent with the
 // code whose hash is given, and records who created it.
-func (s *Store) CreateSession(ctx context.Context, ticketID, technicianID int64, codeHash []byte, expires time.Time) (Session, error) {
+func (s *Store) CreateSession(ctx context.Context, ns NewSession) (Session, error) {
 	var id int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		now := s.nowMS()
 		res, err := tx.ExecContext(ctx, `
-			INSERT INTO remote_sessions (ticket_id, technician_id, code_hash, code_expires_at, status, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, ticketID, technicianID, codeHash, expires.UnixMilli(), StatusWaiting, now)
+			INSERT INTO remote_sessions (ticket_id, technician_id, code_hash, code_expires_at, status, created_at,
+				outside_hours, override_reason)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, ns.TicketID, ns.TechnicianID, ns.CodeHash, ns.CodeExpires.UnixMilli(),
+			StatusWaiting, now, ns.OutsideHours, ns.OverrideReason)
 		if err != nil {
 			if strings.Contains(err.Error(), "FOREIGN KEY") {
-				return fmt.Errorf("ticket %d: %w", ticketID, ErrNotFound)
+				return fmt.Errorf("ticket %d: %w", ns.TicketID, ErrNotFound)
 			}
 			return err
 		}
 		id, _ = res.LastInsertId()
-		return insertEvent(ctx, tx, id, now, EventCreated, Actor("technician", technicianID), nil)
+		var detail any
+		if ns.OutsideHours {
+			detail = map[string]string{"outsideHours": "override", "reason": ns.OverrideReason}
+		}
+		return insertEvent(ctx, tx, id, now, EventCreated, Actor("technician", ns.TechnicianID), detail)
 	})
 	if err != nil {
 		return Session{}, fmt.Errorf("store: create session: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -139,17 +140,39 @@ func TestLoginExpires(t *testing.T) {
 	}
 }
 
+func mustCustomer(t *testing.T, s *Store, name string) Customer {
+	t.Helper()
+	c, err := s.CreateCustomer(context.Background(), Customer{Name: name, Lang: "nl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func mustTicket(t *testing.T, s *Store, customerID, by int64, title string) Ticket {
+	t.Helper()
+	tk, err := s.CreateTicket(context.Background(), NewTicket{Title: title, CustomerID: customerID, Kind: "question",
+		CategoryID: 1, Priority: "normal", Impact: "medium"}, by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk
+}
+
+// 200 concurrent creations give 200 distinct, consecutive numbers.
 func TestTicketNumbersUniqueUnderConcurrency(t *testing.T) {
 	s, _ := openTest(t)
 	u := mustUser(t, s, "t@x")
-	const n = 50
+	cust := mustCustomer(t, s, "Bakkerij Peeters")
+	const n = 200
 	refs := make(chan string, n)
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tk, err := s.CreateTicket(context.Background(), "t", "c", u.ID)
+			tk, err := s.CreateTicket(context.Background(), NewTicket{Title: "t", CustomerID: cust.ID, Kind: "question",
+				CategoryID: 1, Priority: "normal", Impact: "medium"}, u.ID)
 			if err != nil {
 				t.Error(err)
 				return
@@ -166,8 +189,11 @@ func TestTicketNumbersUniqueUnderConcurrency(t *testing.T) {
 		}
 		seen[r] = true
 	}
-	if len(seen) != n || !seen["2026-000001"] || !seen["2026-000050"] {
-		t.Errorf("got %d references, want 2026-000001..2026-000050", len(seen))
+	for i := 1; i <= n; i++ {
+		if ref := fmt.Sprintf("2026-%06d", i); !seen[ref] {
+			t.Errorf("reference %s missing: %d distinct references, want 2026-000001..2026-000200", ref, len(seen))
+			break
+		}
 	}
 }
 
@@ -176,11 +202,9 @@ func code(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
 func newSession(t *testing.T, s *Store, c *clock, codeText string) Session {
 	t.Helper()
 	u := mustUser(t, s, codeText+"@x")
-	tk, err := s.CreateTicket(context.Background(), "Printer", "Bakkerij Peeters", u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := s.CreateSession(context.Background(), tk.ID, u.ID, code(codeText), c.now().Add(10*time.Minute))
+	tk := mustTicket(t, s, mustCustomer(t, s, "Bakkerij Peeters "+codeText).ID, u.ID, "Printer")
+	sess, err := s.CreateSession(context.Background(), NewSession{TicketID: tk.ID, TechnicianID: u.ID,
+		CodeHash: code(codeText), CodeExpires: c.now().Add(10 * time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +215,7 @@ func TestRedeemCode(t *testing.T) {
 	s, c := openTest(t)
 	ctx := context.Background()
 	sess := newSession(t, s, c, "111222333")
-	if sess.Status != StatusWaiting || sess.TicketTitle != "Printer" || sess.CustomerName != "Bakkerij Peeters" {
+	if sess.Status != StatusWaiting || sess.TicketTitle != "Printer" || sess.CustomerName != "Bakkerij Peeters 111222333" {
 		t.Fatalf("new session = %+v", sess)
 	}
 	if _, err := s.RedeemCode(ctx, code("999999999"), "agent", nil); !errors.Is(err, ErrCodeUnknown) {
@@ -291,7 +315,7 @@ func TestTransitionsAndEvents(t *testing.T) {
 func TestCreateSessionUnknownTicket(t *testing.T) {
 	s, c := openTest(t)
 	u := mustUser(t, s, "t@x")
-	_, err := s.CreateSession(context.Background(), 999, u.ID, code("1"), c.now())
+	_, err := s.CreateSession(context.Background(), NewSession{TicketID: 999, TechnicianID: u.ID, CodeHash: code("1"), CodeExpires: c.now()})
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("err = %v, want ErrNotFound", err)
 	}

@@ -19,21 +19,24 @@ const (
 
 // User is a console user: a technician or an admin.
 type User struct {
-	ID           int64
-	Email        string
-	Name         string
-	Role         Role
-	Lang         string
+	ID    int64
+	Email string
+	Name  string
+	Role  Role
+	Lang  string
+	// Languages the user speaks with customers, e.g. "nl,fr".
+	Languages    string
+	Active       bool
 	PasswordHash string
 	CreatedAt    time.Time
 }
 
-const userColumns = "id, email, name, role, lang, password_hash, created_at"
+const userColumns = "id, email, name, role, lang, languages, active, password_hash, created_at"
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var created int64
-	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Lang, &u.PasswordHash, &created); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Lang, &u.Languages, &u.Active, &u.PasswordHash, &created); err != nil {
 		return User{}, err
 	}
 	u.CreatedAt = fromMS(created)
@@ -44,9 +47,13 @@ func insertUser(ctx context.Context, tx *sql.Tx, u User, now int64) (User, error
 	if u.Lang == "" {
 		u.Lang = "nl"
 	}
+	if u.Languages == "" {
+		u.Languages = u.Lang
+	}
+	u.Active = true
 	res, err := tx.ExecContext(ctx,
-		"INSERT INTO users (email, name, role, lang, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-		u.Email, u.Name, u.Role, u.Lang, u.PasswordHash, now)
+		"INSERT INTO users (email, name, role, lang, languages, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		u.Email, u.Name, u.Role, u.Lang, u.Languages, u.PasswordHash, now)
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE") {
 			return User{}, fmt.Errorf("user %s: %w", u.Email, ErrConflict)
@@ -118,6 +125,61 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
 	return u, nil
 }
 
+// User returns one user.
+func (s *Store) User(ctx context.Context, id int64) (User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, fmt.Errorf("store: user %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("store: user %d: %w", id, err)
+	}
+	return u, nil
+}
+
+// Users lists every user, active ones first.
+func (s *Store) Users(ctx context.Context) ([]User, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+userColumns+" FROM users ORDER BY active DESC, name COLLATE NOCASE")
+	if err != nil {
+		return nil, fmt.Errorf("store: users: %w", err)
+	}
+	return collect(rows, scanUser)
+}
+
+// UpdateUser changes a user's name, role, languages and whether they may
+// log in. Deactivating a user ends their logins at once. The last active
+// admin cannot be demoted or deactivated: nobody could manage the desk.
+func (s *Store) UpdateUser(ctx context.Context, u User) (User, error) {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var admins int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM users WHERE role = 'admin' AND active = 1 AND id != ?", u.ID).Scan(&admins); err != nil {
+			return err
+		}
+		if admins == 0 && (u.Role != RoleAdmin || !u.Active) {
+			var wasAdmin bool
+			if err := tx.QueryRowContext(ctx, "SELECT role = 'admin' AND active = 1 FROM users WHERE id = ?", u.ID).Scan(&wasAdmin); err == nil && wasAdmin {
+				return &FieldError{"role", fmt.Errorf("%w: the last active admin stays an active admin", ErrConflict)}
+			}
+		}
+		res, err := tx.ExecContext(ctx, "UPDATE users SET name = ?, role = ?, lang = ?, languages = ?, active = ? WHERE id = ?",
+			u.Name, u.Role, u.Lang, u.Languages, u.Active, u.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		if !u.Active {
+			_, err = tx.ExecContext(ctx, "DELETE FROM logins WHERE user_id = ?", u.ID)
+		}
+		return err
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("store: update user %d: %w", u.ID, err)
+	}
+	return s.User(ctx, u.ID)
+}
+
 // Login is an authenticated console login.
 type Login struct {
 	User      User
@@ -139,13 +201,13 @@ func (s *Store) CreateLogin(ctx context.Context, tokenHash []byte, userID int64,
 // LoginByToken returns the unexpired login with this token hash.
 func (s *Store) LoginByToken(ctx context.Context, tokenHash []byte) (Login, error) {
 	row := s.db.QueryRowContext(ctx, `
-		SELECT l.csrf_token, l.expires_at, u.id, u.email, u.name, u.role, u.lang, u.password_hash, u.created_at
+		SELECT l.csrf_token, l.expires_at, u.id, u.email, u.name, u.role, u.lang, u.languages, u.active, u.password_hash, u.created_at
 		FROM logins l JOIN users u ON u.id = l.user_id
-		WHERE l.token_hash = ? AND l.expires_at > ?`, tokenHash, s.nowMS())
+		WHERE l.token_hash = ? AND l.expires_at > ? AND u.active = 1`, tokenHash, s.nowMS())
 	var l Login
 	var expires, created int64
 	err := row.Scan(&l.CSRFToken, &expires, &l.User.ID, &l.User.Email, &l.User.Name, &l.User.Role,
-		&l.User.Lang, &l.User.PasswordHash, &created)
+		&l.User.Lang, &l.User.Languages, &l.User.Active, &l.User.PasswordHash, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Login{}, fmt.Errorf("store: login: %w", ErrNotFound)
 	}

@@ -75,11 +75,17 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tk, err := st.CreateTicket(ctx, "Kassa print geen tickets", "Bakkerij Peeters", tech.ID)
+	cust, err := st.CreateCustomer(ctx, store.Customer{Name: "Bakkerij Peeters", Lang: "nl"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, err := st.CreateSession(ctx, tk.ID, tech.ID, sessioncode.Hash(theCode), clk.now().Add(10*time.Minute))
+	tk, err := st.CreateTicket(ctx, store.NewTicket{Title: "Kassa print geen tickets", CustomerID: cust.ID, Kind: "question",
+		CategoryID: 1, Priority: "normal", Impact: "medium"}, tech.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := st.CreateSession(ctx, store.NewSession{TicketID: tk.ID, TechnicianID: tech.ID,
+		CodeHash: sessioncode.Hash(theCode), CodeExpires: clk.now().Add(10 * time.Minute)})
 	if err != nil {
 		t.Fatal(err)
 	}

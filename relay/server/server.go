@@ -51,7 +51,11 @@ type Server struct {
 	http  *http.Server
 	// firstAdminPassword is set when this start created the first admin.
 	firstAdminPassword string
+	routes             []console.Route
 }
+
+// Routes lists every route the relay serves and the roles it needs.
+func (s *Server) Routes() []console.Route { return s.routes }
 
 // FirstAdminEmail is the login of the admin created at the first start.
 const FirstAdminEmail = "admin"
@@ -82,7 +86,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.hub = hub.New(st, log.With("component", "hub"), hub.Config{Company: cfg.Company, Software: cfg.Version})
-	consoleHandler, err := console.New(console.Config{
+	consoleHandler, routes, err := console.New(console.Config{
 		Store: st, Auth: authn, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, AssetsDir: cfg.AssetsDir,
 	}, log.With("component", "console"))
 	if err != nil {
@@ -91,8 +95,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", consoleHandler)
+	// Public on purpose: agents authenticate with their one-time code, and
+	// a health check must work without a login.
 	mux.HandleFunc("GET /ws/agent", s.hub.ServeAgent)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	s.routes = append(routes, console.Route{Pattern: "GET /ws/agent"}, console.Route{Pattern: "GET /healthz"})
 	s.http = &http.Server{
 		Handler: httpx.SecurityHeaders(console.CSP, mux),
 		// Slow clients must not hold connections open forever; WebSockets

@@ -142,3 +142,56 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		}
 	}
 }
+
+// Every route is either public on purpose (listed here, with why) or needs
+// a login; a new route that is neither fails this test.
+func TestEveryRouteIsPublicByIntentOrProtected(t *testing.T) {
+	publicByIntent := map[string]string{
+		"GET /assets/":               "the console's scripts and styles",
+		"GET /{$}":                   "the console's page, which shows the login",
+		"GET /i18n.json":             "texts of the login page",
+		"POST /api/v1/login":         "logging in",
+		"GET /status/{ref}/{secret}": "the customer's status page; the secret is the key",
+		"GET /ws/agent":              "agents authenticate with their one-time code",
+		"GET /healthz":               "health checks",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := New(ctx, Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Version: "test"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.store.Close() // never Run, which would close it
+	url, _, _ := startRelay(t, t.TempDir())
+	seen := map[string]bool{}
+	for _, r := range srv.Routes() {
+		seen[r.Pattern] = true
+		if len(r.Roles) == 0 {
+			if _, ok := publicByIntent[r.Pattern]; !ok {
+				t.Errorf("route %q is public but not listed as public by intent", r.Pattern)
+			}
+			continue
+		}
+		if _, ok := publicByIntent[r.Pattern]; ok {
+			t.Errorf("route %q is listed as public but needs roles %v", r.Pattern, r.Roles)
+		}
+		// Without a login, a protected route answers 401 (with ids filled in).
+		method, path, _ := strings.Cut(r.Pattern, " ")
+		path = strings.NewReplacer("{id}", "1", "{category}", "1").Replace(path)
+		req, _ := http.NewRequest(method, url+path, strings.NewReader("{}"))
+		req.Header.Set("Origin", url)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s without a login: %d, want 401", r.Pattern, resp.StatusCode)
+		}
+	}
+	for p := range publicByIntent {
+		if !seen[p] {
+			t.Errorf("public route %q is listed but not registered", p)
+		}
+	}
+}

@@ -1,0 +1,181 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/meekijk/meekijk/internal/auth"
+	"github.com/meekijk/meekijk/internal/calendar"
+	"github.com/meekijk/meekijk/internal/helpdesk"
+	"github.com/meekijk/meekijk/internal/httpx"
+	"github.com/meekijk/meekijk/internal/store"
+)
+
+const settingCalendar = "calendar"
+
+// loadCalendar returns the desk's support calendar: the admin's, or the
+// default (Mon-Fri 09:00-12:00 and 13:30-18:00, Belgian holidays, closed
+// 24 Dec to 1 Jan, Europe/Brussels) until an admin saves one.
+func loadCalendar(ctx context.Context, st *store.Store) (calendar.Calendar, error) {
+	raw, ok, err := st.Setting(ctx, settingCalendar)
+	if err != nil || !ok {
+		return calendar.Default(), err
+	}
+	var cal calendar.Calendar
+	if err := json.Unmarshal([]byte(raw), &cal); err != nil {
+		return calendar.Calendar{}, fmt.Errorf("console: stored calendar: %w", err)
+	}
+	return cal, nil
+}
+
+type calendarStatusJSON struct {
+	calendar.Calendar
+	OpenNow     bool      `json:"openNow"`
+	NextOpening time.Time `json:"nextOpening,omitzero"`
+}
+
+func (c *console) getCalendar(w http.ResponseWriter, r *http.Request) {
+	cal, err := c.calendarOf(r.Context())
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	now := c.Now()
+	out := calendarStatusJSON{Calendar: cal, OpenNow: cal.IsOpen(now)}
+	if next, ok := cal.NextOpening(now); ok {
+		out.NextOpening = next
+	}
+	httpx.JSON(w, http.StatusOK, out)
+}
+
+func (c *console) putCalendar(w http.ResponseWriter, r *http.Request) {
+	var cal calendar.Calendar
+	if err := httpx.DecodeJSON(w, r, &cal, 64<<10); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	if err := cal.Validate(); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	b, err := json.Marshal(cal)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	if err := c.Store.SetSetting(r.Context(), settingCalendar, string(b)); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	c.log.Info("support calendar changed", "user", login(r).User.ID)
+	c.getCalendar(w, r)
+}
+
+func (c *console) listUsers(w http.ResponseWriter, r *http.Request) {
+	users, err := c.Store.Users(r.Context())
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	out := make([]userJSON, 0, len(users))
+	for _, u := range users {
+		out = append(out, userOf(u))
+	}
+	httpx.JSON(w, http.StatusOK, out)
+}
+
+type userIn struct {
+	Email     string `json:"email"`
+	Name      string `json:"name"`
+	Role      string `json:"role"`
+	Lang      string `json:"lang"`
+	Languages string `json:"languages"`
+	Active    *bool  `json:"active"`
+}
+
+func (in *userIn) validate() error {
+	if in.Lang == "" {
+		in.Lang = "nl"
+	}
+	if in.Languages == "" {
+		in.Languages = in.Lang
+	}
+	var err error
+	in.Name, err = text("name", in.Name, 200, false)
+	var langErr error
+	for _, l := range strings.Split(in.Languages, ",") {
+		if !helpdesk.OneOf(strings.TrimSpace(l), helpdesk.Languages) {
+			langErr = httpx.FieldError("languages", "languages must be a comma-separated list of nl, fr, en")
+		}
+	}
+	return firstErr(err, oneOf("role", in.Role, helpdesk.Roles), oneOf("lang", in.Lang, helpdesk.Languages), langErr)
+}
+
+// createUser adds a technician or admin with a random password, shown in
+// this answer only; the admin passes it on and the user changes it.
+func (c *console) createUser(w http.ResponseWriter, r *http.Request) {
+	var in userIn
+	if err := httpx.DecodeJSON(w, r, &in, 4<<10); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	email, err := text("email", in.Email, 254, false)
+	if err == nil && !looksLikeEmail(email) {
+		err = httpx.FieldError("email", "email %q is not an e-mail address", email)
+	}
+	if err := firstErr(err, in.validate()); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	password := auth.NewPassword()
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	u, err := c.Store.CreateUser(r.Context(), store.User{Email: email, Name: in.Name, Role: store.Role(in.Role),
+		Lang: in.Lang, Languages: in.Languages, PasswordHash: hash})
+	if err != nil {
+		c.fail(w, r, &store.FieldError{Field: "email", Err: err})
+		return
+	}
+	c.log.Info("user created", "user", u.ID, "role", u.Role, "by", login(r).User.ID)
+	httpx.JSON(w, http.StatusCreated, struct {
+		userJSON
+		Password string `json:"password"`
+	}{userOf(u), password})
+}
+
+func (c *console) updateUser(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	var in userIn
+	if err := httpx.DecodeJSON(w, r, &in, 4<<10); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	if in.Email != "" {
+		c.fail(w, r, httpx.FieldError("email", "the e-mail address is the login and cannot change"))
+		return
+	}
+	if err := in.validate(); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	active := in.Active == nil || *in.Active
+	u, err := c.Store.UpdateUser(r.Context(), store.User{ID: id, Name: in.Name, Role: store.Role(in.Role), Lang: in.Lang,
+		Languages: in.Languages, Active: active})
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	c.log.Info("user changed", "user", u.ID, "role", u.Role, "active", u.Active, "by", login(r).User.ID)
+	httpx.JSON(w, http.StatusOK, userOf(u))
+}

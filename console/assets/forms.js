@@ -1,0 +1,170 @@
+// Forms: labelled fields with a place for their error, submission through
+// the API, and the API's 400/409 answers shown next to the field they name.
+import { h } from './dom.js';
+import { t, tr, has } from './i18n.js';
+import { APIError } from './api.js';
+
+/**
+ * A text for any error, for a line under a form or on a page.
+ * @param {unknown} err
+ */
+export function errorText(err) {
+  if (err instanceof APIError) {
+    if (err.code === 'bad_credentials') return t('error.bad_credentials');
+    if (err.code === 'throttled') return t('error.throttled', { seconds: err.retryAfter || 60 });
+    if (err.code === 'invalid' && err.field) return t('error.invalid', { field: err.field }) + ' (' + err.message + ')';
+    if (err.code === 'not_found') return t('error.not_found');
+    if (err.code === 'forbidden') return t('error.forbidden');
+    return t('error.generic', { message: err.message });
+  }
+  return t('error.generic', { message: String(err) });
+}
+
+/**
+ * The text shown next to a field the API refused: the catalog's text for
+ * this error on this field when it has one, else a general one; the API's
+ * own (English) explanation follows in brackets.
+ * @param {APIError} err
+ * @param {string} label
+ */
+function fieldErrorText(err, label) {
+  const specific = `console.error.${err.code}.${err.field}`;
+  let text;
+  if (has(specific)) text = tr(specific);
+  else if (err.code === 'conflict') text = t('error.conflict', { field: label });
+  else if (err.code === 'amount') return t('error.amount');
+  else text = t('error.invalid', { field: label });
+  return err.message ? `${text} (${err.message})` : text;
+}
+
+/**
+ * A labelled field; its error appears in the span after the control.
+ * @param {string} label
+ * @param {string} name the field's name in the API, which errors name
+ * @param {HTMLElement} control
+ * @param {Record<string, any>} [attrs]
+ */
+export function field(label, name, control, attrs = {}) {
+  return h('label', { class: 'field', 'data-field': name, 'data-label': label, ...attrs },
+    h('span', { class: 'label' }, label), control,
+    h('span', { class: 'field-error', 'data-error-for': name, role: 'alert' }));
+}
+
+/**
+ * A checkbox with its label to the right.
+ * @param {string} label
+ * @param {string} name
+ * @param {boolean} checked
+ * @param {Record<string, any>} [attrs]
+ */
+export function checkbox(label, name, checked, attrs = {}) {
+  return h('label', { class: 'check', 'data-field': name },
+    h('input', { type: 'checkbox', name, checked, ...attrs }), ' ', label,
+    h('span', { class: 'field-error', 'data-error-for': name, role: 'alert' }));
+}
+
+/**
+ * A form that the API validates (novalidate: no browser bubbles), with a
+ * line for errors that name no field.
+ * @param {Record<string, any>} attrs
+ * @param {...(Node|string|null|undefined|false)} children
+ * @returns {HTMLFormElement}
+ */
+export function form(attrs, ...children) {
+  return /** @type {HTMLFormElement} */ (h('form', { novalidate: true, ...attrs }, ...children,
+    h('p', { class: 'error form-error', role: 'alert' })));
+}
+
+/** @param {HTMLElement} f */
+export function clearErrors(f) {
+  for (const el of f.querySelectorAll('[data-error-for], .form-error')) {
+    el.textContent = '';
+    delete (/** @type {HTMLElement} */ (el)).dataset.code;
+  }
+  for (const el of f.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+}
+
+/**
+ * Shows err next to the field it names, or under the form.
+ * @param {HTMLElement} f
+ * @param {unknown} err
+ */
+export function showError(f, err) {
+  if (err instanceof APIError && err.field) {
+    const slot = /** @type {HTMLElement|null} */ (f.querySelector(`[data-error-for="${CSS.escape(err.field)}"]`));
+    if (slot) {
+      const wrap = /** @type {HTMLElement} */ (slot.closest('[data-field]'));
+      slot.textContent = fieldErrorText(err, wrap?.dataset.label || err.field);
+      slot.dataset.code = err.code;
+      const control = wrap?.querySelector('input, select, textarea');
+      if (control) {
+        control.setAttribute('aria-invalid', 'true');
+        /** @type {HTMLElement} */ (control).focus();
+      }
+      return;
+    }
+  }
+  const general = /** @type {HTMLElement|null} */ (f.querySelector('.form-error'));
+  if (general) {
+    general.textContent = errorText(err);
+    if (err instanceof APIError) general.dataset.code = err.code;
+  }
+}
+
+/**
+ * Runs fn on submit with the form's values; shows what fails.
+ * @param {HTMLFormElement} f
+ * @param {(data: FormData) => Promise<void>} fn
+ */
+export function onSubmit(f, fn) {
+  f.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(f);
+    const buttons = [...f.querySelectorAll('button')];
+    for (const b of buttons) b.disabled = true;
+    try {
+      await fn(new FormData(f));
+    } catch (err) {
+      showError(f, err);
+    } finally {
+      for (const b of buttons) b.disabled = false;
+    }
+  });
+}
+
+/**
+ * Euros as typed in a number field ("85", "85.5") to cents; an error
+ * naming the field when it is not an amount.
+ * @param {FormDataEntryValue|null} v
+ * @param {string} fieldName
+ */
+export function cents(v, fieldName) {
+  const s = String(v || '').trim().replace(',', '.');
+  const n = Number(s);
+  if (s === '' || !Number.isFinite(n) || n < 0) throw new APIError(400, { error: 'amount', field: fieldName, message: '' });
+  return Math.round(n * 100);
+}
+
+/**
+ * A form field's trimmed text.
+ * @param {FormData} data
+ * @param {string} name
+ */
+export function str(data, name) {
+  return String(data.get(name) || '').trim();
+}
+
+/**
+ * A form field's id (0 for none).
+ * @param {FormData} data
+ * @param {string} name
+ */
+export function id(data, name) {
+  return Number(data.get(name) || 0);
+}
+
+/** Today's date as YYYY-MM-DD in the browser's time zone. */
+export function today() {
+  const d = new Date();
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
