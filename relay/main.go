@@ -34,6 +34,14 @@ func envOr(name, def string) string {
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "audit":
+			return runAudit(args[1:], stdout, stderr)
+		case "backup":
+			return runBackup(args[1:], stdout, stderr)
+		}
+	}
 	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg server.Config
@@ -45,6 +53,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	codeTTL := fs.String("code-ttl", envOr("MEEKIJK_CODE_TTL", "10m"), "how long a session code stays valid (env MEEKIJK_CODE_TTL)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", os.Getenv("MEEKIJK_TLS_CERT"), "TLS certificate file; with -tls-key serves HTTPS (env MEEKIJK_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", os.Getenv("MEEKIJK_TLS_KEY"), "TLS key file (env MEEKIJK_TLS_KEY)")
+	fs.DurationVar(&cfg.CheckpointInterval, "checkpoint-interval", 10*time.Minute, "how often the audit chain's head is written to DATA/"+server.CheckpointFile)
 	fs.StringVar(&cfg.AssetsDir, "assets", "", "serve the console's files from this directory instead of the binary (development)")
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
@@ -72,4 +81,33 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return srv.Run(ctx)
+}
+
+// runAudit: relay audit verify [-data DIR] [-checkpoints FILE]
+func runAudit(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "verify" {
+		return fmt.Errorf("usage: relay audit verify [-data DIR] [-checkpoints FILE]")
+	}
+	fs := flag.NewFlagSet("relay audit verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", envOr("MEEKIJK_DATA", "data"), "data directory (env MEEKIJK_DATA)")
+	checkpoints := fs.String("checkpoints", "", "a copy of the checkpoint file, kept elsewhere, to check the chain against")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	return server.VerifyAudit(context.Background(), *data, *checkpoints, stdout)
+}
+
+// runBackup: relay backup [-data DIR] FILE
+func runBackup(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("relay backup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", envOr("MEEKIJK_DATA", "data"), "data directory (env MEEKIJK_DATA)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("usage: relay backup [-data DIR] FILE")
+	}
+	return server.Backup(context.Background(), *data, fs.Arg(0), stdout)
 }

@@ -27,6 +27,7 @@ type Store interface {
 	CreateLogin(ctx context.Context, tokenHash []byte, userID int64, csrfToken string, expires time.Time) error
 	LoginByToken(ctx context.Context, tokenHash []byte) (store.Login, error)
 	DeleteLogin(ctx context.Context, tokenHash []byte) error
+	RecordAudit(ctx context.Context, event string, payload any) error
 }
 
 // Config tunes the service.
@@ -82,8 +83,8 @@ var ErrBadCredentials = &httpx.Problem{Status: http.StatusUnauthorized, Code: "b
 // Login checks the credentials and, when they are right, sets the login
 // cookie and returns the new login.
 func (s *Service) Login(w http.ResponseWriter, r *http.Request, email, password string) (store.Login, error) {
-	ctx := r.Context()
 	ip := httpx.ClientIP(r)
+	ctx := store.WithActor(r.Context(), store.Actor{Name: "anonymous", IP: ip})
 	account := strings.ToLower(strings.TrimSpace(email))
 	for _, check := range []struct {
 		l   *throttle.Limiter
@@ -110,6 +111,12 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request, email, password 
 		s.byIP.Fail(ip)
 		s.byAccount.Fail(account)
 		s.log.Info("login failed", "ip", ip)
+		// The account typed is kept (the password never is): admins review
+		// failed logins, and throttled ones are not recorded at all, so a
+		// flood cannot grow the log faster than the throttle allows.
+		if err := s.store.RecordAudit(ctx, "login_failed", map[string]any{"account": account}); err != nil {
+			return store.Login{}, fmt.Errorf("login: %w", err)
+		}
 		return store.Login{}, ErrBadCredentials
 	}
 	s.byAccount.Reset(account)
@@ -129,7 +136,11 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request, email, password 
 // Logout ends the request's login and clears the cookie.
 func (s *Service) Logout(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(CookieName); err == nil {
-		if err := s.store.DeleteLogin(r.Context(), HashToken(c.Value)); err != nil {
+		ctx := r.Context()
+		if l, ok := LoginFrom(ctx); ok {
+			ctx = store.WithActor(ctx, store.Actor{Name: store.ActorName("user", l.User.ID), IP: httpx.ClientIP(r)})
+		}
+		if err := s.store.DeleteLogin(ctx, HashToken(c.Value)); err != nil {
 			return err
 		}
 	}
@@ -182,7 +193,9 @@ func (s *Service) Require(next http.Handler, roles ...store.Role) http.Handler {
 				return
 			}
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loginKey{}, l)))
+		ctx := context.WithValue(r.Context(), loginKey{}, l)
+		ctx = store.WithActor(ctx, store.Actor{Name: store.ActorName("user", l.User.ID), IP: httpx.ClientIP(r)})
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

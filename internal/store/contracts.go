@@ -91,7 +91,11 @@ func (s *Store) CreateContract(ctx context.Context, c Contract, centsPerHour, by
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO hourly_rates (contract_id, cents_per_hour, effective_from, created_by, created_at)
 			VALUES (?, ?, ?, ?, ?)`, c.ID, centsPerHour, c.StartsOn, by, now)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, "", "contract.created", map[string]any{"contract": c.ID, "customer": c.CustomerID,
+			"startsOn": c.StartsOn, "endsOn": c.EndsOn, "feeCents": c.FeeCents, "feePeriod": c.FeePeriod, "centsPerHour": centsPerHour})
 	})
 	if err != nil {
 		return Contract{}, fmt.Errorf("store: create contract: %w", err)
@@ -102,8 +106,12 @@ func (s *Store) CreateContract(ctx context.Context, c Contract, centsPerHour, by
 // SetContractStatus records a status in force from a date (suspended for
 // non-payment, active again, cancelled on a date).
 func (s *Store) SetContractStatus(ctx context.Context, contractID int64, status, effectiveOn, reason string, by int64) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO contract_status_changes (contract_id, status, effective_on, reason, changed_by, changed_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, contractID, status, effectiveOn, reason, by, s.nowMS())
+	payload := map[string]any{"contract": contractID, "status": status, "effectiveOn": effectiveOn, "reason": reason}
+	err := s.audited(ctx, "contract.status", payload, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO contract_status_changes (contract_id, status, effective_on, reason, changed_by, changed_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, contractID, status, effectiveOn, reason, by, s.nowMS())
+		return err
+	})
 	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY") {
 		return fmt.Errorf("store: contract %d: %w", contractID, ErrNotFound)
 	}
@@ -117,8 +125,12 @@ func (s *Store) SetContractStatus(ctx context.Context, contractID int64, status,
 // the desk's default rate when contractID is 0. Earlier rates are kept: a
 // past session is billed at the rate of its day.
 func (s *Store) AddRate(ctx context.Context, contractID, centsPerHour int64, effectiveFrom string, by int64) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO hourly_rates (contract_id, cents_per_hour, effective_from, created_by, created_at)
-		VALUES (?, ?, ?, ?, ?)`, nullID(contractID), centsPerHour, effectiveFrom, by, s.nowMS())
+	payload := map[string]any{"contract": contractID, "centsPerHour": centsPerHour, "effectiveFrom": effectiveFrom}
+	err := s.audited(ctx, "rate.added", payload, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO hourly_rates (contract_id, cents_per_hour, effective_from, created_by, created_at)
+			VALUES (?, ?, ?, ?, ?)`, nullID(contractID), centsPerHour, effectiveFrom, by, s.nowMS())
+		return err
+	})
 	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY") {
 		return fmt.Errorf("store: contract %d: %w", contractID, ErrNotFound)
 	}
@@ -259,12 +271,18 @@ func (s *Store) Categories(ctx context.Context) ([]Category, error) {
 
 // SetCategoryCovered changes a category's catalogue default.
 func (s *Store) SetCategoryCovered(ctx context.Context, id int64, covered bool) error {
-	res, err := s.db.ExecContext(ctx, "UPDATE work_categories SET covered = ? WHERE id = ?", covered, id)
+	err := s.audited(ctx, "category.covered", map[string]any{"category": id, "covered": covered}, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE work_categories SET covered = ? WHERE id = ?", covered, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("store: category %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("store: category %d: %w", id, ErrNotFound)
 	}
 	return nil
 }
@@ -272,13 +290,17 @@ func (s *Store) SetCategoryCovered(ctx context.Context, id int64, covered bool) 
 // SetContractCoverage overrides the catalogue default for one contract;
 // covered nil removes the override.
 func (s *Store) SetContractCoverage(ctx context.Context, contractID, categoryID int64, covered *bool) error {
-	var err error
-	if covered == nil {
-		_, err = s.db.ExecContext(ctx, "DELETE FROM contract_coverage WHERE contract_id = ? AND category_id = ?", contractID, categoryID)
-	} else {
-		_, err = s.db.ExecContext(ctx, `INSERT INTO contract_coverage (contract_id, category_id, covered) VALUES (?, ?, ?)
-			ON CONFLICT (contract_id, category_id) DO UPDATE SET covered = excluded.covered`, contractID, categoryID, *covered)
-	}
+	payload := map[string]any{"contract": contractID, "category": categoryID, "covered": covered}
+	err := s.audited(ctx, "contract.coverage", payload, func(tx *sql.Tx) error {
+		var err error
+		if covered == nil {
+			_, err = tx.ExecContext(ctx, "DELETE FROM contract_coverage WHERE contract_id = ? AND category_id = ?", contractID, categoryID)
+		} else {
+			_, err = tx.ExecContext(ctx, `INSERT INTO contract_coverage (contract_id, category_id, covered) VALUES (?, ?, ?)
+				ON CONFLICT (contract_id, category_id) DO UPDATE SET covered = excluded.covered`, contractID, categoryID, *covered)
+		}
+		return err
+	})
 	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY") {
 		return fmt.Errorf("store: contract %d or category %d: %w", contractID, categoryID, ErrNotFound)
 	}

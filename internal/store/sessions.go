@@ -100,7 +100,7 @@ func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 	return s, nil
 }
 
-func insertEvent(ctx context.Context, tx *sql.Tx, sessionID, at int64, kind, actor string, detail any) error {
+func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, sessionID, at int64, kind, actor string, detail any) error {
 	b := []byte("{}")
 	if detail != nil {
 		var err error
@@ -111,7 +111,12 @@ func insertEvent(ctx context.Context, tx *sql.Tx, sessionID, at int64, kind, act
 	_, err := tx.ExecContext(ctx,
 		"INSERT INTO session_events (session_id, at, kind, actor, detail) VALUES (?, ?, ?, ?, ?)",
 		sessionID, at, kind, actor, string(b))
-	return err
+	if err != nil {
+		return err
+	}
+	// Every step of a session is security-relevant (codes used, consents,
+	// who ended it): each is also an audit entry.
+	return s.appendAudit(ctx, tx, actor, "session."+kind, map[string]any{"session": sessionID, "detail": json.RawMessage(b)})
 }
 
 // NewSession is what opening a remote session takes.
@@ -148,7 +153,7 @@ func (s *Store) CreateSession(ctx context.Context, ns NewSession) (Session, erro
 		if ns.OutsideHours {
 			detail = map[string]string{"outsideHours": "override", "reason": ns.OverrideReason}
 		}
-		return insertEvent(ctx, tx, id, now, EventCreated, Actor("technician", ns.TechnicianID), detail)
+		return s.insertEvent(ctx, tx, id, now, EventCreated, ActorName("technician", ns.TechnicianID), detail)
 	})
 	if err != nil {
 		return Session{}, fmt.Errorf("store: create session: %w", err)
@@ -169,8 +174,8 @@ func (s *Store) CodeInUse(ctx context.Context, codeHash []byte) (bool, error) {
 	return n > 0, nil
 }
 
-// Actor names who caused an event, e.g. "technician:3" or "agent".
-func Actor(kind string, id int64) string { return fmt.Sprintf("%s:%d", kind, id) }
+// ActorName names who caused an event, e.g. "technician:3" or "user:3".
+func ActorName(kind string, id int64) string { return fmt.Sprintf("%s:%d", kind, id) }
 
 // RedeemCode attaches an agent to the session with this code hash: the code
 // must exist, be unexpired and unused. The code is spent and the join is
@@ -204,7 +209,7 @@ func (s *Store) RedeemCode(ctx context.Context, codeHash []byte, actor string, d
 			"UPDATE remote_sessions SET code_used_at = ?, status = ? WHERE id = ?", now, StatusJoined, id); err != nil {
 			return err
 		}
-		return insertEvent(ctx, tx, id, now, EventAgentJoined, actor, detail)
+		return s.insertEvent(ctx, tx, id, now, EventAgentJoined, actor, detail)
 	})
 	if err != nil {
 		return Session{}, fmt.Errorf("store: redeem code: %w", err)
@@ -228,7 +233,7 @@ func (s *Store) Transition(ctx context.Context, id int64, from []string, to, kin
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrConflict
 		}
-		return insertEvent(ctx, tx, id, now, kind, actor, detail)
+		return s.insertEvent(ctx, tx, id, now, kind, actor, detail)
 	})
 	if err != nil {
 		return fmt.Errorf("store: session %d %s -> %s: %w", id, strings.Join(from, "|"), to, err)
@@ -252,7 +257,7 @@ func (s *Store) End(ctx context.Context, id int64, by, actor, reason string) (bo
 			return nil
 		}
 		ended = true
-		return insertEvent(ctx, tx, id, now, EventEnded, actor, map[string]string{"by": by, "reason": reason})
+		return s.insertEvent(ctx, tx, id, now, EventEnded, actor, map[string]string{"by": by, "reason": reason})
 	})
 	if err != nil {
 		return false, fmt.Errorf("store: end session %d: %w", id, err)
@@ -263,7 +268,7 @@ func (s *Store) End(ctx context.Context, id int64, by, actor, reason string) (bo
 // AddEvent records an event that changes no status.
 func (s *Store) AddEvent(ctx context.Context, id int64, kind, actor string, detail any) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		return insertEvent(ctx, tx, id, s.nowMS(), kind, actor, detail)
+		return s.insertEvent(ctx, tx, id, s.nowMS(), kind, actor, detail)
 	})
 	if err != nil {
 		return fmt.Errorf("store: session %d event %s: %w", id, kind, err)

@@ -45,11 +45,13 @@ func Open(ctx context.Context, file string) (*Store, error) {
 // OpenWithClock is Open with the clock used for timestamps, for tests.
 func OpenWithClock(ctx context.Context, file string, now func() time.Time) (*Store, error) {
 	// Pragmas go in the DSN so that every pooled connection gets them, not
-	// only the first. _txlock=immediate takes the write lock at BEGIN, so two
+	// only the first. synchronous=FULL syncs the WAL at every commit: an
+	// acknowledged audit or billing write survives a crash or kill -9, and
+	// the desk's write rate is far below what that costs. _txlock=immediate takes the write lock at BEGIN, so two
 	// writers queue on busy_timeout instead of failing with SQLITE_BUSY when
 	// one upgrades a read transaction.
 	q := url.Values{}
-	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)"} {
+	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(FULL)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -150,8 +152,11 @@ func (s *Store) Setting(ctx context.Context, key string) (value string, ok bool,
 
 // SetSetting stores a setting's value.
 func (s *Store) SetSetting(ctx context.Context, key, value string) error {
-	_, err := s.db.ExecContext(ctx,
-		"INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value)
+	err := s.audited(ctx, "setting.changed", map[string]any{"key": key, "value": value}, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			"INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store: set setting %s: %w", key, err)
 	}

@@ -69,8 +69,10 @@ func insertUser(ctx context.Context, tx *sql.Tx, u User, now int64) (User, error
 func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 	var out User
 	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
-		out, err = insertUser(ctx, tx, u, s.nowMS())
-		return err
+		if out, err = insertUser(ctx, tx, u, s.nowMS()); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, "", "user.created", userAudit(out))
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("store: create user: %w", err)
@@ -97,7 +99,11 @@ func (s *Store) BootstrapAdmin(ctx context.Context, u User) (bool, error) {
 		}
 		u.Role = RoleAdmin
 		now := s.nowMS()
-		if _, err := insertUser(ctx, tx, u, now); err != nil {
+		admin, err := insertUser(ctx, tx, u, now)
+		if err != nil {
+			return err
+		}
+		if err := s.appendAudit(ctx, tx, "relay", "user.bootstrap_admin", userAudit(admin)); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO settings (key, value) VALUES (?, ?)",
@@ -123,6 +129,11 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
 		return User{}, fmt.Errorf("store: user %q: %w", email, err)
 	}
 	return u, nil
+}
+
+// userAudit is what the audit log keeps of a user: never the password hash.
+func userAudit(u User) map[string]any {
+	return map[string]any{"user": u.ID, "email": u.Email, "name": u.Name, "role": u.Role, "languages": u.Languages, "active": u.Active}
 }
 
 // User returns one user.
@@ -170,9 +181,11 @@ func (s *Store) UpdateUser(ctx context.Context, u User) (User, error) {
 			return ErrNotFound
 		}
 		if !u.Active {
-			_, err = tx.ExecContext(ctx, "DELETE FROM logins WHERE user_id = ?", u.ID)
+			if _, err = tx.ExecContext(ctx, "DELETE FROM logins WHERE user_id = ?", u.ID); err != nil {
+				return err
+			}
 		}
-		return err
+		return s.appendAudit(ctx, tx, "", "user.changed", userAudit(u))
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("store: update user %d: %w", u.ID, err)
@@ -189,9 +202,15 @@ type Login struct {
 
 // CreateLogin records a login under the hash of its cookie token.
 func (s *Store) CreateLogin(ctx context.Context, tokenHash []byte, userID int64, csrfToken string, expires time.Time) error {
-	_, err := s.db.ExecContext(ctx,
-		"INSERT INTO logins (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-		tokenHash, userID, csrfToken, s.nowMS(), expires.UnixMilli())
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			"INSERT INTO logins (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+			tokenHash, userID, csrfToken, s.nowMS(), expires.UnixMilli())
+		if err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, ActorName("user", userID), "login", map[string]any{"user": userID})
+	})
 	if err != nil {
 		return fmt.Errorf("store: create login: %w", err)
 	}
@@ -221,7 +240,10 @@ func (s *Store) LoginByToken(ctx context.Context, tokenHash []byte) (Login, erro
 
 // DeleteLogin ends a login (logout). Expired logins are swept at the same time.
 func (s *Store) DeleteLogin(ctx context.Context, tokenHash []byte) error {
-	_, err := s.db.ExecContext(ctx, "DELETE FROM logins WHERE token_hash = ? OR expires_at <= ?", tokenHash, s.nowMS())
+	err := s.audited(ctx, "logout", nil, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "DELETE FROM logins WHERE token_hash = ? OR expires_at <= ?", tokenHash, s.nowMS())
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store: delete login: %w", err)
 	}

@@ -55,7 +55,7 @@ func (h *Hub) ServeAgent(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *agentConn) handle(m protocol.Message) error {
-	ctx := context.Background()
+	ctx := store.WithActor(context.Background(), store.Actor{Name: actorAgent, IP: a.ip})
 	if a.hello == nil {
 		hello, perr := checkHello(m, protocol.RoleAgent)
 		if perr != nil {
@@ -222,7 +222,8 @@ func (a *agentConn) disconnected() {
 	}
 	a.h.leave(a.room, a.conn)
 	if !a.ending {
-		a.h.end(context.Background(), a.room, protocol.ByRelay, actorRelay, "agent_disconnected")
+		ctx := store.WithActor(context.Background(), store.Actor{Name: actorRelay, IP: a.ip})
+		a.h.end(ctx, a.room, protocol.ByRelay, actorRelay, "agent_disconnected")
 	}
 }
 

@@ -38,7 +38,7 @@ func (h *Hub) ServeConsole(w http.ResponseWriter, r *http.Request, user store.Us
 	}
 	defer h.release(c)
 	rm := h.room(sessionID)
-	cc := &consoleConn{h: h, conn: c, room: rm, user: user, actor: store.Actor("technician", user.ID)}
+	cc := &consoleConn{h: h, conn: c, room: rm, user: user, actor: store.ActorName("technician", user.ID), ip: httpx.ClientIP(r)}
 	err = c.Run(r.Context(), func(m protocol.Message) error { return cc.handle(m, sess) })
 	log.Debug("console connection closed", "err", err)
 	h.leave(rm, c)
@@ -50,11 +50,12 @@ type consoleConn struct {
 	room   *room
 	user   store.User
 	actor  string
+	ip     string
 	hellod bool
 }
 
 func (c *consoleConn) handle(m protocol.Message, sess store.Session) error {
-	ctx := context.Background()
+	ctx := store.WithActor(context.Background(), store.Actor{Name: c.actor, IP: c.ip})
 	if !c.hellod {
 		if _, perr := checkHello(m, protocol.RoleConsole); perr != nil {
 			c.conn.Finish(*perr)

@@ -35,7 +35,10 @@ type Config struct {
 	TLSCert, TLSKey string
 	// AssetsDir serves the console's files from disk (development).
 	AssetsDir string
-	Version   string
+	// CheckpointInterval is how often the audit chain's head is appended
+	// to the checkpoint file; 0 means every 10 minutes.
+	CheckpointInterval time.Duration
+	Version            string
 	// Stdout receives the lines meant for the person who started the
 	// relay: the console URL and, once, the first admin's password. They
 	// are kept out of the log on purpose.
@@ -152,6 +155,19 @@ func (s *Server) Run(ctx context.Context) error {
 			FirstAdminEmail, s.firstAdminPassword)
 		s.firstAdminPassword = ""
 	}
+	if s.cfg.CheckpointInterval <= 0 {
+		s.cfg.CheckpointInterval = 10 * time.Minute
+	}
+	cpCtx, stopCheckpoints := context.WithCancel(ctx)
+	cpDone := make(chan struct{})
+	go func() {
+		defer close(cpDone)
+		s.checkpoints(cpCtx, s.cfg.CheckpointInterval)
+	}()
+	defer func() {
+		stopCheckpoints()
+		<-cpDone
+	}()
 	serveErr := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCert != "" {

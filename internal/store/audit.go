@@ -1,0 +1,178 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/meekijk/meekijk/internal/audit"
+)
+
+type actorKey struct{}
+
+// Actor is who causes the changes made with a context, and from where.
+type Actor struct {
+	Name string // "user:3", "agent", "customer", "relay", "system"
+	IP   string
+}
+
+// WithActor marks ctx with who is acting; audit entries written with it
+// name them. Without one, entries say "system".
+func WithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+func actorOf(ctx context.Context) Actor {
+	if a, ok := ctx.Value(actorKey{}).(Actor); ok {
+		return a
+	}
+	return Actor{Name: "system"}
+}
+
+// appendAudit adds an entry to the chain inside tx: the change and its
+// record commit together or not at all. Write transactions are serialized
+// (BEGIN IMMEDIATE), so reading the head here cannot race another writer.
+func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, actor, event string, payload any) error {
+	if payload == nil {
+		payload = map[string]any{}
+	}
+	canon, err := audit.Canonical(payload)
+	if err != nil {
+		return err
+	}
+	var seq int64
+	prev := audit.Genesis
+	err = tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").Scan(&seq, &prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("audit head: %w", err)
+	}
+	if actor == "" {
+		actor = actorOf(ctx).Name
+	}
+	e := audit.Entry{Seq: seq + 1, At: s.nowMS(), Actor: actor, IP: actorOf(ctx).IP, Event: event, Payload: canon}
+	if e.Hash, err = audit.ChainHash(prev, e); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, "INSERT INTO audit_log (seq, at, actor, ip, event, payload, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		e.Seq, e.At, e.Actor, e.IP, e.Event, string(e.Payload), e.Hash)
+	if err != nil {
+		return fmt.Errorf("audit append: %w", err)
+	}
+	return nil
+}
+
+// audited runs fn and records event in the same transaction.
+func (s *Store) audited(ctx context.Context, event string, payload any, fn func(*sql.Tx) error) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, "", event, payload)
+	})
+}
+
+// RecordAudit records an event that changes nothing else, such as a failed
+// login.
+func (s *Store) RecordAudit(ctx context.Context, event string, payload any) error {
+	if err := s.audited(ctx, event, payload, func(*sql.Tx) error { return nil }); err != nil {
+		return fmt.Errorf("store: audit %s: %w", event, err)
+	}
+	return nil
+}
+
+// AuditFilter selects audit entries.
+type AuditFilter struct {
+	AfterSeq int64
+	Events   []string // nil: all
+	Limit    int
+}
+
+func scanAudit(r interface{ Scan(...any) error }) (audit.Entry, error) {
+	var e audit.Entry
+	var payload string
+	err := r.Scan(&e.Seq, &e.At, &e.Actor, &e.IP, &e.Event, &payload, &e.Hash)
+	e.Payload = json.RawMessage(payload)
+	return e, err
+}
+
+// AuditEntries returns entries in sequence order.
+func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]audit.Entry, error) {
+	q := "SELECT seq, at, actor, ip, event, payload, hash FROM audit_log WHERE seq > ?"
+	args := []any{f.AfterSeq}
+	if len(f.Events) > 0 {
+		q += " AND event IN (" + placeholders(len(f.Events)) + ")"
+		args = append(args, toAny(f.Events)...)
+	}
+	if f.Limit <= 0 {
+		f.Limit = 1000
+	}
+	rows, err := s.db.QueryContext(ctx, q+" ORDER BY seq LIMIT ?", append(args, f.Limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: audit entries: %w", err)
+	}
+	return collect(rows, scanAudit)
+}
+
+// AuditHead is the chain's last entry: its sequence number and hash.
+type AuditHead struct {
+	Seq  int64
+	Hash []byte
+	At   time.Time
+}
+
+// VerifyAudit walks the whole chain in one read transaction, so a
+// consistent snapshot is checked while writers go on. It returns the head,
+// or an error wrapping audit.ErrBroken that names the first bad entry.
+func (s *Store) VerifyAudit(ctx context.Context) (AuditHead, error) {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return AuditHead{}, fmt.Errorf("store: verify audit: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, "SELECT seq, at, actor, ip, event, payload, hash FROM audit_log ORDER BY seq")
+	if err != nil {
+		return AuditHead{}, fmt.Errorf("store: verify audit: %w", err)
+	}
+	defer rows.Close()
+	v := audit.NewVerifier()
+	var last int64
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return AuditHead{}, fmt.Errorf("store: verify audit: %w", err)
+		}
+		if err := v.Add(e); err != nil {
+			return AuditHead{}, err
+		}
+		last = e.At
+	}
+	if err := rows.Err(); err != nil {
+		return AuditHead{}, fmt.Errorf("store: verify audit: %w", err)
+	}
+	seq, hash := v.Head()
+	return AuditHead{Seq: seq, Hash: hash, At: fromMS(last)}, nil
+}
+
+// IntegrityCheck runs SQLite's own consistency check of the file.
+func (s *Store) IntegrityCheck(ctx context.Context) error {
+	var result string
+	if err := s.db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&result); err != nil {
+		return fmt.Errorf("store: integrity check: %w", err)
+	}
+	if result != "ok" {
+		return fmt.Errorf("store: integrity check: %s", result)
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the database to path while others
+// keep writing (VACUUM INTO reads one snapshot). path must not exist.
+func (s *Store) Backup(ctx context.Context, path string) error {
+	if _, err := s.db.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		return fmt.Errorf("store: backup to %s: %w", path, err)
+	}
+	return nil
+}
