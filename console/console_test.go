@@ -483,7 +483,7 @@ func TestStartSession(t *testing.T) {
 	a = e.do(c, "GET", fmt.Sprintf("/api/v1/sessions/%d/events", s.ID), "")
 	var events []struct{ Kind, Actor string }
 	a.decode(t, &events)
-	if len(events) != 1 || events[0].Kind != store.EventCreated || events[0].Actor != store.Actor("technician", e.user.ID) {
+	if len(events) != 1 || events[0].Kind != store.EventCreated || events[0].Actor != store.ActorName("technician", e.user.ID) {
 		t.Errorf("events %s, want one created by technician:%d", a.body, e.user.ID)
 	}
 	if bytes.Contains(a.body, []byte(digits)) {
