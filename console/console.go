@@ -137,6 +137,11 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 
 	protect("GET /api/v1/calendar", c.getCalendar, staff)
 	protect("PUT /api/v1/calendar", c.putCalendar, admin)
+	protect("GET /api/v1/audit/status", c.auditStatus, admin)
+	protect("GET /api/v1/audit/logins", c.auditLogins, admin)
+	protect("GET /api/v1/audit/sessions", c.reviewSessions, admin)
+	protect("GET /api/v1/audit/sessions/{id}", c.sessionTimeline, admin)
+	protect("GET /api/v1/audit/sessions/{id}/evidence", c.evidencePack, admin)
 	protect("GET /api/v1/users", c.listUsers, staff)
 	protect("POST /api/v1/users", c.createUser, admin)
 	protect("PUT /api/v1/users/{id}", c.updateUser, admin)

@@ -13,6 +13,11 @@ func TestCanonical(t *testing.T) {
 	if string(a) != want || string(b) != want {
 		t.Fatalf("canonical forms %s and %s, want %s", a, b, want)
 	}
+	// Documented in docs/audit.md: the one escape beyond JSON's minimum.
+	sep, _ := Canonical(map[string]string{"h": "a\u2028b"})
+	if string(sep) != `{"h":"a\u2028b"}` {
+		t.Errorf("line separator: %s", sep)
+	}
 	big, _ := Canonical(json.RawMessage(`{"n":12345678901234567890}`))
 	if string(big) != `{"n":12345678901234567890}` {
 		t.Errorf("large number changed: %s", big)

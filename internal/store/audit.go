@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/meekijk/meekijk/internal/audit"
@@ -175,4 +176,74 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 		return fmt.Errorf("store: backup to %s: %w", path, err)
 	}
 	return nil
+}
+
+// SessionAudit returns the audit entries of one session, in chain order.
+func (s *Store) SessionAudit(ctx context.Context, sessionID int64) ([]audit.Entry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, actor, ip, event, payload, hash FROM audit_log
+		WHERE event LIKE 'session.%' AND json_extract(payload, '$.session') = ? ORDER BY seq`, sessionID)
+	if err != nil {
+		return nil, fmt.Errorf("store: session %d audit: %w", sessionID, err)
+	}
+	return collect(rows, scanAudit)
+}
+
+// AuditHashBefore returns the hash of the entry before seq (the genesis for
+// the first), which a verifier needs to check one entry on its own.
+func (s *Store) AuditHashBefore(ctx context.Context, seq int64) ([]byte, error) {
+	if seq <= 1 {
+		return audit.Genesis, nil
+	}
+	var h []byte
+	if err := s.db.QueryRowContext(ctx, "SELECT hash FROM audit_log WHERE seq = ?", seq-1).Scan(&h); err != nil {
+		return nil, fmt.Errorf("store: audit hash before %d: %w", seq, err)
+	}
+	return h, nil
+}
+
+// SessionFilter selects sessions for review; zero fields select all.
+type SessionFilter struct {
+	From, To     time.Time
+	CustomerID   int64
+	TechnicianID int64
+	TicketRef    string
+	Outcome      string // a session status: ended, declined, waiting, joined, live
+	Limit        int
+}
+
+// ReviewSessions lists sessions for the admins' review, newest first.
+func (s *Store) ReviewSessions(ctx context.Context, f SessionFilter) ([]Session, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
+	if !f.From.IsZero() {
+		add("s.created_at >= ?", f.From.UnixMilli())
+	}
+	if !f.To.IsZero() {
+		add("s.created_at < ?", f.To.UnixMilli())
+	}
+	if f.CustomerID != 0 {
+		add("t.customer_id = ?", f.CustomerID)
+	}
+	if f.TechnicianID != 0 {
+		add("s.technician_id = ?", f.TechnicianID)
+	}
+	if f.TicketRef != "" {
+		add("t.reference = ?", f.TicketRef)
+	}
+	if f.Outcome != "" {
+		add("s.status = ?", f.Outcome)
+	}
+	q := sessionSelect
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	if f.Limit <= 0 {
+		f.Limit = 500
+	}
+	rows, err := s.db.QueryContext(ctx, q+" ORDER BY s.id DESC LIMIT ?", append(args, f.Limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: review sessions: %w", err)
+	}
+	return collect(rows, scanSession)
 }
