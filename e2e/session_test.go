@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"image"
 	"os/exec"
 	"slices"
@@ -114,6 +117,18 @@ func TestConsentedScreenShare(t *testing.T) {
 	}
 	if actors[3] != "customer" || actors[5] != "customer" {
 		t.Errorf("consent and end actors %q, %q; want customer", actors[3], actors[5])
+	}
+	// The consent record holds the question as the customer read it.
+	var detail string
+	if err := r.db(t).QueryRow(`SELECT detail FROM session_events WHERE kind = 'consent_granted'`).Scan(&detail); err != nil {
+		t.Fatal(err)
+	}
+	var consent struct{ Text, Lang, TextSha256 string }
+	json.Unmarshal([]byte(detail), &consent)
+	sum := sha256.Sum256([]byte(consent.Text))
+	if consent.Lang != "nl" || !strings.HasPrefix(consent.Text, strings.SplitN(ask, "\n", 2)[0]) ||
+		!strings.Contains(consent.Text, "Kassa print geen tickets") || consent.TextSha256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("consent record %s does not hold the question shown:\n%s", detail, ask)
 	}
 }
 

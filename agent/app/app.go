@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/user"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,6 +57,7 @@ type Config struct {
 type App struct {
 	cfg     Config
 	log     *slog.Logger
+	catalog i18n.Catalog
 	ui      *localui.Server
 	actions chan localui.Action
 	events  chan event
@@ -95,7 +97,11 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	if _, err := relayclient.SocketURL(cfg.RelayURL); err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, actions: make(chan localui.Action), events: make(chan event, 16)}
+	catalog, err := i18n.Load()
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, catalog: catalog, actions: make(chan localui.Action), events: make(chan event, 16)}
 	a.state = localui.State{Phase: localui.PhaseCode, Lang: string(cfg.Lang), Code: cfg.Code}
 	ui, err := localui.New(log.With("component", "localui"), a.actions, a.state)
 	if err != nil {
@@ -179,7 +185,7 @@ func (a *App) onAction(ctx context.Context, act localui.Action, wg *sync.WaitGro
 			return
 		}
 		a.allowed = true
-		_ = a.conn.Send(protocol.Consent{Level: protocol.LevelView, Granted: true})
+		_ = a.conn.Send(a.consent(true))
 		a.state.Phase = localui.PhaseSharing
 		a.publish()
 		a.startSharing()
@@ -187,7 +193,7 @@ func (a *App) onAction(ctx context.Context, act localui.Action, wg *sync.WaitGro
 		if a.state.Phase != localui.PhaseAsk {
 			return
 		}
-		a.conn.Finish(protocol.Consent{Level: protocol.LevelView, Granted: false})
+		a.conn.Finish(a.consent(false))
 		a.state.Phase = localui.PhaseDeclined
 		a.finished = true
 	case "stop":
@@ -201,6 +207,19 @@ func (a *App) onAction(ctx context.Context, act localui.Action, wg *sync.WaitGro
 		a.log.Info("customer stopped sharing")
 	}
 	a.publish()
+}
+
+// consent is the customer's decision with the question as the page showed
+// it: the same catalog texts, language and names.
+func (a *App) consent(granted bool) protocol.Consent {
+	lang := i18n.Lang(a.state.Lang)
+	st := a.state
+	text := strings.Join([]string{
+		a.catalog.T(lang, "agent.ask.title", "technician", st.Technician, "company", st.Company),
+		a.catalog.T(lang, "agent.ask.ticket", "ref", st.TicketRef, "title", st.TicketTitle),
+		a.catalog.T(lang, "agent.ask.explain"),
+	}, "\n")
+	return protocol.Consent{Level: protocol.LevelView, Granted: granted, Text: text, Lang: string(lang)}
 }
 
 // connect dials the relay and starts the goroutine that feeds its messages

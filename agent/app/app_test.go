@@ -217,8 +217,9 @@ func TestNothingBeforeAllow(t *testing.T) {
 
 	act(t, a, "allow", "")
 	consent := waitMessage(t, got, "consent").(protocol.Consent)
-	if !consent.Granted || consent.Level != protocol.LevelView {
-		t.Fatalf("consent = %+v", consent)
+	if !consent.Granted || consent.Level != protocol.LevelView || consent.Lang != "nl" ||
+		!strings.Contains(consent.Text, "Mallory van X vraagt om uw scherm te bekijken") || !strings.Contains(consent.Text, "2026-000001") {
+		t.Fatalf("consent = %+v, want the Dutch question as shown", consent)
 	}
 	waitMessage(t, got, "offer")
 	if n := c.opened.Load(); n != 1 {

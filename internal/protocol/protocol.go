@@ -115,10 +115,14 @@ type ConsentRequest struct {
 	Level string `json:"level"`
 }
 
-// Consent is the customer's decision, sent by the agent.
+// Consent is the customer's decision, sent by the agent with the question
+// exactly as it was shown, so the record proves what was agreed to.
 type Consent struct {
 	Level   string `json:"level"`
 	Granted bool   `json:"granted"`
+	// Text is the question as the customer read it, in Lang.
+	Text string `json:"text,omitempty"`
+	Lang string `json:"lang,omitempty"`
 }
 
 // Offer carries the agent's SDP offer. Only the agent offers: it is the side

@@ -19,7 +19,7 @@ func TestRoundTrip(t *testing.T) {
 		Join{Code: "123456789"},
 		Joined{SessionID: 7, Technician: "Jan", Company: "Acme", TicketRef: "2026-000001", TicketTitle: "Printer", ICEServers: []ICEServer{{URLs: []string{"turn:127.0.0.1:3478"}}}},
 		ConsentRequest{Level: LevelView},
-		Consent{Level: LevelView, Granted: true},
+		Consent{Level: LevelView, Granted: true, Text: "Jan van Acme vraagt om uw scherm te bekijken.", Lang: "nl"},
 		Offer{SDP: "v=0\r\n"},
 		Answer{SDP: "v=0\r\n"},
 		Candidate{Candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host", SDPMid: ptr("0"), SDPMLineIndex: ptr[uint16](0), UsernameFragment: ptr("abcd")},

@@ -2,6 +2,9 @@ package hub
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -185,7 +188,14 @@ func (a *agentConn) consent(ctx context.Context, c protocol.Consent) error {
 	if c.Level != protocol.LevelView {
 		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: "unknown consent level " + c.Level})
 	}
-	detail := map[string]string{"level": c.Level}
+	// The question as shown, bounded: a hostile agent must not fill the
+	// log. Its hash lets the text be matched to a copy shown elsewhere.
+	text := c.Text
+	if len(text) > 4096 {
+		text = strings.ToValidUTF8(text[:4096], "")
+	}
+	sum := sha256.Sum256([]byte(text))
+	detail := map[string]string{"level": c.Level, "text": text, "lang": cleanText(c.Lang), "textSha256": hex.EncodeToString(sum[:])}
 	if !c.Granted {
 		err := a.h.store.Transition(ctx, a.room.id, []string{store.StatusJoined}, store.StatusDeclined,
 			store.EventConsentDenied, actorCustomer, detail)
