@@ -38,11 +38,10 @@ type calendarStatusJSON struct {
 	NextOpening time.Time `json:"nextOpening,omitzero"`
 }
 
-func (c *console) getCalendar(w http.ResponseWriter, r *http.Request) {
+func (c *console) getCalendar(w http.ResponseWriter, r *http.Request) error {
 	cal, err := c.calendarOf(r.Context())
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	now := c.Now()
 	out := calendarStatusJSON{Calendar: cal, OpenNow: cal.IsOpen(now)}
@@ -50,42 +49,39 @@ func (c *console) getCalendar(w http.ResponseWriter, r *http.Request) {
 		out.NextOpening = next
 	}
 	httpx.JSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (c *console) putCalendar(w http.ResponseWriter, r *http.Request) {
+func (c *console) putCalendar(w http.ResponseWriter, r *http.Request) error {
 	var cal calendar.Calendar
 	if err := httpx.DecodeJSON(w, r, &cal, 64<<10); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	if err := cal.Validate(); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	b, err := json.Marshal(cal)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	if err := c.Store.SetSetting(r.Context(), settingCalendar, string(b)); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	c.log.Info("support calendar changed", "user", login(r).User.ID)
-	c.getCalendar(w, r)
+	return c.getCalendar(w, r)
 }
 
-func (c *console) listUsers(w http.ResponseWriter, r *http.Request) {
+func (c *console) listUsers(w http.ResponseWriter, r *http.Request) error {
 	users, err := c.Store.Users(r.Context())
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	out := make([]userJSON, 0, len(users))
 	for _, u := range users {
 		out = append(out, userOf(u))
 	}
 	httpx.JSON(w, http.StatusOK, out)
+	return nil
 }
 
 type userIn struct {
@@ -117,65 +113,58 @@ func (in *userIn) validate() error {
 
 // createUser adds a technician or admin with a random password, shown in
 // this answer only; the admin passes it on and the user changes it.
-func (c *console) createUser(w http.ResponseWriter, r *http.Request) {
+func (c *console) createUser(w http.ResponseWriter, r *http.Request) error {
 	var in userIn
 	if err := httpx.DecodeJSON(w, r, &in, 4<<10); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	email, err := text("email", in.Email, 254, false)
 	if err == nil && !looksLikeEmail(email) {
 		err = httpx.FieldError("email", "email %q is not an e-mail address", email)
 	}
 	if err := firstErr(err, in.validate()); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	password := auth.NewPassword()
 	hash, err := auth.HashPassword(password)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	u, err := c.Store.CreateUser(r.Context(), store.User{Email: email, Name: in.Name, Role: store.Role(in.Role),
 		Lang: in.Lang, Languages: in.Languages, PasswordHash: hash})
 	if err != nil {
-		c.fail(w, r, &store.FieldError{Field: "email", Err: err})
-		return
+		return &store.FieldError{Field: "email", Err: err}
 	}
 	c.log.Info("user created", "user", u.ID, "role", u.Role, "by", login(r).User.ID)
 	httpx.JSON(w, http.StatusCreated, struct {
 		userJSON
 		Password string `json:"password"`
 	}{userOf(u), password})
+	return nil
 }
 
-func (c *console) updateUser(w http.ResponseWriter, r *http.Request) {
+func (c *console) updateUser(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	var in userIn
 	if err := httpx.DecodeJSON(w, r, &in, 4<<10); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	if in.Email != "" {
-		c.fail(w, r, httpx.FieldError("email", "the e-mail address is the login and cannot change"))
-		return
+		return httpx.FieldError("email", "the e-mail address is the login and cannot change")
 	}
 	if err := in.validate(); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	active := in.Active == nil || *in.Active
 	u, err := c.Store.UpdateUser(r.Context(), store.User{ID: id, Name: in.Name, Role: store.Role(in.Role), Lang: in.Lang,
 		Languages: in.Languages, Active: active})
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	c.log.Info("user changed", "user", u.ID, "role", u.Role, "active", u.Active, "by", login(r).User.ID)
 	httpx.JSON(w, http.StatusOK, userOf(u))
+	return nil
 }

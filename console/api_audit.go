@@ -35,7 +35,7 @@ func auditEntryOf(e audit.Entry) auditEntryJSON {
 
 // auditStatus verifies the whole chain and reports its head, or the first
 // bad entry.
-func (c *console) auditStatus(w http.ResponseWriter, r *http.Request) {
+func (c *console) auditStatus(w http.ResponseWriter, r *http.Request) error {
 	head, err := c.Store.VerifyAudit(r.Context())
 	out := struct {
 		OK       bool      `json:"ok"`
@@ -51,24 +51,24 @@ func (c *console) auditStatus(w http.ResponseWriter, r *http.Request) {
 		out.BadSeq, out.Problem, out.HeadHash = be.Seq, be.Reason, ""
 		c.log.Error("audit chain broken", "seq", be.Seq, "reason", be.Reason)
 	case err != nil:
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	httpx.JSON(w, http.StatusOK, out)
+	return nil
 }
 
 // auditLogins is the login history: successes, failures and logouts.
-func (c *console) auditLogins(w http.ResponseWriter, r *http.Request) {
+func (c *console) auditLogins(w http.ResponseWriter, r *http.Request) error {
 	entries, err := c.Store.AuditEntries(r.Context(), store.AuditFilter{Events: []string{"login", "login_failed", "logout"}, Limit: 100000})
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	out := []auditEntryJSON{}
 	for i := len(entries) - 1; i >= 0 && len(out) < 500; i-- {
 		out = append(out, auditEntryOf(entries[i]))
 	}
 	httpx.JSON(w, http.StatusOK, out)
+	return nil
 }
 
 type reviewSessionJSON struct {
@@ -78,7 +78,7 @@ type reviewSessionJSON struct {
 
 // reviewSessions lists sessions with the admins' filters: period,
 // customer, technician, ticket, outcome, covered or billable.
-func (c *console) reviewSessions(w http.ResponseWriter, r *http.Request) {
+func (c *console) reviewSessions(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	var f store.SessionFilter
 	var errs []error
@@ -111,25 +111,21 @@ func (c *console) reviewSessions(w http.ResponseWriter, r *http.Request) {
 		errs = append(errs, oneOf("billing", billing, []string{"covered", "billable"}))
 	}
 	if err := firstErr(errs...); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	sessions, err := c.Store.ReviewSessions(r.Context(), f)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	out := []reviewSessionJSON{}
 	for _, s := range sessions {
 		t, err := c.Store.Ticket(r.Context(), s.TicketID)
 		if err != nil {
-			c.fail(w, r, err)
-			return
+			return err
 		}
 		v, err := c.entitlement(r.Context(), t, s.CreatedAt, s.OutsideHours)
 		if err != nil {
-			c.fail(w, r, err)
-			return
+			return err
 		}
 		if (billing == "covered" && !v.Covered) || (billing == "billable" && v.Covered) {
 			continue
@@ -137,25 +133,23 @@ func (c *console) reviewSessions(w http.ResponseWriter, r *http.Request) {
 		out = append(out, reviewSessionJSON{c.sessionOf(s), v})
 	}
 	httpx.JSON(w, http.StatusOK, out)
+	return nil
 }
 
 // sessionTimeline is every audited step of a session, with its time,
 // actor, address and chain position.
-func (c *console) sessionTimeline(w http.ResponseWriter, r *http.Request) {
+func (c *console) sessionTimeline(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	s, err := c.Store.Session(r.Context(), id)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	entries, err := c.Store.SessionAudit(r.Context(), id)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	out := struct {
 		Session sessionJSON      `json:"session"`
@@ -165,38 +159,34 @@ func (c *console) sessionTimeline(w http.ResponseWriter, r *http.Request) {
 		out.Events = append(out.Events, auditEntryOf(e))
 	}
 	httpx.JSON(w, http.StatusOK, out)
+	return nil
 }
 
 // evidencePack exports a session's audit entries with what a third party
 // needs to re-check each one: its predecessor's hash, and the head of the
 // whole chain at export time (docs/audit.md).
-func (c *console) evidencePack(w http.ResponseWriter, r *http.Request) {
+func (c *console) evidencePack(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	s, err := c.Store.Session(ctx, id)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	t, err := c.Store.Ticket(ctx, s.TicketID)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	entries, err := c.Store.SessionAudit(ctx, id)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	head, err := c.Store.VerifyAudit(ctx)
 	chainOK := err == nil
 	if err != nil && !errors.Is(err, audit.ErrBroken) {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	pack := struct {
 		Format      string           `json:"format"`
@@ -219,8 +209,7 @@ func (c *console) evidencePack(w http.ResponseWriter, r *http.Request) {
 	for _, e := range entries {
 		prev, err := c.Store.AuditHashBefore(ctx, e.Seq)
 		if err != nil {
-			c.fail(w, r, err)
-			return
+			return err
 		}
 		j := auditEntryOf(e)
 		j.PrevHash = hex.EncodeToString(prev)
@@ -229,4 +218,5 @@ func (c *console) evidencePack(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="meekijk-session-%d-evidence.json"`, id))
 	c.log.Info("evidence pack exported", "session", id, "user", login(r).User.ID)
 	httpx.JSON(w, http.StatusOK, pack)
+	return nil
 }

@@ -28,37 +28,36 @@ type meJSON struct {
 
 func meOf(l store.Login) meJSON { return meJSON{User: userOf(l.User), CSRFToken: l.CSRFToken} }
 
-func (c *console) login(w http.ResponseWriter, r *http.Request) {
+func (c *console) login(w http.ResponseWriter, r *http.Request) error {
 	// The login form has no CSRF token yet; Origin stops login CSRF (a
 	// foreign page logging the technician into an attacker's account).
 	if !httpx.SameOrigin(r) {
-		c.fail(w, r, httpx.Errorf(http.StatusForbidden, "bad_origin", "request from a foreign origin"))
-		return
+		return httpx.Errorf(http.StatusForbidden, "bad_origin", "request from a foreign origin")
 	}
 	var in struct {
 		Email    string `json:"email"`
 		Password string `json:"password"`
 	}
 	if err := httpx.DecodeJSON(w, r, &in, 4<<10); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	l, err := c.Auth.Login(w, r, in.Email, in.Password)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	httpx.JSON(w, http.StatusOK, meOf(l))
+	return nil
 }
 
-func (c *console) logout(w http.ResponseWriter, r *http.Request) {
+func (c *console) logout(w http.ResponseWriter, r *http.Request) error {
 	if err := c.Auth.Logout(w, r); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (c *console) me(w http.ResponseWriter, r *http.Request) {
+func (c *console) me(w http.ResponseWriter, r *http.Request) error {
 	httpx.JSON(w, http.StatusOK, meOf(login(r)))
+	return nil
 }

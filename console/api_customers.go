@@ -85,17 +85,17 @@ func contractOf(c store.Contract, today string) contractJSON {
 	return out
 }
 
-func (c *console) listCustomers(w http.ResponseWriter, r *http.Request) {
+func (c *console) listCustomers(w http.ResponseWriter, r *http.Request) error {
 	cs, err := c.Store.Customers(r.Context(), r.URL.Query().Get("q"), 500)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	out := make([]customerJSON, 0, len(cs))
 	for _, cu := range cs {
 		out = append(out, customerOf(cu))
 	}
 	httpx.JSON(w, http.StatusOK, out)
+	return nil
 }
 
 // customerIn validates a customer as sent by a form.
@@ -122,71 +122,62 @@ func customerIn(w http.ResponseWriter, r *http.Request) (store.Customer, error) 
 	return store.Customer{Name: name, VATNumber: vat, Lang: in.Lang}, err
 }
 
-func (c *console) createCustomer(w http.ResponseWriter, r *http.Request) {
+func (c *console) createCustomer(w http.ResponseWriter, r *http.Request) error {
 	in, err := customerIn(w, r)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	cu, err := c.Store.CreateCustomer(r.Context(), in)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	httpx.JSON(w, http.StatusCreated, customerOf(cu))
+	return nil
 }
 
-func (c *console) updateCustomer(w http.ResponseWriter, r *http.Request) {
+func (c *console) updateCustomer(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	in, err := customerIn(w, r)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	in.ID = id
 	cu, err := c.Store.UpdateCustomer(r.Context(), in)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	httpx.JSON(w, http.StatusOK, customerOf(cu))
+	return nil
 }
 
-func (c *console) customer(w http.ResponseWriter, r *http.Request) {
+func (c *console) customer(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	cu, err := c.Store.Customer(ctx, id)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	sites, err := c.Store.Sites(ctx, id)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	contacts, err := c.Store.Contacts(ctx, id)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	contracts, err := c.Store.Contracts(ctx, id)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	cal, err := c.calendarOf(ctx)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	today := localDate(cal.TimeZone, c.Now())
 	out := struct {
@@ -205,31 +196,29 @@ func (c *console) customer(w http.ResponseWriter, r *http.Request) {
 		out.Contracts = append(out.Contracts, contractOf(co, today))
 	}
 	httpx.JSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (c *console) createSite(w http.ResponseWriter, r *http.Request) {
+func (c *console) createSite(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	var in siteJSON
 	if err := httpx.DecodeJSON(w, r, &in, 8<<10); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	name, err := text("name", in.Name, 200, false)
 	address, err2 := text("address", in.Address, 500, true)
 	if err := firstErr(err, err2); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	s, err := c.Store.CreateSite(r.Context(), store.Site{CustomerID: id, Name: name, Address: address})
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	httpx.JSON(w, http.StatusCreated, siteJSON{ID: s.ID, Name: s.Name, Address: s.Address})
+	return nil
 }
 
 // contactIn validates a contact as sent by a form.
@@ -271,51 +260,46 @@ func looksLikeEmail(s string) bool {
 	return at > 0 && at < len(s)-3
 }
 
-func (c *console) createContact(w http.ResponseWriter, r *http.Request) {
+func (c *console) createContact(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	in, err := contactIn(w, r)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	in.CustomerID = id
 	ct, err := c.Store.CreateContact(r.Context(), in)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	httpx.JSON(w, http.StatusCreated, contactOf(ct))
+	return nil
 }
 
-func (c *console) updateContact(w http.ResponseWriter, r *http.Request) {
+func (c *console) updateContact(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	in, err := contactIn(w, r)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	in.ID = id
 	ct, err := c.Store.UpdateContact(r.Context(), in)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	httpx.JSON(w, http.StatusOK, contactOf(ct))
+	return nil
 }
 
-func (c *console) createContract(w http.ResponseWriter, r *http.Request) {
+func (c *console) createContract(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		StartsOn     string `json:"startsOn"`
@@ -325,8 +309,7 @@ func (c *console) createContract(w http.ResponseWriter, r *http.Request) {
 		CentsPerHour int64  `json:"centsPerHour"`
 	}
 	if err := httpx.DecodeJSON(w, r, &in, 4<<10); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	starts, errStart := date("startsOn", in.StartsOn, false)
 	ends, errEnd := date("endsOn", in.EndsOn, true)
@@ -336,21 +319,19 @@ func (c *console) createContract(w http.ResponseWriter, r *http.Request) {
 		err = httpx.FieldError("endsOn", "the contract ends (%s) before it starts (%s)", ends, starts)
 	}
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	co, err := c.Store.CreateContract(r.Context(), store.Contract{CustomerID: id, StartsOn: starts, EndsOn: ends,
 		FeeCents: in.FeeCents, FeePeriod: in.FeePeriod}, in.CentsPerHour, login(r).User.ID)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	cal, err := c.calendarOf(r.Context())
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	httpx.JSON(w, http.StatusCreated, contractOf(co, localDate(cal.TimeZone, c.Now())))
+	return nil
 }
 
 func nonNegative(field string, v int64) error {
@@ -360,11 +341,10 @@ func nonNegative(field string, v int64) error {
 	return nil
 }
 
-func (c *console) setContractStatus(w http.ResponseWriter, r *http.Request) {
+func (c *console) setContractStatus(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		Status      string `json:"status"`
@@ -372,34 +352,30 @@ func (c *console) setContractStatus(w http.ResponseWriter, r *http.Request) {
 		Reason      string `json:"reason"`
 	}
 	if err := httpx.DecodeJSON(w, r, &in, 4<<10); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	on, errOn := date("effectiveOn", in.EffectiveOn, false)
 	reason, errReason := text("reason", in.Reason, 500, true)
 	if err := firstErr(oneOf("status", in.Status, helpdesk.ContractSts), errOn, errReason); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	if err := c.Store.SetContractStatus(r.Context(), id, in.Status, on, reason, login(r).User.ID); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
-	c.contractAnswer(w, r, id)
+	return c.contractAnswer(w, r, id)
 }
 
-func (c *console) contractAnswer(w http.ResponseWriter, r *http.Request, id int64) {
+func (c *console) contractAnswer(w http.ResponseWriter, r *http.Request, id int64) error {
 	co, err := c.Store.Contract(r.Context(), id)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	cal, err := c.calendarOf(r.Context())
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	httpx.JSON(w, http.StatusOK, contractOf(co, localDate(cal.TimeZone, c.Now())))
+	return nil
 }
 
 // rateIn validates an hourly rate in force from a date.
@@ -413,48 +389,43 @@ func rateIn(w http.ResponseWriter, r *http.Request) (rateJSON, error) {
 	return in, firstErr(err, nonNegative("centsPerHour", in.CentsPerHour))
 }
 
-func (c *console) addContractRate(w http.ResponseWriter, r *http.Request) {
+func (c *console) addContractRate(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	in, err := rateIn(w, r)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	if err := c.Store.AddRate(r.Context(), id, in.CentsPerHour, in.EffectiveFrom, login(r).User.ID); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
-	c.contractAnswer(w, r, id)
+	return c.contractAnswer(w, r, id)
 }
 
-func (c *console) defaultRates(w http.ResponseWriter, r *http.Request) {
+func (c *console) defaultRates(w http.ResponseWriter, r *http.Request) error {
 	rates, err := c.Store.DefaultRates(r.Context())
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	out := []rateJSON{}
 	for _, rt := range rates {
 		out = append(out, rateJSON{CentsPerHour: rt.CentsPerHour, EffectiveFrom: rt.EffectiveFrom})
 	}
 	httpx.JSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (c *console) addDefaultRate(w http.ResponseWriter, r *http.Request) {
+func (c *console) addDefaultRate(w http.ResponseWriter, r *http.Request) error {
 	in, err := rateIn(w, r)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	if err := c.Store.AddRate(r.Context(), 0, in.CentsPerHour, in.EffectiveFrom, login(r).User.ID); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
-	c.defaultRates(w, r)
+	return c.defaultRates(w, r)
 }
 
 type categoryJSON struct {
@@ -464,67 +435,59 @@ type categoryJSON struct {
 	Covered bool              `json:"covered"`
 }
 
-func (c *console) listCategories(w http.ResponseWriter, r *http.Request) {
+func (c *console) listCategories(w http.ResponseWriter, r *http.Request) error {
 	cats, err := c.Store.Categories(r.Context())
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	out := make([]categoryJSON, 0, len(cats))
 	for _, cat := range cats {
 		out = append(out, categoryJSON{ID: cat.ID, Code: cat.Code, Names: cat.Names, Covered: cat.Covered})
 	}
 	httpx.JSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (c *console) updateCategory(w http.ResponseWriter, r *http.Request) {
+func (c *console) updateCategory(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		Covered *bool `json:"covered"`
 	}
 	if err := httpx.DecodeJSON(w, r, &in, 1<<10); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	if in.Covered == nil {
-		c.fail(w, r, httpx.FieldError("covered", "covered is required"))
-		return
+		return httpx.FieldError("covered", "covered is required")
 	}
 	if err := c.Store.SetCategoryCovered(r.Context(), id, *in.Covered); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
-	c.listCategories(w, r)
+	return c.listCategories(w, r)
 }
 
-func (c *console) setCoverage(w http.ResponseWriter, r *http.Request) {
+func (c *console) setCoverage(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	cat, err := pathID(r, "category")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		Covered *bool `json:"covered"` // null: back to the catalogue default
 	}
 	if err := httpx.DecodeJSON(w, r, &in, 1<<10); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	if err := c.Store.SetContractCoverage(r.Context(), id, cat, in.Covered); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			err = httpx.Errorf(http.StatusNotFound, "not_found", "no such contract or category")
 		}
-		c.fail(w, r, err)
-		return
+		return err
 	}
-	c.contractAnswer(w, r, id)
+	return c.contractAnswer(w, r, id)
 }

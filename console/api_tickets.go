@@ -47,7 +47,7 @@ func ticketOf(t store.Ticket) ticketJSON {
 	return out
 }
 
-func (c *console) listTickets(w http.ResponseWriter, r *http.Request) {
+func (c *console) listTickets(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := store.TicketFilter{Query: q.Get("q"), Status: q.Get("status"), Kind: q.Get("kind")}
 	var err error
@@ -61,19 +61,18 @@ func (c *console) listTickets(w http.ResponseWriter, r *http.Request) {
 		err = oneOf("kind", f.Kind, helpdesk.Kinds)
 	}
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	ts, err := c.Store.Tickets(r.Context(), f)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	out := make([]ticketJSON, 0, len(ts))
 	for _, t := range ts {
 		out = append(out, ticketOf(t))
 	}
 	httpx.JSON(w, http.StatusOK, out)
+	return nil
 }
 
 type ticketIn struct {
@@ -118,11 +117,10 @@ func (c *console) categoryByCode(ctx context.Context, code string) (int64, error
 	return 0, errors.New("console: category " + code + " missing from the catalogue")
 }
 
-func (c *console) createTicket(w http.ResponseWriter, r *http.Request) {
+func (c *console) createTicket(w http.ResponseWriter, r *http.Request) error {
 	var in ticketIn
 	if err := httpx.DecodeJSON(w, r, &in, 16<<10); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	title, err := text("title", strOr(in.Title, ""), 200, false)
 	kind := strOr(in.Kind, "question")
@@ -144,37 +142,32 @@ func (c *console) createTicket(w http.ResponseWriter, r *http.Request) {
 		nt.CategoryID, err = c.categoryByCode(r.Context(), helpdesk.DefaultCategory(kind))
 	}
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	t, err := c.Store.CreateTicket(r.Context(), nt, login(r).User.ID)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	c.log.Info("ticket created", "ticket", t.Reference, "user", login(r).User.ID)
 	detail, err := c.ticketDetail(r.Context(), t)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	httpx.JSON(w, http.StatusCreated, detail)
+	return nil
 }
 
-func (c *console) updateTicket(w http.ResponseWriter, r *http.Request) {
+func (c *console) updateTicket(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	var in ticketIn
 	if err := httpx.DecodeJSON(w, r, &in, 16<<10); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	if in.CustomerID != 0 || in.RequestedPriority != "" {
-		c.fail(w, r, httpx.FieldError("customerId", "the customer and the priority they asked for are fixed at creation"))
-		return
+		return httpx.FieldError("customerId", "the customer and the priority they asked for are fixed at creation")
 	}
 	ch := store.TicketChanges{ContactID: in.ContactID, Kind: in.Kind, CategoryID: in.CategoryID, Priority: in.Priority,
 		Impact: in.Impact, Status: in.Status, AssignedTo: in.AssignedTo}
@@ -205,20 +198,18 @@ func (c *console) updateTicket(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := firstErr(errs...); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	t, err := c.Store.UpdateTicket(r.Context(), id, ch, login(r).User.ID)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	detail, err := c.ticketDetail(r.Context(), t)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	httpx.JSON(w, http.StatusOK, detail)
+	return nil
 }
 
 type noteJSON struct {
@@ -329,50 +320,45 @@ func localDate(tz string, at time.Time) string {
 	return at.Format(time.DateOnly)
 }
 
-func (c *console) ticket(w http.ResponseWriter, r *http.Request) {
+func (c *console) ticket(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	t, err := c.Store.Ticket(r.Context(), id)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	detail, err := c.ticketDetail(r.Context(), t)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	httpx.JSON(w, http.StatusOK, detail)
+	return nil
 }
 
-func (c *console) addNote(w http.ResponseWriter, r *http.Request) {
+func (c *console) addNote(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		Body              string `json:"body"`
 		VisibleToCustomer bool   `json:"visibleToCustomer"`
 	}
 	if err := httpx.DecodeJSON(w, r, &in, 32<<10); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	body, err := text("body", in.Body, 10000, false)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	n, err := c.Store.AddNote(r.Context(), store.Note{TicketID: id, AuthorID: login(r).User.ID, VisibleToCustomer: in.VisibleToCustomer, Body: body})
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	httpx.JSON(w, http.StatusCreated, noteJSON{ID: n.ID, Author: login(r).User.Name, VisibleToCustomer: n.VisibleToCustomer, Body: n.Body, CreatedAt: n.CreatedAt})
+	return nil
 }
 
 type sessionJSON struct {
@@ -409,30 +395,26 @@ func (c *console) sessionOf(s store.Session) sessionJSON {
 // only time the code is ever shown, since the store keeps only its hash.
 // Outside support hours it needs an override with a reason, which is
 // recorded on the session.
-func (c *console) startSession(w http.ResponseWriter, r *http.Request) {
+func (c *console) startSession(w http.ResponseWriter, r *http.Request) error {
 	ticketID, err := pathID(r, "id")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	var in struct {
 		OverrideReason string `json:"overrideReason"`
 	}
 	if r.ContentLength != 0 {
 		if err := httpx.DecodeJSON(w, r, &in, 4<<10); err != nil {
-			c.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	reason, err := text("overrideReason", in.OverrideReason, 500, true)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	cal, err := c.calendarOf(r.Context())
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	now := c.Now()
 	outside := !cal.IsOpen(now)
@@ -442,28 +424,26 @@ func (c *console) startSession(w http.ResponseWriter, r *http.Request) {
 		if next, ok := cal.NextOpening(now); ok {
 			p.Message += "; the desk opens at " + next.Format(time.RFC3339)
 		}
-		c.fail(w, r, p)
-		return
+		return p
 	}
 	if !outside {
 		reason = ""
 	}
 	code, hash, err := c.freshCode(r.Context())
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	s, err := c.Store.CreateSession(r.Context(), store.NewSession{TicketID: ticketID, TechnicianID: login(r).User.ID,
 		CodeHash: hash, CodeExpires: now.Add(c.CodeTTL), OutsideHours: outside, OverrideReason: reason})
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	c.log.Info("session created", "session", s.ID, "ticket", s.TicketRef, "user", login(r).User.ID, "outside_hours", outside)
 	httpx.JSON(w, http.StatusCreated, struct {
 		Session sessionJSON `json:"session"`
 		Code    string      `json:"code"`
 	}{c.sessionOf(s), sessioncode.Format(code)})
+	return nil
 }
 
 // freshCode draws a code no waiting session uses. With a billion codes and a
@@ -487,18 +467,17 @@ func (c *console) freshCode(ctx context.Context) (string, []byte, error) {
 	return "", nil, errors.New("console: no free session code after 10 draws")
 }
 
-func (c *console) session(w http.ResponseWriter, r *http.Request) {
+func (c *console) session(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	s, err := c.Store.Session(r.Context(), id)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	httpx.JSON(w, http.StatusOK, c.sessionOf(s))
+	return nil
 }
 
 type eventJSON struct {
@@ -508,33 +487,31 @@ type eventJSON struct {
 	Detail json.RawMessage `json:"detail"`
 }
 
-func (c *console) events(w http.ResponseWriter, r *http.Request) {
+func (c *console) events(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	if _, err := c.Store.Session(r.Context(), id); err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	evs, err := c.Store.Events(r.Context(), id)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	out := make([]eventJSON, 0, len(evs))
 	for _, e := range evs {
 		out = append(out, eventJSON{At: e.At, Kind: e.Kind, Actor: e.Actor, Detail: e.Detail})
 	}
 	httpx.JSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (c *console) socket(w http.ResponseWriter, r *http.Request) {
+func (c *console) socket(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	c.Socket(w, r, login(r).User, id)
+	return nil
 }

@@ -92,8 +92,8 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	}
 	staff := []store.Role{store.RoleAdmin, store.RoleTechnician}
 	admin := []store.Role{store.RoleAdmin}
-	protect := func(pattern string, h http.HandlerFunc, roles []store.Role) {
-		mux.Handle(pattern, cfg.Auth.Require(h, roles...))
+	protect := func(pattern string, h apiFunc, roles []store.Role) {
+		mux.Handle(pattern, cfg.Auth.Require(c.handle(h), roles...))
 		routes = append(routes, Route{Pattern: pattern, Roles: roles})
 	}
 
@@ -102,9 +102,9 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 		http.ServeFileFS(w, r, assets, "index.html")
 	}))
 	public("GET /i18n.json", http.HandlerFunc(c.i18n))
-	public("POST /api/v1/login", http.HandlerFunc(c.login))
+	public("POST /api/v1/login", c.handle(c.login))
 	// The customer's status page: no login, the link's secret is the key.
-	public("GET /status/{ref}/{secret}", http.HandlerFunc(c.statusPage))
+	public("GET /status/{ref}/{secret}", c.handle(c.statusPage))
 
 	protect("POST /api/v1/logout", c.logout, staff)
 	protect("GET /api/v1/me", c.me, staff)
@@ -146,6 +146,19 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	protect("POST /api/v1/users", c.createUser, admin)
 	protect("PUT /api/v1/users/{id}", c.updateUser, admin)
 	return mux, routes, nil
+}
+
+// apiFunc is a handler that returns its failure instead of answering it.
+type apiFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle answers an apiFunc's error through fail: one place maps every
+// failure, and no handler can forget to stop after answering one.
+func (c *console) handle(h apiFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			c.fail(w, r, err)
+		}
+	}
 }
 
 // fail answers err, mapping store and validation errors to what a client

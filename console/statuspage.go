@@ -68,7 +68,7 @@ type statusView struct {
 
 // statusPage answers the same "not found" for a wrong reference and a wrong
 // secret, so the page reveals nothing about which tickets exist.
-func (c *console) statusPage(w http.ResponseWriter, r *http.Request) {
+func (c *console) statusPage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	view := statusView{Lang: "nl", Langs: []string{"nl", "fr", "en"}, Path: r.URL.Path}
 	t, err := c.Store.TicketByReference(ctx, r.PathValue("ref"))
@@ -78,16 +78,14 @@ func (c *console) statusPage(w http.ResponseWriter, r *http.Request) {
 			view.Lang = cu.Lang
 		}
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	if l := r.URL.Query().Get("lang"); helpdesk.OneOf(l, helpdesk.Languages) {
 		view.Lang = l
 	}
 	cal, err := c.calendarOf(ctx)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	loc, _ := time.LoadLocation(cal.TimeZone)
 	view.DateTimeFmt = func(at time.Time) string {
@@ -98,8 +96,7 @@ func (c *console) statusPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if view.Found {
 		if err := c.fillStatus(ctx, &view); err != nil {
-			c.fail(w, r, err)
-			return
+			return err
 		}
 		now := c.Now()
 		if t.Status == "new" && !cal.IsOpen(now) {
@@ -109,8 +106,7 @@ func (c *console) statusPage(w http.ResponseWriter, r *http.Request) {
 	lang := i18n.Lang(view.Lang)
 	tmpl, err := c.status.tmpl.Clone()
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	tmpl.Funcs(template.FuncMap{"t": func(key string, params ...string) string {
 		return c.status.catalog.T(lang, key, params...)
@@ -121,8 +117,10 @@ func (c *console) statusPage(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
 	}
 	if err := tmpl.Execute(w, view); err != nil {
+		// Headers are sent: the page can only be cut short, and logged.
 		c.log.Error("render status page", "err", err)
 	}
+	return nil
 }
 
 // fillStatus adds the notes the customer may see and each session with its
