@@ -149,11 +149,16 @@ func (c *console) createTicket(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	c.log.Info("ticket created", "ticket", t.Reference, "user", login(r).User.ID)
+	return c.respondTicket(w, r, http.StatusCreated, t)
+}
+
+// respondTicket answers with the ticket and everything its page shows.
+func (c *console) respondTicket(w http.ResponseWriter, r *http.Request, status int, t store.Ticket) error {
 	detail, err := c.ticketDetail(r.Context(), t)
 	if err != nil {
 		return err
 	}
-	httpx.JSON(w, http.StatusCreated, detail)
+	httpx.JSON(w, status, detail)
 	return nil
 }
 
@@ -204,12 +209,7 @@ func (c *console) updateTicket(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	detail, err := c.ticketDetail(r.Context(), t)
-	if err != nil {
-		return err
-	}
-	httpx.JSON(w, http.StatusOK, detail)
-	return nil
+	return c.respondTicket(w, r, http.StatusOK, t)
 }
 
 type noteJSON struct {
@@ -329,12 +329,7 @@ func (c *console) ticket(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	detail, err := c.ticketDetail(r.Context(), t)
-	if err != nil {
-		return err
-	}
-	httpx.JSON(w, http.StatusOK, detail)
-	return nil
+	return c.respondTicket(w, r, http.StatusOK, t)
 }
 
 func (c *console) addNote(w http.ResponseWriter, r *http.Request) error {
