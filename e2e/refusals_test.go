@@ -201,10 +201,12 @@ func TestConsoleSocketRefusesForeignOrigin(t *testing.T) {
 		}
 		return out
 	}
-	me := post("/api/login", map[string]string{"email": "admin", "password": r.password}, "")
+	me := post("/api/v1/login", map[string]string{"email": "admin", "password": r.password}, "")
 	csrf := me["csrfToken"].(string)
-	tk := post("/api/tickets", map[string]string{"title": "t", "customerName": "c"}, csrf)
-	sess := post("/api/tickets/"+jsonID(tk["id"])+"/sessions", nil, csrf)
+	cu := post("/api/v1/customers", map[string]string{"name": "c"}, csrf)
+	tk := post("/api/v1/tickets", map[string]any{"title": "t", "customerId": cu["id"]}, csrf)
+	// Any hour: outside support hours the reason is kept, inside ignored.
+	sess := post("/api/v1/tickets/"+jsonID(tk["id"])+"/sessions", map[string]string{"overrideReason": "test"}, csrf)
 	id := jsonID(sess["session"].(map[string]any)["id"])
 
 	u, _ := url.Parse(r.url)

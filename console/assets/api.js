@@ -17,6 +17,8 @@ export class APIError extends Error {
     this.code = body.error || 'internal';
     this.field = body.field;
     this.retryAfter = body.retryAfter;
+    /** The API's own explanation, in English; "" when it gave none. */
+    this.detail = body.message || '';
   }
 }
 

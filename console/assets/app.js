@@ -7,6 +7,7 @@ import { sessionView } from './session.js';
 import { ticketsView, ticketView } from './tickets.js';
 import { customersView, customerView } from './customers.js';
 import { usersView, calendarView, categoriesView, ratesView } from './admin.js';
+import { auditView, reviewView, timelineView } from './audit.js';
 
 /** @typedef {{id:number,email:string,name:string,role:string,lang:string,languages:string,active:boolean}} User */
 /** @typedef {{me: User, params: string[], query: URLSearchParams, main: HTMLElement}} Ctx */
@@ -32,6 +33,9 @@ const pages = [
   { path: /^\/calendar$/, view: calendarView, admin: true, nav: 'calendar' },
   { path: /^\/categories$/, view: categoriesView, admin: true, nav: 'categories' },
   { path: /^\/rates$/, view: ratesView, admin: true, nav: 'rates' },
+  { path: /^\/audit$/, view: auditView, admin: true, nav: 'audit' },
+  { path: /^\/audit\/sessions$/, view: reviewView, admin: true },
+  { path: /^\/audit\/sessions\/(\d+)$/, view: timelineView, admin: true },
 ];
 
 /** @param {string} active */
@@ -110,7 +114,7 @@ async function route() {
     }
     const page = pages.find((p) => p.path.test(path) && (!p.admin || me?.role === 'admin')) || pages[0];
     const params = (path.match(page.path) || []).slice(1);
-    header(page.nav || (path.startsWith('/customers') ? 'customers' : 'tickets'));
+    header(page.nav || (path.startsWith('/customers') ? 'customers' : path.startsWith('/audit') ? 'audit' : 'tickets'));
     replace(app, h('p', { class: 'muted' }, t('loading')));
     // Each visit renders into its own element, shown once ready, so a slow
     // page cannot overwrite the one the user went on to.

@@ -12,7 +12,7 @@ export function errorText(err) {
   if (err instanceof APIError) {
     if (err.code === 'bad_credentials') return t('error.bad_credentials');
     if (err.code === 'throttled') return t('error.throttled', { seconds: err.retryAfter || 60 });
-    if (err.code === 'invalid' && err.field) return t('error.invalid', { field: err.field }) + ' (' + err.message + ')';
+    if (err.code === 'invalid' && err.field) return t('error.invalid', { field: err.field }) + (err.detail ? ` (${err.detail})` : '');
     if (err.code === 'not_found') return t('error.not_found');
     if (err.code === 'forbidden') return t('error.forbidden');
     return t('error.generic', { message: err.message });
@@ -22,19 +22,17 @@ export function errorText(err) {
 
 /**
  * The text shown next to a field the API refused: the catalog's text for
- * this error on this field when it has one, else a general one; the API's
- * own (English) explanation follows in brackets.
+ * this error on this field when it has one, else a general one followed
+ * by the API's own (English) explanation in brackets.
  * @param {APIError} err
  * @param {string} label
  */
 function fieldErrorText(err, label) {
   const specific = `console.error.${err.code}.${err.field}`;
-  let text;
-  if (has(specific)) text = tr(specific);
-  else if (err.code === 'conflict') text = t('error.conflict', { field: label });
-  else if (err.code === 'amount') return t('error.amount');
-  else text = t('error.invalid', { field: label });
-  return err.message ? `${text} (${err.message})` : text;
+  if (has(specific)) return tr(specific);
+  if (err.code === 'amount') return t('error.amount');
+  const text = err.code === 'conflict' ? t('error.conflict', { field: label }) : t('error.invalid', { field: label });
+  return err.detail ? `${text} (${err.detail})` : text;
 }
 
 /**

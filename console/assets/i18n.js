@@ -55,7 +55,10 @@ export function tr(key, params = {}) {
  * @param {Record<string, string|number>} [params]
  */
 export function t(key, params = {}) {
-  return 'console.' + key in catalog ? tr('console.' + key, params) : key;
+  if ('console.' + key in catalog) return tr('console.' + key, params);
+  // A text not in the catalog yet shows as its key, with what it would say.
+  const values = Object.values(params);
+  return values.length ? `${key} (${values.join(', ')})` : key;
 }
 
 /**

@@ -60,7 +60,7 @@ export function sessionView(main, id) {
   // session's remaining validity when to say so.
   /** @type {ReturnType<typeof setTimeout>|undefined} */
   let expiryTimer;
-  call('GET', '/api/sessions/' + id).then((/** @type {any} */ s) => {
+  call('GET', '/api/v1/sessions/' + id).then((/** @type {any} */ s) => {
     title.textContent = `${t('session.title', { id })} — ${s.ticketRef} ${s.ticketTitle}`;
     if (s.status === 'waiting' && !s.codeExpired) {
       expiryTimer = setTimeout(() => {
