@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -132,8 +133,11 @@ func (c *console) createUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	u, err := c.Store.CreateUser(r.Context(), store.User{Email: email, Name: in.Name, Role: store.Role(in.Role),
 		Lang: in.Lang, Languages: in.Languages, PasswordHash: hash})
-	if err != nil {
+	if errors.Is(err, store.ErrConflict) {
 		return &store.FieldError{Field: "email", Err: err}
+	}
+	if err != nil {
+		return err
 	}
 	c.log.Info("user created", "user", u.ID, "role", u.Role, "by", login(r).User.ID)
 	httpx.JSON(w, http.StatusCreated, struct {

@@ -232,8 +232,10 @@ type ticketDetailJSON struct {
 	ticketJSON
 	StatusURL   string           `json:"statusUrl"`
 	Entitlement helpdesk.Verdict `json:"entitlement"`
-	// TakenUpAt is when the desk takes the ticket up: now when open, else
-	// the next opening moment.
+	// OpenNow: the desk is within support hours now. TakenUpAt is when
+	// the desk takes the ticket up: now when open, else the next opening
+	// moment (absent when the calendar never opens).
+	OpenNow   bool          `json:"openNow"`
 	TakenUpAt time.Time     `json:"takenUpAt,omitzero"`
 	Sessions  []sessionJSON `json:"sessions"`
 	Notes     []noteJSON    `json:"notes"`
@@ -249,10 +251,11 @@ func (c *console) ticketDetail(ctx context.Context, t store.Ticket) (ticketDetai
 		return out, err
 	}
 	now := c.Now()
+	out.OpenNow = cal.IsOpen(now)
 	if next, ok := cal.NextOpening(now); ok {
 		out.TakenUpAt = next
 	}
-	out.Entitlement, err = c.entitlement(ctx, t, now, !cal.IsOpen(now))
+	out.Entitlement, err = c.entitlement(ctx, t, now, !out.OpenNow)
 	if err != nil {
 		return out, err
 	}

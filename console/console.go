@@ -168,9 +168,9 @@ func (c *console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ce *calendar.FieldError
 	switch {
 	case errors.As(err, &fe) && errors.Is(err, store.ErrConflict):
-		err = &httpx.Problem{Status: http.StatusConflict, Code: "conflict", Field: fe.Field, Message: fe.Error()}
+		err = &httpx.Problem{Status: http.StatusConflict, Code: "conflict", Field: fe.Field, Message: fe.Err.Error()}
 	case errors.As(err, &fe):
-		err = httpx.FieldError(fe.Field, "%s", fe.Error())
+		err = httpx.FieldError(fe.Field, "%s", fe.Err.Error())
 	case errors.As(err, &ce):
 		err = httpx.FieldError("calendar."+ce.Field, "%s", ce.Error())
 	case errors.Is(err, store.ErrNotFound):

@@ -86,7 +86,7 @@ func (s *Store) CreateContract(ctx context.Context, c Contract, centsPerHour, by
 		}
 		c.ID, _ = res.LastInsertId()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO contract_status_changes (contract_id, status, effective_on, reason, changed_by, changed_at)
-			VALUES (?, 'active', ?, 'contract created', ?, ?)`, c.ID, c.StartsOn, by, now); err != nil {
+			VALUES (?, 'active', ?, '', ?, ?)`, c.ID, c.StartsOn, by, now); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO hourly_rates (contract_id, cents_per_hour, effective_from, created_by, created_at)
