@@ -88,7 +88,9 @@ func TestAgentTextRendersAsText(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#timeline`)))
 	waitJS(t, s.console, "consent row", `!!document.querySelector('#timeline tr[data-event="session.consent_granted"]')`, 5*time.Second)
 	checkPage("audit timeline", host, user, text)
+	shot(t, s.console, "audit-timeline")
 	run(t, s.console, "open the review list", chromedp.Navigate(s.relay.url+"/#/audit"),
 		chromedp.WaitVisible(chromedp.CSS(`#chain-status[data-ok="true"]`)))
 	checkPage("audit page")
+	shot(t, s.console, "audit")
 }
