@@ -69,12 +69,14 @@ type contractJSON struct {
 	Rate       int64              `json:"centsPerHour"` // today
 	Statuses   []statusChangeJSON `json:"statuses"`
 	Rates      []rateJSON         `json:"rates"`
+	// Coverage: this contract's overrides of the catalogue, by category id.
+	Coverage map[int64]bool `json:"coverage"`
 }
 
 func contractOf(c store.Contract, today string) contractJSON {
 	out := contractJSON{ID: c.ID, CustomerID: c.CustomerID, StartsOn: c.StartsOn, EndsOn: c.EndsOn, FeeCents: c.FeeCents,
 		FeePeriod: c.FeePeriod, Status: c.StatusOn(today), InForce: c.InForce(today),
-		Statuses: []statusChangeJSON{}, Rates: []rateJSON{}}
+		Statuses: []statusChangeJSON{}, Rates: []rateJSON{}, Coverage: c.Coverage}
 	out.Rate, _ = c.RateOn(today)
 	for _, st := range c.Statuses {
 		out.Statuses = append(out.Statuses, statusChangeJSON{Status: st.Status, EffectiveOn: st.EffectiveOn, Reason: st.Reason, ChangedAt: st.ChangedAt})

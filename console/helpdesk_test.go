@@ -127,6 +127,12 @@ func TestEntitlementThroughTheAPI(t *testing.T) {
 			dbChange = c.ID
 		}
 	}
+	// A contract's own coverage overrides come back with it.
+	var co struct{ Coverage map[string]bool }
+	e.call(admin, "PUT", fmt.Sprintf("/api/v1/contracts/%d/coverage/%d", d.contract, dbChange), map[string]any{"covered": false}, 200, &co)
+	if len(co.Coverage) != 1 || co.Coverage[fmt.Sprint(dbChange)] {
+		t.Errorf("contract coverage after an override: %v", co.Coverage)
+	}
 	var changed ticketDetail
 	e.call(tech, "PATCH", fmt.Sprintf("/api/v1/tickets/%d", covered.ID), map[string]any{"kind": "problem", "categoryId": dbChange}, 200, &changed)
 	if changed.Kind != "problem" || !slices.Equal(changed.Entitlement.Reasons, []string{"category_not_covered"}) {

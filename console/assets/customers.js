@@ -64,8 +64,6 @@ export async function customerView(ctx) {
   let c;
   /** @type {any[]} */
   let tickets;
-  /** Notes of coverage overrides set on this page: the API does not list them. @type {Record<number, Record<number, boolean|null>>} */
-  const overrides = {};
 
   async function refresh() {
     [c, tickets] = await Promise.all([api.get('/customers/' + customerID), api.get('/tickets' + query({ customerId: customerID }))]);
@@ -244,7 +242,8 @@ export async function customerView(ctx) {
         await api.post(`/contracts/${co.id}/rates`, { centsPerHour: cents(data.get('rate'), 'centsPerHour'), effectiveFrom: str(data, 'effectiveFrom') });
         await refresh();
       });
-      const set = overrides[co.id] || {};
+      /** @type {Record<string, boolean>} */
+      const set = co.coverage || {};
       const coverageForm = form({ class: 'inline contract-coverage-form' },
         field(t('ticket.category'), 'category', select({ name: 'category' },
           categories.map((/** @type {any} */ cat) => /** @type {[number, string]} */ ([cat.id, `${categoryName(cat)} (${cat.covered ? t('coverage.covered') : t('coverage.billable')})`])))),
@@ -256,12 +255,11 @@ export async function customerView(ctx) {
         const cat = id(data, 'category');
         const covered = v === 'default' ? null : v === 'true';
         await api.put(`/contracts/${co.id}/coverage/${cat}`, { covered });
-        overrides[co.id] = { ...(overrides[co.id] || {}), [cat]: covered };
         await refresh();
       });
       const setList = Object.entries(set).map(([cat, v]) => {
         const category = categories.find((/** @type {any} */ x) => String(x.id) === cat);
-        return h('li', {}, `${category ? categoryName(category) : cat}: ${v === null ? t('coverage.default') : v ? t('coverage.covered') : t('coverage.billable')}`);
+        return h('li', {}, `${category ? categoryName(category) : cat}: ${v ? t('coverage.covered') : t('coverage.billable')}`);
       });
       parts.push(
         h('details', { class: 'admin-actions' }, h('summary', {}, t('contract.manage')),

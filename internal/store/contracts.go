@@ -21,6 +21,9 @@ type Contract struct {
 	CreatedAt  time.Time
 	Statuses   []StatusChange // oldest first
 	Rates      []Rate         // oldest first
+	// Coverage holds this contract's overrides of the catalogue, by
+	// category id.
+	Coverage map[int64]bool
 }
 
 // StatusChange is a contract status in force from a date.
@@ -201,6 +204,21 @@ func (s *Store) Contract(ctx context.Context, id int64) (Contract, error) {
 	}
 	if c.Rates, err = s.rates(ctx, "contract_id = ?", id); err != nil {
 		return Contract{}, err
+	}
+	rows, err = s.db.QueryContext(ctx, "SELECT category_id, covered FROM contract_coverage WHERE contract_id = ?", id)
+	if err != nil {
+		return Contract{}, fmt.Errorf("store: contract %d coverage: %w", id, err)
+	}
+	overrides, err := collect(rows, func(r interface{ Scan(...any) error }) ([2]int64, error) {
+		var o [2]int64
+		return o, r.Scan(&o[0], &o[1])
+	})
+	if err != nil {
+		return Contract{}, err
+	}
+	c.Coverage = map[int64]bool{}
+	for _, o := range overrides {
+		c.Coverage[o[0]] = o[1] == 1
 	}
 	return c, nil
 }

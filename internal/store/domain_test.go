@@ -83,6 +83,9 @@ func TestCoverageOverride(t *testing.T) {
 	if ok, _ := s.CategoryCovered(ctx, c.ID, training); !ok {
 		t.Error("override to covered not applied")
 	}
+	if got, _ := s.Contract(ctx, c.ID); len(got.Coverage) != 1 || !got.Coverage[training] {
+		t.Errorf("contract coverage %v, want the one override", got.Coverage)
+	}
 	if err := s.SetContractCoverage(ctx, c.ID, training, nil); err != nil {
 		t.Fatal(err)
 	}
