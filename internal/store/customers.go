@@ -117,14 +117,8 @@ func scanCustomer(row interface{ Scan(...any) error }) (Customer, error) {
 
 // Customer returns one customer.
 func (s *Store) Customer(ctx context.Context, id int64) (Customer, error) {
-	c, err := scanCustomer(s.db.QueryRowContext(ctx, "SELECT "+customerColumns+" FROM customers WHERE id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Customer{}, fmt.Errorf("store: customer %d: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return Customer{}, fmt.Errorf("store: customer %d: %w", id, err)
-	}
-	return c, nil
+	return one(s.db.QueryRowContext(ctx, "SELECT "+customerColumns+" FROM customers WHERE id = ?", id),
+		scanCustomer, fmt.Sprintf("customer %d", id))
 }
 
 // likePattern makes a user's search words a LIKE pattern, escaping the
@@ -265,14 +259,8 @@ func (s *Store) UpdateContact(ctx context.Context, c Contact) (Contact, error) {
 
 // Contact returns one contact.
 func (s *Store) Contact(ctx context.Context, id int64) (Contact, error) {
-	c, err := scanContact(s.db.QueryRowContext(ctx, "SELECT "+contactColumns+" FROM contacts WHERE id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Contact{}, fmt.Errorf("store: contact %d: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return Contact{}, fmt.Errorf("store: contact %d: %w", id, err)
-	}
-	return c, nil
+	return one(s.db.QueryRowContext(ctx, "SELECT "+contactColumns+" FROM contacts WHERE id = ?", id),
+		scanContact, fmt.Sprintf("contact %d", id))
 }
 
 // Contacts lists a customer's contacts, reference persons first.

@@ -278,14 +278,7 @@ func (s *Store) AddEvent(ctx context.Context, id int64, kind, actor string, deta
 
 // Session returns one session.
 func (s *Store) Session(ctx context.Context, id int64) (Session, error) {
-	sess, err := scanSession(s.db.QueryRowContext(ctx, sessionSelect+" WHERE s.id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Session{}, fmt.Errorf("store: session %d: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return Session{}, fmt.Errorf("store: session %d: %w", id, err)
-	}
-	return sess, nil
+	return one(s.db.QueryRowContext(ctx, sessionSelect+" WHERE s.id = ?", id), scanSession, fmt.Sprintf("session %d", id))
 }
 
 // SessionsForTicket returns a ticket's sessions, newest first.

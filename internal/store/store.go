@@ -129,6 +129,19 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 
 func (s *Store) nowMS() int64 { return s.now().UnixMilli() }
 
+// one scans the single row of a lookup, naming what was looked up in its
+// errors and mapping a missing row to ErrNotFound.
+func one[T any](row *sql.Row, scan func(interface{ Scan(...any) error }) (T, error), what string) (T, error) {
+	v, err := scan(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, fmt.Errorf("store: %s: %w", what, ErrNotFound)
+	}
+	if err != nil {
+		return v, fmt.Errorf("store: %s: %w", what, err)
+	}
+	return v, nil
+}
+
 func fromMS(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
 func fromNullMS(ms sql.NullInt64) time.Time {

@@ -158,26 +158,12 @@ func scanTicket(row interface{ Scan(...any) error }) (Ticket, error) {
 
 // Ticket returns one ticket.
 func (s *Store) Ticket(ctx context.Context, id int64) (Ticket, error) {
-	t, err := scanTicket(s.db.QueryRowContext(ctx, ticketSelect+" WHERE t.id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Ticket{}, fmt.Errorf("store: ticket %d: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return Ticket{}, fmt.Errorf("store: ticket %d: %w", id, err)
-	}
-	return t, nil
+	return one(s.db.QueryRowContext(ctx, ticketSelect+" WHERE t.id = ?", id), scanTicket, fmt.Sprintf("ticket %d", id))
 }
 
 // TicketByReference returns the ticket with this reference number.
 func (s *Store) TicketByReference(ctx context.Context, ref string) (Ticket, error) {
-	t, err := scanTicket(s.db.QueryRowContext(ctx, ticketSelect+" WHERE t.reference = ?", ref))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Ticket{}, fmt.Errorf("store: ticket %s: %w", ref, ErrNotFound)
-	}
-	if err != nil {
-		return Ticket{}, fmt.Errorf("store: ticket %s: %w", ref, err)
-	}
-	return t, nil
+	return one(s.db.QueryRowContext(ctx, ticketSelect+" WHERE t.reference = ?", ref), scanTicket, "ticket "+ref)
 }
 
 // TicketFilter selects tickets; zero fields select everything.

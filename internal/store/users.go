@@ -121,14 +121,8 @@ func (s *Store) BootstrapAdmin(ctx context.Context, u User) (bool, error) {
 
 // UserByEmail finds a user by e-mail, case-insensitively.
 func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
-	u, err := scanUser(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE email = ?", email))
-	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, fmt.Errorf("store: user %q: %w", email, ErrNotFound)
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("store: user %q: %w", email, err)
-	}
-	return u, nil
+	return one(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE email = ?", email),
+		scanUser, fmt.Sprintf("user %q", email))
 }
 
 // userAudit is what the audit log keeps of a user: never the password hash.
@@ -138,14 +132,8 @@ func userAudit(u User) map[string]any {
 
 // User returns one user.
 func (s *Store) User(ctx context.Context, id int64) (User, error) {
-	u, err := scanUser(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, fmt.Errorf("store: user %d: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("store: user %d: %w", id, err)
-	}
-	return u, nil
+	return one(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id),
+		scanUser, fmt.Sprintf("user %d", id))
 }
 
 // Users lists every user, active ones first.
