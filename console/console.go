@@ -133,6 +133,7 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	protect("GET /api/v1/categories", c.listCategories, staff)
 	protect("PUT /api/v1/categories/{id}", c.updateCategory, admin)
 	protect("GET /api/v1/rates/default", c.defaultRates, admin)
+	protect("POST /api/v1/quote", c.quote, staff)
 	protect("POST /api/v1/rates/default", c.addDefaultRate, admin)
 
 	protect("GET /api/v1/calendar", c.getCalendar, staff)

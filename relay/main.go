@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/meekijk/meekijk/internal/billing"
 	"github.com/meekijk/meekijk/relay/server"
 )
 
@@ -40,6 +42,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return runAudit(args[1:], stdout, stderr)
 		case "backup":
 			return runBackup(args[1:], stdout, stderr)
+		case "quote":
+			return runQuote(args[1:], os.Stdin, stdout, stderr)
 		}
 	}
 	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
@@ -110,4 +114,34 @@ func runBackup(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("usage: relay backup [-data DIR] FILE")
 	}
 	return server.Backup(context.Background(), *data, fs.Arg(0), stdout)
+}
+
+// runQuote: relay quote < REQUEST.json
+//
+// It prints the billing statement of a quote request (docs/billing.md) as
+// indented JSON: the answer POST /api/v1/quote gives, without a server or a
+// database. stdin is a parameter so a test can feed it.
+func runQuote(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("relay quote", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("usage: relay quote < REQUEST.json")
+	}
+	in, err := billing.Decode(stdin)
+	if err != nil {
+		return fmt.Errorf("quote: %w", err)
+	}
+	st, err := billing.Compute(in)
+	if err != nil {
+		return fmt.Errorf("quote: %w", err)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(st); err != nil {
+		return fmt.Errorf("quote: writing the statement: %w", err)
+	}
+	return nil
 }
