@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -58,6 +59,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.TLSCert, "tls-cert", os.Getenv("MEEKIJK_TLS_CERT"), "TLS certificate file; with -tls-key serves HTTPS (env MEEKIJK_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", os.Getenv("MEEKIJK_TLS_KEY"), "TLS key file (env MEEKIJK_TLS_KEY)")
 	fs.DurationVar(&cfg.CheckpointInterval, "checkpoint-interval", 10*time.Minute, "how often the audit chain's head is written to DATA/"+server.CheckpointFile)
+	fs.StringVar(&cfg.TURN.UDPAddr, "turn-udp", os.Getenv("MEEKIJK_TURN_UDP"), "embedded TURN relay's UDP listen address, e.g. 0.0.0.0:3478; empty: no TURN (env MEEKIJK_TURN_UDP)")
+	fs.StringVar(&cfg.TURN.TCPAddr, "turn-tcp", os.Getenv("MEEKIJK_TURN_TCP"), "embedded TURN relay's TCP listen address (env MEEKIJK_TURN_TCP)")
+	turnPublic := fs.String("turn-public-ip", os.Getenv("MEEKIJK_TURN_PUBLIC_IP"), "the IPv4 address customers and technicians reach the TURN relay at (env MEEKIJK_TURN_PUBLIC_IP)")
+	fs.StringVar(&cfg.TURN.Allow, "turn-allow", os.Getenv("MEEKIJK_TURN_ALLOW"), "comma-separated private ranges TURN may relay to (default none: loopback and private peers are refused)")
+	fs.BoolVar(&cfg.TURN.RelayOnly, "relay-only", false, "send media only through the TURN relay, keeping both sides' addresses private")
 	fs.StringVar(&cfg.AssetsDir, "assets", "", "serve the console's files from this directory instead of the binary (development)")
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
@@ -74,6 +80,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return fmt.Errorf("-tls-cert and -tls-key go together")
+	}
+	if *turnPublic != "" {
+		if cfg.TURN.PublicIP = net.ParseIP(*turnPublic); cfg.TURN.PublicIP == nil {
+			return fmt.Errorf("-turn-public-ip %q is not an IP address", *turnPublic)
+		}
 	}
 	cfg.CodeTTL, cfg.Version, cfg.Stdout = ttl, version, stdout
 

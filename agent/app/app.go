@@ -372,6 +372,7 @@ func (a *App) startSharing() {
 	gate := &candidateGate{conn: a.conn}
 	sender, err := stream.New(stream.Config{
 		ICEServers:  iceServers(a.joined),
+		RelayOnly:   a.joined != nil && a.joined.ICETransportPolicy == "relay",
 		AllowedNets: a.cfg.AllowedNets,
 		Logger:      a.log.With("component", "stream"),
 	}, src, gate.add)

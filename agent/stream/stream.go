@@ -61,6 +61,9 @@ func h264Codec() webrtc.RTPCodecCapability {
 // Config configures a Sender. The zero value is usable.
 type Config struct {
 	ICEServers []webrtc.ICEServer
+	// RelayOnly gathers and uses relay (TURN) candidates only, so the
+	// customer's own addresses never reach the other side.
+	RelayOnly bool
 	// AllowedNets, when non-empty, restricts both the local addresses the
 	// agent gathers candidates on and the remote candidates it will talk
 	// to (pion SettingEngine.SetIPFilter and SetRemoteIPFilter). When it
@@ -151,7 +154,11 @@ func New(cfg Config, src capture.Source, onCandidate func(webrtc.ICECandidateIni
 	if err != nil {
 		return nil, err
 	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: cfg.ICEServers})
+	policy := webrtc.ICETransportPolicyAll
+	if cfg.RelayOnly {
+		policy = webrtc.ICETransportPolicyRelay
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: cfg.ICEServers, ICETransportPolicy: policy})
 	if err != nil {
 		return nil, fmt.Errorf("stream: new peer connection: %w", err)
 	}

@@ -29,6 +29,8 @@ export function sessionView(main, id) {
 
   /** @type {RTCIceServer[]} */
   let iceServers = [];
+  /** @type {RTCIceTransportPolicy} */
+  let iceTransportPolicy = 'all';
   /** @type {RTCPeerConnection|null} */
   let pc = null;
   /** @type {Promise<void>} */
@@ -95,8 +97,11 @@ export function sessionView(main, id) {
   /** @param {{sdp: string}} offer */
   async function answerOffer(offer) {
     closePeer();
-    const peer = new RTCPeerConnection({ iceServers });
+    const peer = new RTCPeerConnection({ iceServers, iceTransportPolicy });
     pc = peer;
+    // Exposed for the connectivity tests and for support: which path the
+    // media took (getStats) is the first question when a picture is slow.
+    /** @type {any} */ (window).__meekijkPeer = peer;
     peer.ontrack = (e) => {
       video.srcObject = e.streams[0] || new MediaStream([e.track]);
       video.hidden = false;
@@ -118,7 +123,10 @@ export function sessionView(main, id) {
       const msg = JSON.parse(ev.data);
       try {
         switch (msg.type) {
-          case 'welcome': iceServers = msg.data.iceServers || []; break;
+          case 'welcome':
+            iceServers = msg.data.iceServers || [];
+            iceTransportPolicy = msg.data.iceTransportPolicy === 'relay' ? 'relay' : 'all';
+            break;
           case 'status': showStatus(msg.data); break;
           case 'offer': await answerOffer(msg.data); break;
           case 'candidate':

@@ -58,6 +58,9 @@ type Welcome struct {
 	Software string `json:"software"`
 	// ICEServers is set for consoles; agents get theirs in Joined.
 	ICEServers []ICEServer `json:"iceServers,omitempty"`
+	// ICETransportPolicy is "relay" when the desk allows media only
+	// through its TURN relay, so neither side reveals its own addresses.
+	ICETransportPolicy string `json:"iceTransportPolicy,omitempty"`
 }
 
 // Error reports a refused request. Code is stable and machine-readable (the
@@ -96,6 +99,8 @@ type Joined struct {
 	TicketRef   string      `json:"ticketRef"`
 	TicketTitle string      `json:"ticketTitle"`
 	ICEServers  []ICEServer `json:"iceServers"`
+	// ICETransportPolicy: see Welcome.
+	ICETransportPolicy string `json:"iceTransportPolicy,omitempty"`
 }
 
 // ICEServer mirrors the browser's RTCIceServer.

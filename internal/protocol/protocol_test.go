@@ -14,7 +14,7 @@ func ptr[T any](v T) *T { return &v }
 func TestRoundTrip(t *testing.T) {
 	msgs := []Message{
 		Hello{Protocol: Version, Role: RoleAgent, Software: "1.0", Agent: &AgentInfo{Hostname: "kassa-1", User: "marie", OS: "linux"}},
-		Welcome{Protocol: Version, Software: "1.0"},
+		Welcome{Protocol: Version, Software: "1.0", ICETransportPolicy: "relay"},
 		Error{Code: ErrThrottled, Message: "too many wrong codes", RetryAfter: 42},
 		Join{Code: "123456789"},
 		Joined{SessionID: 7, Technician: "Jan", Company: "Acme", TicketRef: "2026-000001", TicketTitle: "Printer", ICEServers: []ICEServer{{URLs: []string{"turn:127.0.0.1:3478"}}}},

@@ -141,9 +141,10 @@ func (a *agentConn) join(ctx context.Context, join protocol.Join) error {
 	r.mu.Unlock()
 	a.room = r
 	a.log.Info("agent joined")
+	servers, policy := a.h.ice(sess.ID)
 	if err := a.conn.Send(protocol.Joined{
 		SessionID: sess.ID, Technician: sess.TechnicianName, Company: a.h.cfg.Company,
-		TicketRef: sess.TicketRef, TicketTitle: sess.TicketTitle, ICEServers: a.h.cfg.ICEServers,
+		TicketRef: sess.TicketRef, TicketTitle: sess.TicketTitle, ICEServers: servers, ICETransportPolicy: policy,
 	}); err != nil {
 		return err
 	}

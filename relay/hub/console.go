@@ -81,8 +81,9 @@ func (c *consoleConn) handle(m protocol.Message, sess store.Session) error {
 // attach makes this connection the session's console, replacing an older
 // one (a reloaded page), and tells it where the session stands.
 func (c *consoleConn) attach(ctx context.Context, id int64) error {
+	servers, policy := c.h.ice(id)
 	if err := c.conn.Send(protocol.Welcome{Protocol: protocol.Version, Software: c.h.cfg.Software,
-		ICEServers: c.h.cfg.ICEServers}); err != nil {
+		ICEServers: servers, ICETransportPolicy: policy}); err != nil {
 		return err
 	}
 	c.room.mu.Lock()

@@ -52,9 +52,19 @@ type Config struct {
 	// Company is the desk's name, shown to the customer.
 	Company string
 	// Software is the relay's version, sent in Welcome.
-	Software   string
-	ICEServers []protocol.ICEServer
-	Now        func() time.Time
+	Software string
+	// ICE gives the ICE servers (with credentials) and the transport policy
+	// for one session; nil means none (direct connections only).
+	ICE func(sessionID int64) (servers []protocol.ICEServer, policy string)
+	Now func() time.Time
+}
+
+// ice is cfg.ICE, or nothing.
+func (h *Hub) ice(sessionID int64) ([]protocol.ICEServer, string) {
+	if h.cfg.ICE == nil {
+		return nil, ""
+	}
+	return h.cfg.ICE(sessionID)
 }
 
 // Hub pairs agents and consoles.

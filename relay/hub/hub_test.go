@@ -89,7 +89,8 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := hub.New(st, discard, hub.Config{Company: company, Software: "test", ICEServers: iceServers, Now: clk.now})
+	h := hub.New(st, discard, hub.Config{Company: company, Software: "test", Now: clk.now,
+		ICE: func(int64) ([]protocol.ICEServer, string) { return iceServers, "" }})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws/agent", h.ServeAgent)
 	mux.HandleFunc("GET /ws/console/{id}", func(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -17,8 +18,10 @@ import (
 	"github.com/meekijk/meekijk/console"
 	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/httpx"
+	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/store"
 	"github.com/meekijk/meekijk/relay/hub"
+	"github.com/meekijk/meekijk/relay/turnserver"
 )
 
 // Config is everything the relay is told at start.
@@ -38,12 +41,28 @@ type Config struct {
 	// CheckpointInterval is how often the audit chain's head is appended
 	// to the checkpoint file; 0 means every 10 minutes.
 	CheckpointInterval time.Duration
-	Version            string
+	// TURN is the embedded TURN relay; off when it has no listener.
+	TURN    TURNConfig
+	Version string
 	// Stdout receives the lines meant for the person who started the
 	// relay: the console URL and, once, the first admin's password. They
 	// are kept out of the log on purpose.
 	Stdout io.Writer
 }
+
+// TURNConfig describes the embedded TURN relay (docs/deploy.md).
+type TURNConfig struct {
+	UDPAddr, TCPAddr string // listen addresses; both "" turns TURN off
+	PublicIP         net.IP // the address customers and technicians reach
+	Allow            string // peer ranges allowed despite being private (CIDRs)
+	// RelayOnly keeps media on the TURN relay: neither side's own
+	// addresses are offered to the other.
+	RelayOnly bool
+}
+
+// sessionTURNLifetime bounds how long a session's TURN credentials work: a
+// relayed call ends when they expire, so they must outlast any session.
+const sessionTURNLifetime = 12 * time.Hour
 
 // Server is a configured relay, ready to Run.
 type Server struct {
@@ -55,6 +74,7 @@ type Server struct {
 	// firstAdminPassword is set when this start created the first admin.
 	firstAdminPassword string
 	routes             []console.Route
+	turn               *turnserver.Server
 }
 
 // Routes lists every route the relay serves and the roles it needs.
@@ -88,7 +108,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s.hub = hub.New(st, log.With("component", "hub"), hub.Config{Company: cfg.Company, Software: cfg.Version})
+	hubCfg := hub.Config{Company: cfg.Company, Software: cfg.Version}
+	if err := s.startTURN(&hubCfg); err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.hub = hub.New(st, log.With("component", "hub"), hubCfg)
 	consoleHandler, routes, err := console.New(console.Config{
 		Store: st, Auth: authn, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, AssetsDir: cfg.AssetsDir,
 	}, log.With("component", "console"))
@@ -114,6 +139,40 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return s, nil
+}
+
+// startTURN starts the embedded TURN relay when configured, and gives the
+// hub per-session credentials for it. The secret is new at every start:
+// credentials die with the relay, as its sessions do.
+func (s *Server) startTURN(hubCfg *hub.Config) error {
+	tc := s.cfg.TURN
+	if tc.UDPAddr == "" && tc.TCPAddr == "" {
+		if tc.RelayOnly {
+			return errors.New("server: relay-only needs a TURN listener (-turn-udp or -turn-tcp)")
+		}
+		return nil
+	}
+	allow, err := turnserver.ParsePolicy(tc.Allow)
+	if err != nil {
+		return fmt.Errorf("server: TURN policy: %w", err)
+	}
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	s.turn, err = turnserver.New(turnserver.Config{Realm: "meekijk", UDPAddr: tc.UDPAddr, TCPAddr: tc.TCPAddr,
+		PublicIP: tc.PublicIP, Secret: secret, Allow: allow, Logger: s.log.With("component", "turn")})
+	if err != nil {
+		return fmt.Errorf("server: TURN: %w", err)
+	}
+	policy := ""
+	if tc.RelayOnly {
+		policy = "relay"
+	}
+	hubCfg.ICE = func(sessionID int64) ([]protocol.ICEServer, string) {
+		return s.turn.ICEServers(sessionID, time.Now().Add(sessionTURNLifetime)), policy
+	}
+	udp, tcp := s.turn.Addrs()
+	s.log.Info("TURN relay listening", "udp", udp, "tcp", tcp, "relay_only", tc.RelayOnly)
+	return nil
 }
 
 // bootstrap creates the first admin with a random password on the very first
@@ -190,6 +249,11 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	if err := s.hub.Shutdown(shutCtx); err != nil {
 		errs = append(errs, err)
+	}
+	if s.turn != nil {
+		if err := s.turn.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("turn: %w", err))
+		}
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errs = append(errs, err)
