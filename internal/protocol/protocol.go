@@ -232,10 +232,19 @@ func decodeAs[T Message](data json.RawMessage) (Message, error) {
 	if err := dec.Decode(&m); err != nil {
 		return nil, err
 	}
-	if dec.More() {
-		return nil, errors.New("trailing data")
+	if err := noTrailing(data, dec); err != nil {
+		return nil, err
 	}
 	return m, nil
+}
+
+// noTrailing refuses anything but white space after the decoded value.
+// dec.More() is not enough: it misses a stray '}' or ']'.
+func noTrailing(b []byte, dec *json.Decoder) error {
+	if len(bytes.TrimSpace(b[dec.InputOffset():])) > 0 {
+		return errors.New("trailing data")
+	}
+	return nil
 }
 
 type envelope struct {
@@ -268,8 +277,8 @@ func Decode(b []byte) (Message, error) {
 	if err := dec.Decode(&env); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data", ErrMalformed)
+	if err := noTrailing(b, dec); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	decode, ok := decoders[env.Type]
 	if !ok {

@@ -61,6 +61,8 @@ func TestDecodeRejects(t *testing.T) {
 		"unknown top":     `{"type":"join","data":{"code":"1"},"x":1}`,
 		"wrong type":      `{"type":"join","data":{"code":123}}`,
 		"trailing":        `{"type":"join","data":{"code":"1"}}{}`,
+		"stray brace":     `{"type":"join","data":{"code":"1"}}}`,
+		"stray bracket":   `{"type":"join","data":{"code":"1"}}]`,
 		"oversized":       `{"type":"offer","data":{"sdp":"` + strings.Repeat("a", MaxMessageBytes) + `"}}`,
 		"data not object": `{"type":"consent","data":"yes"}`,
 	}
