@@ -1,0 +1,7 @@
+//go:build !linux
+
+package inject
+
+func newKeyboard(string) (keyboard, error) { return &robotgoKeyboard{held: map[string]bool{}}, nil }
+
+func closeDisplay() {}
