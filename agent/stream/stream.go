@@ -29,6 +29,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/meekijk/meekijk/agent/capture"
+	"github.com/meekijk/meekijk/internal/pionlog"
 )
 
 const (
@@ -197,7 +198,7 @@ func New(cfg Config, src capture.Source, onCandidate func(webrtc.ICECandidateIni
 // newAPI assembles pion with only H.264 and the ICE restrictions the agent
 // needs: customers' networks are not ours to probe.
 func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, error) {
-	lf := slogFactory{log}
+	lf := pionlog.New(log)
 
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{

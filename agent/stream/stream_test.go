@@ -3,6 +3,7 @@ package stream
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/meekijk/meekijk/internal/pionlog"
 	"image"
 	"image/color"
 	"log/slog"
@@ -76,7 +77,7 @@ func newReceiver(t *testing.T) *webrtc.PeerConnection {
 		t.Fatal(err)
 	}
 	lo := loopbackNets(t)[0]
-	se := webrtc.SettingEngine{LoggerFactory: slogFactory{testLogger(t).With("peer", "receiver")}}
+	se := webrtc.SettingEngine{LoggerFactory: pionlog.New(testLogger(t).With("peer", "receiver"))}
 	se.SetIPFilter(lo.Contains)
 	se.SetRemoteIPFilter(lo.Contains)
 	se.SetIncludeLoopbackCandidate(true)

@@ -27,6 +27,7 @@ import (
 
 	"github.com/pion/turn/v4"
 
+	"github.com/meekijk/meekijk/internal/pionlog"
 	"github.com/meekijk/meekijk/internal/protocol"
 )
 
@@ -179,7 +180,7 @@ func New(cfg Config) (*Server, error) {
 
 	sc := turn.ServerConfig{
 		Realm:         s.realm,
-		LoggerFactory: slogFactory{log},
+		LoggerFactory: pionlog.New(log),
 		AuthHandler:   s.authenticate,
 		QuotaHandler:  s.checkQuota,
 		EventHandler: turn.EventHandler{

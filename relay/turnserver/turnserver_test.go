@@ -3,6 +3,7 @@ package turnserver
 import (
 	"bytes"
 	"errors"
+	"github.com/meekijk/meekijk/internal/pionlog"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -139,7 +140,7 @@ func newClient(t *testing.T, conn net.PacketConn, server, username, password str
 		Password:       password,
 		Realm:          testRealm,
 		RTO:            100 * time.Millisecond,
-		LoggerFactory:  slogFactory{slog.New(slog.DiscardHandler)},
+		LoggerFactory:  pionlog.New(slog.New(slog.DiscardHandler)),
 	})
 	if err != nil {
 		_ = conn.Close()
@@ -532,7 +533,7 @@ func TestICEServers(t *testing.T) {
 	// scheme derives the same key from the same secret. Its clock is the
 	// real one, hence the far expiry.
 	far, farPass := f.s.Credentials(9, time.Unix(4_000_000_000, 0))
-	key, ok := turn.LongTermTURNRESTAuthHandler(string(testSecret), pionLogger{slog.New(slog.DiscardHandler)})(far, testRealm, nil)
+	key, ok := turn.LongTermTURNRESTAuthHandler(string(testSecret), pionlog.New(slog.New(slog.DiscardHandler)).NewLogger("test"))(far, testRealm, nil)
 	if !ok || !bytes.Equal(key, turn.GenerateAuthKey(far, testRealm, farPass)) {
 		t.Errorf("pion's TURN REST handler disagrees about %q", far)
 	}
