@@ -26,6 +26,8 @@ import (
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
 	_ "modernc.org/sqlite"
+
+	"github.com/meekijk/meekijk/internal/xvfb"
 )
 
 // testVersion is stamped into the binaries, to check --version for real.
@@ -216,41 +218,10 @@ func (a *agent) waitExit(t *testing.T, within time.Duration) {
 	}
 }
 
-// startXvfb starts a 1920x1080 X server on a free display and returns its
-// name. -nolisten tcp keeps it off the network; -noreset keeps it from
-// resetting whenever its last client (a capture) disconnects.
+// startXvfb starts a 1920x1080 X server for the test.
 func startXvfb(t *testing.T) string {
 	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-br", "-noreset")
-	cmd.ExtraFiles = []*os.File{w}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start Xvfb: %v", err)
-	}
-	w.Close()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(r).ReadString('\n')
-		line <- strings.TrimSpace(s)
-		r.Close()
-	}()
-	select {
-	case n := <-line:
-		if n == "" {
-			t.Fatal("Xvfb did not report a display")
-		}
-		return ":" + n
-	case <-time.After(15 * time.Second):
-		t.Fatal("Xvfb did not start within 15 s")
-	}
-	return ""
+	return xvfb.Start(t, 1920, 1080)
 }
 
 // colouredWindow maps a borderless window of one colour (0xRRGGBB) on the

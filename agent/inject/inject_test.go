@@ -3,9 +3,8 @@
 package inject
 
 import (
-	"bufio"
 	"fmt"
-	"os"
+	"github.com/meekijk/meekijk/internal/xvfb"
 	"os/exec"
 	"slices"
 	"strings"
@@ -26,45 +25,13 @@ const (
 	waitLimit        = 3 * time.Second
 )
 
-// startXvfb starts an X server on a free display and returns its name.
+// startXvfb starts this test's own X display.
 func startXvfb(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("Xvfb"); err != nil {
+	if !xvfb.Available() {
 		t.Skip("Xvfb is not installed (scripts/deps.sh installs it): cannot test real input injection")
 	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", fmt.Sprintf("%dx%dx24", screenW, screenH),
-		"-nolisten", "tcp", "-noreset")
-	cmd.ExtraFiles = []*os.File{w}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start Xvfb: %v", err)
-	}
-	w.Close()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(r).ReadString('\n')
-		r.Close()
-		line <- strings.TrimSpace(s)
-	}()
-	select {
-	case n := <-line:
-		if n == "" {
-			t.Fatal("Xvfb did not report a display")
-		}
-		return ":" + n
-	case <-time.After(5 * time.Second):
-		_ = cmd.Process.Kill() // unblocks the reader
-		<-line
-		t.Fatal("Xvfb did not start within 5 s")
-	}
-	return ""
+	return xvfb.Start(t, screenW, screenH)
 }
 
 // event is an input event the recorder window got.
