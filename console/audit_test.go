@@ -105,6 +105,7 @@ func TestAuditReviewAndEvidencePack(t *testing.T) {
 	if !status.OK || status.Seq < 5 || len(status.HeadHash) != 64 {
 		t.Errorf("audit status %+v", status)
 	}
+	e.call(tech, "POST", "/api/v1/logout", nil, 204, nil)
 	var logins []struct{ Event, Actor, IP string }
 	e.call(admin, "GET", "/api/v1/audit/logins", nil, 200, &logins)
 	var failed, ok int
@@ -114,6 +115,10 @@ func TestAuditReviewAndEvidencePack(t *testing.T) {
 			failed++
 		case "login":
 			ok++
+		case "logout":
+			if l.Actor != fmt.Sprintf("user:%d", e.user.ID) {
+				t.Errorf("logout recorded as %q, want user:%d", l.Actor, e.user.ID)
+			}
 		}
 		if l.IP != "127.0.0.1" {
 			t.Errorf("login entry without the client's address: %+v", l)
