@@ -117,13 +117,17 @@ func (c *console) reviewSessions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	cal, err := c.calendarOf(r.Context())
+	if err != nil {
+		return err
+	}
 	out := []reviewSessionJSON{}
 	for _, s := range sessions {
 		t, err := c.Store.Ticket(r.Context(), s.TicketID)
 		if err != nil {
 			return err
 		}
-		v, err := c.entitlement(r.Context(), t, s.CreatedAt, s.OutsideHours)
+		v, err := c.entitlement(r.Context(), t, s.CreatedAt, s.OutsideHours, cal.TimeZone)
 		if err != nil {
 			return err
 		}

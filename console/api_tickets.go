@@ -255,7 +255,7 @@ func (c *console) ticketDetail(ctx context.Context, t store.Ticket) (ticketDetai
 	if next, ok := cal.NextOpening(now); ok {
 		out.TakenUpAt = next
 	}
-	out.Entitlement, err = c.entitlement(ctx, t, now, !out.OpenNow)
+	out.Entitlement, err = c.entitlement(ctx, t, now, !out.OpenNow, cal.TimeZone)
 	if err != nil {
 		return out, err
 	}
@@ -285,13 +285,10 @@ func (c *console) ticketDetail(ctx context.Context, t store.Ticket) (ticketDetai
 
 // entitlement says whether work on the ticket at `at` is covered by the
 // customer's contract, from the contract, contact and category as they
-// stand (contract status and term as of that day).
-func (c *console) entitlement(ctx context.Context, t store.Ticket, at time.Time, outsideHours bool) (helpdesk.Verdict, error) {
-	cal, err := c.calendarOf(ctx)
-	if err != nil {
-		return helpdesk.Verdict{}, err
-	}
-	day := localDate(cal.TimeZone, at)
+// stand (contract status and term as of that day, in the desk's time zone
+// tz, which callers have from the calendar they already loaded).
+func (c *console) entitlement(ctx context.Context, t store.Ticket, at time.Time, outsideHours bool, tz string) (helpdesk.Verdict, error) {
+	day := localDate(tz, at)
 	f := helpdesk.Facts{OutsideHours: outsideHours}
 	if t.CustomerID != 0 {
 		contract, ok, err := c.Store.ContractOn(ctx, t.CustomerID, day)

@@ -95,7 +95,7 @@ func (c *console) statusPage(w http.ResponseWriter, r *http.Request) error {
 		return at.Format("02/01/2006 15:04")
 	}
 	if view.Found {
-		if err := c.fillStatus(ctx, &view); err != nil {
+		if err := c.fillStatus(ctx, &view, cal.TimeZone); err != nil {
 			return err
 		}
 		now := c.Now()
@@ -125,7 +125,7 @@ func (c *console) statusPage(w http.ResponseWriter, r *http.Request) error {
 
 // fillStatus adds the notes the customer may see and each session with its
 // worked minutes and whether it was covered by the contract.
-func (c *console) fillStatus(ctx context.Context, v *statusView) error {
+func (c *console) fillStatus(ctx context.Context, v *statusView, tz string) error {
 	notes, err := c.Store.Notes(ctx, v.Ticket.ID, true)
 	if err != nil {
 		return err
@@ -153,7 +153,7 @@ func (c *console) fillStatus(ctx context.Context, v *statusView) error {
 				ss.Minutes = int((end.Sub(e.At) + time.Minute - 1) / time.Minute)
 			}
 		}
-		verdict, err := c.entitlement(ctx, v.Ticket, s.CreatedAt, s.OutsideHours)
+		verdict, err := c.entitlement(ctx, v.Ticket, s.CreatedAt, s.OutsideHours, tz)
 		if err != nil {
 			return err
 		}
