@@ -8,11 +8,14 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"image"
 	"io"
 	"log"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -336,4 +339,43 @@ func waitJS(t *testing.T, ctx context.Context, what, cond string, within time.Du
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// apiClient is a logged-in console user talking JSON to the relay.
+type apiClient struct {
+	base string
+	http *http.Client
+	csrf string
+}
+
+func loginAPI(t *testing.T, base, email, password string) *apiClient {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &apiClient{base: base, http: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+	var me struct{ CSRFToken string }
+	if status := c.do(t, "POST", "/api/v1/login", map[string]string{"email": email, "password": password}, &me); status != 200 {
+		t.Fatalf("login: %d", status)
+	}
+	c.csrf = me.CSRFToken
+	return c
+}
+
+// do sends one request; it returns the status, or 0 when the relay did not
+// answer (it was killed).
+func (c *apiClient) do(t *testing.T, method, path string, body, out any) int {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, c.base+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", c.base)
+	req.Header.Set("X-CSRF-Token", c.csrf)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
 }

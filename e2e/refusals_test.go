@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"fmt"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"slices"
 	"strings"
@@ -178,42 +176,22 @@ func TestAgentPageRefusesStrangers(t *testing.T) {
 // console's WebSocket with the technician's cookie.
 func TestConsoleSocketRefusesForeignOrigin(t *testing.T) {
 	r := startRelay(t)
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar}
-	post := func(path string, body any, csrf string) map[string]any {
-		t.Helper()
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", r.url+path, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Origin", r.url)
-		if csrf != "" {
-			req.Header.Set("X-CSRF-Token", csrf)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
-		if resp.StatusCode >= 300 {
-			t.Fatalf("POST %s: %d %v", path, resp.StatusCode, out)
-		}
-		return out
+	api := loginAPI(t, r.url, "admin", r.password)
+	var cu, tk struct{ ID int64 }
+	var sess struct{ Session struct{ ID int64 } }
+	if api.do(t, "POST", "/api/v1/customers", map[string]string{"name": "c"}, &cu) != 201 ||
+		api.do(t, "POST", "/api/v1/tickets", map[string]any{"title": "t", "customerId": cu.ID}, &tk) != 201 ||
+		// Any hour: outside support hours the reason is kept, inside ignored.
+		api.do(t, "POST", fmt.Sprintf("/api/v1/tickets/%d/sessions", tk.ID), map[string]string{"overrideReason": "test"}, &sess) != 201 {
+		t.Fatal("could not set up a session through the API")
 	}
-	me := post("/api/v1/login", map[string]string{"email": "admin", "password": r.password}, "")
-	csrf := me["csrfToken"].(string)
-	cu := post("/api/v1/customers", map[string]string{"name": "c"}, csrf)
-	tk := post("/api/v1/tickets", map[string]any{"title": "t", "customerId": cu["id"]}, csrf)
-	// Any hour: outside support hours the reason is kept, inside ignored.
-	sess := post("/api/v1/tickets/"+jsonID(tk["id"])+"/sessions", map[string]string{"overrideReason": "test"}, csrf)
-	id := jsonID(sess["session"].(map[string]any)["id"])
+	id := fmt.Sprint(sess.Session.ID)
 
 	u, _ := url.Parse(r.url)
 	wsURL := "ws://" + u.Host + "/ws/console/" + id
 	header := func(origin string) http.Header {
 		h := http.Header{"Origin": {origin}}
-		for _, c := range jar.Cookies(u) {
+		for _, c := range api.http.Jar.Cookies(u) {
 			h.Add("Cookie", c.Name+"="+c.Value)
 		}
 		return h
@@ -230,9 +208,4 @@ func TestConsoleSocketRefusesForeignOrigin(t *testing.T) {
 	if _, resp, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Origin": {r.url}}); err == nil || resp.StatusCode != 401 {
 		t.Fatalf("no login: err=%v, want 401", err)
 	}
-}
-
-func jsonID(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }
