@@ -28,6 +28,32 @@ const (
 	EventConsentDenied  = "consent_denied"
 	EventMediaStarted   = "media_started"
 	EventEnded          = "ended"
+
+	// The consent ladder. consent_asked, consent_granted and consent_denied
+	// carry {"level": ...}; a grant raises the session to its level.
+	// consent_revoked {"level": new, "from": old} lowers it: the customer
+	// stepped down (or the agent did, when a re-confirmation went
+	// unanswered).
+	EventConsentRevoked = "consent_revoked"
+	// reconfirm_asked, reconfirmed and reconfirm_timeout: the periodic
+	// "keep sharing?" question.
+	EventReconfirmAsked   = "reconfirm_asked"
+	EventReconfirmed      = "reconfirmed"
+	EventReconfirmTimeout = "reconfirm_timeout"
+	// handover {"technicianId": N, "technician": name}: another technician
+	// took the session over; worked time from here on is theirs.
+	EventHandover = "handover"
+	// link_down and link_up bracket a time the agent was unreachable; it
+	// does not count as worked time.
+	EventLinkDown = "link_down"
+	EventLinkUp   = "link_up"
+	// chat {"from": "customer"|"technician", "text": ...}.
+	EventChat = "chat"
+	// file {"direction": "to_customer"|"from_customer", "name", "size",
+	// "outcome": "offered"|"accepted"|"declined"|"done"|"cancelled"}.
+	EventFile = "file"
+	// screen_switch {"index": N, "granted": bool}.
+	EventScreenSwitch = "screen_switch"
 )
 
 // Errors of code redemption.
