@@ -110,9 +110,12 @@ type ICEServer struct {
 	Credential string   `json:"credential,omitempty"`
 }
 
-// Consent levels, in the order a customer grants them.
+// Consent levels, in the order a customer grants them. They are the same
+// words as internal/billing's levels, which price the time spent at each.
 const (
-	LevelView = "view"
+	LevelView             = "view"
+	LevelControl          = "control"
+	LevelDataIntervention = "data_intervention"
 )
 
 // ConsentRequest asks the agent to put a consent question to the customer.
