@@ -15,7 +15,7 @@ import (
 // them, so a console and an agent of the same version always agree.
 const (
 	// MaxMessageBytes bounds one encoded message of every type except
-	// file_chunk and clipboard. Input events and chat are a few hundred
+	// file_chunk and clipboard. Input events are a few hundred
 	// bytes; anything near this is a bug or an attack.
 	MaxMessageBytes = 64 << 10
 
@@ -56,8 +56,6 @@ const (
 	// MaxTextRunes bounds a text (IME) message: a composition is a few
 	// characters; longer text belongs on the clipboard.
 	MaxTextRunes = 1000
-	// MaxChatRunes bounds a chat message.
-	MaxChatRunes = 4000
 	// MaxFileSize bounds a file's size and every offset into it (1 TiB).
 	MaxFileSize = 1 << 40
 	// MaxFileNameBytes bounds the name in a file_offer. The receiver
@@ -140,11 +138,10 @@ type Text struct {
 // ReleaseAll asks the agent to release every key and button it holds.
 type ReleaseAll struct{}
 
-// Chat is one chat line. At is the sender's clock, in Unix milliseconds.
-type Chat struct {
-	Text string `json:"text"`
-	At   int64  `json:"at"`
-}
+// ClipboardRequest asks the agent for the customer's clipboard text; the
+// agent answers with a Clipboard message while control is granted, and not
+// at all otherwise.
+type ClipboardRequest struct{}
 
 // Clipboard is clipboard text, either way. Empty text is allowed (an empty
 // clipboard).
@@ -221,7 +218,7 @@ func (Pointer) Type() string             { return "pointer" }
 func (Key) Type() string                 { return "key" }
 func (Text) Type() string                { return "text" }
 func (ReleaseAll) Type() string          { return "release_all" }
-func (Chat) Type() string                { return "chat" }
+func (ClipboardRequest) Type() string    { return "clipboard_request" }
 func (Clipboard) Type() string           { return "clipboard" }
 func (FileOffer) Type() string           { return "file_offer" }
 func (FileAccept) Type() string          { return "file_accept" }
@@ -302,18 +299,7 @@ func (t Text) validate() error {
 
 func (ReleaseAll) validate() error { return nil }
 
-func (c Chat) validate() error {
-	if c.Text == "" {
-		return errors.New("empty chat")
-	}
-	if n := utf8.RuneCountInString(c.Text); n > MaxChatRunes {
-		return fmt.Errorf("chat of %d characters exceeds %d", n, MaxChatRunes)
-	}
-	if c.At < 0 || c.At > maxUnixMillis {
-		return fmt.Errorf("at %d out of range", c.At)
-	}
-	return checkText(c.Text, true)
-}
+func (ClipboardRequest) validate() error { return nil }
 
 func (c Clipboard) validate() error {
 	if len(c.Text) > MaxClipboardBytes {
@@ -490,7 +476,7 @@ var decoders = map[string]func(json.RawMessage) (Message, error){
 	"key":                   decodeAs[Key],
 	"text":                  decodeAs[Text],
 	"release_all":           decodeAs[ReleaseAll],
-	"chat":                  decodeAs[Chat],
+	"clipboard_request":     decodeAs[ClipboardRequest],
 	"clipboard":             decodeAs[Clipboard],
 	"file_offer":            decodeAs[FileOffer],
 	"file_accept":           decodeAs[FileAccept],

@@ -34,8 +34,7 @@ func valid() []Message {
 		Text{Text: "日本語"},
 		Text{Text: strings.Repeat("é", MaxTextRunes)},
 		ReleaseAll{},
-		Chat{Text: "Ik kijk even mee.\nEén moment.", At: 1767261600000},
-		Chat{Text: strings.Repeat("€", MaxChatRunes), At: 0},
+		ClipboardRequest{},
 		Clipboard{Text: ""},
 		Clipboard{Text: "BE0123.456.789\r\n\ttab <b>&amp;</b>"},
 		Clipboard{Text: strings.Repeat("x", MaxClipboardBytes)},
@@ -123,7 +122,6 @@ func TestEncodeRefusesInvalid(t *testing.T) {
 		Pointer{Action: ActionMove, X: math.Inf(1), VideoWidth: 1, VideoHeight: 1},
 		Key{Action: ActionDown},
 		Text{},
-		Chat{Text: "x", At: -1},
 		Clipboard{Text: "a\x00b"},
 		FileOffer{ID: "a/b", Name: "x", Size: 1},
 		FileChunk{ID: "a", Data: nil},
@@ -156,7 +154,7 @@ func TestDecodeRejects(t *testing.T) {
 		"trailing brace":    `{"type":"release_all","data":{}}}`,
 		"trailing bracket":  `{"type":"release_all","data":{}}]`,
 		"trailing in data":  `{"type":"text","data":{"text":"x"}}x`,
-		"oversized":         `{"type":"chat","data":{"text":"` + big + `"}}`,
+		"oversized":         `{"type":"text","data":{"text":"` + big + `"}}`,
 		"oversized frame":   `{"type":"clipboard","data":{"text":"` + strings.Repeat("a", MaxFrameBytes) + `"}}`,
 		"chunk-size text":   `{"type":"text","data":{"text":"` + strings.Repeat("a", MaxMessageBytes) + `"}}`,
 		// pointer
@@ -195,14 +193,6 @@ func TestDecodeRejects(t *testing.T) {
 		"text long":    `{"type":"text","data":{"text":"` + strings.Repeat("é", MaxTextRunes+1) + `"}}`,
 		// release_all
 		"release_all field": `{"type":"release_all","data":{"keys":["a"]}}`,
-		// chat
-		"chat empty":    `{"type":"chat","data":{"text":"","at":1}}`,
-		"chat long":     `{"type":"chat","data":{"text":"` + strings.Repeat("€", MaxChatRunes+1) + `","at":1}}`,
-		"chat control":  `{"type":"chat","data":{"text":"a\u0007","at":1}}`,
-		"chat at neg":   `{"type":"chat","data":{"text":"a","at":-1}}`,
-		"chat at huge":  `{"type":"chat","data":{"text":"a","at":253402300800000}}`,
-		"chat at float": `{"type":"chat","data":{"text":"a","at":1.5}}`,
-		"chat at time":  `{"type":"chat","data":{"text":"a","at":"2026-01-01T10:00:00Z"}}`,
 		// clipboard
 		"clipboard NUL":  `{"type":"clipboard","data":{"text":"a\u0000b"}}`,
 		"clipboard long": `{"type":"clipboard","data":{"text":"` + strings.Repeat("a", MaxClipboardBytes+1) + `"}}`,

@@ -1,6 +1,6 @@
 // Package datachannel defines the messages that the technician's console and
 // the customer's agent exchange over their WebRTC data channel, once the
-// video is flowing: remote input, chat, clipboard, file transfer and screen
+// video is flowing: remote input, clipboard, file transfer and screen
 // selection.
 //
 // Every message is one data-channel message holding one JSON envelope
@@ -56,14 +56,13 @@
 //
 //	{"type":"release_all","data":{}}
 //
-// Chat, both ways. at is the sender's clock in Unix milliseconds (what
-// Date.now() gives), for display only.
-//
-//	{"type":"chat","data":{"text":"Ik kijk even mee.","at":1767261600000}}
-//
-// Clipboard, both ways, text only.
+// Clipboard, both ways, text only, while the customer grants control: the
+// console sends text to put on the customer's clipboard, or asks for it with
+// clipboard_request. (Chat goes through the relay, which stores it with the
+// session: see docs/protocol.md.)
 //
 //	{"type":"clipboard","data":{"text":"BE0123.456.789"}}
+//	{"type":"clipboard_request","data":{}}
 //
 // Files, either way; the sender offers, the receiver answers file_accept or
 // file_decline (only after the customer decided, on the agent), then the

@@ -84,6 +84,9 @@ const (
 	ErrSessionOver     = "session_over"
 	ErrReplaced        = "replaced"
 	ErrInternal        = "internal"
+	// ErrNoAcceptance: a data intervention was granted without the
+	// customer's complete acceptance; the level stays where it was.
+	ErrNoAcceptance = "no_acceptance"
 )
 
 // Join asks the relay to attach the agent to the session a code was issued for.
@@ -101,6 +104,11 @@ type Joined struct {
 	ICEServers  []ICEServer `json:"iceServers"`
 	// ICETransportPolicy: see Welcome.
 	ICETransportPolicy string `json:"iceTransportPolicy,omitempty"`
+	// ReconfirmSeconds is how often the agent asks the customer whether
+	// to keep sharing, and ReconfirmAnswerSeconds how long it waits for
+	// an answer before it stops sharing (the desk's settings).
+	ReconfirmSeconds       int `json:"reconfirmSeconds"`
+	ReconfirmAnswerSeconds int `json:"reconfirmAnswerSeconds"`
 }
 
 // ICEServer mirrors the browser's RTCIceServer.
@@ -118,19 +126,129 @@ const (
 	LevelDataIntervention = "data_intervention"
 )
 
+// LevelRank orders the levels: 0 for none, then view, control, data
+// intervention. An unknown level ranks -1.
+func LevelRank(level string) int {
+	switch level {
+	case "":
+		return 0
+	case LevelView:
+		return 1
+	case LevelControl:
+		return 2
+	case LevelDataIntervention:
+		return 3
+	}
+	return -1
+}
+
 // ConsentRequest asks the agent to put a consent question to the customer.
+// The relay sends the view request itself when the agent joins; the console
+// sends the others, and the relay passes them on after recording them.
 type ConsentRequest struct {
 	Level string `json:"level"`
+	// Intervention describes the work, for LevelDataIntervention only.
+	Intervention *Intervention `json:"intervention,omitempty"`
+}
+
+// Intervention is what the technician means to do on the customer's data.
+type Intervention struct {
+	Description string `json:"description"`
+	// Category is the work category's code (the ticket's catalogue).
+	Category        string `json:"category"`
+	EstimateMinutes int    `json:"estimateMinutes"`
 }
 
 // Consent is the customer's decision, sent by the agent with the question
-// exactly as it was shown, so the record proves what was agreed to.
+// exactly as it was shown, so the record proves what was agreed to. The
+// relay passes Level and Granted (never the text) on to the console.
 type Consent struct {
 	Level   string `json:"level"`
 	Granted bool   `json:"granted"`
 	// Text is the question as the customer read it, in Lang.
 	Text string `json:"text,omitempty"`
 	Lang string `json:"lang,omitempty"`
+	// Acceptance is required with a granted data intervention.
+	Acceptance *Acceptance `json:"acceptance,omitempty"`
+}
+
+// Acceptance is the customer's acceptance of a data intervention's
+// conditions: each statement confirmed one by one, then the acceptance
+// text, signed by typing their name.
+type Acceptance struct {
+	// Version names the wording (internal/consent.Version).
+	Version string            `json:"version"`
+	Answers []StatementAnswer `json:"answers"`
+	// Name is what the customer typed; OSUser who was logged in.
+	Name   string `json:"name"`
+	OSUser string `json:"osUser"`
+}
+
+// StatementAnswer is the customer's answer to one statement, as shown.
+type StatementAnswer struct {
+	Statement string `json:"statement"`
+	Confirmed bool   `json:"confirmed"`
+}
+
+// LevelChange is sent by the agent when the customer steps down (Level is
+// the new, lower level), and by the relay to the console when the level
+// changed either way.
+type LevelChange struct {
+	Level string `json:"level"`
+	// Reason: "customer" (stepped down on the agent's page),
+	// "reconfirm_timeout", "handover", "granted" (relay to console only).
+	Reason string `json:"reason,omitempty"`
+}
+
+// Reconfirm reports the periodic "keep sharing?" question: the agent sends
+// it when it asks (Outcome "asked"), and with the answer ("confirmed") or
+// its absence ("timeout", after which the agent stops sharing).
+type Reconfirm struct {
+	Outcome string `json:"outcome"`
+	// DeadlineSeconds is how long the customer has to answer ("asked").
+	DeadlineSeconds int `json:"deadlineSeconds,omitempty"`
+}
+
+// Reconfirm outcomes.
+const (
+	ReconfirmAsked     = "asked"
+	ReconfirmConfirmed = "confirmed"
+	ReconfirmTimeout   = "timeout"
+)
+
+// Chat is a chat line. The sender fills Text; the relay stamps From and At
+// (its own clock, Unix milliseconds) before storing and forwarding it.
+type Chat struct {
+	Text string `json:"text"`
+	From string `json:"from,omitempty"` // "customer" or the technician's name
+	At   int64  `json:"at,omitempty"`
+}
+
+// MaxChatRunes bounds a chat line.
+const MaxChatRunes = 2000
+
+// FileEvent is the agent's report of a file transfer's step, for the
+// session's record. The bytes themselves go over the data channel.
+type FileEvent struct {
+	Direction string `json:"direction"` // FileToCustomer or FileFromCustomer
+	Name      string `json:"name"`
+	Size      int64  `json:"size"`
+	Outcome   string `json:"outcome"` // offered, accepted, declined, done, cancelled
+}
+
+// File transfer directions.
+const (
+	FileToCustomer   = "to_customer"
+	FileFromCustomer = "from_customer"
+)
+
+// ScreenSwitch is the agent's report that the shared screen changed, or
+// that the customer refused the technician's request to switch.
+type ScreenSwitch struct {
+	Index   int  `json:"index"`
+	Granted bool `json:"granted"`
+	// ByCustomer: the customer switched on their own.
+	ByCustomer bool `json:"byCustomer,omitempty"`
 }
 
 // Offer carries the agent's SDP offer. Only the agent offers: it is the side
@@ -189,6 +307,8 @@ type Status struct {
 	Agent  *AgentInfo `json:"agent,omitempty"`
 	By     string     `json:"by,omitempty"`
 	Reason string     `json:"reason,omitempty"`
+	// Level is the consent level the customer granted (live sessions).
+	Level string `json:"level,omitempty"`
 }
 
 func (Hello) Type() string          { return "hello" }
@@ -205,6 +325,11 @@ func (Renegotiate) Type() string    { return "renegotiate" }
 func (MediaStarted) Type() string   { return "media_started" }
 func (End) Type() string            { return "end" }
 func (Status) Type() string         { return "status" }
+func (LevelChange) Type() string    { return "level" }
+func (Reconfirm) Type() string      { return "reconfirm" }
+func (Chat) Type() string           { return "chat" }
+func (FileEvent) Type() string      { return "file_event" }
+func (ScreenSwitch) Type() string   { return "screen_switch" }
 
 // decoders maps each type tag to a function decoding its payload. Keeping it
 // a map of constructors (not of values) means Decode never shares state.
@@ -223,6 +348,11 @@ var decoders = map[string]func(json.RawMessage) (Message, error){
 	"media_started":   decodeAs[MediaStarted],
 	"end":             decodeAs[End],
 	"status":          decodeAs[Status],
+	"level":           decodeAs[LevelChange],
+	"reconfirm":       decodeAs[Reconfirm],
+	"chat":            decodeAs[Chat],
+	"file_event":      decodeAs[FileEvent],
+	"screen_switch":   decodeAs[ScreenSwitch],
 }
 
 func decodeAs[T Message](data json.RawMessage) (Message, error) {

@@ -26,7 +26,14 @@ func TestRoundTrip(t *testing.T) {
 		Renegotiate{},
 		MediaStarted{},
 		End{By: ByCustomer, Reason: "stopped"},
-		Status{Status: StatusLive, Agent: &AgentInfo{Hostname: "h"}},
+		Status{Status: StatusLive, Agent: &AgentInfo{Hostname: "h"}, Level: LevelControl},
+		ConsentRequest{Level: LevelDataIntervention, Intervention: &Intervention{Description: "Dubbele facturen verwijderen", Category: "data", EstimateMinutes: 30}},
+		Consent{Level: LevelDataIntervention, Granted: true, Text: "…", Lang: "fr", Acceptance: &Acceptance{Version: "1", Answers: []StatementAnswer{{Statement: "Ik heb een back-up.", Confirmed: true}}, Name: "Marie Peeters", OSUser: "marie"}},
+		LevelChange{Level: LevelView, Reason: "customer"},
+		Reconfirm{Outcome: ReconfirmAsked, DeadlineSeconds: 60},
+		Chat{Text: "Bonjour", From: "customer", At: 1767261600000},
+		FileEvent{Direction: FileToCustomer, Name: "factuur.pdf", Size: 5, Outcome: "done"},
+		ScreenSwitch{Index: 1, Granted: true},
 	}
 	seen := map[string]bool{}
 	for _, m := range msgs {
