@@ -572,7 +572,7 @@ func TestHandle(t *testing.T) {
 			t.Errorf("Handle(%T) = false", m)
 		}
 	}
-	for _, m := range []datachannel.Message{datachannel.Chat{Text: "x"}, datachannel.FileAccept{ID: "a"}} {
+	for _, m := range []datachannel.Message{datachannel.Clipboard{Text: "x"}, datachannel.FileAccept{ID: "a"}} {
 		if ctl.Handle(m) {
 			t.Errorf("Handle(%T) = true", m)
 		}
