@@ -1,0 +1,140 @@
+// Package consent words the questions the agent puts to the customer, so
+// that the agent shows, and the relay checks, one and the same text.
+//
+// The wording of a data intervention's conditions is versioned: the record
+// of an acceptance names the Version it was given under, and the text
+// itself, so a later change of wording never changes what an old record
+// proves. Change InterventionVersion whenever the statements or the
+// acceptance text change in any language.
+package consent
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/meekijk/meekijk/internal/i18n"
+	"github.com/meekijk/meekijk/internal/protocol"
+)
+
+// InterventionVersion names the current wording of the intervention
+// conditions (DOMAIN.md, "Intervening on the customer's data").
+const InterventionVersion = "2026-11"
+
+// statementKeys are the conditions the customer confirms one by one, in
+// the order shown.
+var statementKeys = []string{
+	"agent.intervention.s_skill",
+	"agent.intervention.s_precautions",
+	"agent.intervention.s_backups",
+	"agent.intervention.s_training",
+	"agent.intervention.s_accident",
+}
+
+// MaxNameRunes bounds the name a customer types to sign.
+const MaxNameRunes = 200
+
+// Who is asking, for the question's wording.
+type Who struct {
+	Technician, Company, TicketRef, TicketTitle string
+}
+
+// Question is one question as the customer sees it.
+type Question struct {
+	Level string
+	// Lines are the paragraphs above the buttons.
+	Lines []string
+	// Statements are the conditions to confirm one by one, and Acceptance
+	// the text signed with a typed name (data intervention only).
+	Statements []string
+	Acceptance string
+}
+
+// Ask words the question for level in lang. work describes a data
+// intervention (nil for the other levels).
+func Ask(cat i18n.Catalog, lang i18n.Lang, level string, who Who, work *protocol.Intervention) Question {
+	q := Question{Level: level}
+	ticket := cat.T(lang, "agent.ask.ticket", "ref", who.TicketRef, "title", who.TicketTitle)
+	switch level {
+	case protocol.LevelView:
+		q.Lines = []string{
+			cat.T(lang, "agent.ask.title", "technician", who.Technician, "company", who.Company),
+			ticket,
+			cat.T(lang, "agent.ask.explain"),
+		}
+	case protocol.LevelControl:
+		q.Lines = []string{
+			cat.T(lang, "agent.ask.control.title", "technician", who.Technician, "company", who.Company),
+			ticket,
+			cat.T(lang, "agent.ask.control.explain"),
+		}
+	case protocol.LevelDataIntervention:
+		if work == nil {
+			work = &protocol.Intervention{}
+		}
+		q.Lines = []string{
+			cat.T(lang, "agent.ask.intervention.title", "technician", who.Technician, "company", who.Company),
+			ticket,
+			cat.T(lang, "agent.ask.intervention.work", "description", work.Description),
+			cat.T(lang, "agent.ask.intervention.category", "category", work.Category),
+			cat.T(lang, "agent.ask.intervention.estimate", "minutes", strconv.Itoa(work.EstimateMinutes)),
+			cat.T(lang, "agent.ask.intervention.explain"),
+		}
+		for _, k := range statementKeys {
+			q.Statements = append(q.Statements, cat.T(lang, k))
+		}
+		q.Acceptance = cat.T(lang, "agent.intervention.accept")
+	}
+	return q
+}
+
+// Text is the question as one text: what is stored, and hashed, as the
+// text the customer read.
+func (q Question) Text() string {
+	parts := append([]string{}, q.Lines...)
+	for i, s := range q.Statements {
+		parts = append(parts, fmt.Sprintf("%d. %s", i+1, s))
+	}
+	if q.Acceptance != "" {
+		parts = append(parts, q.Acceptance)
+	}
+	return strings.Join(parts, "\n")
+}
+
+// Errors of CheckAcceptance.
+var (
+	ErrNoAcceptance = errors.New("no acceptance")
+	ErrVersion      = errors.New("unknown wording version")
+	ErrUnconfirmed  = errors.New("a statement was not confirmed")
+	ErrNoName       = errors.New("no name typed")
+)
+
+// CheckAcceptance reports whether a is a complete acceptance of the
+// current wording: every statement confirmed, in the number the wording
+// has, and a name typed. The relay refuses to record an intervention
+// otherwise, whatever the agent claims.
+func CheckAcceptance(a *protocol.Acceptance) error {
+	switch {
+	case a == nil:
+		return ErrNoAcceptance
+	case a.Version != InterventionVersion:
+		return fmt.Errorf("%w: %q", ErrVersion, a.Version)
+	case len(a.Answers) != len(statementKeys):
+		return fmt.Errorf("%w: %d answers to %d statements", ErrUnconfirmed, len(a.Answers), len(statementKeys))
+	}
+	for i, ans := range a.Answers {
+		if !ans.Confirmed || strings.TrimSpace(ans.Statement) == "" {
+			return fmt.Errorf("%w: statement %d", ErrUnconfirmed, i+1)
+		}
+	}
+	name := strings.TrimSpace(a.Name)
+	if name == "" {
+		return ErrNoName
+	}
+	if utf8.RuneCountInString(name) > MaxNameRunes {
+		return fmt.Errorf("%w: name longer than %d characters", ErrNoName, MaxNameRunes)
+	}
+	return nil
+}

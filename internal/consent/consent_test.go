@@ -1,0 +1,85 @@
+package consent
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/meekijk/meekijk/internal/i18n"
+	"github.com/meekijk/meekijk/internal/protocol"
+)
+
+func catalog(t *testing.T) i18n.Catalog {
+	t.Helper()
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
+}
+
+func TestAskEveryLevelInEveryLanguage(t *testing.T) {
+	cat := catalog(t)
+	who := Who{Technician: "Jan Peeters", Company: "Softwarehuis", TicketRef: "2026-000001", TicketTitle: "Kassa"}
+	work := &protocol.Intervention{Description: "Dubbele facturen wissen", Category: "data", EstimateMinutes: 45}
+	for _, lang := range []i18n.Lang{i18n.NL, i18n.FR, i18n.EN} {
+		texts := map[string]string{}
+		for _, level := range []string{protocol.LevelView, protocol.LevelControl, protocol.LevelDataIntervention} {
+			q := Ask(cat, lang, level, who, work)
+			text := q.Text()
+			if strings.Contains(text, "agent.") || strings.Contains(text, "{") {
+				t.Errorf("%s %s: unresolved key or placeholder in %q", lang, level, text)
+			}
+			if !strings.Contains(text, "Jan Peeters") || !strings.Contains(text, "2026-000001") {
+				t.Errorf("%s %s: question does not say who asks and why: %q", lang, level, text)
+			}
+			texts[level] = text
+		}
+		iv := Ask(cat, lang, protocol.LevelDataIntervention, who, work)
+		if len(iv.Statements) != len(statementKeys) || iv.Acceptance == "" {
+			t.Errorf("%s: intervention has %d statements and acceptance %q", lang, len(iv.Statements), iv.Acceptance)
+		}
+		for _, want := range []string{"Dubbele facturen wissen", "45", "1. ", "5. ", iv.Acceptance} {
+			if !strings.Contains(texts[protocol.LevelDataIntervention], want) {
+				t.Errorf("%s: intervention text lacks %q", lang, want)
+			}
+		}
+		if texts[protocol.LevelView] == texts[protocol.LevelControl] {
+			t.Errorf("%s: view and control questions read the same", lang)
+		}
+	}
+}
+
+func TestCheckAcceptance(t *testing.T) {
+	answers := func(n int, confirmed bool) []protocol.StatementAnswer {
+		var out []protocol.StatementAnswer
+		for range n {
+			out = append(out, protocol.StatementAnswer{Statement: "s", Confirmed: confirmed})
+		}
+		return out
+	}
+	full := func() *protocol.Acceptance {
+		return &protocol.Acceptance{Version: InterventionVersion, Answers: answers(len(statementKeys), true), Name: "Marie Peeters", OSUser: "marie"}
+	}
+	cases := []struct {
+		name string
+		edit func(*protocol.Acceptance) *protocol.Acceptance
+		want error
+	}{
+		{"complete", func(a *protocol.Acceptance) *protocol.Acceptance { return a }, nil},
+		{"missing", func(*protocol.Acceptance) *protocol.Acceptance { return nil }, ErrNoAcceptance},
+		{"old wording", func(a *protocol.Acceptance) *protocol.Acceptance { a.Version = "2020-01"; return a }, ErrVersion},
+		{"one unconfirmed", func(a *protocol.Acceptance) *protocol.Acceptance { a.Answers[2].Confirmed = false; return a }, ErrUnconfirmed},
+		{"too few answers", func(a *protocol.Acceptance) *protocol.Acceptance { a.Answers = a.Answers[:4]; return a }, ErrUnconfirmed},
+		{"too many answers", func(a *protocol.Acceptance) *protocol.Acceptance { a.Answers = answers(6, true); return a }, ErrUnconfirmed},
+		{"empty statement", func(a *protocol.Acceptance) *protocol.Acceptance { a.Answers[0].Statement = " "; return a }, ErrUnconfirmed},
+		{"no name", func(a *protocol.Acceptance) *protocol.Acceptance { a.Name = "  "; return a }, ErrNoName},
+		{"long name", func(a *protocol.Acceptance) *protocol.Acceptance { a.Name = strings.Repeat("é", MaxNameRunes+1); return a }, ErrNoName},
+	}
+	for _, c := range cases {
+		err := CheckAcceptance(c.edit(full()))
+		if !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {
+			t.Errorf("%s: got %v, want %v", c.name, err, c.want)
+		}
+	}
+}
