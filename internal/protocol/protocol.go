@@ -200,6 +200,13 @@ type LevelChange struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// Handover tells the agent another technician took the session over. The
+// agent shows the new name and drops to view: control was granted to the
+// technician the customer was told about.
+type Handover struct {
+	Technician string `json:"technician"`
+}
+
 // Reconfirm reports the periodic "keep sharing?" question: the agent sends
 // it when it asks (Outcome "asked"), and with the answer ("confirmed") or
 // its absence ("timeout", after which the agent stops sharing).
@@ -327,6 +334,7 @@ func (End) Type() string            { return "end" }
 func (Status) Type() string         { return "status" }
 func (LevelChange) Type() string    { return "level" }
 func (Reconfirm) Type() string      { return "reconfirm" }
+func (Handover) Type() string       { return "handover" }
 func (Chat) Type() string           { return "chat" }
 func (FileEvent) Type() string      { return "file_event" }
 func (ScreenSwitch) Type() string   { return "screen_switch" }
@@ -350,6 +358,7 @@ var decoders = map[string]func(json.RawMessage) (Message, error){
 	"status":          decodeAs[Status],
 	"level":           decodeAs[LevelChange],
 	"reconfirm":       decodeAs[Reconfirm],
+	"handover":        decodeAs[Handover],
 	"chat":            decodeAs[Chat],
 	"file_event":      decodeAs[FileEvent],
 	"screen_switch":   decodeAs[ScreenSwitch],

@@ -31,6 +31,7 @@ func TestRoundTrip(t *testing.T) {
 		Consent{Level: LevelDataIntervention, Granted: true, Text: "…", Lang: "fr", Acceptance: &Acceptance{Version: "1", Answers: []StatementAnswer{{Statement: "Ik heb een back-up.", Confirmed: true}}, Name: "Marie Peeters", OSUser: "marie"}},
 		LevelChange{Level: LevelView, Reason: "customer"},
 		Reconfirm{Outcome: ReconfirmAsked, DeadlineSeconds: 60},
+		Handover{Technician: "Piet Janssens"},
 		Chat{Text: "Bonjour", From: "customer", At: 1767261600000},
 		FileEvent{Direction: FileToCustomer, Name: "factuur.pdf", Size: 5, Outcome: "done"},
 		ScreenSwitch{Index: 1, Granted: true},

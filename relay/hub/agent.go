@@ -2,12 +2,9 @@ package hub
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/meekijk/meekijk/internal/httpx"
@@ -97,6 +94,16 @@ func (a *agentConn) handle(m protocol.Message) error {
 		if err := a.h.store.AddEvent(ctx, a.room.id, store.EventMediaStarted, actorAgent, nil); err != nil {
 			a.log.Error("record media start", "err", err)
 		}
+	case protocol.LevelChange:
+		return a.stepDown(ctx, m)
+	case protocol.Reconfirm:
+		return a.reconfirm(ctx, m)
+	case protocol.Chat:
+		return a.room.chat(ctx, a.h, a.conn, m, actorCustomer, protocol.ByCustomer)
+	case protocol.FileEvent:
+		return a.fileEvent(ctx, m)
+	case protocol.ScreenSwitch:
+		return a.screenSwitch(ctx, m)
 	case protocol.End:
 		a.ending = true
 		a.h.end(ctx, a.room, protocol.ByCustomer, actorCustomer, orDefault(m.Reason, "customer_stopped"))
@@ -142,9 +149,14 @@ func (a *agentConn) join(ctx context.Context, join protocol.Join) error {
 	a.room = r
 	a.log.Info("agent joined")
 	servers, policy := a.h.ice(sess.ID)
+	timers, err := a.h.store.ConsentTimers(ctx)
+	if err != nil {
+		a.log.Error("read consent timers; using the defaults", "err", err)
+	}
 	if err := a.conn.Send(protocol.Joined{
-		SessionID: sess.ID, Technician: sess.TechnicianName, Company: a.h.cfg.Company,
+		SessionID: sess.ID, Technician: r.technicianName(sess), Company: a.h.cfg.Company,
 		TicketRef: sess.TicketRef, TicketTitle: sess.TicketTitle, ICEServers: servers, ICETransportPolicy: policy,
+		ReconfirmSeconds: int(timers.Every.Seconds()), ReconfirmAnswerSeconds: int(timers.Answer.Seconds()),
 	}); err != nil {
 		return err
 	}
@@ -186,17 +198,20 @@ func (a *agentConn) refuse(err error) error {
 }
 
 func (a *agentConn) consent(ctx context.Context, c protocol.Consent) error {
-	if c.Level != protocol.LevelView {
+	// The question as shown, bounded. Its hash lets the text be matched to
+	// a copy shown elsewhere.
+	text := boundText(c.Text)
+	detail := map[string]any{"level": c.Level, "text": text, "lang": cleanText(c.Lang), "textSha256": store.TextSHA256(text)}
+	switch c.Level {
+	case protocol.LevelView:
+	case protocol.LevelControl, protocol.LevelDataIntervention:
+		return a.decide(ctx, c, detail)
+	default:
 		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: "unknown consent level " + c.Level})
 	}
-	// The question as shown, bounded: a hostile agent must not fill the
-	// log. Its hash lets the text be matched to a copy shown elsewhere.
-	text := c.Text
-	if len(text) > 4096 {
-		text = strings.ToValidUTF8(text[:4096], "")
+	if !a.room.isJoined() {
+		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: "view was already decided"})
 	}
-	sum := sha256.Sum256([]byte(text))
-	detail := map[string]string{"level": c.Level, "text": text, "lang": cleanText(c.Lang), "textSha256": hex.EncodeToString(sum[:])}
 	if !c.Granted {
 		err := a.h.store.Transition(ctx, a.room.id, []string{store.StatusJoined}, store.StatusDeclined,
 			store.EventConsentDenied, actorCustomer, detail)
@@ -219,10 +234,10 @@ func (a *agentConn) consent(ctx context.Context, c protocol.Consent) error {
 	}
 	a.log.Info("customer allowed viewing")
 	a.room.mu.Lock()
-	a.room.live = true
+	a.room.live, a.room.level = true, protocol.LevelView
 	info := a.room.agentInfo
 	a.room.mu.Unlock()
-	a.room.toConsole(protocol.Status{Status: protocol.StatusLive, Agent: info})
+	a.room.toConsole(protocol.Status{Status: protocol.StatusLive, Agent: info, Level: protocol.LevelView})
 	return nil
 }
 
@@ -249,7 +264,8 @@ func (h *Hub) end(ctx context.Context, r *room, by, actor, reason string) {
 	}
 	h.log.Info("session ended", "session", r.id, "by", by, "reason", reason)
 	r.mu.Lock()
-	r.live = false
+	r.live, r.level = false, ""
+	clear(r.asked)
 	agent := r.agent
 	r.mu.Unlock()
 	r.toConsole(protocol.Status{Status: protocol.StatusEnded, By: by, Reason: reason})

@@ -33,6 +33,8 @@ type Store interface {
 	End(ctx context.Context, id int64, by, actor, reason string) (bool, error)
 	AddEvent(ctx context.Context, id int64, kind, actor string, detail any) error
 	Session(ctx context.Context, id int64) (store.Session, error)
+	RecordAcceptance(ctx context.Context, a *store.Acceptance, actor string, detail map[string]any) error
+	ConsentTimers(ctx context.Context) (store.ConsentTimers, error)
 }
 
 // Limits on guessing session codes.
@@ -94,6 +96,15 @@ type room struct {
 	agentInfo *protocol.AgentInfo
 	console   *wsconn.Conn
 	live      bool // the customer allowed viewing
+	// level is the consent level the customer granted ("" before view).
+	level string
+	// asked holds the requests put to the customer and not yet answered,
+	// by level: the agent may grant only what was asked, and an
+	// intervention's acceptance is stored with the work it was asked for.
+	asked map[string]protocol.ConsentRequest
+	// technician is who works the session now: the session's technician
+	// until another one opens its console (a hand-over).
+	technician store.User
 }
 
 // New returns a Hub.
@@ -184,7 +195,7 @@ func (h *Hub) room(id int64) *room {
 	defer h.mu.Unlock()
 	r := h.rooms[id]
 	if r == nil {
-		r = &room{id: id}
+		r = &room{id: id, asked: map[string]protocol.ConsentRequest{}}
 		h.rooms[id] = r
 	}
 	return r

@@ -57,7 +57,9 @@ type env struct {
 	hub  *hub.Hub
 	srv  *httptest.Server
 	tech store.User
-	sess store.Session
+	// other is a second technician, who opens consoles with consoleAs.
+	other store.User
+	sess  store.Session
 }
 
 // newEnv serves a hub over a real store holding one technician, one ticket
@@ -76,6 +78,10 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	cust, err := st.CreateCustomer(ctx, store.Customer{Name: "Bakkerij Peeters", Lang: "nl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := st.CreateUser(ctx, store.User{Email: "piet@example.com", Name: "Piet Janssens", Role: store.RoleTechnician, PasswordHash: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +105,11 @@ func newEnv(t *testing.T) *env {
 			http.NotFound(w, r)
 			return
 		}
-		h.ServeConsole(w, r, tech, id)
+		user := tech
+		if r.URL.Query().Get("as") == "other" {
+			user = other
+		}
+		h.ServeConsole(w, r, user, id)
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
@@ -111,7 +121,7 @@ func newEnv(t *testing.T) *env {
 		srv.Close()
 		st.Close()
 	})
-	return &env{t: t, clk: clk, st: st, hub: h, srv: srv, tech: tech, sess: sess}
+	return &env{t: t, clk: clk, st: st, hub: h, srv: srv, tech: tech, other: other, sess: sess}
 }
 
 func (e *env) wsURL(path string) string { return "ws" + strings.TrimPrefix(e.srv.URL, "http") + path }
@@ -168,7 +178,13 @@ func (e *env) joinedAgent() *peer {
 // same-origin header, completes its handshake, and returns the first status.
 func (e *env) console() (*peer, protocol.Status) {
 	e.t.Helper()
-	c, _, err := e.dial("console", "/ws/console/"+strconv.FormatInt(e.sess.ID, 10), http.Header{"Origin": {e.srv.URL}})
+	return e.consoleAs("")
+}
+
+// consoleAs is console as the env's other technician when as is "other".
+func (e *env) consoleAs(as string) (*peer, protocol.Status) {
+	e.t.Helper()
+	c, _, err := e.dial("console", "/ws/console/"+strconv.FormatInt(e.sess.ID, 10)+"?as="+as, http.Header{"Origin": {e.srv.URL}})
 	if err != nil {
 		e.t.Fatalf("dial console: %v", err)
 	}
@@ -384,7 +400,8 @@ func TestJoinOutcomes(t *testing.T) {
 			}
 			j := expect[protocol.Joined](t, a)
 			want := protocol.Joined{SessionID: e.sess.ID, Technician: techName, Company: company,
-				TicketRef: e.sess.TicketRef, TicketTitle: "Kassa print geen tickets", ICEServers: iceServers}
+				TicketRef: e.sess.TicketRef, TicketTitle: "Kassa print geen tickets", ICEServers: iceServers,
+				ReconfirmSeconds: 1800, ReconfirmAnswerSeconds: 60}
 			if !reflect.DeepEqual(j, want) {
 				t.Errorf("joined = %+v\nwant     %+v", j, want)
 			}

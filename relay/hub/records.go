@@ -1,0 +1,114 @@
+package hub
+
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/meekijk/meekijk/internal/protocol"
+	"github.com/meekijk/meekijk/internal/store"
+	"github.com/meekijk/meekijk/internal/wsconn"
+)
+
+// What the agent reports for the session's record, and chat, which the
+// relay stores as it passes it on.
+
+func (r *room) isJoined() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.live && r.level == ""
+}
+
+// technicianName is who the customer is told works the session.
+func (r *room) technicianName(sess store.Session) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.technician.ID != 0 {
+		return r.technician.Name
+	}
+	return sess.TechnicianName
+}
+
+var reconfirmEvents = map[string]string{
+	protocol.ReconfirmAsked:     store.EventReconfirmAsked,
+	protocol.ReconfirmConfirmed: store.EventReconfirmed,
+	protocol.ReconfirmTimeout:   store.EventReconfirmTimeout,
+}
+
+func (a *agentConn) reconfirm(ctx context.Context, m protocol.Reconfirm) error {
+	kind, ok := reconfirmEvents[m.Outcome]
+	if !ok || !a.room.isLive() {
+		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: "unexpected reconfirm " + m.Outcome})
+	}
+	actor := actorCustomer
+	if m.Outcome != protocol.ReconfirmConfirmed {
+		actor = actorAgent
+	}
+	if err := a.h.store.AddEvent(ctx, a.room.id, kind, actor, map[string]int{"deadlineSeconds": m.DeadlineSeconds}); err != nil {
+		a.log.Error("record reconfirmation", "err", err)
+	}
+	a.room.toConsole(m)
+	return nil
+}
+
+// chat stores a chat line from one side and passes it to the other. from is
+// the name the other side sees.
+func (r *room) chat(ctx context.Context, h *Hub, sender *wsconn.Conn, m protocol.Chat, actor, from string) error {
+	text := strings.TrimSpace(stripControlsKeepLines(m.Text))
+	if text == "" || utf8.RuneCountInString(text) > protocol.MaxChatRunes {
+		return sender.Send(protocol.Error{Code: protocol.ErrBadMessage, Message: "a chat line has 1 to 2000 characters"})
+	}
+	if !r.isLive() {
+		return sender.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: "chat before the customer allowed the session"})
+	}
+	if err := h.store.AddEvent(ctx, r.id, store.EventChat, actor, map[string]string{"from": from, "text": text}); err != nil {
+		h.log.Error("record chat", "session", r.id, "err", err)
+		return sender.Send(protocol.Error{Code: protocol.ErrInternal, Message: "could not store the message"})
+	}
+	out := protocol.Chat{Text: text, From: from, At: h.cfg.Now().UnixMilli()}
+	r.mu.Lock()
+	agent, console := r.agent, r.console
+	r.mu.Unlock()
+	// Both sides get the line back, stamped: the sender shows it once the
+	// relay has stored it, so neither side shows a line the record lacks.
+	for _, c := range []*wsconn.Conn{agent, console} {
+		if c != nil {
+			_ = c.Send(out)
+		}
+	}
+	return nil
+}
+
+// stripControlsKeepLines is stripControls for multi-line text.
+func stripControlsKeepLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = stripControls(l)
+	}
+	return strings.Join(lines, "\n")
+}
+
+var fileOutcomes = map[string]bool{"offered": true, "accepted": true, "declined": true, "done": true, "cancelled": true}
+
+func (a *agentConn) fileEvent(ctx context.Context, m protocol.FileEvent) error {
+	if (m.Direction != protocol.FileToCustomer && m.Direction != protocol.FileFromCustomer) || !fileOutcomes[m.Outcome] ||
+		m.Size < 0 || !a.room.isLive() {
+		return a.conn.Send(protocol.Error{Code: protocol.ErrBadMessage, Message: "bad file event"})
+	}
+	detail := map[string]any{"direction": m.Direction, "name": cleanText(m.Name), "size": m.Size, "outcome": m.Outcome}
+	if err := a.h.store.AddEvent(ctx, a.room.id, store.EventFile, actorCustomer, detail); err != nil {
+		a.log.Error("record file event", "err", err)
+	}
+	return nil
+}
+
+func (a *agentConn) screenSwitch(ctx context.Context, m protocol.ScreenSwitch) error {
+	if m.Index < 0 || m.Index > 64 || !a.room.isLive() {
+		return a.conn.Send(protocol.Error{Code: protocol.ErrBadMessage, Message: "bad screen switch"})
+	}
+	if err := a.h.store.AddEvent(ctx, a.room.id, store.EventScreenSwitch, actorCustomer, m); err != nil {
+		a.log.Error("record screen switch", "err", err)
+	}
+	a.room.toConsole(m)
+	return nil
+}
