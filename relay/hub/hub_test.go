@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -238,6 +239,17 @@ func (e *env) eventKinds() []string {
 		kinds = append(kinds, ev.Kind)
 	}
 	return kinds
+}
+
+// waitEvent waits until the session's history holds an event of kind.
+func (e *env) waitEvent(kind string) {
+	e.t.Helper()
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if slices.Contains(e.eventKinds(), kind) {
+			return
+		}
+	}
+	e.t.Fatalf("no %s event after %v: %v", kind, wait, e.eventKinds())
 }
 
 func (p *peer) send(t *testing.T, m protocol.Message) {
@@ -505,6 +517,10 @@ func TestSignalingFlow(t *testing.T) {
 		}
 	}
 	agent.send(t, protocol.MediaStarted{})
+	// The agent's and the console's messages travel on two connections:
+	// let the media start be recorded before the console ends, as it is
+	// in life, where seconds pass between the two.
+	e.waitEvent(store.EventMediaStarted)
 
 	// A console may not send what only the agent sends.
 	console.send(t, protocol.Offer{SDP: "x"})
