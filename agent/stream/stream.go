@@ -29,6 +29,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/meekijk/meekijk/agent/capture"
+	"github.com/meekijk/meekijk/internal/datachannel"
 	"github.com/meekijk/meekijk/internal/pionlog"
 )
 
@@ -77,6 +78,13 @@ type Config struct {
 	MaxFPS int
 	// Logger receives the Sender's and pion's logging; nil discards it.
 	Logger *slog.Logger
+	// OnMessage receives each valid message from the console's data
+	// channel, in order, on pion's goroutine: blocking it holds back the
+	// next message (back-pressure for file chunks). Malformed messages are
+	// logged and dropped.
+	OnMessage func(datachannel.Message)
+	// OnChannelOpen is called when the data channel opens.
+	OnChannelOpen func()
 }
 
 // Sender streams one capture.Source to one peer. Its methods are safe for
@@ -105,6 +113,10 @@ type Sender struct {
 	// ForceKeyFrame writes encoder state unlocked.
 	keyFrame atomic.Bool
 	frames   atomic.Int64
+
+	dc          *webrtc.DataChannel
+	drained     chan struct{} // a token when the channel's queue drained
+	badMessages atomic.Int64
 
 	mu           sync.Mutex
 	closed       bool // no goroutine may be started once set
@@ -187,6 +199,10 @@ func New(cfg Config, src capture.Source, onCandidate func(webrtc.ICECandidateIni
 		size:        size,
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if err := s.openChannel(cfg.OnMessage, cfg.OnChannelOpen); err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
 	pc.OnICECandidate(s.handleCandidate)
 	pc.OnConnectionStateChange(s.handleState)
 
@@ -216,6 +232,8 @@ func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, error) {
 	}
 
 	se := webrtc.SettingEngine{LoggerFactory: lf}
+	// pion would otherwise accept data-channel messages up to 1 GiB.
+	se.SetSCTPMaxMessageSize(datachannel.MaxFrameBytes)
 	// Browsers hide host addresses behind mDNS names we do not resolve,
 	// so the working pair is usually peer-reflexive; pion's default wait
 	// before accepting such pairs would add a second to every connect.
