@@ -69,7 +69,7 @@ require (
 	github.com/wlynxg/anet v0.0.5 // indirect
 	golang.org/x/image v0.27.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/sys v0.49.0
 	golang.org/x/time v0.14.0 // indirect
 	modernc.org/libc v1.77.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect

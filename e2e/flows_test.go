@@ -30,6 +30,14 @@ func newScene(t *testing.T, relayArgs ...string) *scene {
 	t.Helper()
 	s := &scene{display: startXvfb(t), relay: startRelay(t, relayArgs...)}
 	s.browser = newBrowser(t)
+	s.prepare(t)
+	return s
+}
+
+// prepare opens the console tab of a scene whose display, relay and
+// browser are set, logs the admin in and sets up the desk.
+func (s *scene) prepare(t *testing.T) {
+	t.Helper()
 	s.console = newTab(t, s.browser)
 	consoleLogin(t, s.console, s.relay)
 	apiCall(t, s.console, "PUT", "/calendar", alwaysOpen(), 200)
@@ -40,7 +48,6 @@ func newScene(t *testing.T, relayArgs ...string) *scene {
 		chromedp.WaitVisible(chromedp.CSS(`#new-ticket`)),
 	)
 	waitJS(t, s.console, "customer listed", `[...document.querySelectorAll('#new-ticket select[name=customerId] option')].some(o => o.textContent.includes(`+jsString(sceneCustomer)+`))`, 10*time.Second)
-	return s
 }
 
 // alwaysOpen is a support calendar open every minute of every day.

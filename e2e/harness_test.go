@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -175,8 +176,17 @@ type relay struct {
 
 func startRelay(t *testing.T, args ...string) *relay {
 	t.Helper()
+	return startRelayIn(t, nil, args...)
+}
+
+// startRelayIn starts the relay through launcher, a command prefix such as
+// "ip netns exec NS"; args come after the defaults, so they can override
+// -addr.
+func startRelayIn(t *testing.T, launcher []string, args ...string) *relay {
+	t.Helper()
 	dir := t.TempDir()
-	p := start(t, nil, bin.relay, append([]string{"-addr", "127.0.0.1:0", "-data", dir, "-company", "Softwarehuis Janssens"}, args...)...)
+	name, argv := launch(launcher, bin.relay, append([]string{"-addr", "127.0.0.1:0", "-data", dir, "-company", "Softwarehuis Janssens"}, args...))
+	p := start(t, nil, name, argv...)
 	r := &relay{proc: p, dataDir: dir}
 	r.url = strings.TrimSuffix(p.waitLine(t, "Console: "), "/")
 	login := p.waitLine(t, "First admin login: ")
@@ -206,9 +216,26 @@ type agent struct {
 
 func startAgent(t *testing.T, relayURL, display string, args ...string) *agent {
 	t.Helper()
-	p := start(t, []string{"DISPLAY=" + display, "LANG=nl_BE.UTF-8"}, bin.agent,
-		append([]string{"-relay", relayURL, "-no-browser", "-ice-allow", "127.0.0.0/8"}, args...)...)
+	return startAgentIn(t, nil, relayURL, display, args...)
+}
+
+// startAgentIn starts the agent through launcher, as startRelayIn; args
+// can override -ice-allow.
+func startAgentIn(t *testing.T, launcher []string, relayURL, display string, args ...string) *agent {
+	t.Helper()
+	name, argv := launch(launcher, bin.agent, append([]string{"-relay", relayURL, "-no-browser", "-ice-allow", "127.0.0.0/8"}, args...))
+	p := start(t, []string{"DISPLAY=" + display, "LANG=nl_BE.UTF-8"}, name, argv...)
 	return &agent{proc: p, pageURL: p.waitLine(t, "Open this page to continue: ")}
+}
+
+// launch puts a command prefix (none when launcher is empty) before a
+// program and its arguments.
+func launch(launcher []string, program string, args []string) (string, []string) {
+	if len(launcher) == 0 {
+		return program, args
+	}
+	argv := append(slices.Clone(launcher[1:]), program)
+	return launcher[0], append(argv, args...)
 }
 
 // waitExit waits for the agent to exit on its own.
@@ -261,6 +288,13 @@ func colouredWindow(t *testing.T, display string, rect image.Rectangle, rgb uint
 // background traffic, WebRTC on loopback only.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
+	return newBrowserWith(t)
+}
+
+// newBrowserWith is newBrowser with more options, applied after (and so
+// overriding) the usual ones.
+func newBrowserWith(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath("/usr/bin/chromium"),
 		chromedp.UserDataDir(t.TempDir()),
@@ -281,6 +315,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns,Translate,MediaRouter,OptimizationHints"),
 		chromedp.WindowSize(1600, 1000),
 	}
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	if err := chromedp.Do(ctx); err != nil {
@@ -350,8 +385,15 @@ type apiClient struct {
 
 func loginAPI(t *testing.T, base, email, password string) *apiClient {
 	t.Helper()
+	return loginAPIVia(t, nil, base, email, password)
+}
+
+// loginAPIVia logs in over transport (nil: the default one), for a relay
+// that only a special dialer reaches.
+func loginAPIVia(t *testing.T, transport http.RoundTripper, base, email, password string) *apiClient {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	c := &apiClient{base: base, http: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+	c := &apiClient{base: base, http: &http.Client{Jar: jar, Transport: transport, Timeout: 10 * time.Second}}
 	var me struct{ CSRFToken string }
 	if status := c.do(t, "POST", "/api/v1/login", map[string]string{"email": email, "password": password}, &me); status != 200 {
 		t.Fatalf("login: %d", status)

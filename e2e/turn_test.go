@@ -21,15 +21,9 @@ func TestSessionThroughTURN(t *testing.T) {
 	run(t, customer, "allow", chromedp.Click(chromedp.CSS(`#allow`)))
 	waitJS(t, s.console, "first frame through TURN", `Number(document.getElementById('screen').dataset.frames) > 0`, 20*time.Second)
 
-	pair := evalAsync[[]string](t, s.console, `(async () => {
-		const stats = await window.__meekijkPeer.getStats();
-		let pair;
-		stats.forEach((r) => { if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId); });
-		if (!pair) stats.forEach((r) => { if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') pair = r; });
-		return [stats.get(pair.localCandidateId).candidateType, stats.get(pair.remoteCandidateId).candidateType];
-	})()`)
-	if len(pair) != 2 || pair[0] != "relay" || pair[1] != "relay" {
-		t.Fatalf("selected candidate pair %v, want relay on both ends", pair)
+	pair := selectedPair(t, s.console)
+	if pair.Local.Type != "relay" || pair.Remote.Type != "relay" {
+		t.Fatalf("selected candidate pair %s <-> %s, want relay on both ends", pair.Local, pair.Remote)
 	}
 	if strings.Contains(s.relay.stderr.String(), "level=ERROR") {
 		t.Errorf("relay logged errors:\n%s", s.relay.stderr.String())

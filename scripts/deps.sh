@@ -11,6 +11,8 @@ packages=(
 	libx11-dev libxtst-dev  # the agent's input injection (robotgo) links -lX11 -lXtst
 	gcc libc6-dev   # cgo: the agent's OpenH264 encoder
 	fonts-dejavu-core  # readable text in screenshots
+	iproute2        # ip netns: the connectivity tests' separate hosts
+	coturn          # turnutils_uclient: a TURN client by others, to check ours against
 )
 
 missing=()
@@ -35,3 +37,11 @@ echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# The tests need only coturn's client. Its server stays off: the sysvinit
+# script starts nothing unless /etc/default/coturn sets TURNSERVER_ENABLED,
+# but under systemd the package enables and starts coturn.service, a TURN
+# server on every interface. Stop it when this script brought it in.
+if [[ " ${missing[*]} " == *" coturn "* ]] && [ -d /run/systemd/system ]; then
+	systemctl disable --now coturn.service
+fi
