@@ -11,10 +11,12 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/meekijk/meekijk/agent/app"
+	"github.com/meekijk/meekijk/agent/inject"
 	"github.com/meekijk/meekijk/internal/i18n"
 )
 
@@ -39,6 +41,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Display, "display", 0, "index of the screen to share")
 	lang := fs.String("lang", "", "language of the page: nl, fr or en (default: from the system locale)")
 	iceAllow := fs.String("ice-allow", "", "comma-separated networks (CIDR) WebRTC may use, e.g. 127.0.0.0/8 (default: all)")
+	folders := fs.String("files-dir", "", "comma-separated folders the customer may save received files in (default: Downloads, Desktop and Documents in the home folder)")
+	maxFileMB := fs.Int64("max-file-mb", 2048, "largest file sent or received, in MiB")
 	fs.BoolVar(&noBrowser, "no-browser", false, "do not open the page in the default browser; only print its address")
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
@@ -62,8 +66,21 @@ func run(args []string, stdout, stderr io.Writer) error {
 		cfg.Lang = i18n.Parse(*lang)
 	}
 	cfg.Version, cfg.Stdout, cfg.OpenBrowser = version, stdout, !noBrowser
+	cfg.FileFolders = fileFolders(*folders)
+	if *maxFileMB <= 0 {
+		return fmt.Errorf("-max-file-mb must be positive")
+	}
+	cfg.MaxFileBytes = *maxFileMB << 20
 
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
+	// Remote control needs the display; without it the agent still shares
+	// the screen and tells the technician control is not possible.
+	if robot, err := inject.New(""); err != nil {
+		log.Warn("remote control unavailable", "err", err)
+	} else {
+		defer robot.Close()
+		cfg.Injector, cfg.Clipboard = robot, robot
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a, err := app.New(cfg, log)
@@ -71,6 +88,33 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return a.Run(ctx)
+}
+
+// fileFolders lists the folders offered for received files: the ones given,
+// or the usual ones that exist in the customer's home folder.
+func fileFolders(list string) []string {
+	var out []string
+	for _, part := range strings.Split(list, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return nil
+	}
+	for _, name := range []string{"Downloads", "Desktop", "Documents"} {
+		if fi, err := os.Stat(filepath.Join(home, name)); err == nil && fi.IsDir() {
+			out = append(out, filepath.Join(home, name))
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, home)
+	}
+	return out
 }
 
 func parseNets(s string) ([]*net.IPNet, error) {

@@ -16,16 +16,18 @@ import (
 	"os"
 	"os/user"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
 	"github.com/meekijk/meekijk/agent/capture"
+	"github.com/meekijk/meekijk/agent/files"
+	"github.com/meekijk/meekijk/agent/input"
 	"github.com/meekijk/meekijk/agent/localui"
 	"github.com/meekijk/meekijk/agent/relayclient"
 	"github.com/meekijk/meekijk/agent/stream"
+	"github.com/meekijk/meekijk/internal/datachannel"
 	"github.com/meekijk/meekijk/internal/i18n"
 	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/wsconn"
@@ -51,6 +53,27 @@ type Config struct {
 	Stdout io.Writer
 	// NewSource opens the screen; tests may wrap it to count captures.
 	NewSource func(display int) (capture.Source, error)
+	// Displays lists the screens the customer may share; nil means
+	// capture.Displays.
+	Displays func() []capture.Display
+	// Injector performs the technician's input once the customer granted
+	// control. Without one, control cannot be granted and the agent says
+	// no on the customer's behalf.
+	Injector input.Injector
+	// Clipboard reads and writes the customer's clipboard while control
+	// is granted; nil: no clipboard sharing.
+	Clipboard Clipboard
+	// FileFolders are the folders the customer may save files in; the
+	// customer picks one for every file. None: files are declined.
+	FileFolders []string
+	// MaxFileBytes bounds a file either way; <= 0 means files.DefaultMaxSize.
+	MaxFileBytes int64
+}
+
+// Clipboard is the customer's clipboard (agent/inject's Robot).
+type Clipboard interface {
+	ReadClipboard() (string, error)
+	WriteClipboard(text string) error
 }
 
 // App is a running agent.
@@ -62,25 +85,45 @@ type App struct {
 	actions chan localui.Action
 	events  chan event
 
+	// controller gates and performs remote input. It is fed straight from
+	// the data channel; the loop only switches it on and off.
+	controller *input.Controller
+	dcIn       chan dcMessage
+	uploadDir  string
+	osUser     string
+
 	// Owned by the Run loop.
-	state    localui.State
-	conn     *wsconn.Conn
-	joined   *protocol.Joined
-	allowed  bool // the customer allowed viewing in this session
-	sender   *stream.Sender
-	src      capture.Source
-	frames   int64
-	finished bool
+	state     localui.State
+	conn      *wsconn.Conn
+	joined    *protocol.Joined
+	allowed   bool // the customer allowed viewing in this session
+	sender    *stream.Sender
+	shareStop context.CancelFunc // stops what feeds the loop from sender
+	src       capture.Source
+	frames    int64
+	finished  bool
+	controlOn bool
+	questions []*question // questions[0] is on screen
+	promptSeq int64
+	reconfirm time.Time // when to ask next whether to keep sharing
+	incoming  map[string]*incoming
+	outgoing  map[string]*outgoing
+	fileSeq   int
+	uiDirty   bool // state changed without being published (progress)
+	runCtx    context.Context
+	runWG     *sync.WaitGroup
 }
 
 // event is something that happened outside the loop.
 type event struct {
-	conn       *wsconn.Conn     // which relay connection it concerns
-	msg        protocol.Message // a message from the relay
-	closed     error            // the relay connection ended (with closedSet)
-	closedSet  bool
-	firstFrame *stream.Sender
-	failed     *stream.Sender // the peer connection failed
+	conn        *wsconn.Conn     // which relay connection it concerns
+	msg         protocol.Message // a message from the relay
+	closed      error            // the relay connection ended (with closedSet)
+	closedSet   bool
+	firstFrame  *stream.Sender
+	failed      *stream.Sender // the peer connection failed
+	channelOpen *stream.Sender
+	sent        *sentFile // an outgoing file's sender finished
 }
 
 // New prepares the agent and its local page.
@@ -94,6 +137,12 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	if cfg.Linger == 0 {
 		cfg.Linger = 3 * time.Second
 	}
+	if cfg.Displays == nil {
+		cfg.Displays = capture.Displays
+	}
+	if cfg.MaxFileBytes <= 0 {
+		cfg.MaxFileBytes = files.DefaultMaxSize
+	}
 	if _, err := relayclient.SocketURL(cfg.RelayURL); err != nil {
 		return nil, err
 	}
@@ -101,10 +150,27 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, catalog: catalog, actions: make(chan localui.Action), events: make(chan event, 16)}
-	a.state = localui.State{Phase: localui.PhaseCode, Lang: string(cfg.Lang), Code: cfg.Code}
-	ui, err := localui.New(log.With("component", "localui"), a.actions, a.state)
+	a := &App{cfg: cfg, log: log, catalog: catalog, actions: make(chan localui.Action), events: make(chan event, 16),
+		dcIn: make(chan dcMessage), incoming: map[string]*incoming{}, outgoing: map[string]*outgoing{}}
+	if cfg.Injector != nil {
+		a.controller = input.New(input.Config{Injector: cfg.Injector})
+	}
+	if u, err := user.Current(); err == nil {
+		a.osUser = u.Username
+	}
+	a.state = localui.State{Phase: localui.PhaseCode, Lang: string(cfg.Lang), Code: cfg.Code,
+		Screen: cfg.Display, MaxFileBytes: cfg.MaxFileBytes}
+	for _, d := range cfg.Displays() {
+		a.state.Screens = append(a.state.Screens, localui.Screen{Index: d.Index,
+			Name: fmt.Sprintf("%d (%d×%d)", d.Index+1, d.Bounds.Dx(), d.Bounds.Dy()), Width: d.Bounds.Dx(), Height: d.Bounds.Dy()})
+	}
+	if a.uploadDir, err = os.MkdirTemp("", "meekijk-send-*"); err != nil {
+		return nil, fmt.Errorf("agent: folder for files to send: %w", err)
+	}
+	ui, err := localui.New(log.With("component", "localui"), a.actions, a.state,
+		localui.Options{UploadDir: a.uploadDir, MaxUpload: cfg.MaxFileBytes})
 	if err != nil {
+		_ = os.RemoveAll(a.uploadDir)
 		return nil, err
 	}
 	a.ui = ui
@@ -120,6 +186,7 @@ func (a *App) URL() string { return a.ui.URL() }
 func (a *App) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	a.runCtx, a.runWG = ctx, &wg
 	defer func() {
 		a.stopSharing()
 		if a.conn != nil {
@@ -127,8 +194,11 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		cancel()
 		wg.Wait()
+		_ = os.RemoveAll(a.uploadDir)
 		a.log.Info("agent stopped", "frames_captured", a.frames)
 	}()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
 	uiErr := make(chan error, 1)
 	wg.Add(1)
 	go func() {
@@ -150,9 +220,14 @@ func (a *App) Run(ctx context.Context) error {
 			a.onAction(ctx, act, &wg)
 		case ev := <-a.events:
 			a.onEvent(ev)
+		case m := <-a.dcIn:
+			a.onChannel(m)
+		case now := <-tick.C:
+			a.onTick(now)
 		case <-exit:
 			return nil
 		}
+		a.syncControl()
 		if a.finished && exit == nil {
 			exit = time.After(a.cfg.Linger)
 		}
@@ -179,47 +254,49 @@ func (a *App) onAction(ctx context.Context, act localui.Action, wg *sync.WaitGro
 			}
 		}
 		_ = a.conn.Send(protocol.Join{Code: act.Value})
-	case "allow":
-		// Only an Allow clicked while the question is on screen counts.
-		if a.state.Phase != localui.PhaseAsk {
+	case "allow", "deny":
+		// Only an answer clicked while the view question is on screen
+		// counts.
+		if a.state.Phase != localui.PhaseAsk || len(a.questions) == 0 {
 			return
 		}
-		a.allowed = true
-		_ = a.conn.Send(a.consent(true))
-		a.state.Phase = localui.PhaseSharing
-		a.publish()
-		a.startSharing()
-	case "deny":
-		if a.state.Phase != localui.PhaseAsk {
-			return
-		}
-		a.conn.Finish(a.consent(false))
-		a.state.Phase = localui.PhaseDeclined
-		a.finished = true
+		a.answerView(a.questions[0], act.Kind == "allow")
+	case "yes", "no":
+		a.answer(act.Kind == "yes", act.Value)
 	case "stop":
 		if a.state.Phase != localui.PhaseSharing {
 			return
 		}
-		a.stopSharing()
-		a.conn.Finish(protocol.End{By: protocol.ByCustomer, Reason: "customer_stopped"})
-		a.state.Phase, a.state.EndedBy = localui.PhaseEnded, protocol.ByCustomer
-		a.finished = true
+		a.endByCustomer("customer_stopped")
 		a.log.Info("customer stopped sharing")
+	case "stop_control":
+		a.stepDown(protocol.LevelView, "customer")
+	case "stop_intervention":
+		a.stepDown(protocol.LevelControl, "customer")
+	case "screen":
+		a.chooseScreen(act.Value)
+	case "chat":
+		if a.conn != nil && a.allowed && act.Value != "" {
+			_ = a.conn.Send(protocol.Chat{Text: act.Value})
+		}
+	case "sendfile":
+		a.offerFile(act.Value, act.Path)
 	}
 	a.publish()
 }
 
-// consent is the customer's decision with the question as the page showed
-// it: the same catalog texts, language and names.
-func (a *App) consent(granted bool) protocol.Consent {
-	lang := i18n.Lang(a.state.Lang)
-	st := a.state
-	text := strings.Join([]string{
-		a.catalog.T(lang, "agent.ask.title", "technician", st.Technician, "company", st.Company),
-		a.catalog.T(lang, "agent.ask.ticket", "ref", st.TicketRef, "title", st.TicketTitle),
-		a.catalog.T(lang, "agent.ask.explain"),
-	}, "\n")
-	return protocol.Consent{Level: protocol.LevelView, Granted: granted, Text: text, Lang: string(lang)}
+// endByCustomer stops sharing and ends the session on the customer's side.
+func (a *App) endByCustomer(reason string) {
+	a.stopSharing()
+	if a.conn != nil {
+		a.conn.Finish(protocol.End{By: protocol.ByCustomer, Reason: reason})
+	}
+	a.state.Phase, a.state.EndedBy = localui.PhaseEnded, protocol.ByCustomer
+	if reason != "customer_stopped" {
+		a.state.EndedBy = reason
+	}
+	a.clearQuestions()
+	a.finished = true
 }
 
 // connect dials the relay and starts the goroutine that feeds its messages
@@ -263,6 +340,14 @@ func (a *App) report(ctx context.Context, ev event) error {
 
 func (a *App) onEvent(ev event) {
 	switch {
+	case ev.channelOpen != nil:
+		if ev.channelOpen == a.sender {
+			a.sendScreens()
+		}
+		return
+	case ev.sent != nil:
+		a.onSent(ev.sent)
+		return
 	case ev.firstFrame != nil:
 		if ev.firstFrame == a.sender && a.conn != nil {
 			_ = a.conn.Send(protocol.MediaStarted{})
@@ -294,6 +379,7 @@ func (a *App) onRelayClosed(err error) {
 		a.state.Phase, a.state.Error = localui.PhaseCode, "relay"
 	case localui.PhaseAsk, localui.PhaseSharing:
 		a.stopSharing()
+		a.clearQuestions()
 		a.state.Phase, a.state.Error = localui.PhaseEnded, "relay"
 		a.finished = true
 	}
@@ -312,6 +398,10 @@ func (a *App) onMessage(m protocol.Message) {
 		a.log.Info("connected to relay", "relay_version", m.Software)
 	case protocol.Error:
 		a.log.Info("relay refused", "code", m.Code, "message", m.Message)
+		if m.Code == protocol.ErrNoAcceptance && a.state.Level == protocol.LevelDataIntervention {
+			// The relay did not record the acceptance: no intervention.
+			a.state.Level = protocol.LevelControl
+		}
 		if a.state.Phase == localui.PhaseConnecting {
 			a.state.Phase, a.state.Error, a.state.RetryAfter = localui.PhaseCode, "internal", m.RetryAfter
 			if errorKeys[m.Code] {
@@ -324,8 +414,13 @@ func (a *App) onMessage(m protocol.Message) {
 		a.state.TicketRef, a.state.TicketTitle = m.TicketRef, m.TicketTitle
 		a.log.Info("joined session", "session", m.SessionID)
 	case protocol.ConsentRequest:
-		if a.joined != nil && m.Level == protocol.LevelView && !a.allowed {
-			a.state.Phase = localui.PhaseAsk
+		a.onConsentRequest(m)
+	case protocol.Handover:
+		a.onHandover(m)
+	case protocol.Chat:
+		a.state.Chat = append(a.state.Chat, localui.ChatLine{From: m.From, Text: m.Text, At: m.At})
+		if len(a.state.Chat) > maxChatLines {
+			a.state.Chat = a.state.Chat[len(a.state.Chat)-maxChatLines:]
 		}
 	case protocol.Answer:
 		if a.allowed && a.sender != nil {
@@ -346,6 +441,7 @@ func (a *App) onMessage(m protocol.Message) {
 		}
 	case protocol.End:
 		a.stopSharing()
+		a.clearQuestions()
 		if a.state.Phase != localui.PhaseDeclined {
 			a.state.Phase, a.state.EndedBy = localui.PhaseEnded, m.By
 		}
@@ -370,16 +466,25 @@ func (a *App) startSharing() {
 		return
 	}
 	gate := &candidateGate{conn: a.conn}
-	sender, err := stream.New(stream.Config{
-		ICEServers:  iceServers(a.joined),
-		RelayOnly:   a.joined != nil && a.joined.ICETransportPolicy == "relay",
-		AllowedNets: a.cfg.AllowedNets,
-		Logger:      a.log.With("component", "stream"),
+	shareCtx, shareStop := context.WithCancel(a.runCtx)
+	var sender *stream.Sender
+	sender, err = stream.New(stream.Config{
+		ICEServers:    iceServers(a.joined),
+		RelayOnly:     a.joined != nil && a.joined.ICETransportPolicy == "relay",
+		AllowedNets:   a.cfg.AllowedNets,
+		Logger:        a.log.With("component", "stream"),
+		OnMessage:     func(m datachannel.Message) { a.fromConsole(shareCtx, sender, m) },
+		OnChannelOpen: func() { a.reportAsync(event{channelOpen: sender}) },
 	}, src, gate.add)
 	if err != nil {
+		shareStop()
 		src.Close()
 		a.log.Error("start stream", "err", err)
 		return
+	}
+	a.shareStop = shareStop
+	if a.controller != nil {
+		a.controller.SetScreen(src.Bounds())
 	}
 	sender.OnFirstFrame(func() { a.reportAsync(event{firstFrame: sender}) })
 	sender.OnState(func(s webrtc.PeerConnectionState) {
@@ -443,6 +548,14 @@ func (a *App) reportAsync(ev event) {
 }
 
 func (a *App) stopSharing() {
+	a.setControl(false)
+	a.abortTransfers()
+	if a.shareStop != nil {
+		// First, so a data-channel callback blocked on the loop returns
+		// and Close below can wait for pion's goroutines.
+		a.shareStop()
+		a.shareStop = nil
+	}
 	if a.sender != nil {
 		a.frames += a.sender.FramesCaptured()
 		if err := a.sender.Close(); err != nil {

@@ -25,6 +25,7 @@ package inject
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/go-vgo/robotgo"
@@ -179,4 +180,22 @@ func (r *Robot) Close() error {
 	open = false
 	openMu.Unlock()
 	return err
+}
+
+// ReadClipboard returns the clipboard's text. On Linux it needs xclip or
+// xsel, which read the X selection of $DISPLAY.
+func (r *Robot) ReadClipboard() (string, error) {
+	text, err := robotgo.ReadAll()
+	if err != nil {
+		return "", fmt.Errorf("inject: read clipboard: %w", err)
+	}
+	return text, nil
+}
+
+// WriteClipboard puts text on the clipboard (xclip or xsel on Linux).
+func (r *Robot) WriteClipboard(text string) error {
+	if err := robotgo.WriteAll(text); err != nil {
+		return fmt.Errorf("inject: write clipboard: %w", err)
+	}
+	return nil
 }

@@ -15,10 +15,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -57,12 +59,103 @@ type State struct {
 	TicketRef   string `json:"ticketRef,omitempty"`
 	TicketTitle string `json:"ticketTitle,omitempty"`
 	EndedBy     string `json:"endedBy,omitempty"`
+	// Level is the consent level granted: "", view, control or
+	// data_intervention.
+	Level string `json:"level,omitempty"`
+	// Prompt is the question on screen, if any; while one is shown the
+	// agent ignores the technician's input.
+	Prompt  *Prompt  `json:"prompt,omitempty"`
+	Screens []Screen `json:"screens,omitempty"`
+	// Screen is the index of the shared (or to be shared) screen.
+	Screen    int        `json:"screen"`
+	Chat      []ChatLine `json:"chat,omitempty"`
+	Transfers []Transfer `json:"transfers,omitempty"`
+	// MaxFileBytes is the largest file the customer may send.
+	MaxFileBytes int64 `json:"maxFileBytes,omitempty"`
+}
+
+// Prompt kinds.
+const (
+	PromptConsent   = "consent"   // a consent level: view, control, data intervention
+	PromptReconfirm = "reconfirm" // keep sharing?
+	PromptScreen    = "screen"    // the technician asks to see another screen
+	PromptFile      = "file"      // the technician offers a file
+)
+
+// Prompt is one question to the customer. ID changes with every prompt, so
+// a click on a question that is no longer shown answers nothing.
+type Prompt struct {
+	ID    int64  `json:"id"`
+	Kind  string `json:"kind"`
+	Level string `json:"level,omitempty"`
+	// Lines, Statements and Acceptance are the question's text, worded by
+	// internal/consent (consent prompts) or the agent.
+	Lines      []string `json:"lines"`
+	Statements []string `json:"statements,omitempty"`
+	Acceptance string   `json:"acceptance,omitempty"`
+	// DeadlineMs is when an unanswered prompt expires (Unix ms), or 0.
+	DeadlineMs int64 `json:"deadlineMs,omitempty"`
+	// Folders are where an offered file may be saved (PromptFile).
+	Folders []string `json:"folders,omitempty"`
+}
+
+// Screen is one of the customer's screens.
+type Screen struct {
+	Index  int    `json:"index"`
+	Name   string `json:"name"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+}
+
+// ChatLine is a chat message as the relay stamped it.
+type ChatLine struct {
+	From string `json:"from"`
+	Text string `json:"text"`
+	At   int64  `json:"at"`
+}
+
+// Transfer is a file on its way, either direction.
+type Transfer struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Direction string `json:"direction"` // protocol.FileToCustomer or FileFromCustomer
+	Size      int64  `json:"size"`
+	Bytes     int64  `json:"bytes"`
+	// State: waiting, active, done, failed, declined.
+	State string `json:"state"`
+	// Path is where a received file was saved.
+	Path string `json:"path,omitempty"`
 }
 
 // Action is something the customer did on the page.
 type Action struct {
-	Kind  string // "code", "allow", "deny", "stop", "lang"
-	Value string // the code or the language
+	// Kind is one of validActions.
+	Kind string
+	// Value is the code, the language, the chat text, the screen index,
+	// or a prompt answer (JSON: see Answer).
+	Value string
+	// Path is the uploaded file (Kind "sendfile"); the receiver of the
+	// action owns it and removes it.
+	Path string
+}
+
+// Answer is the page's answer to a prompt, the Value of "yes" and "no".
+type Answer struct {
+	ID int64 `json:"id"`
+	// Confirmed is the customer's answer to each statement, in order.
+	Confirmed []bool `json:"confirmed,omitempty"`
+	// Name is what the customer typed to sign an acceptance.
+	Name string `json:"name,omitempty"`
+	// Folder is the index in Prompt.Folders to save a file in.
+	Folder int `json:"folder,omitempty"`
+}
+
+// Options configures the page server.
+type Options struct {
+	// UploadDir holds files the customer sends, until they are sent.
+	UploadDir string
+	// MaxUpload is the largest file the customer may send, in bytes.
+	MaxUpload int64
 }
 
 // Server is the local page's HTTP server.
@@ -73,6 +166,7 @@ type Server struct {
 	http    *http.Server
 	actions chan<- Action
 	catalog []byte
+	opts    Options
 
 	mu    sync.Mutex // guards the following
 	state State
@@ -81,7 +175,7 @@ type Server struct {
 
 // New listens on a random loopback port. Actions from the page are sent on
 // actions; the caller must keep receiving from it.
-func New(log *slog.Logger, actions chan<- Action, initial State) (*Server, error) {
+func New(log *slog.Logger, actions chan<- Action, initial State, opts Options) (*Server, error) {
 	catJSON, err := i18n.PageJSON("agent.")
 	if err != nil {
 		return nil, err
@@ -90,7 +184,7 @@ func New(log *slog.Logger, actions chan<- Action, initial State) (*Server, error
 	if err != nil {
 		return nil, fmt.Errorf("localui: listen: %w", err)
 	}
-	s := &Server{log: log, token: auth.NewToken(), ln: ln, actions: actions, catalog: catJSON,
+	s := &Server{log: log, token: auth.NewToken(), ln: ln, actions: actions, catalog: catJSON, opts: opts,
 		state: initial, subs: map[chan State]struct{}{}}
 	assets, err := fs.Sub(embedded, "assets")
 	if err != nil {
@@ -102,6 +196,7 @@ func New(log *slog.Logger, actions chan<- Action, initial State) (*Server, error
 	mux.HandleFunc("GET "+prefix+"/i18n.json", s.i18n)
 	mux.HandleFunc("GET "+prefix+"/events", s.events)
 	mux.HandleFunc("POST "+prefix+"/action", s.action)
+	mux.HandleFunc("POST "+prefix+"/upload", s.upload)
 	s.http = &http.Server{
 		Handler:           httpx.SecurityHeaders(CSP, s.guard(mux)),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -220,7 +315,16 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-var validActions = map[string]bool{"code": true, "allow": true, "deny": true, "stop": true, "lang": true}
+var validActions = map[string]bool{
+	"code": true, "allow": true, "deny": true, "stop": true, "lang": true,
+	"yes": true, "no": true, // answers to the prompt on screen
+	"stop_control": true, "stop_intervention": true, // stepping down
+	"screen": true, "chat": true,
+}
+
+// maxActionBytes bounds an action's body: a chat line of 2000 characters
+// is at most 8 KB of UTF-8, more once JSON-escaped.
+const maxActionBytes = 32 << 10
 
 // action receives the customer's clicks. A page from elsewhere cannot post
 // here: besides the token, a POST must carry our own Origin.
@@ -233,7 +337,7 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 		Kind  string `json:"kind"`
 		Value string `json:"value"`
 	}
-	if err := httpx.DecodeJSON(w, r, &in, 1<<10); err != nil {
+	if err := httpx.DecodeJSON(w, r, &in, maxActionBytes); err != nil {
 		httpx.WriteError(w, r, s.log, err)
 		return
 	}
@@ -241,9 +345,60 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, s.log, httpx.FieldError("kind", "unknown action %q", in.Kind))
 		return
 	}
+	s.send(w, r, Action{Kind: in.Kind, Value: strings.TrimSpace(in.Value)})
+}
+
+// send hands an action to the agent, unless the page went away first.
+func (s *Server) send(w http.ResponseWriter, r *http.Request, act Action) bool {
 	select {
-	case s.actions <- Action{Kind: in.Kind, Value: strings.TrimSpace(in.Value)}:
+	case s.actions <- act:
 		w.WriteHeader(http.StatusNoContent)
+		return true
 	case <-r.Context().Done():
+		return false
+	}
+}
+
+// upload receives a file the customer chose to send to the technician: the
+// raw bytes as the body, the name in the query. The file is kept in
+// UploadDir until the agent has sent it. A body over MaxUpload is refused
+// and nothing of it is kept.
+func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
+	if !httpx.SameOrigin(r) {
+		http.Error(w, "forbidden origin", http.StatusForbidden)
+		return
+	}
+	name := r.URL.Query().Get("name")
+	if name == "" || len(name) > 1024 || s.opts.UploadDir == "" {
+		http.Error(w, "a file name is required", http.StatusBadRequest)
+		return
+	}
+	if r.ContentLength > s.opts.MaxUpload {
+		http.Error(w, "file too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	f, err := os.CreateTemp(s.opts.UploadDir, "upload-*")
+	if err != nil {
+		s.log.Error("keep uploaded file", "err", err)
+		http.Error(w, "cannot keep the file", http.StatusInternalServerError)
+		return
+	}
+	n, err := io.Copy(f, http.MaxBytesReader(w, r.Body, s.opts.MaxUpload))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "file too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		s.log.Info("upload failed", "err", err, "bytes", n)
+		http.Error(w, "upload failed", http.StatusBadRequest)
+		return
+	}
+	if !s.send(w, r, Action{Kind: "sendfile", Value: name, Path: f.Name()}) {
+		_ = os.Remove(f.Name())
 	}
 }

@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -33,8 +36,13 @@ var initial = localui.State{Phase: localui.PhaseCode, Lang: "nl", Code: "1234567
 // when its context is cancelled.
 func start(t *testing.T) *env {
 	t.Helper()
+	return startWith(t, localui.Options{})
+}
+
+func startWith(t *testing.T, opts localui.Options) *env {
+	t.Helper()
 	actions := make(chan localui.Action, 1)
-	srv, err := localui.New(slog.New(slog.DiscardHandler), actions, initial)
+	srv, err := localui.New(slog.New(slog.DiscardHandler), actions, initial, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +196,7 @@ func TestActions(t *testing.T) {
 		{"empty kind", e.origin, `{}`, 400, nil},
 		{"unknown field", e.origin, `{"kind":"allow","force":true}`, 400, nil},
 		{"not json", e.origin, `kind=allow`, 400, nil},
-		{"body over limit", e.origin, `{"kind":"code","value":"` + strings.Repeat("1", 2000) + `"}`, 413, nil},
+		{"body over limit", e.origin, `{"kind":"code","value":"` + strings.Repeat("1", 40<<10) + `"}`, 413, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -279,18 +287,18 @@ func TestEventsStreamState(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	if got := s.next(t); got != initial {
+	if got := s.next(t); !reflect.DeepEqual(got, initial) {
 		t.Errorf("first event %+v, want the current state %+v", got, initial)
 	}
 	ask := localui.State{Phase: localui.PhaseAsk, Lang: "fr", Technician: "Tina Peeters", Company: "Acme",
 		TicketRef: "2026-000001", TicketTitle: "Kassa"}
 	e.srv.Publish(ask)
-	if got := s.next(t); got != ask {
+	if got := s.next(t); !reflect.DeepEqual(got, ask) {
 		t.Errorf("published %+v, stream got %+v", ask, got)
 	}
 	// A page opened later starts from the newest state.
 	late, _ := e.openEvents()
-	if got := late.next(t); got != ask {
+	if got := late.next(t); !reflect.DeepEqual(got, ask) {
 		t.Errorf("late page got %+v, want %+v", got, ask)
 	}
 	// Bursts may skip states, but the newest one always arrives.
@@ -306,7 +314,7 @@ func TestEventsStreamState(t *testing.T) {
 
 func TestRunEndsOpenStreams(t *testing.T) {
 	actions := make(chan localui.Action)
-	srv, err := localui.New(slog.New(slog.DiscardHandler), actions, initial)
+	srv, err := localui.New(slog.New(slog.DiscardHandler), actions, initial, localui.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,5 +345,33 @@ func TestRunEndsOpenStreams(t *testing.T) {
 	// The stream was ended by the server, not left hanging.
 	if _, err := io.ReadAll(br); err != nil {
 		t.Errorf("stream ended with %v, want a clean end", err)
+	}
+}
+
+func TestUploadKeepsTheFileForTheAgent(t *testing.T) {
+	dir := t.TempDir()
+	e := startWith(t, localui.Options{UploadDir: dir, MaxUpload: 1000})
+	path := "/" + e.token + "/upload?name=" + url.QueryEscape("offerte é.pdf")
+	if a := e.do("POST", path, "", "http://evil.example", "x"); a.status != http.StatusForbidden {
+		t.Errorf("foreign origin: status %d", a.status)
+	}
+	if a := e.do("POST", path, "", e.origin, strings.Repeat("x", 1001)); a.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("too large: status %d", a.status)
+	}
+	if a := e.do("POST", "/"+e.token+"/upload", "", e.origin, "x"); a.status != http.StatusBadRequest {
+		t.Errorf("no name: status %d", a.status)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("refused uploads left %v", left)
+	}
+	if a := e.do("POST", path, "", e.origin, "%PDF-1.7"); a.status != http.StatusNoContent {
+		t.Fatalf("upload: status %d %s", a.status, a.body)
+	}
+	act := <-e.actions
+	if act.Kind != "sendfile" || act.Value != "offerte é.pdf" || filepath.Dir(act.Path) != dir {
+		t.Fatalf("action %+v", act)
+	}
+	if b, err := os.ReadFile(act.Path); err != nil || string(b) != "%PDF-1.7" {
+		t.Errorf("kept %q, %v", b, err)
 	}
 }

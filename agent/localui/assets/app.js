@@ -21,18 +21,139 @@ async function act(kind, value = '') {
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
+/** @param {string} tag @param {string} text @param {string} [cls] */
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+
+/** Fills a screen choice. @param {HTMLSelectElement} sel */
+function fillScreens(sel) {
+  const screens = state.screens || [];
+  /** @type {HTMLElement} */ (sel.parentElement).hidden = screens.length < 2;
+  sel.replaceChildren(...screens.map((/** @type {any} */ s) => {
+    const o = /** @type {HTMLOptionElement} */ (el('option', s.name));
+    o.value = String(s.index);
+    return o;
+  }));
+  sel.value = String(state.screen || 0);
+}
+
+// The prompt on screen and what the customer ticked for it, kept across
+// renders (state updates arrive while the customer is reading).
+let promptId = 0;
+/** @type {boolean[]} */
+let confirmed = [];
+
+function renderPrompt() {
+  const p = state.prompt;
+  const box = $('prompt');
+  box.hidden = !p || state.phase !== 'sharing';
+  if (!p) return;
+  if (p.id !== promptId) {
+    promptId = p.id;
+    confirmed = (p.statements || []).map(() => false);
+    /** @type {HTMLInputElement} */ ($('prompt-name')).value = '';
+  }
+  $('prompt-lines').replaceChildren(...p.lines.map((/** @type {string} */ l, /** @type {number} */ i) => el(i === 0 ? 'h2' : 'p', l)));
+  // Statements are confirmed one by one, in order.
+  $('prompt-statements').replaceChildren(...(p.statements || []).map((/** @type {string} */ s, /** @type {number} */ i) => {
+    const li = el('li', '');
+    const box = /** @type {HTMLInputElement} */ (document.createElement('input'));
+    box.type = 'checkbox';
+    box.id = 'statement-' + i;
+    box.checked = confirmed[i];
+    box.disabled = i > 0 && !confirmed[i - 1];
+    box.addEventListener('change', () => { confirmed[i] = box.checked; if (!box.checked) confirmed.fill(false, i); renderPrompt(); });
+    const label = el('label', ' ' + s);
+    label.prepend(box);
+    li.append(label);
+    if (box.disabled) li.className = 'pending';
+    return li;
+  }));
+  $('prompt-acceptance').textContent = p.acceptance || '';
+  const signing = !!p.acceptance;
+  $('prompt-name-label').hidden = !signing;
+  const folders = p.folders || [];
+  $('prompt-folder-label').hidden = folders.length === 0;
+  const sel = /** @type {HTMLSelectElement} */ ($('prompt-folder'));
+  if (sel.options.length !== folders.length) {
+    sel.replaceChildren(...folders.map((/** @type {string} */ f, /** @type {number} */ i) => {
+      const o = /** @type {HTMLOptionElement} */ (el('option', f));
+      o.value = String(i);
+      return o;
+    }));
+  }
+  const labels = {
+    consent: [p.level === 'data_intervention' ? 'intervention.accept_button' : 'allow', 'deny'],
+    reconfirm: ['reconfirm.keep', 'stop'],
+    screen: ['screen.switch', 'deny'],
+    file: ['file.accept', 'deny'],
+  }[/** @type {'consent'|'reconfirm'|'screen'|'file'} */ (p.kind)];
+  $('prompt-yes').textContent = t(labels[0]);
+  $('prompt-no').textContent = t(labels[1]);
+  const name = /** @type {HTMLInputElement} */ ($('prompt-name')).value.trim();
+  /** @type {HTMLButtonElement} */ ($('prompt-yes')).disabled = signing && (confirmed.includes(false) || name === '');
+  renderDeadline();
+}
+
+function renderDeadline() {
+  const p = state.prompt;
+  const left = p && p.deadlineMs ? Math.max(0, Math.ceil((p.deadlineMs - Date.now()) / 1000)) : 0;
+  $('prompt-deadline').textContent = left ? t('reconfirm.deadline', { seconds: left }) : '';
+}
+setInterval(renderDeadline, 1000);
+
+/** @param {boolean} yes */
+function answer(yes) {
+  const name = /** @type {HTMLInputElement} */ ($('prompt-name')).value.trim();
+  const folder = Number(/** @type {HTMLSelectElement} */ ($('prompt-folder')).value || 0);
+  act(yes ? 'yes' : 'no', JSON.stringify({ id: promptId, confirmed, name, folder }));
+}
+
 function render() {
   document.documentElement.lang = state.lang;
   document.body.dataset.phase = state.phase;
+  document.body.dataset.level = state.level || '';
   for (const el of document.querySelectorAll('[data-t]')) el.textContent = t(/** @type {string} */ (el.getAttribute('data-t')));
   document.title = t('title');
   /** @type {HTMLSelectElement} */ ($('lang')).value = state.lang;
   for (const sec of document.querySelectorAll('main > section')) /** @type {HTMLElement} */ (sec).hidden = sec.id !== 'phase-' + state.phase;
   $('code-error').textContent = state.error ? t('error.' + state.error, { seconds: state.retryAfter || 60 }) : '';
-  $('ask-title').textContent = t('ask.title', { technician: state.technician || '', company: state.company || '' });
-  $('ask-ticket').textContent = t('ask.ticket', { ref: state.ticketRef || '', title: state.ticketTitle || '' });
+  const ask = state.phase === 'ask' && state.prompt ? state.prompt.lines : [];
+  $('ask-lines').replaceChildren(...ask.map((/** @type {string} */ l, /** @type {number} */ i) => el(i === 0 ? 'h1' : 'p', l)));
+  fillScreens(/** @type {HTMLSelectElement} */ ($('ask-screen')));
+  fillScreens(/** @type {HTMLSelectElement} */ ($('share-screen')));
   $('sharing-title').textContent = t('sharing', { technician: state.technician || '' });
-  $('ended-by').textContent = state.endedBy === 'technician' ? t('ended.technician') : '';
+  $('level-line').textContent = state.level ? t('level.' + state.level) : '';
+  $('stop-control').hidden = state.level !== 'control';
+  $('stop-intervention').hidden = state.level !== 'data_intervention';
+  renderPrompt();
+  $('chat-log').replaceChildren(...(state.chat || []).map((/** @type {any} */ c) => {
+    const li = el('li', c.text);
+    li.prepend(el('span', c.from === 'customer' ? t('chat.you') : c.from, 'from'));
+    return li;
+  }));
+  $('transfers').replaceChildren(...(state.transfers || []).map((/** @type {any} */ f) => {
+    const li = el('li', '');
+    li.dataset.state = f.state;
+    li.id = 'transfer-' + f.id;
+    const pct = f.size ? Math.floor((100 * f.bytes) / f.size) : 100;
+    const text = { done: f.path ? t('file.saved', { path: f.path }) : t('file.sent', { name: f.name }),
+      failed: t('file.failed', { name: f.name }), declined: t('file.declined', { name: f.name }) }[/** @type {'done'|'failed'|'declined'} */ (f.state)];
+    li.append(el('span', text || t('file.progress', { name: f.name, percent: pct })));
+    if (f.state === 'active' || f.state === 'waiting') {
+      const bar = /** @type {HTMLProgressElement} */ (document.createElement('progress'));
+      bar.max = 100;
+      bar.value = pct;
+      li.append(bar);
+    }
+    return li;
+  }));
+  $('ended-by').textContent = state.endedBy === 'technician' ? t('ended.technician')
+    : state.endedBy === 'reconfirm_timeout' ? t('ended.reconfirm_timeout') : '';
   const code = /** @type {HTMLInputElement} */ ($('code'));
   if (state.code && !code.value) code.value = state.code;
 }
@@ -49,6 +170,32 @@ $('code-form').addEventListener('submit', (e) => {
 $('allow').addEventListener('click', () => act('allow'));
 $('deny').addEventListener('click', () => act('deny'));
 $('stop').addEventListener('click', () => act('stop'));
+$('stop-control').addEventListener('click', () => act('stop_control'));
+$('stop-intervention').addEventListener('click', () => act('stop_intervention'));
+$('prompt-yes').addEventListener('click', () => answer(true));
+$('prompt-no').addEventListener('click', () => answer(false));
+$('prompt-name').addEventListener('input', () => renderPrompt());
+for (const id of ['ask-screen', 'share-screen']) {
+  $(id).addEventListener('change', (e) => act('screen', /** @type {HTMLSelectElement} */ (e.target).value));
+}
+$('chat-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const input = /** @type {HTMLInputElement} */ ($('chat-input'));
+  if (input.value.trim()) act('chat', input.value);
+  input.value = '';
+});
+$('send-file').addEventListener('change', async (e) => {
+  const input = /** @type {HTMLInputElement} */ (e.target);
+  const file = input.files && input.files[0];
+  input.value = '';
+  if (!file) return;
+  if (file.size > state.maxFileBytes) {
+    $('send-error').textContent = t('file.too_large', { max: Math.floor(state.maxFileBytes / 1048576) + ' MB' });
+    return;
+  }
+  $('send-error').textContent = '';
+  await fetch('upload?name=' + encodeURIComponent(file.name), { method: 'POST', body: file });
+});
 $('lang').addEventListener('change', (e) => act('lang', /** @type {HTMLSelectElement} */ (e.target).value));
 
 fetch('i18n.json').then((r) => r.json()).then((c) => {

@@ -1,0 +1,342 @@
+package app
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/meekijk/meekijk/agent/localui"
+	"github.com/meekijk/meekijk/internal/consent"
+	"github.com/meekijk/meekijk/internal/datachannel"
+	"github.com/meekijk/meekijk/internal/i18n"
+	"github.com/meekijk/meekijk/internal/protocol"
+)
+
+// The consent ladder on the customer's machine, where it is enforced:
+// view -> control -> data intervention, each step a question the customer
+// answers here, each step down a click away. Remote input reaches the
+// machine only while control is granted, the picture is shared, and no
+// question is on screen (so the technician cannot click Allow).
+
+// maxChatLines bounds the chat the page keeps.
+const maxChatLines = 200
+
+// question is a prompt on (or waiting for) the customer's screen, with
+// what answering it needs.
+type question struct {
+	prompt   localui.Prompt
+	asked    consent.Question       // consent prompts: the exact wording
+	work     *protocol.Intervention // data intervention only
+	screen   int                    // screen prompts: the screen asked for
+	file     *incoming              // file prompts
+	deadline time.Time              // reconfirm prompts
+}
+
+// ask queues q; a reconfirmation goes first, because it expires.
+func (a *App) ask(q *question) {
+	a.promptSeq++
+	q.prompt.ID = a.promptSeq
+	if q.prompt.Kind == localui.PromptReconfirm {
+		a.questions = slices.Insert(a.questions, 0, q)
+	} else {
+		a.questions = append(a.questions, q)
+	}
+	a.showQuestion()
+}
+
+// showQuestion puts the first queued question on the page.
+func (a *App) showQuestion() {
+	a.state.Prompt = nil
+	if len(a.questions) > 0 {
+		p := a.questions[0].prompt
+		a.state.Prompt = &p
+	}
+}
+
+func (a *App) dropQuestion(q *question) {
+	a.questions = slices.DeleteFunc(a.questions, func(x *question) bool { return x == q })
+	a.showQuestion()
+}
+
+func (a *App) clearQuestions() {
+	a.questions = nil
+	a.showQuestion()
+}
+
+func (a *App) who() consent.Who {
+	st := a.state
+	return consent.Who{Technician: st.Technician, Company: st.Company, TicketRef: st.TicketRef, TicketTitle: st.TicketTitle}
+}
+
+func (a *App) lang() i18n.Lang { return i18n.Lang(a.state.Lang) }
+
+func (a *App) onConsentRequest(m protocol.ConsentRequest) {
+	if a.joined == nil {
+		return
+	}
+	if m.Level == protocol.LevelView {
+		if !a.allowed && a.state.Phase == localui.PhaseConnecting {
+			a.state.Phase = localui.PhaseAsk
+			a.askConsent(m)
+		}
+		return
+	}
+	// A step up is asked from the level just below, while sharing.
+	if a.state.Phase != localui.PhaseSharing || protocol.LevelRank(m.Level) != protocol.LevelRank(a.state.Level)+1 {
+		a.log.Warn("consent request out of order ignored", "level", m.Level, "at", a.state.Level)
+		return
+	}
+	if a.controller == nil {
+		// This machine cannot be controlled (no display to inject into):
+		// say so rather than ask the customer for something that will not
+		// happen.
+		a.log.Warn("control asked, but input cannot be injected here")
+		_ = a.conn.Send(protocol.Consent{Level: m.Level, Granted: false, Text: "input injection unavailable"})
+		return
+	}
+	for _, q := range a.questions {
+		if q.prompt.Kind == localui.PromptConsent && q.prompt.Level == m.Level {
+			return // already asking
+		}
+	}
+	a.askConsent(m)
+}
+
+func (a *App) askConsent(m protocol.ConsentRequest) {
+	asked := consent.Ask(a.catalog, a.lang(), m.Level, a.who(), m.Intervention)
+	a.ask(&question{
+		prompt: localui.Prompt{Kind: localui.PromptConsent, Level: m.Level, Lines: asked.Lines,
+			Statements: asked.Statements, Acceptance: asked.Acceptance},
+		asked: asked, work: m.Intervention,
+	})
+}
+
+// answerView answers the first question: Allow starts sharing, Deny ends
+// the session.
+func (a *App) answerView(q *question, allow bool) {
+	msg := protocol.Consent{Level: protocol.LevelView, Granted: allow, Text: q.asked.Text(), Lang: a.state.Lang}
+	a.dropQuestion(q)
+	if !allow {
+		a.conn.Finish(msg)
+		a.state.Phase = localui.PhaseDeclined
+		a.finished = true
+		return
+	}
+	a.allowed = true
+	_ = a.conn.Send(msg)
+	a.state.Phase, a.state.Level = localui.PhaseSharing, protocol.LevelView
+	a.scheduleReconfirm(time.Now())
+	a.publish()
+	a.startSharing()
+}
+
+// answer handles Yes and No on the question on screen. value is the page's
+// localui.Answer; its ID must be the question's, so a click on a question
+// that has gone answers nothing.
+func (a *App) answer(yes bool, value string) {
+	var ans localui.Answer
+	if err := json.Unmarshal([]byte(value), &ans); err != nil || len(a.questions) == 0 ||
+		a.questions[0].prompt.ID != ans.ID || a.state.Phase != localui.PhaseSharing {
+		return
+	}
+	q := a.questions[0]
+	switch q.prompt.Kind {
+	case localui.PromptConsent:
+		a.answerConsent(q, yes, ans)
+	case localui.PromptReconfirm:
+		a.dropQuestion(q)
+		if !yes {
+			a.endByCustomer("customer_stopped")
+			return
+		}
+		_ = a.conn.Send(protocol.Reconfirm{Outcome: protocol.ReconfirmConfirmed})
+		a.scheduleReconfirm(time.Now())
+	case localui.PromptScreen:
+		a.dropQuestion(q)
+		_ = a.conn.Send(protocol.ScreenSwitch{Index: q.screen, Granted: yes})
+		if yes {
+			a.switchScreen(q.screen)
+		}
+	case localui.PromptFile:
+		a.answerFile(q, yes, ans.Folder)
+	}
+}
+
+func (a *App) answerConsent(q *question, yes bool, ans localui.Answer) {
+	level := q.prompt.Level
+	msg := protocol.Consent{Level: level, Granted: yes, Text: q.asked.Text(), Lang: a.state.Lang}
+	if yes && level == protocol.LevelDataIntervention {
+		acc := &protocol.Acceptance{Version: consent.InterventionVersion, Name: ans.Name, OSUser: a.osUser}
+		for i, st := range q.asked.Statements {
+			acc.Answers = append(acc.Answers, protocol.StatementAnswer{Statement: st, Confirmed: i < len(ans.Confirmed) && ans.Confirmed[i]})
+		}
+		if err := consent.CheckAcceptance(acc); err != nil {
+			// The page requires every statement and the name before it
+			// enables Accept; an incomplete answer changes nothing.
+			a.log.Info("incomplete acceptance ignored", "err", err)
+			return
+		}
+		msg.Acceptance = acc
+	}
+	a.dropQuestion(q)
+	if err := a.conn.Send(msg); err != nil {
+		return
+	}
+	if yes {
+		a.state.Level = level
+		a.log.Info("customer granted", "level", level)
+	}
+}
+
+// stepDown lowers the level at once, then tells the relay.
+func (a *App) stepDown(level, reason string) {
+	if a.state.Phase != localui.PhaseSharing || protocol.LevelRank(level) >= protocol.LevelRank(a.state.Level) {
+		return
+	}
+	a.state.Level = level
+	a.setControl(false) // before anything else: held keys go up now
+	a.log.Info("level lowered", "level", level, "reason", reason)
+	if a.conn != nil {
+		_ = a.conn.Send(protocol.LevelChange{Level: level, Reason: reason})
+	}
+}
+
+func (a *App) onHandover(m protocol.Handover) {
+	a.state.Technician = cleanName(m.Technician)
+	// The relay has recorded the drop to view; the agent enforces it.
+	if protocol.LevelRank(a.state.Level) > protocol.LevelRank(protocol.LevelView) {
+		a.state.Level = protocol.LevelView
+		a.setControl(false)
+	}
+	a.questions = slices.DeleteFunc(a.questions, func(q *question) bool {
+		return q.prompt.Kind == localui.PromptConsent && q.prompt.Level != protocol.LevelView
+	})
+	a.showQuestion()
+	a.log.Info("session handed over", "technician", a.state.Technician)
+}
+
+func cleanName(s string) string {
+	if len(s) > 100 {
+		s = s[:100]
+	}
+	return s
+}
+
+// syncControl switches remote input on exactly when it is allowed.
+func (a *App) syncControl() {
+	a.setControl(a.sender != nil && len(a.questions) == 0 &&
+		protocol.LevelRank(a.state.Level) >= protocol.LevelRank(protocol.LevelControl))
+}
+
+func (a *App) setControl(on bool) {
+	if a.controller == nil || (on == a.controlOn && !(!on && a.controller.IsEnabled())) {
+		return
+	}
+	a.controller.Enabled(on)
+	a.controlOn = on
+	a.log.Info("remote input", "enabled", on)
+}
+
+// scheduleReconfirm sets when to ask next whether to keep sharing.
+func (a *App) scheduleReconfirm(now time.Time) {
+	every := time.Duration(a.joined.ReconfirmSeconds) * time.Second
+	if every <= 0 {
+		a.reconfirm = time.Time{}
+		return
+	}
+	a.reconfirm = now.Add(every)
+}
+
+func (a *App) onTick(now time.Time) {
+	if a.controller != nil {
+		a.controller.Tick(now)
+	}
+	if a.state.Phase == localui.PhaseSharing && !a.reconfirm.IsZero() && now.After(a.reconfirm) {
+		a.askReconfirm(now)
+	}
+	for _, q := range a.questions {
+		if q.prompt.Kind == localui.PromptReconfirm && now.After(q.deadline) {
+			a.log.Info("no answer to keep sharing: stopping")
+			if a.conn != nil {
+				_ = a.conn.Send(protocol.Reconfirm{Outcome: protocol.ReconfirmTimeout})
+			}
+			a.endByCustomer(protocol.ReconfirmTimeout)
+			a.state.EndedBy = "reconfirm_timeout"
+			a.uiDirty = true
+			break
+		}
+	}
+	if a.uiDirty {
+		a.uiDirty = false
+		a.publish()
+	}
+}
+
+func (a *App) askReconfirm(now time.Time) {
+	a.reconfirm = time.Time{} // until answered
+	wait := time.Duration(a.joined.ReconfirmAnswerSeconds) * time.Second
+	if wait <= 0 {
+		wait = time.Minute
+	}
+	deadline := now.Add(wait)
+	lang := a.lang()
+	a.ask(&question{
+		prompt: localui.Prompt{Kind: localui.PromptReconfirm, DeadlineMs: deadline.UnixMilli(), Lines: []string{
+			a.catalog.T(lang, "agent.reconfirm.title", "technician", a.state.Technician),
+		}},
+		deadline: deadline,
+	})
+	_ = a.conn.Send(protocol.Reconfirm{Outcome: protocol.ReconfirmAsked, DeadlineSeconds: int(wait / time.Second)})
+	a.uiDirty = true
+}
+
+// chooseScreen is the customer picking a screen on the page: before Allow
+// it is the screen that will be shared; while sharing, a switch.
+func (a *App) chooseScreen(value string) {
+	idx, err := strconv.Atoi(value)
+	if err != nil || !slices.ContainsFunc(a.state.Screens, func(s localui.Screen) bool { return s.Index == idx }) {
+		return
+	}
+	if a.state.Phase == localui.PhaseSharing && idx != a.cfg.Display {
+		_ = a.conn.Send(protocol.ScreenSwitch{Index: idx, Granted: true, ByCustomer: true})
+		a.switchScreen(idx)
+		return
+	}
+	a.cfg.Display, a.state.Screen = idx, idx
+}
+
+// switchScreen shares another screen: a new stream, offered afresh.
+func (a *App) switchScreen(idx int) {
+	a.cfg.Display, a.state.Screen = idx, idx
+	a.publish()
+	a.stopSharing()
+	a.startSharing()
+}
+
+func (a *App) askScreen(idx int) {
+	i := slices.IndexFunc(a.state.Screens, func(s localui.Screen) bool { return s.Index == idx })
+	if i < 0 || idx == a.cfg.Display {
+		return
+	}
+	a.ask(&question{
+		prompt: localui.Prompt{Kind: localui.PromptScreen, Lines: []string{
+			a.catalog.T(a.lang(), "agent.screen.ask", "technician", a.state.Technician, "name", a.state.Screens[i].Name),
+		}},
+		screen: idx,
+	})
+}
+
+func (a *App) sendScreens() {
+	if a.sender == nil {
+		return
+	}
+	var list []datachannel.Screen
+	for _, s := range a.state.Screens {
+		list = append(list, datachannel.Screen{Index: s.Index, Name: s.Name, Width: s.Width, Height: s.Height,
+			Primary: s.Index == 0})
+	}
+	if len(list) > 0 {
+		_ = a.sender.Send(datachannel.Screens{List: list})
+	}
+}

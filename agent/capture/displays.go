@@ -1,0 +1,26 @@
+package capture
+
+import (
+	"image"
+
+	"github.com/kbinani/screenshot"
+)
+
+// Display is one of the customer's screens, in desktop coordinates.
+type Display struct {
+	Index  int
+	Bounds image.Rectangle
+}
+
+// Displays lists the active screens, the primary one first (index 0), as
+// NewScreen numbers them. It is empty when no display can be reached.
+func Displays() []Display {
+	n := screenshot.NumActiveDisplays()
+	out := make([]Display, 0, n)
+	for i := range n {
+		if b := screenshot.GetDisplayBounds(i); !b.Empty() {
+			out = append(out, Display{Index: i, Bounds: b})
+		}
+	}
+	return out
+}
