@@ -278,6 +278,16 @@ func reasonsText(tr translate, reasons []helpdesk.Reason, sep string) string {
 	return strings.Join(s, sep)
 }
 
+// appendNew appends the reasons rs does not hold yet.
+func appendNew(rs []helpdesk.Reason, more ...helpdesk.Reason) []helpdesk.Reason {
+	for _, r := range more {
+		if !slices.Contains(rs, r) {
+			rs = append(rs, r)
+		}
+	}
+	return rs
+}
+
 // chart draws a customer's billed and covered hours per month.
 func (c *console) chart(w http.ResponseWriter, r *http.Request) error {
 	cu, period, err := c.customerMonths(r, "from", "to")
@@ -391,11 +401,7 @@ func (c *console) sessionBilling(w http.ResponseWriter, r *http.Request) error {
 			continue
 		}
 		out.Lines = append(out.Lines, l)
-		for _, r := range l.Reasons {
-			if !slices.Contains(out.Reasons, r) {
-				out.Reasons = append(out.Reasons, r)
-			}
-		}
+		out.Reasons = appendNew(out.Reasons, l.Reasons...)
 	}
 	for _, seg := range b.Segments {
 		out.WorkedSeconds += seg.Seconds()
