@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -101,6 +102,9 @@ type CustomerBilling struct {
 // change when a ticket is recategorised afterwards. The Inputs have
 // set as their settings.
 func (s *Store) Billing(ctx context.Context, f BillingFilter, set billing.Settings, now time.Time) ([]CustomerBilling, error) {
+	if set.Location == nil {
+		return nil, errors.New("store: billing without a time zone: use BillingSettings")
+	}
 	sessions, err := s.billedSessions(ctx, f)
 	if err != nil {
 		return nil, err
