@@ -125,29 +125,13 @@ func (s *Store) Billing(ctx context.Context, f BillingFilter, set billing.Settin
 }
 
 func (s *Store) billedSessions(ctx context.Context, f BillingFilter) ([]Session, error) {
-	var where []string
-	var args []any
-	for _, cond := range []struct {
-		sql string
-		v   any
-		set bool
-	}{
-		{"s.created_at >= ?", f.From.Add(-sessionLead).UnixMilli(), !f.From.IsZero()},
-		{"s.created_at < ?", f.To.UnixMilli(), !f.To.IsZero()},
-		{"t.customer_id = ?", f.CustomerID, f.CustomerID != 0},
-		{"s.ticket_id = ?", f.TicketID, f.TicketID != 0},
-		{"s.id = ?", f.SessionID, f.SessionID != 0},
-	} {
-		if cond.set {
-			where = append(where, cond.sql)
-			args = append(args, cond.v)
-		}
-	}
-	q := sessionSelect
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	rows, err := s.db.QueryContext(ctx, q+" ORDER BY s.id", args...)
+	clause, args := where(
+		when(!f.From.IsZero(), "s.created_at >= ?", f.From.Add(-sessionLead).UnixMilli()),
+		when(!f.To.IsZero(), "s.created_at < ?", f.To.UnixMilli()),
+		when(f.CustomerID != 0, "t.customer_id = ?", f.CustomerID),
+		when(f.TicketID != 0, "s.ticket_id = ?", f.TicketID),
+		when(f.SessionID != 0, "s.id = ?", f.SessionID))
+	rows, err := s.db.QueryContext(ctx, sessionSelect+clause+" ORDER BY s.id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: billed sessions: %w", err)
 	}
