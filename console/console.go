@@ -134,6 +134,10 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	protect("PUT /api/v1/categories/{id}", c.updateCategory, admin)
 	protect("GET /api/v1/rates/default", c.defaultRates, admin)
 	protect("POST /api/v1/quote", c.quote, staff)
+	protect("GET /api/v1/billing/statement", c.statement, admin)
+	protect("GET /api/v1/billing/export.csv", c.exportCSV, admin)
+	protect("GET /api/v1/billing/chart.svg", c.chart, admin)
+	protect("GET /api/v1/sessions/{id}/billing", c.sessionBilling, staff)
 	protect("POST /api/v1/rates/default", c.addDefaultRate, admin)
 
 	protect("GET /api/v1/calendar", c.getCalendar, staff)

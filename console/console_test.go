@@ -515,6 +515,10 @@ func TestAPIRequiresLogin(t *testing.T) {
 		{"POST", fmt.Sprintf("/api/v1/tickets/%d/sessions", tk.ID)},
 		{"GET", "/api/v1/sessions/1"},
 		{"GET", "/api/v1/sessions/1/events"},
+		{"GET", "/api/v1/sessions/1/billing"},
+		{"GET", "/api/v1/billing/statement?customer=1&month=2026-03"},
+		{"GET", "/api/v1/billing/export.csv?from=2026-03-01&to=2026-03-31"},
+		{"GET", "/api/v1/billing/chart.svg?customer=1&from=2026-01&to=2026-03"},
 		{"GET", "/ws/console/1"},
 	}
 	for _, r := range routes {

@@ -230,6 +230,9 @@ func TestAdminOnlyRoutes(t *testing.T) {
 		{"POST", "/api/v1/customers"}, {"PUT", "/api/v1/calendar"}, {"POST", "/api/v1/users"},
 		{"PUT", "/api/v1/users/1"}, {"PUT", "/api/v1/categories/1"}, {"GET", "/api/v1/rates/default"},
 		{"POST", "/api/v1/contracts/1/status"},
+		{"GET", "/api/v1/billing/statement?customer=1&month=2026-03"},
+		{"GET", "/api/v1/billing/export.csv?from=2026-03-01&to=2026-03-31"},
+		{"GET", "/api/v1/billing/chart.svg?customer=1&from=2026-01&to=2026-03"},
 	} {
 		if a := e.do(tech, r.method, r.path, "{}"); a.status != http.StatusForbidden {
 			t.Errorf("technician %s %s: %d, want 403", r.method, r.path, a.status)

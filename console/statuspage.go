@@ -4,12 +4,16 @@ import (
 	"context"
 	"crypto/subtle"
 	"embed"
+	"encoding/json"
 	"errors"
 	"html/template"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/meekijk/meekijk/internal/billing"
 	"github.com/meekijk/meekijk/internal/helpdesk"
 	"github.com/meekijk/meekijk/internal/i18n"
 	"github.com/meekijk/meekijk/internal/store"
@@ -45,13 +49,54 @@ func statusPath(t store.Ticket) string {
 	return "/status/" + t.Reference + "/" + t.StatusSecret
 }
 
+// statusSession is one remote session as the customer sees it: its worked
+// time and billing, and once it is over, its receipt.
 type statusSession struct {
-	When     time.Time
-	Minutes  int
-	Covered  bool
-	Reasons  string
-	Status   string
-	HadMedia bool
+	ID      int64
+	When    time.Time // its first worked moment, else when it was opened
+	Seconds int64     // worked
+	Minutes int64     // worked, rounded up
+	Running bool
+	// Billing is false when the session cannot be billed yet (the desk
+	// lacks a rate): the page then leaves billing out rather than fail.
+	Billing bool
+	Covered bool
+	Reasons string
+	Receipt *receipt
+}
+
+// receipt is what the customer can check after a session: who worked,
+// when, what they were allowed to do, what moved, what is billed and why.
+type receipt struct {
+	Technicians []string
+	Start, End  time.Time
+	Levels      []levelTime
+	Consents    []consentGiven
+	Files       []fileMoved
+	// BilledMinutes of the intervention the session is billed in; Merged
+	// when that holds other sessions of the ticket that day.
+	BilledMinutes   int64
+	BillableMinutes int64
+	Merged          bool
+	Reasons         string // why the intervention is billable
+	Increment       int64
+	Minimum         int64
+}
+
+type levelTime struct {
+	Level   string
+	Minutes int64
+}
+
+type consentGiven struct {
+	At    time.Time
+	Level string
+}
+
+type fileMoved struct {
+	Direction string // to_customer, from_customer
+	Name      string
+	Size      string
 }
 
 type statusView struct {
@@ -95,7 +140,7 @@ func (c *console) statusPage(w http.ResponseWriter, r *http.Request) error {
 		return at.Format("02/01/2006 15:04")
 	}
 	if view.Found {
-		if err := c.fillStatus(ctx, &view, cal.TimeZone); err != nil {
+		if err := c.fillStatus(ctx, &view); err != nil {
 			return err
 		}
 		now := c.Now()
@@ -124,46 +169,116 @@ func (c *console) statusPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 // fillStatus adds the notes the customer may see and each session with its
-// worked minutes and whether it was covered by the contract.
-func (c *console) fillStatus(ctx context.Context, v *statusView, tz string) error {
+// worked time and billing, as the desk's statement bills it, and the
+// receipt of each session that is over.
+func (c *console) fillStatus(ctx context.Context, v *statusView) error {
 	notes, err := c.Store.Notes(ctx, v.Ticket.ID, true)
 	if err != nil {
 		return err
 	}
 	v.Notes = notes
-	sessions, err := c.Store.SessionsForTicket(ctx, v.Ticket.ID)
-	if err != nil {
+	set, cbs, err := c.billingOf(ctx, store.BillingFilter{TicketID: v.Ticket.ID})
+	if err != nil || len(cbs) == 0 {
 		return err
 	}
-	lang := i18n.Lang(v.Lang)
-	for _, s := range sessions {
-		events, err := c.Store.Events(ctx, s.ID)
-		if err != nil {
-			return err
+	cb := cbs[0]
+	st, err := statementOf(cb, set)
+	billed := err == nil
+	if !billed {
+		c.log.Warn("status page without billing", "ticket", v.Ticket.Reference, "err", err)
+	}
+	tr := c.translator(i18n.Lang(v.Lang))
+	// Newest first, as the desk lists them.
+	for _, b := range slices.Backward(cb.Sessions) {
+		ss := statusSession{ID: b.Session.ID, When: b.Session.CreatedAt, Running: b.Live, Billing: billed, Covered: true}
+		for _, seg := range b.Segments {
+			ss.Seconds += seg.Seconds()
 		}
-		ss := statusSession{When: s.CreatedAt, Status: s.Status}
-		for _, e := range events {
-			if e.Kind == store.EventConsentGranted {
-				ss.HadMedia = true
-				end := s.EndedAt
-				if end.IsZero() {
-					end = c.Now()
-				}
-				ss.When = e.At
-				ss.Minutes = int((end.Sub(e.At) + time.Minute - 1) / time.Minute)
+		ss.Minutes = (ss.Seconds + 59) / 60
+		if len(b.Segments) > 0 {
+			ss.When = b.Segments[0].Start
+		}
+		var reasons []helpdesk.Reason
+		for _, l := range st.Lines {
+			if slices.Contains(l.SessionIDs, b.Session.ID) && !l.Covered {
+				ss.Covered = false
+				reasons = appendNew(reasons, l.Reasons...)
 			}
 		}
-		verdict, err := c.entitlement(ctx, v.Ticket, s.CreatedAt, s.OutsideHours, tz)
-		if err != nil {
-			return err
+		ss.Reasons = reasonsText(tr, reasons, "; ")
+		if !b.Live && len(b.Segments) > 0 {
+			ss.Receipt = receiptOf(b, st, set, tr, v.Lang != string(i18n.EN))
 		}
-		ss.Covered = verdict.Covered
-		var reasons []string
-		for _, r := range verdict.Reasons {
-			reasons = append(reasons, c.status.catalog.T(lang, "reason."+string(r)))
-		}
-		ss.Reasons = strings.Join(reasons, "; ")
 		v.Sessions = append(v.Sessions, ss)
 	}
 	return nil
+}
+
+// receiptOf sums up a session that is over from its worked segments, its
+// events and its intervention on the statement.
+func receiptOf(b store.BillingSession, st billing.Statement, set billing.Settings, tr translate, comma bool) *receipt {
+	rc := &receipt{Start: b.Segments[0].Start, End: b.Segments[len(b.Segments)-1].End,
+		Increment: set.IncrementMinutes, Minimum: set.MinimumMinutes}
+	seconds := map[billing.Level]int64{}
+	for _, seg := range b.Segments {
+		if !slices.Contains(rc.Technicians, seg.Technician.Name) {
+			rc.Technicians = append(rc.Technicians, seg.Technician.Name)
+		}
+		seconds[seg.Level] += seg.Seconds()
+	}
+	for _, l := range billing.Levels {
+		if secs, ok := seconds[l]; ok {
+			rc.Levels = append(rc.Levels, levelTime{Level: string(l), Minutes: (secs + 59) / 60})
+		}
+	}
+	for _, e := range b.Events {
+		var d struct {
+			Level     string `json:"level"`
+			Direction string `json:"direction"`
+			Name      string `json:"name"`
+			Size      int64  `json:"size"`
+			Outcome   string `json:"outcome"`
+		}
+		_ = json.Unmarshal(e.Detail, &d) // a broken detail shows as nothing
+		switch {
+		case e.Kind == store.EventConsentGranted && slices.Contains(billing.Levels, billing.Level(d.Level)):
+			rc.Consents = append(rc.Consents, consentGiven{At: e.At, Level: d.Level})
+		case e.Kind == store.EventFile && d.Outcome == "done" && (d.Direction == "to_customer" || d.Direction == "from_customer"):
+			rc.Files = append(rc.Files, fileMoved{Direction: d.Direction, Name: d.Name, Size: byteSize(d.Size, comma)})
+		}
+	}
+	number := 0
+	for _, iv := range st.Interventions {
+		if slices.Contains(iv.SessionIDs, b.Session.ID) {
+			number = iv.Number
+			rc.BilledMinutes, rc.BillableMinutes, rc.Merged = iv.BilledMinutes, iv.BillableMinutes, len(iv.SessionIDs) > 1
+		}
+	}
+	var reasons []helpdesk.Reason
+	for _, l := range st.Lines {
+		if l.Intervention == number && l.Kind == billing.KindWork && !l.Covered {
+			reasons = appendNew(reasons, l.Reasons...)
+		}
+	}
+	rc.Reasons = reasonsText(tr, reasons, "; ")
+	return rc
+}
+
+// byteSize is a file size for reading: "820 B", "3,4 MB".
+func byteSize(n int64, comma bool) string {
+	v, unit := float64(n), "B"
+	for _, u := range []string{"kB", "MB", "GB"} {
+		if v < 1000 {
+			break
+		}
+		v, unit = v/1000, u
+	}
+	s := strconv.FormatFloat(v, 'f', 1, 64)
+	if unit == "B" {
+		s = strconv.FormatInt(n, 10)
+	}
+	if comma {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s + " " + unit
 }

@@ -8,6 +8,7 @@ import { ticketsView, ticketView } from './tickets.js';
 import { customersView, customerView } from './customers.js';
 import { usersView, calendarView, categoriesView, ratesView } from './admin.js';
 import { auditView, reviewView, timelineView } from './audit.js';
+import { billingView } from './billing.js';
 
 /** @typedef {{id:number,email:string,name:string,role:string,lang:string,languages:string,active:boolean}} User */
 /** @typedef {{me: User, params: string[], query: URLSearchParams, main: HTMLElement}} Ctx */
@@ -33,6 +34,7 @@ const pages = [
   { path: /^\/calendar$/, view: calendarView, admin: true, nav: 'calendar' },
   { path: /^\/categories$/, view: categoriesView, admin: true, nav: 'categories' },
   { path: /^\/rates$/, view: ratesView, admin: true, nav: 'rates' },
+  { path: /^\/billing$/, view: billingView, admin: true, nav: 'billing' },
   { path: /^\/audit$/, view: auditView, admin: true, nav: 'audit' },
   { path: /^\/audit\/sessions$/, view: reviewView, admin: true },
   { path: /^\/audit\/sessions\/(\d+)$/, view: timelineView, admin: true },

@@ -320,14 +320,55 @@ func Compute(in Input) (Statement, error) {
 	if err := Validate(in); err != nil {
 		return Statement{}, err
 	}
-	s := in.Settings
-	loc := s.Location
-	st := Statement{Customer: in.Customer, Currency: "EUR", TimeZone: loc.String(),
+	return compute(in.Customer, in.Settings, []Input{in})
+}
+
+// ComputeAll bills one customer's sessions whose facts differ (tickets of
+// other contacts or categories, a new contract) as one statement: each
+// part is an Input with the facts of its sessions, billed under the same
+// settings s; the interventions are numbered across parts in order of
+// start and VAT is charged once, on the total. Sessions merge into one
+// intervention per ticket and day only within a part. An error names the
+// part at fault ("parts[1].sessions[0]...").
+func ComputeAll(customer string, s Settings, parts []Input) (Statement, error) {
+	if err := validateSettings(s); err != nil {
+		return Statement{}, within("settings", err)
+	}
+	parts = slices.Clone(parts)
+	for i := range parts {
+		parts[i].Customer, parts[i].Settings = customer, s
+		if err := Validate(parts[i]); err != nil {
+			return Statement{}, within(fmt.Sprintf("parts[%d]", i), err)
+		}
+	}
+	return compute(customer, s, parts)
+}
+
+// compute bills the valid parts of one statement: their interventions in
+// order of start, numbered across parts, and one VAT on the total.
+func compute(customer string, s Settings, parts []Input) (Statement, error) {
+	st := Statement{Customer: customer, Currency: "EUR", TimeZone: s.Location.String(),
 		Interventions: []Intervention{}, Lines: []Line{}, Settings: s}
 	st.Settings.DefaultRates = sortedRates(s.DefaultRates)
 
-	for n, iv := range group(in.Sessions, s) {
-		if err := bill(&st, in, iv, n+1); err != nil {
+	type job struct {
+		in Input
+		iv intervention
+	}
+	var jobs []job
+	for _, in := range parts {
+		for _, iv := range group(in.Sessions, s) {
+			jobs = append(jobs, job{in, iv})
+		}
+	}
+	// Within one part group already has this order; the sort interleaves
+	// the parts by the same rule.
+	slices.SortStableFunc(jobs, func(a, b job) int {
+		x, y := a.iv.sessions[0], b.iv.sessions[0]
+		return cmp.Or(x.Segments[0].Start.Compare(y.Segments[0].Start), cmp.Compare(x.ID, y.ID))
+	})
+	for n, j := range jobs {
+		if err := bill(&st, j.in, j.iv, n+1); err != nil {
 			return Statement{}, err
 		}
 	}

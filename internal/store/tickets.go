@@ -178,32 +178,14 @@ type TicketFilter struct {
 
 // Tickets returns the tickets matching f, newest first.
 func (s *Store) Tickets(ctx context.Context, f TicketFilter) ([]Ticket, error) {
-	var where []string
-	var args []any
-	if q := strings.TrimSpace(f.Query); q != "" {
-		where = append(where, `(t.reference LIKE ? ESCAPE '\' OR t.title LIKE ? ESCAPE '\' OR c.name LIKE ? ESCAPE '\')`)
-		p := likePattern(q)
-		args = append(args, p, p, p)
-	}
-	for _, cond := range []struct {
-		sql string
-		v   any
-		set bool
-	}{
-		{"t.customer_id = ?", f.CustomerID, f.CustomerID != 0},
-		{"t.status = ?", f.Status, f.Status != ""},
-		{"t.kind = ?", f.Kind, f.Kind != ""},
-		{"t.assigned_to = ?", f.AssignedTo, f.AssignedTo != 0},
-	} {
-		if cond.set {
-			where = append(where, cond.sql)
-			args = append(args, cond.v)
-		}
-	}
-	q := ticketSelect
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
+	p := likePattern(f.Query)
+	clause, args := where(
+		when(strings.TrimSpace(f.Query) != "", `(t.reference LIKE ? ESCAPE '\' OR t.title LIKE ? ESCAPE '\' OR c.name LIKE ? ESCAPE '\')`, p, p, p),
+		when(f.CustomerID != 0, "t.customer_id = ?", f.CustomerID),
+		when(f.Status != "", "t.status = ?", f.Status),
+		when(f.Kind != "", "t.kind = ?", f.Kind),
+		when(f.AssignedTo != 0, "t.assigned_to = ?", f.AssignedTo))
+	q := ticketSelect + clause
 	if f.Limit <= 0 {
 		f.Limit = 200
 	}
