@@ -183,7 +183,7 @@ func (v *VNC) Next() error {
 			return v.Request(true)
 		case 1: // SetColourMapEntries: not used with true colour, skipped
 			var h struct {
-				Pad         byte
+				Pad          byte
 				First, Count uint16
 			}
 			if err := binary.Read(v.r, binary.BigEndian, &h); err != nil {
