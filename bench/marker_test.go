@@ -3,7 +3,6 @@ package bench
 import (
 	"io"
 	"log"
-	"os"
 	"testing"
 
 	"github.com/jezek/xgb"
@@ -12,11 +11,9 @@ import (
 	"github.com/meekijk/meekijk/internal/xvfb"
 )
 
-func TestMain(m *testing.M) {
-	// xgb complains about the ~/.Xauthority that Xvfb does not need.
-	xgb.Logger = log.New(io.Discard, "", 0)
-	os.Exit(m.Run())
-}
+// quietX silences xgb's complaints about the ~/.Xauthority that Xvfb
+// does not need.
+func quietX() { xgb.Logger = log.New(io.Discard, "", 0) }
 
 // display starts a 1920x1080 Xvfb, the screen size the marker is laid out for.
 func display(t *testing.T) string {

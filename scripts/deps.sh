@@ -11,6 +11,7 @@ packages=(
 	libx11-dev libxtst-dev  # the agent's input injection (robotgo) links -lX11 -lXtst
 	gcc libc6-dev   # cgo: the agent's OpenH264 encoder
 	fonts-dejavu-core  # readable text in screenshots
+	x11vnc          # the peer make bench compares with
 )
 
 missing=()
