@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -171,17 +172,21 @@ func (s *stage) profileAgent(ctx context.Context, m *meekijk, w workload) string
 		return "perf record: " + err.Error()
 	}
 	out, err := exec.CommandContext(ctx, "perf", "report", "-i", data, "--stdio", "--no-children",
-		"--sort", "dso,sym", "-g", "none", "--percent-limit", "1.5").CombinedOutput()
+		"--sort", "dso,sym", "-g", "none").CombinedOutput()
 	if err != nil {
 		return fmt.Sprintf("perf report: %v: %s", err, out)
 	}
-	var keep []string
+	var top []string
 	for _, l := range strings.Split(string(out), "\n") {
-		if strings.TrimSpace(l) != "" && !strings.HasPrefix(l, "#") {
-			keep = append(keep, strings.TrimRight(l, " "))
+		f := strings.Fields(l)
+		if len(f) < 4 || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if p, err := strconv.ParseFloat(strings.TrimSuffix(f[0], "%"), 64); err == nil && p >= 1.5 {
+			top = append(top, strings.TrimRight(l, " "))
 		}
 	}
-	return strings.Join(keep, "\n")
+	return "by stage:\n" + formatStages(PerfStages(string(out))) + "\nfunctions above 1.5 %:\n" + strings.Join(top, "\n")
 }
 
 // machine describes where the figures come from.

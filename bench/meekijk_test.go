@@ -146,12 +146,14 @@ type rtpStats struct {
 	Keyframes float64 `json:"keyframes"` // keyFramesDecoded
 	Decode    float64 `json:"decode"`    // totalDecodeTime, s
 	Dropped   float64 `json:"dropped"`   // framesDropped
+	Jitter    float64 `json:"jitter"`    // jitterBufferDelay, s
+	Emitted   float64 `json:"emitted"`   // jitterBufferEmittedCount
 	Codec     string  `json:"codec"`
 }
 
 const statsJS = `(async () => {
 	const pc = window.__meekijkPeer;
-	const r = { frames: 0, bytes: 0, keyframes: 0, decode: 0, dropped: 0, codec: '' };
+	const r = { frames: 0, bytes: 0, keyframes: 0, decode: 0, dropped: 0, jitter: 0, emitted: 0, codec: '' };
 	if (!pc) return r;
 	const all = await pc.getStats();
 	all.forEach((s) => {
@@ -161,6 +163,8 @@ const statsJS = `(async () => {
 			r.keyframes = s.keyFramesDecoded || 0;
 			r.decode = s.totalDecodeTime || 0;
 			r.dropped = s.framesDropped || 0;
+			r.jitter = s.jitterBufferDelay || 0;
+			r.emitted = s.jitterBufferEmittedCount || 0;
 			const c = all.get(s.codecId);
 			if (c) r.codec = c.mimeType + ' ' + (c.sdpFmtpLine || '');
 		}
@@ -268,6 +272,9 @@ func (m *meekijk) collect() (viewStats, error) {
 	}
 	if v.frames > 0 {
 		v.decodeMs = (st.Decode - m.base.Decode) * 1000 / float64(v.frames)
+	}
+	if n := st.Emitted - m.base.Emitted; n > 0 {
+		v.jitterMs = (st.Jitter - m.base.Jitter) * 1000 / n
 	}
 	for _, s := range raw {
 		v.seen = append(v.seen, seenMarker{n: uint16(s[0]), at: time.UnixMicro(int64(s[1] * 1000))})

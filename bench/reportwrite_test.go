@@ -209,7 +209,8 @@ framebuffer updates received for VNC. Latency is paint to first sight of the val
 	for _, m := range r.meekijk {
 		if m.err == nil && m.view.frames > 0 {
 			codec = m.view.codec
-			notes = append(notes, fmt.Sprintf("%s: %d key frames, decode %.1f ms/frame", m.workload, m.view.keyframes, m.view.decodeMs))
+			notes = append(notes, fmt.Sprintf("%-20s %2d key frames, jitter buffer %5.1f ms/frame, decode %.1f ms/frame, agent CPU %.1f ms/frame",
+				m.workload+":", m.view.keyframes, m.view.jitterMs, m.view.decodeMs, m.cpu*10/m.fps()))
 		}
 	}
 	if codec != "" {
@@ -243,13 +244,38 @@ of live heap, %.1f KB of goroutine stacks, %.1f goroutines. The heap's allocatio
 	return []Section{s, p}
 }
 
-// limits explains each missed target from what was measured.
+// limits explains each missed target from what was measured: the agent's
+// own frame statistics and its perf profiles.
 func limits(r *results) []Section {
+	var why []string
+	perFrame := func(p phaseResult) string {
+		if p.fps() == 0 {
+			return "no frames"
+		}
+		return fmt.Sprintf("%.1f frames/s, agent CPU %.0f %% of a core = %.1f ms per frame, jitter buffer %.1f ms, decode %.1f ms",
+			p.fps(), p.cpu, p.cpu*10/p.fps(), p.view.jitterMs, p.view.decodeMs)
+	}
+	if m, ok := find(r.meekijk, "latency marker only"); ok && (m.lat.P50 > 35*time.Millisecond || m.lat.P95 > 60*time.Millisecond) {
+		why = append(why, "- **glass-to-glass** (counter only): "+perFrame(m)+
+			". A change waits for the next capture tick (half a frame interval on average), then the agent's work for that frame, then the browser's jitter buffer and decode.")
+	}
+	if m, ok := find(r.meekijk, "scrolling text"); ok && m.fps() < 30 {
+		why = append(why, "- **frames/s while scrolling**: "+perFrame(m)+"; the agent's time by stage is in the scrolling profile below.")
+	}
+	if m, ok := find(r.meekijk, "idle screen"); ok && (m.cpu > 2 || m.bytesPerSec() > 1000) {
+		why = append(why, fmt.Sprintf("- **idle screen**: nothing changed, yet the agent sent %.1f frames/s (%.1f kB/s) and used %.0f %% of a core: it captures, converts and encodes every frame whether or not the screen changed; the idle profile below shows the split.",
+			m.fps(), m.bytesPerSec()/1000, m.cpu))
+	}
+	if c := r.capacity; c != nil && c.StopNote != "" {
+		why = append(why, "- **idle agents**: "+c.StopNote+". "+c.FDNote+"; each idle agent holds one socket, so one relay process cannot hold more agents than its open-file limit here. Memory per agent is measured up to that point; the heap profile above shows what an agent costs.")
+	}
 	return []Section{{
 		Title: "What limits the missed targets",
-		Text: `From the profiles below, not from guesses. The agent has no profiling flag, so it is sampled with
-perf (` + "`perf record -F 499 -g -p AGENT`" + `, 8 s) while the screen is idle and while text scrolls; the
-tables list functions above 1.5 % of the agent's samples.`,
-		Pre: "agent, idle screen:\n" + r.perfIdle + "\n\nagent, scrolling text:\n" + r.perfBusy,
+		Text: strings.Join(why, "\n") + `
+
+The agent has no profiling flag, so it is sampled with perf (` + "`perf record -F 499 -g -p AGENT`" + `, 8 s)
+while the screen is idle and while text scrolls; samples are summed by pipeline stage (bench/perf.go
+names the stages by symbol), then the hottest functions.`,
+		Pre: "agent, idle screen, " + r.perfIdle + "\n\nagent, scrolling text, " + r.perfBusy,
 	}}
 }

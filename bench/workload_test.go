@@ -29,6 +29,7 @@ type seenMarker struct {
 type viewStats struct {
 	bytes, frames, keyframes int64
 	decodeMs                 float64 // mean decode time per frame (Meekijk only)
+	jitterMs                 float64 // mean time a frame waited in the jitter buffer (Meekijk only)
 	codec                    string
 	seen                     []seenMarker
 }
