@@ -68,15 +68,16 @@ func newStage(t *testing.T) (*stage, error) {
 
 // results is everything TestBench measured, for the report.
 type results struct {
-	allow     []time.Duration
-	meekijk   []phaseResult
-	vnc       []phaseResult
-	perfIdle  string
-	perfBusy  string
-	input     Dist
-	inputNote string
-	capacity  *capacity
-	errs      []string
+	allow      []time.Duration
+	meekijk    []phaseResult
+	vnc        []phaseResult
+	perfIdle   string
+	perfBusy   string
+	input      Dist
+	inputNote  string
+	capacity   *capacity
+	errs       []string
+	loadBefore string // /proc/loadavg when the run began
 }
 
 func (r *results) fail(what string, err error) {
@@ -85,7 +86,7 @@ func (r *results) fail(what string, err error) {
 
 func TestBench(t *testing.T) {
 	start := time.Now()
-	r := &results{}
+	r := &results{loadBefore: loadAvg()}
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	defer func() {
@@ -225,7 +226,22 @@ func machine(took time.Duration) [][2]string {
 		{"x11vnc", first("x11vnc", "-version")},
 		{"commit", first("git", "describe", "--always", "--dirty")},
 		{"run took", took.Round(time.Second).String()},
+		{"load average (1, 5, 15 min) at the end", loadAvg()},
 	}
+}
+
+// loadAvg shows how busy the machine was: other work on the same cores
+// moves every figure here.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], ", ")
 }
 
 func median(ds []time.Duration) time.Duration {

@@ -61,7 +61,7 @@ func writeReport(r *results, took time.Duration) error {
 	if *outPath == "" {
 		return nil
 	}
-	rep := Report{Machine: machine(took)}
+	rep := Report{Machine: append(machine(took), [2]string{"load average at the start", r.loadBefore})}
 	add := func(name, value, target string, v Verdict) {
 		rep.Figures = append(rep.Figures, Figure{Name: name, Value: value, Target: target, Verdict: v})
 	}
@@ -269,6 +269,12 @@ func limits(r *results) []Section {
 	if c := r.capacity; c != nil && c.StopNote != "" {
 		why = append(why, "- **idle agents**: "+c.StopNote+". "+c.FDNote+"; each idle agent holds one socket, so one relay process cannot hold more agents than its open-file limit here. Memory per agent is measured up to that point; the heap profile above shows what an agent costs.")
 	}
+	if c := r.capacity; c != nil {
+		if per, ok := perAgentRSS(c); ok && per > 20*1024 && c.ProfileAgents > 0 {
+			why = append(why, fmt.Sprintf("- **relay memory per idle agent**: RSS grew %.1f KB per agent; in the heap profile an idle agent holds %.1f KB of live heap and %.1f KB of stacks for its %.0f goroutines (reader and writer of internal/wsconn); the largest heap sites: %s.",
+				per/1024, c.PerAgentHeap/1024, c.PerAgentStack/1024, c.PerAgentGos, strings.Join(topSites(c.Profile, 3), ", ")))
+		}
+	}
 	return []Section{{
 		Title: "What limits the missed targets",
 		Text: strings.Join(why, "\n") + `
@@ -278,4 +284,16 @@ while the screen is idle and while text scrolls; samples are summed by pipeline 
 names the stages by symbol), then the hottest functions.`,
 		Pre: "agent, idle screen, " + r.perfIdle + "\n\nagent, scrolling text, " + r.perfBusy,
 	}}
+}
+
+// topSites are the first n function names of a pprof -top listing.
+func topSites(profile string, n int) []string {
+	var out []string
+	for _, l := range strings.Split(profile, "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 6 && strings.HasSuffix(f[1], "%") && len(out) < n {
+			out = append(out, fmt.Sprintf("%s (%s)", strings.Join(f[5:], " "), f[1]))
+		}
+	}
+	return out
 }
