@@ -5,7 +5,7 @@ LDFLAGS := -X main.version=$(VERSION)
 ADDR    ?= 127.0.0.1:8080
 DATA    ?= data
 
-.PHONY: help build relay agent run test deps vet tidy-check clean
+.PHONY: help build relay agent run test deps vet tidy-check bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ tidy-check: ## fail if go.mod or go.sum are not tidy
 
 test: deps vet tidy-check ## install test needs, vet, and run every test (race detector on, e2e included)
 	go test -race -count=1 -timeout 15m ./...
+
+bench: deps ## measure latency, frame rate, bytes, CPU and relay capacity, beside x11vnc; writes BENCHMARKS.md (~6 min)
+	scripts/bench.sh
 
 clean: ## remove build output (not ./data)
 	rm -rf bin

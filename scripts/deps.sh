@@ -13,6 +13,8 @@ packages=(
 	fonts-dejavu-core  # readable text in screenshots
 	iproute2        # ip netns: the connectivity tests' separate hosts
 	coturn          # turnutils_uclient: a TURN client by others, to check ours against
+	x11vnc          # the peer make bench compares with
+	xclip           # the agent's clipboard sharing (robotgo calls xclip on X11)
 )
 
 missing=()

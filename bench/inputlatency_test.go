@@ -1,0 +1,92 @@
+//go:build bench
+
+package bench
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Remote control (the console's clicks reaching the customer's screen) is
+// being built. The measurement is ready for it: run with -input once the
+// console and the agent's page have these controls, and the console's
+// video element turns a pointerdown into an injected click at the same
+// screen point.
+var remoteControl = struct {
+	request string // console: asks the customer for control
+	allow   string // agent page: the customer allows it
+	active  string // console: true once clicks are forwarded
+}{
+	request: `#request-control`,
+	allow:   `#allow-control`,
+	active:  `document.getElementById('screen').dataset.control === 'on'`,
+}
+
+// inputLatency clicks 30 times on the console's picture of a recorder
+// window and times each click from the console's pointerdown (the event's
+// own timestamp) to the X server delivering the press to the recorder.
+func (s *stage) inputLatency(ctx context.Context, m *meekijk) (Dist, string) {
+	if !*withInput {
+		return Dist{}, "n/a (remote control not yet on main)"
+	}
+	rec, err := NewInputRecorder(s.display, image.Rect(200, 900, 360, 1000))
+	if err != nil {
+		return Dist{}, err.Error()
+	}
+	defer rec.Close()
+	err = do(m.console, "ask for control", chromedp.Click(chromedp.CSS(remoteControl.request)))
+	if err == nil {
+		err = do(m.customer, "allow control", chromedp.Click(chromedp.CSS(remoteControl.allow)))
+	}
+	if err == nil {
+		err = until(m.console, "control active", remoteControl.active, 10*time.Second)
+	}
+	if err == nil {
+		_, err = js[bool](m.console, `(() => {
+			window.__benchDown = [];
+			const v = document.getElementById('screen');
+			v.scrollIntoView();
+			v.addEventListener('pointerdown', (e) => window.__benchDown.push(performance.timeOrigin + e.timeStamp), true);
+			return true;
+		})()`)
+	}
+	if err != nil {
+		return Dist{}, "input latency: " + err.Error()
+	}
+	var lat []time.Duration
+	for i := range 30 {
+		// The recorder's centre, moved a little each time, mapped from
+		// screen pixels to the page through the letterboxed video.
+		sx, sy := rec.Rect.Min.X+40+3*i, rec.Rect.Min.Y+50
+		at, err := js[[2]float64](m.console, fmt.Sprintf(`(() => {
+			const v = document.getElementById('screen'), r = v.getBoundingClientRect();
+			const k = Math.min(r.width / v.videoWidth, r.height / v.videoHeight);
+			return [r.left + (r.width - v.videoWidth * k) / 2 + %d * k, r.top + (r.height - v.videoHeight * k) / 2 + %d * k];
+		})()`, sx, sy))
+		if err == nil {
+			err = do(m.console, "click", chromedp.MouseClickXY(at[0], at[1]))
+		}
+		if err != nil {
+			return Dist{}, "input latency: " + err.Error()
+		}
+		var pressed time.Time
+		select {
+		case pressed = <-rec.Press:
+		case <-time.After(3 * time.Second):
+			return Dist{}, fmt.Sprintf("input latency: click %d never reached the X server", i)
+		case <-ctx.Done():
+			return Dist{}, "input latency: " + ctx.Err().Error()
+		}
+		down, err := js[float64](m.console, fmt.Sprintf(`window.__benchDown[%d]`, i))
+		if err != nil {
+			return Dist{}, "input latency: " + err.Error()
+		}
+		lat = append(lat, pressed.Sub(time.UnixMicro(int64(down*1000))))
+		time.Sleep(100 * time.Millisecond)
+	}
+	return Summarise(lat), ""
+}

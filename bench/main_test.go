@@ -1,0 +1,13 @@
+//go:build !bench
+
+package bench
+
+import (
+	"os"
+	"testing"
+)
+
+func TestMain(m *testing.M) {
+	quietX()
+	os.Exit(m.Run())
+}

@@ -1,0 +1,283 @@
+//go:build bench
+
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// startBrowser starts headless Chromium fenced to loopback: no background
+// traffic, WebRTC candidates as plain loopback addresses.
+func startBrowser(t *testing.T) (context.Context, error) {
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath("/usr/bin/chromium"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.Flag("allow-loopback-in-peer-connection", true),
+		// A tab in the background must not have its frames throttled.
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns,Translate,MediaRouter,OptimizationHints"),
+		chromedp.WindowSize(1600, 1000),
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx); err != nil {
+		return nil, fmt.Errorf("start chromium: %w", err)
+	}
+	return ctx, nil
+}
+
+// tab opens another tab of browser.
+func tab(t *testing.T, browser context.Context) (context.Context, error) {
+	ctx, cancel := chromedp.NewContext(browser)
+	t.Cleanup(cancel)
+	return ctx, chromedp.Do(ctx)
+}
+
+// do runs chromedp actions with a deadline.
+func do(ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) error {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// js evaluates JavaScript, awaiting a promise, and decodes the result.
+func js[T any](ctx context.Context, src string) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](src, chromedp.EvalAwaitPromise))
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("evaluate %.60q: %w", src, err)
+	}
+	return v, nil
+}
+
+// until polls a JavaScript condition.
+func until(ctx context.Context, what, cond string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		ok, err := js[bool](ctx, cond)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: not within %v", what, within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// consoleLogin logs the first admin in through the console's form.
+func consoleLogin(ctx context.Context, base, password string) error {
+	return do(ctx, "log in to the console",
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#login input[name=email]`)),
+		chromedp.SendKeys(chromedp.CSS(`#login input[name=email]`), "admin"),
+		chromedp.SendKeys(chromedp.CSS(`#login input[name=password]`), password),
+		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#new-ticket`)),
+	)
+}
+
+// probeJS watches the console's video element: for every frame it is
+// handed (requestVideoFrameCallback), it reads the marker from the frame
+// and notes the wall-clock time a new counter value first showed.
+var probeJS = fmt.Sprintf(`(() => {
+	const v = document.getElementById('screen');
+	const W = %d, H = %d, X = %d, Y = %d, B = %d, BITS = %d;
+	const c = document.createElement('canvas');
+	c.width = W; c.height = H;
+	const g = c.getContext('2d', { willReadFrequently: true });
+	const b = window.__bench = { seen: [], last: -1, frames: 0, torn: 0 };
+	const luma = (d, x, y) => { const i = (y * W + x) * 4; return (299 * d[i] + 587 * d[i + 1] + 114 * d[i + 2]) / 1000; };
+	const tick = () => {
+		const t = performance.timeOrigin + performance.now();
+		b.frames++;
+		g.drawImage(v, X, Y, W, H, 0, 0, W, H);
+		const d = g.getImageData(0, 0, W, H).data;
+		let n = 0, ok = true;
+		for (let col = 0; col < BITS && ok; col++) {
+			const bit = luma(d, col * B + B / 2, B / 2) >= 128, inv = luma(d, col * B + B / 2, B + B / 2) >= 128;
+			ok = bit !== inv;
+			n = n * 2 + (bit ? 1 : 0);
+		}
+		if (!ok) b.torn++;
+		else if (n !== b.last) { b.last = n; b.seen.push([n, t]); }
+		v.requestVideoFrameCallback(tick);
+	};
+	v.requestVideoFrameCallback(tick);
+	return true;
+})()`, MarkerRect.Dx(), MarkerRect.Dy(), MarkerX, MarkerY, MarkerBlock, MarkerBits)
+
+// rtpStats is the console's view of the video stream so far.
+type rtpStats struct {
+	Frames    float64 `json:"frames"`    // framesDecoded
+	Bytes     float64 `json:"bytes"`     // RTP payload and header bytes
+	Keyframes float64 `json:"keyframes"` // keyFramesDecoded
+	Decode    float64 `json:"decode"`    // totalDecodeTime, s
+	Dropped   float64 `json:"dropped"`   // framesDropped
+	Jitter    float64 `json:"jitter"`    // jitterBufferDelay, s
+	Emitted   float64 `json:"emitted"`   // jitterBufferEmittedCount
+	Codec     string  `json:"codec"`
+}
+
+const statsJS = `(async () => {
+	const pc = window.__meekijkPeer;
+	const r = { frames: 0, bytes: 0, keyframes: 0, decode: 0, dropped: 0, jitter: 0, emitted: 0, codec: '' };
+	if (!pc) return r;
+	const all = await pc.getStats();
+	all.forEach((s) => {
+		if (s.type === 'inbound-rtp' && s.kind === 'video') {
+			r.frames = s.framesDecoded || 0;
+			r.bytes = (s.bytesReceived || 0) + (s.headerBytesReceived || 0);
+			r.keyframes = s.keyFramesDecoded || 0;
+			r.decode = s.totalDecodeTime || 0;
+			r.dropped = s.framesDropped || 0;
+			r.jitter = s.jitterBufferDelay || 0;
+			r.emitted = s.jitterBufferEmittedCount || 0;
+			const c = all.get(s.codecId);
+			if (c) r.codec = c.mimeType + ' ' + (c.sdpFmtpLine || '');
+		}
+	});
+	return r;
+})()`
+
+// meekijk is a live session viewed in the console: the viewer under test.
+type meekijk struct {
+	console  context.Context
+	customer context.Context
+	agent    *proc
+	base     rtpStats
+}
+
+// startSession runs one session from the technician's start to the first
+// decoded frame and returns the time from Allow to that frame.
+func (s *stage) startSession() (*meekijk, time.Duration, error) {
+	id, code, err := s.api.StartSession(s.ticket)
+	if err != nil {
+		return nil, 0, err
+	}
+	if _, err := js[bool](s.console, fmt.Sprintf(`(location.hash = '#/sessions/%d', true)`, id)); err != nil {
+		return nil, 0, err
+	}
+	if err := until(s.console, "console waits for the agent", `document.getElementById('status')?.dataset.status === 'waiting'`, 10*time.Second); err != nil {
+		return nil, 0, err
+	}
+	agent, err := startProc(s.t, []string{"DISPLAY=" + s.display, "LANG=nl_BE.UTF-8"}, bin.agent,
+		"-relay", s.base, "-no-browser", "-ice-allow", "127.0.0.0/8")
+	if err != nil {
+		return nil, 0, err
+	}
+	pageURL, err := agent.line("Open this page to continue: ", 20*time.Second)
+	if err != nil {
+		return nil, 0, err
+	}
+	m := &meekijk{console: s.console, customer: s.customer, agent: agent}
+	err = do(s.customer, "enter the code on the agent's page",
+		chromedp.Navigate(pageURL),
+		chromedp.WaitVisible(chromedp.CSS(`#code`)),
+		chromedp.SendKeys(chromedp.CSS(`#code`), code),
+		chromedp.Click(chromedp.CSS(`#code-form button[type=submit]`)),
+	)
+	if err == nil {
+		err = until(s.customer, "consent question", `document.body.dataset.phase === 'ask'`, 15*time.Second)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	allowedAt, err := js[float64](s.customer, `(() => { const t = Date.now(); document.getElementById('allow').click(); return t; })()`)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := until(s.console, "first frame", `Number(document.getElementById('screen').dataset.frames) > 0`, 15*time.Second); err != nil {
+		return nil, 0, err
+	}
+	first, err := js[string](s.console, `document.getElementById('screen').dataset.firstFrameAt`)
+	if err != nil {
+		return nil, 0, err
+	}
+	firstAt, err := strconv.ParseFloat(first, 64)
+	if err != nil {
+		return nil, 0, fmt.Errorf("firstFrameAt %q: %w", first, err)
+	}
+	if _, err := js[bool](s.console, probeJS); err != nil {
+		return nil, 0, err
+	}
+	return m, time.Duration((firstAt - allowedAt) * float64(time.Millisecond)), nil
+}
+
+// stop ends the session as the customer does, and waits for the agent to
+// exit.
+func (m *meekijk) stop() error {
+	if err := do(m.customer, "stop sharing", chromedp.Click(chromedp.CSS(`#stop`))); err != nil {
+		return err
+	}
+	return m.agent.exited(10 * time.Second)
+}
+
+func (m *meekijk) pid() int { return m.agent.pid() }
+
+func (m *meekijk) mark() error {
+	st, err := js[rtpStats](m.console, statsJS)
+	if err != nil {
+		return err
+	}
+	m.base = st
+	_, err = js[bool](m.console, `(window.__bench.seen = [], window.__bench.torn = 0, true)`)
+	return err
+}
+
+func (m *meekijk) collect() (viewStats, error) {
+	st, err := js[rtpStats](m.console, statsJS)
+	if err != nil {
+		return viewStats{}, err
+	}
+	raw, err := js[[][2]float64](m.console, `window.__bench.seen`)
+	if err != nil {
+		return viewStats{}, err
+	}
+	v := viewStats{
+		bytes: int64(st.Bytes - m.base.Bytes), frames: int64(st.Frames - m.base.Frames),
+		keyframes: int64(st.Keyframes - m.base.Keyframes), codec: strings.TrimSpace(st.Codec),
+	}
+	if v.frames > 0 {
+		v.decodeMs = (st.Decode - m.base.Decode) * 1000 / float64(v.frames)
+	}
+	if n := st.Emitted - m.base.Emitted; n > 0 {
+		v.jitterMs = (st.Jitter - m.base.Jitter) * 1000 / n
+	}
+	for _, s := range raw {
+		v.seen = append(v.seen, seenMarker{n: uint16(s[0]), at: time.UnixMicro(int64(s[1] * 1000))})
+	}
+	return v, nil
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the end-to-end benchmark (bench/, build tag "bench") and writes
+# BENCHMARKS.md at the repository root. Extra arguments go to the benchmark,
+# e.g. scripts/bench.sh -phase 5s -agents 10000 for a quick look.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for tool in Xvfb chromium xterm xdotool x11vnc vi; do
+	if ! command -v "$tool" >/dev/null; then
+		echo "bench: $tool not found; run scripts/deps.sh (as root) first" >&2
+		exit 1
+	fi
+done
+command -v perf >/dev/null || echo "bench: perf not found (Debian linux-perf): the report will have no agent profile" >&2
+
+go test -tags bench -count=1 -timeout 15m -run '^TestBench$' -v ./bench \
+	-args -out "$PWD/BENCHMARKS.md" "$@"
