@@ -78,7 +78,7 @@ func Ask(cat i18n.Catalog, lang i18n.Lang, level string, who Who, work *protocol
 			cat.T(lang, "agent.ask.intervention.title", "technician", who.Technician, "company", who.Company),
 			ticket,
 			cat.T(lang, "agent.ask.intervention.work", "description", work.Description),
-			cat.T(lang, "agent.ask.intervention.category", "category", work.Category),
+			cat.T(lang, "agent.ask.intervention.category", "category", categoryName(work, lang)),
 			cat.T(lang, "agent.ask.intervention.estimate", "minutes", strconv.Itoa(work.EstimateMinutes)),
 			cat.T(lang, "agent.ask.intervention.explain"),
 		}
@@ -137,4 +137,13 @@ func CheckAcceptance(a *protocol.Acceptance) error {
 		return fmt.Errorf("%w: name longer than %d characters", ErrNoName, MaxNameRunes)
 	}
 	return nil
+}
+
+// categoryName is the category in lang, or its code when the relay sent no
+// name for it.
+func categoryName(w *protocol.Intervention, lang i18n.Lang) string {
+	if name := w.CategoryNames[string(lang)]; name != "" {
+		return name
+	}
+	return w.Category
 }

@@ -74,7 +74,10 @@ func TestCheckAcceptance(t *testing.T) {
 		{"too many answers", func(a *protocol.Acceptance) *protocol.Acceptance { a.Answers = answers(6, true); return a }, ErrUnconfirmed},
 		{"empty statement", func(a *protocol.Acceptance) *protocol.Acceptance { a.Answers[0].Statement = " "; return a }, ErrUnconfirmed},
 		{"no name", func(a *protocol.Acceptance) *protocol.Acceptance { a.Name = "  "; return a }, ErrNoName},
-		{"long name", func(a *protocol.Acceptance) *protocol.Acceptance { a.Name = strings.Repeat("é", MaxNameRunes+1); return a }, ErrNoName},
+		{"long name", func(a *protocol.Acceptance) *protocol.Acceptance {
+			a.Name = strings.Repeat("é", MaxNameRunes+1)
+			return a
+		}, ErrNoName},
 	}
 	for _, c := range cases {
 		err := CheckAcceptance(c.edit(full()))

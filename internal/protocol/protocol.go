@@ -154,9 +154,12 @@ type ConsentRequest struct {
 // Intervention is what the technician means to do on the customer's data.
 type Intervention struct {
 	Description string `json:"description"`
-	// Category is the work category's code (the ticket's catalogue).
-	Category        string `json:"category"`
-	EstimateMinutes int    `json:"estimateMinutes"`
+	// Category is the work category's code (the ticket's catalogue). The
+	// relay checks it and adds CategoryNames, by language, for the
+	// customer's page.
+	Category        string            `json:"category"`
+	CategoryNames   map[string]string `json:"categoryNames,omitempty"`
+	EstimateMinutes int               `json:"estimateMinutes"`
 }
 
 // Consent is the customer's decision, sent by the agent with the question

@@ -35,6 +35,7 @@ type Store interface {
 	Session(ctx context.Context, id int64) (store.Session, error)
 	RecordAcceptance(ctx context.Context, a *store.Acceptance, actor string, detail map[string]any) error
 	ConsentTimers(ctx context.Context) (store.ConsentTimers, error)
+	Categories(ctx context.Context) ([]store.Category, error)
 }
 
 // Limits on guessing session codes.

@@ -50,6 +50,9 @@ func (c *consoleConn) askLevel(ctx context.Context, req protocol.ConsentRequest)
 		if msg != "" {
 			return refuse(msg)
 		}
+		if w.CategoryNames, msg = c.categoryNames(ctx, w.Category); msg != "" {
+			return refuse(msg)
+		}
 		req.Intervention = w
 		detail["description"], detail["category"], detail["estimateMinutes"] = w.Description, w.Category, w.EstimateMinutes
 	default:
@@ -206,4 +209,19 @@ func boundText(s string) string {
 		s = s[:8192]
 	}
 	return strings.ToValidUTF8(s, "")
+}
+
+// categoryNames names a work category in every language, for the customer.
+func (c *consoleConn) categoryNames(ctx context.Context, code string) (map[string]string, string) {
+	cats, err := c.h.store.Categories(ctx)
+	if err != nil {
+		c.h.log.Error("read work categories", "err", err)
+		return nil, "could not check the category"
+	}
+	for _, cat := range cats {
+		if cat.Code == code {
+			return cat.Names, ""
+		}
+	}
+	return nil, "unknown work category " + code
 }

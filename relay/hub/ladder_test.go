@@ -11,7 +11,7 @@ import (
 	"github.com/meekijk/meekijk/internal/store"
 )
 
-var work = &protocol.Intervention{Description: "Dubbel geboekte facturen wissen", Category: "data", EstimateMinutes: 30}
+var work = &protocol.Intervention{Description: "Dubbel geboekte facturen wissen", Category: "database_change", EstimateMinutes: 30}
 
 // controlled brings the session to control, asked by the console and
 // granted by the customer.
@@ -103,8 +103,9 @@ func TestInterventionRequestIsChecked(t *testing.T) {
 		nil,
 		{Category: "data", EstimateMinutes: 30},
 		{Description: "x", EstimateMinutes: 30},
-		{Description: "x", Category: "data", EstimateMinutes: 0},
-		{Description: "x", Category: "data", EstimateMinutes: 100000},
+		{Description: "x", Category: "database_change", EstimateMinutes: 0},
+		{Description: "x", Category: "database_change", EstimateMinutes: 100000},
+		{Description: "x", Category: "no_such_category", EstimateMinutes: 30},
 	} {
 		console.send(t, protocol.ConsentRequest{Level: protocol.LevelDataIntervention, Intervention: w})
 		expectError(t, console, protocol.ErrNotAllowed)
@@ -145,7 +146,8 @@ func TestInterventionAcceptanceStoredWithTheTextShown(t *testing.T) {
 	agent, console := e.controlled()
 	console.send(t, protocol.ConsentRequest{Level: protocol.LevelDataIntervention, Intervention: work})
 	req := expect[protocol.ConsentRequest](t, agent)
-	if req.Intervention == nil || *req.Intervention != *work {
+	if req.Intervention == nil || req.Intervention.Description != work.Description ||
+		req.Intervention.CategoryNames["fr"] != "Script ou modification directe des données" {
 		t.Fatalf("agent asked %+v", req)
 	}
 	// Declining keeps the session at control and stores no acceptance.
