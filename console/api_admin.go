@@ -172,3 +172,41 @@ func (c *console) updateUser(w http.ResponseWriter, r *http.Request) error {
 	httpx.JSON(w, http.StatusOK, userOf(u))
 	return nil
 }
+
+// consentTimersJSON is the desk's time-boxed consent, in seconds.
+type consentTimersJSON struct {
+	ReconfirmSeconds       int `json:"reconfirmSeconds"`
+	ReconfirmAnswerSeconds int `json:"reconfirmAnswerSeconds"`
+}
+
+func (c *console) getConsentTimers(w http.ResponseWriter, r *http.Request) error {
+	t, err := c.Store.ConsentTimers(r.Context())
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, consentTimersJSON{int(t.Every / time.Second), int(t.Answer / time.Second)})
+	return nil
+}
+
+// putConsentTimers sets how often agents ask customers whether to keep
+// sharing, and how long they wait for the answer. The bounds keep a desk
+// from asking so often that customers click through, or never.
+func (c *console) putConsentTimers(w http.ResponseWriter, r *http.Request) error {
+	var in consentTimersJSON
+	if err := httpx.DecodeJSON(w, r, &in, 1<<10); err != nil {
+		return err
+	}
+	if in.ReconfirmSeconds < 5 || in.ReconfirmSeconds > 8*3600 {
+		return httpx.FieldError("reconfirmSeconds", "between 5 seconds and 8 hours")
+	}
+	if in.ReconfirmAnswerSeconds < 5 || in.ReconfirmAnswerSeconds > 600 {
+		return httpx.FieldError("reconfirmAnswerSeconds", "between 5 and 600 seconds")
+	}
+	err := c.Store.SetConsentTimers(r.Context(), store.ConsentTimers{
+		Every: time.Duration(in.ReconfirmSeconds) * time.Second, Answer: time.Duration(in.ReconfirmAnswerSeconds) * time.Second})
+	if err != nil {
+		return err
+	}
+	c.log.Info("consent timers changed", "user", login(r).User.ID, "every_s", in.ReconfirmSeconds, "answer_s", in.ReconfirmAnswerSeconds)
+	return c.getConsentTimers(w, r)
+}

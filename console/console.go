@@ -142,6 +142,8 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 
 	protect("GET /api/v1/calendar", c.getCalendar, staff)
 	protect("PUT /api/v1/calendar", c.putCalendar, admin)
+	protect("GET /api/v1/settings/consent", c.getConsentTimers, admin)
+	protect("PUT /api/v1/settings/consent", c.putConsentTimers, admin)
 	protect("GET /api/v1/audit/status", c.auditStatus, admin)
 	protect("GET /api/v1/audit/logins", c.auditLogins, admin)
 	protect("GET /api/v1/audit/sessions", c.reviewSessions, admin)

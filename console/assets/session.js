@@ -1,10 +1,19 @@
-// The live session page: status, the customer's screen, and End. The agent
-// makes the WebRTC offer once the customer allowed it; this page answers.
-import { h, replace } from './dom.js';
+// The live session page: status, the customer's screen, and the consent
+// ladder seen from the technician's side: ask for control, ask for a data
+// intervention, and while control is granted, the mouse and keyboard over
+// the picture. The agent makes the WebRTC offer once the customer allowed
+// it; this page answers. The agent decides and enforces every level: this
+// page asks, and shows honestly what was granted.
+import { h, replace, select } from './dom.js';
 import { t } from './i18n.js';
 import { call } from './api.js';
+import { categoryName } from './common.js';
+import { captureInput } from './remote.js';
+import { CHUNK, sendChunks, sha256hex, unbase64 } from './transfer.js';
+import { liveBilling } from './billing.js';
 
 const PROTOCOL = 1;
+const LEVELS = ['view', 'control', 'data_intervention'];
 
 /**
  * Shows session `id` in `main`. Returns a function that leaves the page.
@@ -15,17 +24,71 @@ export function sessionView(main, id) {
   const title = h('h1', {}, t('session.title', { id }));
   const status = h('span', { class: 'status', id: 'status' });
   const reason = h('span', { class: 'muted', id: 'status-reason' });
+  const levelBadge = h('span', { class: 'level', id: 'level', dataset: { level: '' } });
   const agentLine = h('p', { class: 'muted', id: 'agent' });
   const stats = h('span', { class: 'muted', id: 'video-stats' });
-  const error = h('p', { class: 'error', id: 'session-error' });
+  const error = h('p', { class: 'error', id: 'session-error', role: 'alert' });
+  const notice = h('p', { class: 'warn', id: 'session-notice', role: 'status' });
+  const controlLine = h('p', { id: 'control-state', dataset: { control: 'off' } });
   // Hidden until the customer's screen arrives: an empty black box reads
   // as "broken" to a technician waiting for the customer.
   const video = /** @type {HTMLVideoElement} */ (h('video', { id: 'screen', autoplay: true, muted: true, playsinline: true, hidden: true }));
   video.dataset.frames = '0';
   const end = h('button', { class: 'danger', id: 'end-session', onclick: () => send('end', {}) }, t('session.end'));
+  const askControl = h('button', { id: 'request-control', type: 'button', hidden: true,
+    onclick: () => send('consent_request', { level: 'control' }) }, t('session.ask_control'));
+  const askIntervention = h('button', { id: 'request-intervention', type: 'button', hidden: true,
+    onclick: () => { interventionForm.hidden = !interventionForm.hidden; } }, t('session.ask_intervention'));
+
+  const categories = select({ name: 'category', required: true }, []);
+  const interventionForm = h('form', { id: 'intervention-form', class: 'panel', hidden: true, onsubmit: (/** @type {Event} */ e) => {
+    e.preventDefault();
+    const f = /** @type {HTMLFormElement} */ (e.target);
+    const d = new FormData(f);
+    send('consent_request', { level: 'data_intervention', intervention: {
+      description: String(d.get('description') || ''), category: String(d.get('category') || ''),
+      estimateMinutes: Number(d.get('estimate') || 0) } });
+    f.hidden = true;
+  } },
+  h('label', {}, t('session.intervention.description'), h('textarea', { name: 'description', required: true, maxlength: 500 })),
+  h('label', {}, t('session.intervention.category'), categories),
+  h('label', {}, t('session.intervention.estimate'), h('input', { name: 'estimate', type: 'number', min: 1, max: 480, value: 30, required: true })),
+  h('button', { type: 'submit' }, t('session.intervention.submit')));
+  call('GET', '/api/v1/categories').then((/** @type {any[]} */ cats) => {
+    replace(categories, ...cats.map((c) => h('option', { value: c.code }, categoryName(c))));
+  }).catch(() => {});
+
+  // Chat, through the relay, which stores each line with the session.
+  const chatLog = h('ul', { id: 'chat-log', class: 'chat' });
+  const chatInput = /** @type {HTMLInputElement} */ (h('input', { id: 'chat-input', maxlength: 2000, autocomplete: 'off' }));
+  const chat = h('form', { id: 'chat-form', onsubmit: (/** @type {Event} */ e) => {
+    e.preventDefault();
+    if (chatInput.value.trim()) send('chat', { text: chatInput.value });
+    chatInput.value = '';
+  } }, chatInput, h('button', { type: 'submit' }, t('session.chat_send')));
+
+  // Clipboard, files and screens travel on the data channel.
+  const clipText = /** @type {HTMLTextAreaElement} */ (h('textarea', { id: 'clipboard-text', rows: 2 }));
+  const fileInput = /** @type {HTMLInputElement} */ (h('input', { id: 'file-input', type: 'file' }));
+  const fileList = h('ul', { id: 'file-list', class: 'files' });
+  const screenSelect = /** @type {HTMLSelectElement} */ (h('select', { id: 'screen-select' }));
+  const screens = h('div', { id: 'screens', hidden: true }, t('session.screens'), ' ', screenSelect, ' ',
+    h('button', { type: 'button', id: 'screen-ask', onclick: () => dcSend('screen_switch_request', { index: Number(screenSelect.value) }) }, t('session.screen_ask')));
+  const tools = h('div', { id: 'tools', class: 'tools', hidden: true },
+    h('section', {}, h('h2', {}, t('session.chat')), chatLog, chat),
+    h('section', { id: 'clipboard' }, h('h2', {}, t('session.clipboard')), clipText,
+      h('button', { type: 'button', id: 'clipboard-send', onclick: () => dcSend('clipboard', { text: clipText.value }) }, t('session.clipboard_send')),
+      h('button', { type: 'button', id: 'clipboard-get', onclick: () => dcSend('clipboard_request', {}) }, t('session.clipboard_get'))),
+    h('section', {}, h('h2', {}, t('session.files')), fileInput,
+      h('button', { type: 'button', id: 'file-send', onclick: () => { if (fileInput.files && fileInput.files[0]) offerFile(fileInput.files[0]); } }, t('session.file_send')),
+      fileList),
+    screens);
+  const billing = h('div', { id: 'billing-slot' });
+
   replace(main,
-    h('div', { class: 'toolbar' }, title, status, reason, stats, end),
-    agentLine, error, video);
+    h('div', { class: 'toolbar' }, title, status, levelBadge, reason, stats, askControl, askIntervention, end),
+    agentLine, billing, error, notice, controlLine, interventionForm, video, tools);
+  const stopBilling = liveBilling(billing, id);
 
   /** @type {RTCIceServer[]} */
   let iceServers = [];
@@ -33,19 +96,46 @@ export function sessionView(main, id) {
   let iceTransportPolicy = 'all';
   /** @type {RTCPeerConnection|null} */
   let pc = null;
+  /** @type {RTCDataChannel|null} */
+  let dc = null;
   /** @type {Promise<void>} */
   let remoteSet = Promise.resolve();
   /** @type {WebSocket|null} */
   let ws = null;
   let over = false;
   let left = false;
+  let live = false;
+  let level = '';
 
   /** @param {string} type @param {any} data */
   function send(type, data) {
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type, data }));
   }
 
-  /** @param {{status: string, agent?: any, by?: string, reason?: string}} st */
+  /** @param {string} type @param {any} data */
+  function dcSend(type, data) {
+    if (dc && dc.readyState === 'open') dc.send(JSON.stringify({ type, data }));
+  }
+
+  const controlling = () => live && !!dc && dc.readyState === 'open' && LEVELS.indexOf(level) >= 1;
+  const stopCapture = captureInput(video, dcSend, controlling);
+
+  /** Shows the level, and whether mouse and keyboard reach the customer. */
+  function showLevel() {
+    levelBadge.textContent = t('session.level.' + (level || 'none'));
+    levelBadge.dataset.level = level;
+    const on = controlling();
+    controlLine.dataset.control = on ? 'on' : 'off';
+    controlLine.textContent = live ? t(on ? 'session.control_on' : 'session.control_off') : '';
+    controlLine.className = on ? 'control-on' : 'muted';
+    video.classList.toggle('controlled', on);
+    askControl.hidden = !live || level !== 'view';
+    askIntervention.hidden = !live || level !== 'control';
+    if (askIntervention.hidden) interventionForm.hidden = true;
+    tools.hidden = !live;
+  }
+
+  /** @param {{status: string, agent?: any, by?: string, reason?: string, level?: string}} st */
   function showStatus(st) {
     const s = st.status === 'waiting' && st.reason === 'code_expired' ? 'expired' : st.status;
     status.textContent = t('status.' + s);
@@ -54,8 +144,11 @@ export function sessionView(main, id) {
     reason.textContent = s === 'ended' && st.by ? t('ended.' + st.by) : '';
     if (st.agent) agentLine.textContent = t('session.agent', { hostname: st.agent.hostname || '?', user: st.agent.user || '?', os: st.agent.os || '?' });
     over = s === 'ended' || s === 'declined';
+    live = s === 'live';
+    level = live ? (st.level || 'view') : '';
     end.hidden = over || s === 'expired';
     if (over) closePeer();
+    showLevel();
   }
 
   // The relay does not announce a code's expiry; the page knows from the
@@ -73,8 +166,10 @@ export function sessionView(main, id) {
 
   function closePeer() {
     if (pc) { pc.close(); pc = null; }
+    dc = null;
     video.srcObject = null;
     video.hidden = true;
+    showLevel();
   }
 
   // Counts decoded frames; the first frame's time lets tests and the
@@ -94,6 +189,124 @@ export function sessionView(main, id) {
     lastCount = n;
   }, 1000);
 
+  // Files. Outgoing ones wait for the customer's answer; incoming ones (the
+  // customer chose to send them) are taken, checked and offered as a link.
+  /** @type {Map<string, {file: Blob, sha: string, cancelled: boolean}>} */
+  const outgoing = new Map();
+  /** @type {Map<string, {name: string, size: number, sha?: string, parts: Uint8Array[], got: number, reported: number}>} */
+  const incoming = new Map();
+  let fileSeq = 0;
+
+  /** @param {string} fid @param {string} state @param {string|Node} text */
+  function fileLine(fid, state, text) {
+    let li = /** @type {HTMLElement|null} */ (fileList.querySelector(`[data-id="${fid}"]`));
+    if (!li) { li = h('li', { dataset: { id: fid } }); fileList.append(li); }
+    li.dataset.state = state;
+    li.dataset.updates = String(Number(li.dataset.updates || 0) + 1);
+    replace(li, text);
+  }
+
+  /** @param {File} file */
+  async function offerFile(file) {
+    const fid = 't-' + (++fileSeq);
+    const sha = await sha256hex(await file.arrayBuffer());
+    outgoing.set(fid, { file, sha, cancelled: false });
+    fileLine(fid, 'waiting', t('session.file_waiting', { name: file.name }));
+    dcSend('file_offer', { id: fid, name: file.name, size: file.size, sha256: sha });
+    fileInput.value = '';
+  }
+
+  /** @param {string} type @param {any} d */
+  async function onChannelMessage(type, d) {
+    switch (type) {
+      case 'screens':
+        replace(screenSelect, ...d.list.map((/** @type {any} */ s) => h('option', { value: s.index }, `${s.name}`)));
+        screens.hidden = d.list.length < 2;
+        break;
+      case 'clipboard': clipText.value = d.text; break;
+      case 'file_accept': {
+        const o = outgoing.get(d.id);
+        if (!o || !dc) return;
+        fileLine(d.id, 'active', t('session.file_progress', { name: /** @type {File} */ (o.file).name, percent: 0 }));
+        await sendChunks(dc, d.id, o.file, o.sha, () => o.cancelled);
+        break;
+      }
+      case 'file_decline': {
+        const o = outgoing.get(d.id);
+        outgoing.delete(d.id);
+        if (o) fileLine(d.id, 'declined', t('session.file_declined', { name: /** @type {File} */ (o.file).name }));
+        break;
+      }
+      case 'file_progress': {
+        const o = outgoing.get(d.id);
+        if (!o) return;
+        const name = /** @type {File} */ (o.file).name;
+        if (d.bytes >= o.file.size) {
+          outgoing.delete(d.id);
+          fileLine(d.id, 'done', t('session.file_done', { name }));
+        } else {
+          fileLine(d.id, 'active', t('session.file_progress', { name, percent: Math.floor((100 * d.bytes) / o.file.size) }));
+        }
+        break;
+      }
+      case 'file_cancel': {
+        const o = outgoing.get(d.id);
+        if (o) { o.cancelled = true; outgoing.delete(d.id); fileLine(d.id, 'failed', t('session.file_cancelled', { name: /** @type {File} */ (o.file).name, reason: d.reason || '' })); }
+        if (incoming.delete(d.id)) fileLine(d.id, 'failed', t('session.file_cancelled', { name: d.id, reason: d.reason || '' }));
+        break;
+      }
+      case 'file_offer':
+        incoming.set(d.id, { name: d.name, size: d.size, sha: d.sha256, parts: [], got: 0, reported: 0 });
+        fileLine(d.id, 'active', t('session.file_progress', { name: d.name, percent: 0 }));
+        dcSend('file_accept', { id: d.id });
+        break;
+      case 'file_chunk': {
+        const f = incoming.get(d.id);
+        if (!f || d.offset !== f.got) return;
+        const bytes = unbase64(d.data);
+        f.parts.push(bytes);
+        f.got += bytes.length;
+        if (f.got - f.reported >= 16 * CHUNK && f.got < f.size) {
+          f.reported = f.got;
+          dcSend('file_progress', { id: d.id, bytes: f.got });
+          fileLine(d.id, 'active', t('session.file_progress', { name: f.name, percent: Math.floor((100 * f.got) / f.size) }));
+        }
+        break;
+      }
+      case 'file_done': {
+        const f = incoming.get(d.id);
+        incoming.delete(d.id);
+        if (!f) return;
+        const blob = new Blob(/** @type {BlobPart[]} */ (f.parts));
+        if (f.got !== f.size || (await sha256hex(await blob.arrayBuffer())) !== d.sha256) {
+          dcSend('file_cancel', { id: d.id, reason: 'checksum mismatch' });
+          fileLine(d.id, 'failed', t('session.file_cancelled', { name: f.name, reason: 'SHA-256' }));
+          return;
+        }
+        dcSend('file_progress', { id: d.id, bytes: f.size });
+        fileLine(d.id, 'done', h('a', { href: URL.createObjectURL(blob), download: f.name }, t('session.file_received', { name: f.name })));
+        break;
+      }
+    }
+  }
+
+  /** @param {RTCDataChannel} channel */
+  function useChannel(channel) {
+    if (channel.label !== 'meekijk') return;
+    dc = channel;
+    // Exposed like __meekijkPeer: the end-to-end tests send the agent what
+    // a hostile console could, to check that the agent refuses it.
+    /** @type {any} */ (window).__meekijkChannel = channel;
+    channel.onopen = showLevel;
+    channel.onclose = () => { if (dc === channel) { dc = null; showLevel(); } };
+    channel.onmessage = (ev) => {
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch { return; }
+      onChannelMessage(msg.type, msg.data).catch((err) => { error.textContent = t('error.generic', { message: String(err) }); });
+    };
+    if (channel.readyState === 'open') showLevel();
+  }
+
   /** @param {{sdp: string}} offer */
   async function answerOffer(offer) {
     closePeer();
@@ -106,12 +319,29 @@ export function sessionView(main, id) {
       video.srcObject = e.streams[0] || new MediaStream([e.track]);
       video.hidden = false;
     };
+    peer.ondatachannel = (e) => useChannel(e.channel);
     peer.onicecandidate = (e) => { if (e.candidate) send('candidate', e.candidate.toJSON()); };
+    // Without a network path the picture never comes: say so rather than
+    // show a black box under "Live".
+    peer.onconnectionstatechange = () => {
+      video.dataset.ice = peer.connectionState;
+      if (peer.connectionState === 'failed' && pc === peer) {
+        error.textContent = t('session.ice_failed');
+        video.hidden = true;
+      }
+    };
     remoteSet = peer.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
     await remoteSet;
     const answer = await peer.createAnswer();
     await peer.setLocalDescription(answer);
     send('answer', { sdp: answer.sdp });
+  }
+
+  /** @param {any} m */
+  function addChat(m) {
+    const from = m.from === 'customer' ? t('role.customer') : m.from;
+    chatLog.append(h('li', {}, h('span', { class: 'from' }, from), ' ', m.text));
+    chatLog.scrollTop = chatLog.scrollHeight;
   }
 
   function connect() {
@@ -121,22 +351,40 @@ export function sessionView(main, id) {
     sock.onopen = () => { error.textContent = ''; send('hello', { protocol: PROTOCOL, role: 'console' }); };
     sock.onmessage = async (ev) => {
       const msg = JSON.parse(ev.data);
+      const d = msg.data || {};
       try {
         switch (msg.type) {
           case 'welcome':
-            iceServers = msg.data.iceServers || [];
-            iceTransportPolicy = msg.data.iceTransportPolicy === 'relay' ? 'relay' : 'all';
+            iceServers = d.iceServers || [];
+            iceTransportPolicy = d.iceTransportPolicy === 'relay' ? 'relay' : 'all';
             break;
-          case 'status': showStatus(msg.data); break;
-          case 'offer': await answerOffer(msg.data); break;
+          case 'status': showStatus(d); break;
+          case 'consent':
+            notice.textContent = d.granted ? '' : t('session.denied', { level: t('session.level.' + d.level) });
+            if (d.granted) level = d.level;
+            showLevel();
+            break;
+          case 'level':
+            level = d.level;
+            notice.textContent = t('session.revoked', { level: t('session.level.' + d.level) });
+            showLevel();
+            break;
+          case 'reconfirm':
+            notice.textContent = d.outcome === 'asked' ? t('session.reconfirm_asked') : d.outcome === 'timeout' ? t('session.reconfirm_timeout') : '';
+            break;
+          case 'screen_switch':
+            notice.textContent = d.granted ? '' : t('session.screen_refused');
+            break;
+          case 'chat': addChat(d); break;
+          case 'offer': await answerOffer(d); break;
           case 'candidate':
             await remoteSet;
-            if (pc) await pc.addIceCandidate(msg.data);
+            if (pc) await pc.addIceCandidate(d);
             break;
           case 'error':
             // Another window took this session over: do not fight it.
-            if (msg.data.code === 'replaced') over = true;
-            error.textContent = t('error.generic', { message: msg.data.message });
+            if (d.code === 'replaced') over = true;
+            error.textContent = d.code === 'no_acceptance' ? t('session.no_acceptance') : t('error.generic', { message: d.message });
             break;
         }
       } catch (err) {
@@ -155,6 +403,8 @@ export function sessionView(main, id) {
     left = true;
     clearInterval(statTimer);
     clearTimeout(expiryTimer);
+    stopCapture();
+    stopBilling();
     if (ws) ws.close();
     closePeer();
   };
