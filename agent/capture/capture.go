@@ -5,7 +5,7 @@
 // cgo) that is an X connection and a MIT-SHM segment kept for the life of
 // the Source, with the DAMAGE extension telling whether anything was drawn
 // since the last grab: a 1920x1080 grab costs well under a millisecond
-// instead of ~19 ms, and an idle screen costs one non-blocking read of the
+// instead of tens, and an idle screen costs one non-blocking read of the
 // X connection. Elsewhere, or when the X server lacks MIT-SHM or DAMAGE
 // (a remote $DISPLAY cannot share memory), it uses kbinani/screenshot.
 //
@@ -58,11 +58,12 @@ type grabber interface {
 // Grab fills dst, an image.YCbCrSubsampleRatio420 frame with an even
 // origin, with the top-left
 // dst-sized part of src's screen: a frame of the screen's size rounded
-// down to even crops an odd last column or row. It returns ErrUnchanged
-// when src can tell that the screen has not changed since the previous
-// successful Grab into dst (the sources NewScreen returns can; others
-// are converted every time), and an error when the screen is smaller than
-// dst, which happens after a resolution change.
+// down to even crops an odd last column or row. It returns ErrUnchanged,
+// without touching dst, when src can tell that the screen has not changed
+// since its previous successful Grab (the sources NewScreen returns can;
+// others are converted every time): a caller grabbing into the same frame
+// each time still holds the current picture. It returns an error when the
+// screen is smaller than dst, which happens after a resolution change.
 func Grab(src Source, dst *image.YCbCr) error {
 	if err := checkFrame(dst); err != nil {
 		return err
