@@ -9,6 +9,8 @@ packages=(
 	xdotool x11-utils xterm x11-apps  # drive and inspect that display
 	chromium        # the console's browser in end-to-end tests
 	libx11-dev libxtst-dev  # the agent's input injection (robotgo) links -lX11 -lXtst
+	libxext-dev libxdamage-dev  # the agent's screen capture links -lXext (MIT-SHM) -lXdamage
+	x11-xserver-utils  # xrandr: the capture tests resize Xvfb's screen
 	gcc libc6-dev   # cgo: the agent's OpenH264 encoder
 	fonts-dejavu-core  # readable text in screenshots
 	iproute2        # ip netns: the connectivity tests' separate hosts
