@@ -73,15 +73,27 @@ export function captureInput(video, send, active) {
     const clamp = (/** @type {number} */ d) => Math.max(-10000, Math.min(10000, d * k));
     pointer('wheel', p, { deltaX: clamp(e.deltaX), deltaY: clamp(e.deltaY) });
   };
+  // A key the browser cannot name (some layouts, input methods, remote
+  // desktops) still produces its character: its keypress sends it as text.
+  let unnamed = false;
   /** @param {KeyboardEvent} e */
   const onKey = (e) => {
-    if (!active() || e.isComposing || e.key === 'Dead' || e.key === 'Process') return;
+    if (e.type === 'keydown') unnamed = e.key === 'Unidentified';
+    if (!active() || e.isComposing || e.key === 'Dead' || e.key === 'Process' || e.key === 'Unidentified') return;
     e.preventDefault();
     const code = /^[A-Za-z0-9]{0,32}$/.test(e.code) ? e.code : '';
     const key = e.key.length <= 32 ? e.key : '';
     if (!code && !key) return;
     send('key', { action: e.type === 'keydown' ? 'down' : 'up', code, key,
       shift: e.shiftKey, ctrl: e.ctrlKey, alt: e.altKey, meta: e.metaKey });
+  };
+  /** @param {KeyboardEvent} e */
+  const onPress = (e) => {
+    if (!active() || !unnamed || e.ctrlKey || e.metaKey) return;
+    const text = e.key.length <= 2 ? e.key : e.charCode ? String.fromCodePoint(e.charCode) : '';
+    if (!text) return;
+    e.preventDefault();
+    send('text', { text });
   };
   /** @param {CompositionEvent} e */
   const onCompose = (e) => { if (active() && e.data) send('text', { text: e.data }); };
@@ -93,7 +105,7 @@ export function captureInput(video, send, active) {
   video.tabIndex = 0;
   const listeners = /** @type {Array<[string, any, any]>} */ ([
     ['pointermove', onMove, {}], ['pointerdown', onButton, {}], ['pointerup', onButton, {}],
-    ['wheel', onWheel, { passive: false }], ['keydown', onKey, {}], ['keyup', onKey, {}],
+    ['wheel', onWheel, { passive: false }], ['keydown', onKey, {}], ['keyup', onKey, {}], ['keypress', onPress, {}],
     ['compositionend', onCompose, {}], ['blur', release, {}], ['contextmenu', noMenu, {}],
   ]);
   for (const [type, fn, opts] of listeners) video.addEventListener(type, fn, opts);
