@@ -426,9 +426,17 @@ func (s *Sender) sendFrames() {
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 
+	// OpenH264 keeps refining a changed picture for about a second of
+	// further frames (a keyframe overshoots its budget, then skipped frames
+	// and quality steps follow); after that an unchanged frame still costs
+	// ~14 ms of CPU for ~65 bytes. So the loop encodes for refine ticks
+	// after the last change, then idles until the screen changes or the
+	// browser asks for a keyframe.
+	refine := s.fps * 3 / 2
 	var (
 		last    time.Time
 		sent    bool
+		idle    int    // ticks since the screen last changed
 		lastErr string // logged failures repeat every tick; log changes only
 	)
 	fail := func(what string, err error) {
@@ -444,9 +452,17 @@ func (s *Sender) sendFrames() {
 		case <-ticker.C:
 		}
 
-		if err := s.grab(frame); err != nil {
+		switch err := s.grab(frame); {
+		case errors.Is(err, capture.ErrUnchanged):
+			// frame still holds the last picture.
+			if idle++; idle > refine && !s.keyFrame.Load() {
+				continue
+			}
+		case err != nil:
 			fail("capture", err)
 			continue
+		default:
+			idle = 0
 		}
 		if s.keyFrame.Swap(false) {
 			if err := kfc.ForceKeyFrame(); err != nil {
@@ -503,21 +519,15 @@ func (s *Sender) firstFrame(bytes int) {
 	}
 }
 
-// grab captures a frame and converts it into dst.
+// grab captures a frame into dst; capture.ErrUnchanged means dst still
+// holds the previous one. A screen smaller than the encoder's fixed size (a
+// resolution change) is an error: it would need a new encoder and a
+// renegotiation. FramesCaptured counts changed frames only.
 func (s *Sender) grab(dst *image.YCbCr) error {
-	img, err := s.src.Capture()
-	if err != nil {
+	if err := capture.Grab(s.src, dst); err != nil {
 		return err
 	}
 	s.frames.Add(1)
-	r := img.Bounds()
-	if r.Dx() < s.size.X || r.Dy() < s.size.Y {
-		// The encoder's size is fixed; a shrunken screen (resolution
-		// change) would need a new encoder and a renegotiation.
-		return fmt.Errorf("stream: captured %v is smaller than the encoded %v", r.Size(), s.size)
-	}
-	// Cropping drops an odd last column or row.
-	capture.RGBAToI420(dst, img.SubImage(image.Rectangle{Min: r.Min, Max: r.Min.Add(s.size)}).(*image.RGBA))
 	return nil
 }
 
