@@ -21,7 +21,6 @@ var (
 	outPath   = flag.String("out", "", "write the report to this file (make bench: BENCHMARKS.md)")
 	phaseDur  = flag.Duration("phase", 12*time.Second, "how long each workload is measured")
 	maxAgents = flag.Int("agents", 50_000, "idle agents to step up to")
-	withInput = flag.Bool("input", false, "measure input latency: needs remote control in the console and agent (see inputlatency_test.go)")
 )
 
 // roleEnv makes the test binary a helper process instead of the benchmark:

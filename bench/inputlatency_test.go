@@ -11,28 +11,23 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// Remote control (the console's clicks reaching the customer's screen) is
-// being built. The measurement is ready for it: run with -input once the
-// console and the agent's page have these controls, and the console's
-// video element turns a pointerdown into an injected click at the same
-// screen point.
+// The controls that give the technician the customer's mouse: the console
+// asks, the customer allows on the agent's page, and the console says when
+// its clicks are forwarded.
 var remoteControl = struct {
 	request string // console: asks the customer for control
 	allow   string // agent page: the customer allows it
 	active  string // console: true once clicks are forwarded
 }{
 	request: `#request-control`,
-	allow:   `#allow-control`,
-	active:  `document.getElementById('screen').dataset.control === 'on'`,
+	allow:   `#prompt-yes`,
+	active:  `document.getElementById('control-state').dataset.control === 'on'`,
 }
 
 // inputLatency clicks 30 times on the console's picture of a recorder
 // window and times each click from the console's pointerdown (the event's
 // own timestamp) to the X server delivering the press to the recorder.
 func (s *stage) inputLatency(ctx context.Context, m *meekijk) (Dist, string) {
-	if !*withInput {
-		return Dist{}, "n/a (remote control not yet on main)"
-	}
 	rec, err := NewInputRecorder(s.display, image.Rect(200, 900, 360, 1000))
 	if err != nil {
 		return Dist{}, err.Error()
