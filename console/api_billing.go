@@ -15,6 +15,7 @@ import (
 	"github.com/meekijk/meekijk/internal/helpdesk"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/i18n"
+	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/store"
 )
 
@@ -410,28 +411,84 @@ func (c *console) sessionBilling(w http.ResponseWriter, r *http.Request) error {
 	if len(b.Segments) == 0 {
 		// No work yet: say what it would be, as the engine would bill a
 		// first moment of viewing.
-		if out.Covered, out.Reasons, err = firstVerdict(cb, b, set); err != nil {
+		line, err := verdict(cb, b, set, billing.LevelView)
+		if err != nil {
 			return err
 		}
+		out.Covered, out.Reasons = line.Covered, line.Reasons
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	httpx.JSON(w, http.StatusOK, out)
 	return nil
 }
 
-// firstVerdict bills a moment of viewing at the session's end (now, when
+// verdict bills a moment of work at level at the session's end (now, when
 // live) with the facts of its part: coverage decided by the engine itself.
-func firstVerdict(cb store.CustomerBilling, b store.BillingSession, set billing.Settings) (bool, []helpdesk.Reason, error) {
+// A customer without any billing part has nothing to go on: billable, for
+// no reason the engine can name.
+func verdict(cb store.CustomerBilling, b store.BillingSession, set billing.Settings, level billing.Level) (billing.Line, error) {
 	if len(cb.Parts) == 0 {
-		return false, []helpdesk.Reason{}, nil
+		return billing.Line{Reasons: []helpdesk.Reason{}}, nil
 	}
 	in := cb.Parts[b.Part]
 	tech := billing.Technician{ID: b.Session.TechnicianID, Name: b.Session.TechnicianName}
 	in.Sessions = []billing.Session{{ID: b.Session.ID, TicketID: b.Session.TicketID, OutsideHours: b.Session.OutsideHours,
-		Segments: []billing.Segment{{Start: b.End, End: b.End, Level: billing.LevelView, Technician: tech}}}}
+		Segments: []billing.Segment{{Start: b.End, End: b.End, Level: level, Technician: tech}}}}
 	st, err := statementOf(store.CustomerBilling{Customer: cb.Customer, Parts: []billing.Input{in}}, set)
 	if err != nil || len(st.Lines) == 0 {
-		return false, []helpdesk.Reason{}, err
+		return billing.Line{Reasons: []helpdesk.Reason{}}, err
 	}
-	return st.Lines[0].Covered, st.Lines[0].Reasons, nil
+	return st.Lines[0], nil
+}
+
+// Pricer tells the relay's hub whether work on a session would be
+// billable, and on what terms, so the customer can be shown the cost notice
+// before it starts. It bills as the statements will: same engine, same
+// facts.
+type Pricer struct{ c *console }
+
+// NewPricer prices with the desk's data in st; now is the relay's clock.
+func NewPricer(st *store.Store, now func() time.Time) *Pricer {
+	if now == nil {
+		now = time.Now
+	}
+	return &Pricer{c: &console{Config: Config{Store: st, Now: now}}}
+}
+
+// CostNotice returns the notice for work at level on the session, or nil
+// when it is covered. An error means it cannot be priced (no hourly rate
+// for the day, say): the work must not start unannounced.
+func (p *Pricer) CostNotice(ctx context.Context, sessionID int64, level string) (*protocol.CostNotice, error) {
+	sess, err := p.c.Store.Session(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	set, cbs, err := p.c.billingOf(ctx, store.BillingFilter{TicketID: sess.TicketID})
+	if err != nil {
+		return nil, err
+	}
+	for _, cb := range cbs {
+		i := slices.IndexFunc(cb.Sessions, func(b store.BillingSession) bool { return b.Session.ID == sessionID })
+		if i < 0 {
+			continue
+		}
+		line, err := verdict(cb, cb.Sessions[i], set, billing.Level(level))
+		if err != nil {
+			return nil, err
+		}
+		if line.Covered {
+			return nil, nil
+		}
+		n := &protocol.CostNotice{CentsPerHour: line.CentsPerHour, IncrementMinutes: set.IncrementMinutes,
+			MinimumMinutes: set.MinimumMinutes, SurchargePercent: line.SurchargePercent, VATPercent: set.VATPercent,
+			Reasons: []string{}}
+		for _, r := range line.Reasons {
+			n.Reasons = append(n.Reasons, string(r))
+		}
+		if n.CentsPerHour == 0 {
+			return nil, fmt.Errorf("console: session %d: billable work without an hourly rate", sessionID)
+		}
+		return n, nil
+	}
+	return nil, fmt.Errorf("console: session %d: nothing to price it by", sessionID)
 }

@@ -104,7 +104,7 @@ func (a *App) onConsentRequest(m protocol.ConsentRequest) {
 }
 
 func (a *App) askConsent(m protocol.ConsentRequest) {
-	asked := consent.Ask(a.catalog, a.lang(), m.Level, a.who(), m.Intervention)
+	asked := consent.Ask(a.catalog, a.lang(), m.Level, a.who(), m.Intervention, m.Cost)
 	a.ask(&question{
 		prompt: localui.Prompt{Kind: localui.PromptConsent, Level: m.Level, Lines: asked.Lines,
 			Statements: asked.Statements, Acceptance: asked.Acceptance},

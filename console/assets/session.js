@@ -384,7 +384,8 @@ export function sessionView(main, id) {
           case 'error':
             // Another window took this session over: do not fight it.
             if (d.code === 'replaced') over = true;
-            error.textContent = d.code === 'no_acceptance' ? t('session.no_acceptance') : t('error.generic', { message: d.message });
+            error.textContent = d.code === 'no_acceptance' ? t('session.no_acceptance')
+              : d.code === 'cannot_price' ? t('session.cannot_price') : t('error.generic', { message: d.message });
             break;
         }
       } catch (err) {

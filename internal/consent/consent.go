@@ -54,7 +54,9 @@ type Question struct {
 
 // Ask words the question for level in lang. work describes a data
 // intervention (nil for the other levels).
-func Ask(cat i18n.Catalog, lang i18n.Lang, level string, who Who, work *protocol.Intervention) Question {
+// A cost notice, when the relay sends one, comes after the question and
+// before the statements: accepting the question accepts the cost.
+func Ask(cat i18n.Catalog, lang i18n.Lang, level string, who Who, work *protocol.Intervention, cost *protocol.CostNotice) Question {
 	q := Question{Level: level}
 	ticket := cat.T(lang, "agent.ask.ticket", "ref", who.TicketRef, "title", who.TicketTitle)
 	switch level {
@@ -87,7 +89,44 @@ func Ask(cat i18n.Catalog, lang i18n.Lang, level string, who Who, work *protocol
 		}
 		q.Acceptance = cat.T(lang, "agent.intervention.accept")
 	}
+	if cost != nil {
+		q.Lines = append(q.Lines, CostLines(cat, lang, cost)...)
+	}
 	return q
+}
+
+// CostLines words a cost notice: that the work is billable, why, the rate,
+// the rounding and the minimum.
+func CostLines(cat i18n.Catalog, lang i18n.Lang, c *protocol.CostNotice) []string {
+	reasons := make([]string, 0, len(c.Reasons))
+	for _, r := range c.Reasons {
+		reasons = append(reasons, cat.T(lang, "reason."+r))
+	}
+	lines := []string{cat.T(lang, "agent.cost.title")}
+	if len(reasons) > 0 {
+		lines = append(lines, cat.T(lang, "agent.cost.why", "reasons", strings.Join(reasons, "; ")))
+	}
+	lines = append(lines, cat.T(lang, "agent.cost.rate", "rate", Euros(lang, c.CentsPerHour), "vat", strconv.FormatInt(c.VATPercent, 10)))
+	if c.SurchargePercent > 0 {
+		lines = append(lines, cat.T(lang, "agent.cost.surcharge", "percent", strconv.FormatInt(c.SurchargePercent, 10)))
+	}
+	lines = append(lines,
+		cat.T(lang, "agent.cost.rounding", "increment", strconv.FormatInt(c.IncrementMinutes, 10), "minimum", strconv.FormatInt(c.MinimumMinutes, 10)),
+		cat.T(lang, "agent.cost.accept"))
+	return lines
+}
+
+// Euros writes an amount in cents as the customer reads money: "€ 85,00"
+// in Dutch and French, "€85.00" in English.
+func Euros(lang i18n.Lang, cents int64) string {
+	sign := ""
+	if cents < 0 {
+		sign, cents = "-", -cents
+	}
+	if lang == i18n.EN {
+		return fmt.Sprintf("%s€%d.%02d", sign, cents/100, cents%100)
+	}
+	return fmt.Sprintf("%s€ %d,%02d", sign, cents/100, cents%100)
 }
 
 // Text is the question as one text: what is stored, and hashed, as the

@@ -25,7 +25,7 @@ func TestAskEveryLevelInEveryLanguage(t *testing.T) {
 	for _, lang := range []i18n.Lang{i18n.NL, i18n.FR, i18n.EN} {
 		texts := map[string]string{}
 		for _, level := range []string{protocol.LevelView, protocol.LevelControl, protocol.LevelDataIntervention} {
-			q := Ask(cat, lang, level, who, work)
+			q := Ask(cat, lang, level, who, work, nil)
 			text := q.Text()
 			if strings.Contains(text, "agent.") || strings.Contains(text, "{") {
 				t.Errorf("%s %s: unresolved key or placeholder in %q", lang, level, text)
@@ -35,7 +35,7 @@ func TestAskEveryLevelInEveryLanguage(t *testing.T) {
 			}
 			texts[level] = text
 		}
-		iv := Ask(cat, lang, protocol.LevelDataIntervention, who, work)
+		iv := Ask(cat, lang, protocol.LevelDataIntervention, who, work, nil)
 		if len(iv.Statements) != len(statementKeys) || iv.Acceptance == "" {
 			t.Errorf("%s: intervention has %d statements and acceptance %q", lang, len(iv.Statements), iv.Acceptance)
 		}
@@ -83,6 +83,31 @@ func TestCheckAcceptance(t *testing.T) {
 		err := CheckAcceptance(c.edit(full()))
 		if !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {
 			t.Errorf("%s: got %v, want %v", c.name, err, c.want)
+		}
+	}
+}
+
+func TestCostNoticeIsPartOfTheQuestion(t *testing.T) {
+	cat := catalog(t)
+	cost := &protocol.CostNotice{Reasons: []string{"no_contract", "outside_hours"}, CentsPerHour: 8550,
+		IncrementMinutes: 15, MinimumMinutes: 60, SurchargePercent: 50, VATPercent: 21}
+	want := map[i18n.Lang][]string{
+		i18n.NL: {"€ 85,50", "geen actief onderhoudscontract", "buiten de ondersteuningsuren", "15", "60", "50", "21"},
+		i18n.FR: {"€ 85,50", "pas de contrat de maintenance actif", "15", "60"},
+		i18n.EN: {"€85.50", "no active maintenance contract", "15", "60"},
+	}
+	for lang, parts := range want {
+		text := Ask(cat, lang, protocol.LevelControl, Who{Technician: "Jan"}, nil, cost).Text()
+		for _, p := range parts {
+			if !strings.Contains(text, p) {
+				t.Errorf("%s: notice lacks %q:\n%s", lang, p, text)
+			}
+		}
+		if strings.Contains(text, "{") || strings.Contains(text, "reason.") {
+			t.Errorf("%s: unresolved text:\n%s", lang, text)
+		}
+		if covered := Ask(cat, lang, protocol.LevelControl, Who{Technician: "Jan"}, nil, nil).Text(); strings.Contains(covered, parts[0]) {
+			t.Errorf("%s: covered work shows a price:\n%s", lang, covered)
 		}
 	}
 }

@@ -87,6 +87,10 @@ const (
 	// ErrNoAcceptance: a data intervention was granted without the
 	// customer's complete acceptance; the level stays where it was.
 	ErrNoAcceptance = "no_acceptance"
+	// ErrCannotPrice: the work asked for would be billable, but the desk's
+	// data gives no price for it (no hourly rate): it cannot be announced,
+	// so it is not asked.
+	ErrCannotPrice = "cannot_price"
 )
 
 // Join asks the relay to attach the agent to the session a code was issued for.
@@ -149,6 +153,21 @@ type ConsentRequest struct {
 	Level string `json:"level"`
 	// Intervention describes the work, for LevelDataIntervention only.
 	Intervention *Intervention `json:"intervention,omitempty"`
+	// Cost, set by the relay when the work asked for is billable, is the
+	// cost notice the customer must accept with the question.
+	Cost *CostNotice `json:"cost,omitempty"`
+}
+
+// CostNotice says why work is billable and on what terms, before it starts
+// ("never an unforeseen bill"). Amounts are euro cents, excluding VAT.
+type CostNotice struct {
+	// Reasons are internal/helpdesk reason codes (no_contract, ...).
+	Reasons          []string `json:"reasons"`
+	CentsPerHour     int64    `json:"centsPerHour"`
+	IncrementMinutes int64    `json:"incrementMinutes"`
+	MinimumMinutes   int64    `json:"minimumMinutes"`
+	SurchargePercent int64    `json:"surchargePercent,omitempty"`
+	VATPercent       int64    `json:"vatPercent"`
 }
 
 // Intervention is what the technician means to do on the customer's data.

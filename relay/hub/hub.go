@@ -60,6 +60,9 @@ type Config struct {
 	// for one session; nil means none (direct connections only).
 	ICE func(sessionID int64) (servers []protocol.ICEServer, policy string)
 	Now func() time.Time
+	// Cost prices work at a level on a session for the customer's cost
+	// notice: nil when covered. nil Cost: nothing is ever billable.
+	Cost func(ctx context.Context, sessionID int64, level string) (*protocol.CostNotice, error)
 }
 
 // ice is cfg.ICE, or nothing.

@@ -65,7 +65,7 @@ type env struct {
 
 // newEnv serves a hub over a real store holding one technician, one ticket
 // and one waiting session whose code is theCode, valid 10 minutes.
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, options ...func(*hub.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	clk := &clock{}
@@ -96,8 +96,12 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := hub.New(st, discard, hub.Config{Company: company, Software: "test", Now: clk.now,
-		ICE: func(int64) ([]protocol.ICEServer, string) { return iceServers, "" }})
+	cfg := hub.Config{Company: company, Software: "test", Now: clk.now,
+		ICE: func(int64) ([]protocol.ICEServer, string) { return iceServers, "" }}
+	for _, o := range options {
+		o(&cfg)
+	}
+	h := hub.New(st, discard, cfg)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws/agent", h.ServeAgent)
 	mux.HandleFunc("GET /ws/console/{id}", func(w http.ResponseWriter, r *http.Request) {

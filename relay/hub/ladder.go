@@ -58,6 +58,18 @@ func (c *consoleConn) askLevel(ctx context.Context, req protocol.ConsentRequest)
 	default:
 		return refuse("a console may ask for control or a data intervention, not " + req.Level)
 	}
+	if c.h.cfg.Cost != nil {
+		cost, err := c.h.cfg.Cost(ctx, r.id, req.Level)
+		if err != nil {
+			// Billable work must not start without its notice.
+			c.h.log.Warn("cannot price the work asked for", "session", r.id, "level", req.Level, "err", err)
+			return c.conn.Send(protocol.Error{Code: protocol.ErrCannotPrice, Message: err.Error()})
+		}
+		req.Cost = cost
+		if cost != nil {
+			detail["cost"] = cost
+		}
+	}
 	if err := c.h.store.AddEvent(ctx, r.id, store.EventConsentAsked, c.actor, detail); err != nil {
 		c.h.log.Error("record consent request", "session", r.id, "err", err)
 		return c.conn.Send(protocol.Error{Code: protocol.ErrInternal, Message: "could not record the request"})

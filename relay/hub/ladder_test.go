@@ -3,12 +3,16 @@ package hub_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/meekijk/meekijk/internal/consent"
 	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/store"
+	"github.com/meekijk/meekijk/relay/hub"
 )
 
 var work = &protocol.Intervention{Description: "Dubbel geboekte facturen wissen", Category: "database_change", EstimateMinutes: 30}
@@ -248,5 +252,35 @@ func TestReconfirmRecorded(t *testing.T) {
 	kinds := e.eventKinds()
 	if got := kinds[len(kinds)-2:]; !slices.Equal(got, []string{store.EventReconfirmAsked, store.EventReconfirmed}) {
 		t.Errorf("last events %v", got)
+	}
+}
+
+func TestBillableWorkIsAskedWithItsCostNotice(t *testing.T) {
+	notice := &protocol.CostNotice{Reasons: []string{"no_contract"}, CentsPerHour: 8500, IncrementMinutes: 15, MinimumMinutes: 60, VATPercent: 21}
+	var priced atomic.Bool
+	e := newEnv(t, func(c *hub.Config) {
+		c.Cost = func(_ context.Context, _ int64, level string) (*protocol.CostNotice, error) {
+			if !priced.Load() {
+				return nil, errors.New("no hourly rate on 2026-03-02")
+			}
+			if level == protocol.LevelControl {
+				return notice, nil
+			}
+			return nil, nil
+		}
+	})
+	agent, console := e.live()
+	// Billable work that cannot be priced is not asked at all.
+	console.send(t, protocol.ConsentRequest{Level: protocol.LevelControl})
+	expectError(t, console, protocol.ErrCannotPrice)
+	priced.Store(true)
+	console.send(t, protocol.ConsentRequest{Level: protocol.LevelControl})
+	req := expect[protocol.ConsentRequest](t, agent)
+	if req.Cost == nil || req.Cost.CentsPerHour != 8500 {
+		t.Fatalf("agent asked %+v without the cost notice", req)
+	}
+	evs, _ := e.st.Events(context.Background(), e.sess.ID)
+	if last := evs[len(evs)-1]; last.Kind != store.EventConsentAsked || !strings.Contains(string(last.Detail), `"centsPerHour":8500`) {
+		t.Errorf("request recorded as %s %s", last.Kind, last.Detail)
 	}
 }

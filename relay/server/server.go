@@ -108,7 +108,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	hubCfg := hub.Config{Company: cfg.Company, Software: cfg.Version}
+	hubCfg := hub.Config{Company: cfg.Company, Software: cfg.Version, Cost: console.NewPricer(st, nil).CostNotice}
 	if err := s.startTURN(&hubCfg); err != nil {
 		st.Close()
 		return nil, err
