@@ -245,6 +245,34 @@ func TestFilesAndChat(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#chat-form button[type=submit]`)))
 	waitJS(t, s.console, "chat at the console", `document.getElementById('chat-log').innerText.includes('Merci, ça marche')`, 5*time.Second)
 
+	// Clipboard both ways, once control is granted.
+	askControl(t, s.console, customer)
+	run(t, s.console, "send clipboard", chromedp.SendKeys(chromedp.CSS(`#clipboard-text`), "BE0123.456.789"),
+		chromedp.Click(chromedp.CSS(`#clipboard-send`)))
+	waitUntil(t, "the customer's clipboard", 5*time.Second, func() bool {
+		out, _ := xclip(t, s.display, "-o", "-selection", "clipboard").Output()
+		return string(out) == "BE0123.456.789"
+	})
+	owner := xclip(t, s.display, "-i", "-selection", "clipboard", "-loops", "1")
+	owner.Stdin = strings.NewReader("Référence € 42")
+	if err := owner.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = owner.Process.Kill(); _ = owner.Wait() })
+	time.Sleep(300 * time.Millisecond) // until xclip owns the selection
+	run(t, s.console, "fetch clipboard", chromedp.Click(chromedp.CSS(`#clipboard-get`)))
+	waitJS(t, s.console, "customer's clipboard in the console", `document.getElementById('clipboard-text').value === 'Référence € 42'`, 5*time.Second)
+
+	// A file the customer chooses reaches the technician.
+	mine := filepath.Join(t.TempDir(), "foutmelding.txt")
+	os.WriteFile(mine, []byte("Fout 1234: printer offline"), 0o644)
+	run(t, customer, "send a file", chromedp.SetUploadFiles(chromedp.CSS(`#send-file`), []string{mine}))
+	waitJS(t, s.console, "file from the customer", `[...document.querySelectorAll('#file-list li[data-state=done] a')].some(a => a.download === 'foutmelding.txt')`, 15*time.Second)
+	// "done" means the console checked the bytes against the SHA-256 the
+	// agent computed from the customer's file (the console's CSP keeps
+	// even its own blob: URLs from being fetched back here).
+	waitJS(t, customer, "sent on the customer's page", `document.querySelector('#transfers li[data-state=done]') !== null`, 5*time.Second)
+
 	// A 20 MB file, accepted into the customer's folder, byte-identical.
 	big := make([]byte, 20<<20)
 	rand.Read(big)
@@ -256,12 +284,13 @@ func TestFilesAndChat(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#file-send`)))
 	waitJS(t, customer, "file question", `!document.getElementById('prompt').hidden && !document.getElementById('prompt-folder-label').hidden`, 20*time.Second)
 	run(t, customer, "save the file", chromedp.Click(chromedp.CSS(`#prompt-yes`)))
-	waitJS(t, s.console, "file delivered", `document.querySelector('#file-list li[data-state=done]') !== null`, 90*time.Second)
-	got, err := os.ReadFile(filepath.Join(folder, "kassa-update.bin"))
-	if err != nil || !bytes.Equal(got, big) {
-		t.Fatalf("received file: %d bytes, %v; identical: %v", len(got), err, bytes.Equal(got, big))
+	bigLine := `[...document.querySelectorAll('#file-list li')].find(li => li.textContent.includes('kassa-update.bin'))`
+	waitJS(t, s.console, "file delivered", bigLine+`?.dataset.state === 'done'`, 90*time.Second)
+	received, err := os.ReadFile(filepath.Join(folder, "kassa-update.bin"))
+	if err != nil || !bytes.Equal(received, big) {
+		t.Fatalf("received file: %d bytes, %v; identical: %v", len(received), err, bytes.Equal(received, big))
 	}
-	if n := eval[int](t, s.console, `Number(document.querySelector('#file-list li[data-state=done]').dataset.updates)`); n < 4 {
+	if n := eval[int](t, s.console, `Number(`+bigLine+`.dataset.updates)`); n < 4 {
 		t.Errorf("console showed %d progress steps for 20 MB, want several", n)
 	}
 
@@ -304,6 +333,14 @@ func TestUnansweredReconfirmationStopsSharing(t *testing.T) {
 			t.Errorf("no %s event in %v", k, kinds)
 		}
 	}
+}
+
+// xclip prepares xclip on the test's display.
+func xclip(t *testing.T, display string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("xclip", args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	return cmd
 }
 
 // waitUntil polls cond.

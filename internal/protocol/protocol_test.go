@@ -116,6 +116,15 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"candidate","data":{"candidate":"candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host generation 0 ufrag Ab12 network-id 1","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":"Ab12"}}`,
 		`{"type":"renegotiate"}`,
 		`{"type":"status","data":{"status":"live","agent":{"hostname":"h","user":"u","os":"linux"}}}`,
+		// The consent ladder and the session's records.
+		`{"type":"consent_request","data":{"level":"data_intervention","intervention":{"description":"d","category":"c","categoryNames":{"nl":"n"},"estimateMinutes":30},"cost":{"reasons":["no_contract"],"centsPerHour":8500,"incrementMinutes":15,"minimumMinutes":60,"vatPercent":21}}}`,
+		`{"type":"consent","data":{"level":"data_intervention","granted":true,"text":"t","lang":"nl","acceptance":{"version":"2026-11","answers":[{"statement":"s","confirmed":true}],"name":"Marie","osUser":"marie"}}}`,
+		`{"type":"level","data":{"level":"view","reason":"customer"}}`,
+		`{"type":"reconfirm","data":{"outcome":"asked","deadlineSeconds":60}}`,
+		`{"type":"chat","data":{"text":"Bonjour, ça va ? €","from":"customer","at":1767261600000}}`,
+		`{"type":"file_event","data":{"direction":"to_customer","name":"../../etc/x","size":5,"outcome":"done"}}`,
+		`{"type":"screen_switch","data":{"index":1,"granted":true,"byCustomer":true}}`,
+		`{"type":"handover","data":{"technician":"Piet"}}`,
 	} {
 		f.Add([]byte(s))
 	}
