@@ -41,8 +41,6 @@ func (s *scene) prepare(t *testing.T) {
 	s.console = newTab(t, s.browser)
 	consoleLogin(t, s.console, s.relay)
 	apiCall(t, s.console, "PUT", "/calendar", alwaysOpen(), 200)
-	// Billable work needs a price before it may start (the cost notice).
-	apiCall(t, s.console, "POST", "/rates/default", map[string]any{"centsPerHour": 8500, "effectiveFrom": "2020-01-01"}, 200)
 	apiCall(t, s.console, "POST", "/customers", map[string]string{"name": sceneCustomer, "lang": "nl"}, 201)
 	// Again, so the new-ticket form lists the customer.
 	run(t, s.console, "reload the tickets page",
