@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/meekijk/meekijk/internal/testrig"
 )
 
 var (
@@ -45,15 +47,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	bin.relay, bin.agent = filepath.Join(dir, "relay"), filepath.Join(dir, "agent")
 	// Built as the Makefile builds them for release.
-	for _, b := range []struct{ out, pkg, cgo string }{{bin.relay, "../relay", "0"}, {bin.agent, "../agent", "1"}} {
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version=bench", "-o", b.out, b.pkg)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED="+b.cgo)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "bench: build %s: %v\n%s", b.pkg, err, out)
-			os.Exit(1)
-		}
+	if bin.relay, bin.agent, err = testrig.Build("..", dir, "bench", "-trimpath"); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

@@ -31,6 +31,7 @@ import (
 	"github.com/jezek/xgb/xproto"
 	_ "modernc.org/sqlite"
 
+	"github.com/meekijk/meekijk/internal/testrig"
 	"github.com/meekijk/meekijk/internal/xvfb"
 )
 
@@ -61,14 +62,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	bin.relay, bin.agent = filepath.Join(dir, "relay"), filepath.Join(dir, "agent")
-	for _, b := range []struct{ out, pkg, cgo string }{{bin.relay, "../relay", "0"}, {bin.agent, "../agent", "1"}} {
-		cmd := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion, "-o", b.out, b.pkg)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED="+b.cgo)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: build %s: %v\n%s", b.pkg, err, out)
-			os.Exit(1)
-		}
+	if bin.relay, bin.agent, err = testrig.Build("..", dir, testVersion); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -295,27 +291,7 @@ func newBrowser(t *testing.T) context.Context {
 // overriding) the usual ones.
 func newBrowserWith(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath("/usr/bin/chromium"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		// Loopback candidates, as real addresses rather than mDNS names:
-		// the agent is told to use 127.0.0.0/8 only.
-		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns,Translate,MediaRouter,OptimizationHints"),
-		chromedp.WindowSize(1600, 1000),
-	}
-	opts = append(opts, extra...)
+	opts := append(testrig.ChromiumOptions(t.TempDir()), extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	if err := chromedp.Do(ctx); err != nil {
