@@ -230,11 +230,10 @@ func (a *App) syncControl() {
 }
 
 func (a *App) setControl(on bool) {
-	if a.controller == nil || (on == a.controlOn && !(!on && a.controller.IsEnabled())) {
+	if a.controller == nil || on == a.controller.IsEnabled() {
 		return
 	}
 	a.controller.Enabled(on)
-	a.controlOn = on
 	a.log.Info("remote input", "enabled", on)
 }
 

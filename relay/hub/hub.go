@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/gorilla/websocket"
 
@@ -267,12 +266,7 @@ func checkHello(m protocol.Message, role string) (protocol.Hello, *protocol.Erro
 // or format characters (a right-to-left override could make a host name
 // read as another), bounded length. HTML escaping is the page's job.
 func cleanText(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return -1
-		}
-		return r
-	}, s)
+	s = stripControls(s)
 	if len(s) > 100 {
 		s = strings.ToValidUTF8(s[:100], "")
 	}

@@ -109,7 +109,7 @@ func stripControls(s string) string {
 			return -1
 		}
 		return r
-	}, strings.ToValidUTF8(s, ""))
+	}, s)
 }
 
 // decide records the customer's answer to a control or intervention
