@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/meekijk/meekijk/agent/files"
 	"github.com/meekijk/meekijk/agent/localui"
@@ -182,9 +183,6 @@ func (a *App) failIncoming(id, reason string) {
 	if in != nil && in.recv != nil {
 		_ = in.recv.Cancel()
 	}
-	if len(reason) > datachannel.MaxReasonBytes {
-		reason = reason[:datachannel.MaxReasonBytes]
-	}
 	if a.sender != nil {
 		_ = a.sender.Send(datachannel.FileCancel{ID: id, Reason: sanitizeReason(reason)})
 	}
@@ -194,7 +192,8 @@ func (a *App) failIncoming(id, reason string) {
 	}
 }
 
-// sanitizeReason keeps a reason within what datachannel accepts.
+// sanitizeReason keeps a reason within what datachannel accepts: no
+// control characters, at most MaxReasonBytes, cut between characters.
 func sanitizeReason(s string) string {
 	out := make([]rune, 0, len(s))
 	for _, r := range s {
@@ -202,7 +201,11 @@ func sanitizeReason(s string) string {
 			out = append(out, r)
 		}
 	}
-	return string(out)
+	clean := string(out)
+	if len(clean) > datachannel.MaxReasonBytes {
+		clean = strings.ToValidUTF8(clean[:datachannel.MaxReasonBytes], "")
+	}
+	return clean
 }
 
 func (a *App) onFileCancel(m datachannel.FileCancel) {
