@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Version is the protocol version spoken by this build.
@@ -91,6 +92,10 @@ const (
 	// data gives no price for it (no hourly rate): it cannot be announced,
 	// so it is not asked.
 	ErrCannotPrice = "cannot_price"
+	// ErrRelayRestarting: the relay is shutting down, probably for an
+	// upgrade. Agents and consoles reconnect; sharing resumes only with a
+	// fresh consent from the customer.
+	ErrRelayRestarting = "relay_restarting"
 )
 
 // Join asks the relay to attach the agent to the session a code was issued for.
@@ -98,7 +103,28 @@ type Join struct {
 	Code string `json:"code"`
 }
 
-// Joined tells the agent who is asking, so the customer can decide.
+// Resume reattaches an agent to its session after its connection to the
+// relay was lost. Token is the one the last Joined gave; a wrong one counts
+// as a wrong code.
+type Resume struct {
+	SessionID int64  `json:"sessionId"`
+	Token     string `json:"token"`
+}
+
+// Heartbeat is sent by the agent every HeartbeatInterval while it is in a
+// session, and echoed by the relay. Each side treats a silence of
+// LinkTimeout as the link being down (no input, no worked time) well before
+// TCP would notice a dead network.
+type Heartbeat struct{}
+
+// Link liveness during a session.
+const (
+	HeartbeatInterval = 2 * time.Second
+	LinkTimeout       = 6 * time.Second
+)
+
+// Joined tells the agent who is asking, so the customer can decide. It
+// answers a Join and a Resume.
 type Joined struct {
 	SessionID   int64       `json:"sessionId"`
 	Technician  string      `json:"technician"`
@@ -113,6 +139,17 @@ type Joined struct {
 	// an answer before it stops sharing (the desk's settings).
 	ReconfirmSeconds       int `json:"reconfirmSeconds"`
 	ReconfirmAnswerSeconds int `json:"reconfirmAnswerSeconds"`
+	// ResumeToken lets the agent resume this session after a drop (see
+	// Resume); each Joined replaces the previous token.
+	ResumeToken string `json:"resumeToken,omitempty"`
+	// GraceSeconds is how long the relay keeps the customer's consent
+	// while the agent is unreachable. Longer, and sharing ends: it resumes
+	// only after a new consent.
+	GraceSeconds int `json:"graceSeconds,omitempty"`
+	// Resumed is set when this answers a Resume. The relay then either
+	// keeps the consent (within the grace period) or asks for a new one
+	// with a ConsentRequest.
+	Resumed bool `json:"resumed,omitempty"`
 }
 
 // ICEServer mirrors the browser's RTCIceServer.
@@ -284,6 +321,9 @@ type ScreenSwitch struct {
 // that decides whether media flows at all.
 type Offer struct {
 	SDP string `json:"sdp"`
+	// Restart marks an ICE restart of the running connection: the console
+	// applies it to its peer connection instead of starting a new one.
+	Restart bool `json:"restart,omitempty"`
 }
 
 // Answer carries the console's SDP answer.
@@ -328,6 +368,18 @@ const (
 	StatusLive     = "live"     // customer allowed; media may flow
 	StatusDeclined = "declined" // customer denied
 	StatusEnded    = "ended"
+	// StatusInterrupted: the agent was unreachable longer than the grace
+	// period, or the relay restarted. Sharing stopped; the session resumes
+	// when the agent comes back and the customer consents again.
+	StatusInterrupted = "interrupted"
+	// StatusReconnecting is shown to the console, never stored: the agent
+	// is unreachable and the grace period runs.
+	StatusReconnecting = "reconnecting"
+)
+
+// Reasons a Status gives when the link changes.
+const (
+	ReasonResumed = "resumed" // back within the grace period
 )
 
 // Status tells the console where the session stands.
@@ -360,6 +412,8 @@ func (Handover) Type() string       { return "handover" }
 func (Chat) Type() string           { return "chat" }
 func (FileEvent) Type() string      { return "file_event" }
 func (ScreenSwitch) Type() string   { return "screen_switch" }
+func (Resume) Type() string         { return "resume" }
+func (Heartbeat) Type() string      { return "heartbeat" }
 
 // decoders maps each type tag to a function decoding its payload. Keeping it
 // a map of constructors (not of values) means Decode never shares state.
@@ -384,6 +438,8 @@ var decoders = map[string]func(json.RawMessage) (Message, error){
 	"chat":            decodeAs[Chat],
 	"file_event":      decodeAs[FileEvent],
 	"screen_switch":   decodeAs[ScreenSwitch],
+	"resume":          decodeAs[Resume],
+	"heartbeat":       decodeAs[Heartbeat],
 }
 
 func decodeAs[T Message](data json.RawMessage) (Message, error) {

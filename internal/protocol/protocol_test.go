@@ -36,6 +36,8 @@ func TestRoundTrip(t *testing.T) {
 		Chat{Text: "Bonjour", From: "customer", At: 1767261600000},
 		FileEvent{Direction: FileToCustomer, Name: "factuur.pdf", Size: 5, Outcome: "done"},
 		ScreenSwitch{Index: 1, Granted: true},
+		Resume{SessionID: 42, Token: "q2Vh…"},
+		Heartbeat{},
 	}
 	seen := map[string]bool{}
 	for _, m := range msgs {
