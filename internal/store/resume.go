@@ -53,10 +53,11 @@ func (s *Store) SetResumeToken(ctx context.Context, id int64, hash []byte) error
 
 // Resume checks an agent's resume token. An interrupted session goes back
 // to joined (the customer is asked again), recorded as resumed with
-// consent "asked"; a joined or live session is left as it is, and the
-// caller records how it resumes. Over sessions give ErrSessionOver.
-func (s *Store) Resume(ctx context.Context, id int64, tokenHash []byte, actor string) (Session, error) {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+// consent "asked", and wasInterrupted is true; a joined or live session is
+// left as it is, and the caller records how it resumes. Over sessions give
+// ErrSessionOver.
+func (s *Store) Resume(ctx context.Context, id int64, tokenHash []byte, actor string) (sess Session, wasInterrupted bool, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var status string
 		var hash []byte
 		err := tx.QueryRowContext(ctx, "SELECT status, resume_hash FROM remote_sessions WHERE id = ?", id).Scan(&status, &hash)
@@ -70,6 +71,7 @@ func (s *Store) Resume(ctx context.Context, id int64, tokenHash []byte, actor st
 		case StatusEnded, StatusDeclined:
 			return ErrSessionOver
 		case StatusInterrupted:
+			wasInterrupted = true
 			now := s.nowMS()
 			if _, err := tx.ExecContext(ctx, "UPDATE remote_sessions SET status = ?, seen_at = ? WHERE id = ?",
 				StatusJoined, now, id); err != nil {
@@ -80,9 +82,10 @@ func (s *Store) Resume(ctx context.Context, id int64, tokenHash []byte, actor st
 		return nil
 	})
 	if err != nil {
-		return Session{}, fmt.Errorf("store: resume session %d: %w", id, err)
+		return Session{}, false, fmt.Errorf("store: resume session %d: %w", id, err)
 	}
-	return s.Session(ctx, id)
+	sess, err = s.Session(ctx, id)
+	return sess, wasInterrupted, err
 }
 
 // Heartbeat records that the relay heard from these sessions' agents now.
@@ -132,8 +135,16 @@ func (s *Store) interrupt(ctx context.Context, tx *sql.Tx, id, downAt int64, rea
 		return false, err
 	}
 	if status == StatusLive {
-		if err := s.insertEvent(ctx, tx, id, min(downAt, now), EventLinkDown, actor, map[string]string{"reason": reason}); err != nil {
+		var lastLink string
+		err := tx.QueryRowContext(ctx, `SELECT kind FROM session_events WHERE session_id = ? AND kind IN (?, ?)
+			ORDER BY id DESC LIMIT 1`, id, EventLinkDown, EventLinkUp).Scan(&lastLink)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return false, err
+		}
+		if lastLink != EventLinkDown {
+			if err := s.insertEvent(ctx, tx, id, min(downAt, now), EventLinkDown, actor, map[string]string{"reason": reason}); err != nil {
+				return false, err
+			}
 		}
 		if err := s.insertEvent(ctx, tx, id, now, EventConsentRevoked, actor,
 			map[string]string{"level": "", "reason": reason}); err != nil {

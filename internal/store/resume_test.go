@@ -45,7 +45,7 @@ func TestResumeTokenIsCheckedAndSessionsAreNotDuplicated(t *testing.T) {
 	s, c := openTest(t)
 	ctx := context.Background()
 	sess := liveSession(t, s, c, "400500600")
-	if _, err := s.Resume(ctx, sess.ID, code("token-1"), "agent"); !errors.Is(err, ErrResumeRefused) {
+	if _, _, err := s.Resume(ctx, sess.ID, code("token-1"), "agent"); !errors.Is(err, ErrResumeRefused) {
 		t.Fatalf("resume before any token: %v, want refused", err)
 	}
 	if err := s.SetResumeToken(ctx, sess.ID, code("token-1")); err != nil {
@@ -60,12 +60,12 @@ func TestResumeTokenIsCheckedAndSessionsAreNotDuplicated(t *testing.T) {
 		{"empty token", sess.ID, nil},
 		{"other session", sess.ID + 1, code("token-1")},
 	} {
-		if _, err := s.Resume(ctx, tc.id, tc.hash, "agent"); !errors.Is(err, ErrResumeRefused) {
+		if _, _, err := s.Resume(ctx, tc.id, tc.hash, "agent"); !errors.Is(err, ErrResumeRefused) {
 			t.Errorf("%s: %v, want refused", tc.name, err)
 		}
 	}
-	got, err := s.Resume(ctx, sess.ID, code("token-1"), "agent")
-	if err != nil || got.ID != sess.ID || got.Status != StatusLive {
+	got, interrupted, err := s.Resume(ctx, sess.ID, code("token-1"), "agent")
+	if err != nil || got.ID != sess.ID || got.Status != StatusLive || interrupted {
 		t.Fatalf("resume within the grace period = %+v, %v; want the same live session", got, err)
 	}
 	var n int
@@ -75,7 +75,7 @@ func TestResumeTokenIsCheckedAndSessionsAreNotDuplicated(t *testing.T) {
 	if _, err := s.End(ctx, sess.ID, "technician", "technician:1", "done"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Resume(ctx, sess.ID, code("token-1"), "agent"); !errors.Is(err, ErrSessionOver) {
+	if _, _, err := s.Resume(ctx, sess.ID, code("token-1"), "agent"); !errors.Is(err, ErrSessionOver) {
 		t.Errorf("resume of an ended session: %v, want ErrSessionOver", err)
 	}
 }
@@ -115,8 +115,8 @@ func TestInterruptOpenStopsTimeAtTheLastHeartbeat(t *testing.T) {
 	}
 
 	c.advance(time.Minute)
-	got, err := s.Resume(ctx, sess.ID, code("tok"), "agent")
-	if err != nil || got.Status != StatusJoined {
+	got, interrupted, err := s.Resume(ctx, sess.ID, code("tok"), "agent")
+	if err != nil || got.Status != StatusJoined || !interrupted {
 		t.Fatalf("resume after interruption = %s, %v; want joined", got.Status, err)
 	}
 	if err := s.AddEvent(ctx, sess.ID, EventLinkUp, "relay", nil); err != nil {

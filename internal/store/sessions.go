@@ -293,8 +293,15 @@ func (s *Store) End(ctx context.Context, id int64, by, actor, reason string) (bo
 
 // AddEvent records an event that changes no status.
 func (s *Store) AddEvent(ctx context.Context, id int64, kind, actor string, detail any) error {
+	return s.AddEventAt(ctx, id, s.now(), kind, actor, detail)
+}
+
+// AddEventAt records an event that happened at `at` (the relay's clock),
+// when it is known only later: a link found down went down when the
+// relay last heard from the agent. A time in the future is taken as now.
+func (s *Store) AddEventAt(ctx context.Context, id int64, at time.Time, kind, actor string, detail any) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		return s.insertEvent(ctx, tx, id, s.nowMS(), kind, actor, detail)
+		return s.insertEvent(ctx, tx, id, min(at.UnixMilli(), s.nowMS()), kind, actor, detail)
 	})
 	if err != nil {
 		return fmt.Errorf("store: session %d event %s: %w", id, kind, err)

@@ -72,13 +72,18 @@ func (a *agentConn) handle(m protocol.Message) error {
 		return a.conn.Send(protocol.Welcome{Protocol: protocol.Version, Software: a.h.cfg.Software})
 	}
 	if a.room == nil {
-		join, ok := m.(protocol.Join)
-		if !ok {
-			return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: m.Type() + " before join"})
+		switch m := m.(type) {
+		case protocol.Join:
+			return a.join(ctx, m)
+		case protocol.Resume:
+			return a.resume(ctx, m)
 		}
-		return a.join(ctx, join)
+		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: m.Type() + " before join"})
 	}
+	a.touch()
 	switch m := m.(type) {
+	case protocol.Heartbeat:
+		return a.conn.Send(protocol.Heartbeat{})
 	case protocol.Consent:
 		return a.consent(ctx, m)
 	case protocol.Offer, protocol.Candidate:
@@ -145,23 +150,42 @@ func (a *agentConn) join(ctx context.Context, join protocol.Join) error {
 	r := a.h.room(sess.ID)
 	r.mu.Lock()
 	r.agent, r.agentInfo = a.conn, a.hello.Agent
+	r.seen, r.open = a.h.cfg.Now(), true
 	r.mu.Unlock()
 	a.room = r
 	a.log.Info("agent joined")
+	if err := a.sendJoined(ctx, sess, false); err != nil {
+		return err
+	}
+	return a.askView(ctx, "")
+}
+
+// sendJoined tells the agent who asks, the session's settings, and the
+// token it may resume the session with after a drop.
+func (a *agentConn) sendJoined(ctx context.Context, sess store.Session, resumed bool) error {
+	token, err := a.h.newResumeToken(ctx, sess.ID)
+	if err != nil {
+		// The session works without; a drop then ends it.
+		a.log.Error("store resume token", "err", err)
+	}
 	servers, policy := a.h.ice(sess.ID)
 	timers, err := a.h.store.ConsentTimers(ctx)
 	if err != nil {
 		a.log.Error("read consent timers; using the defaults", "err", err)
 	}
-	if err := a.conn.Send(protocol.Joined{
-		SessionID: sess.ID, Technician: r.technicianName(sess), Company: a.h.cfg.Company,
+	return a.conn.Send(protocol.Joined{
+		SessionID: sess.ID, Technician: a.room.technicianName(sess), Company: a.h.cfg.Company,
 		TicketRef: sess.TicketRef, TicketTitle: sess.TicketTitle, ICEServers: servers, ICETransportPolicy: policy,
 		ReconfirmSeconds: int(timers.Every.Seconds()), ReconfirmAnswerSeconds: int(timers.Answer.Seconds()),
-	}); err != nil {
-		return err
-	}
-	r.toConsole(protocol.Status{Status: protocol.StatusJoined, Agent: a.hello.Agent})
-	if err := a.h.store.AddEvent(ctx, sess.ID, store.EventConsentAsked, actorRelay,
+		ResumeToken: token, GraceSeconds: int(a.h.cfg.Grace.Seconds()), Resumed: resumed,
+	})
+}
+
+// askView puts the first question to the customer: may the technician see
+// the screen?
+func (a *agentConn) askView(ctx context.Context, reason string) error {
+	a.room.toConsole(protocol.Status{Status: protocol.StatusJoined, Agent: a.hello.Agent, Reason: reason})
+	if err := a.h.store.AddEvent(ctx, a.room.id, store.EventConsentAsked, actorRelay,
 		map[string]string{"level": protocol.LevelView}); err != nil {
 		a.log.Error("record consent request", "err", err)
 	}
@@ -174,7 +198,7 @@ func (a *agentConn) join(ctx context.Context, join protocol.Join) error {
 func (a *agentConn) refuse(err error) error {
 	code := protocol.ErrWrongCode
 	switch {
-	case errors.Is(err, sessioncode.ErrFormat), errors.Is(err, store.ErrCodeUnknown):
+	case errors.Is(err, sessioncode.ErrFormat), errors.Is(err, store.ErrCodeUnknown), errors.Is(err, store.ErrResumeRefused):
 	case errors.Is(err, store.ErrCodeExpired):
 		code = protocol.ErrExpiredCode
 	case errors.Is(err, store.ErrCodeUsed):
@@ -212,12 +236,29 @@ func (a *agentConn) consent(ctx context.Context, c protocol.Consent) error {
 	if !a.room.isJoined() {
 		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: "view was already decided"})
 	}
+	a.room.mu.Lock()
+	resumed := a.room.resumed
+	a.room.resumed = false
+	a.room.mu.Unlock()
+	if !c.Granted && resumed {
+		// The session was worked before its interruption: a "no" now
+		// ends it rather than making it a declined session.
+		if err := a.h.store.AddEvent(ctx, a.room.id, store.EventConsentDenied, actorCustomer, detail); err != nil {
+			a.log.Error("record denial", "err", err)
+		}
+		a.ending = true
+		a.h.end(ctx, a.room, protocol.ByCustomer, actorCustomer, "declined_resume")
+		return errPeerDone
+	}
 	if !c.Granted {
 		err := a.h.store.Transition(ctx, a.room.id, []string{store.StatusJoined}, store.StatusDeclined,
 			store.EventConsentDenied, actorCustomer, detail)
 		if err != nil {
 			a.log.Error("record denial", "err", err)
 		}
+		a.room.mu.Lock()
+		a.room.open = false
+		a.room.mu.Unlock()
 		a.log.Info("customer declined")
 		a.room.toConsole(protocol.Status{Status: protocol.StatusDeclined, By: protocol.ByCustomer})
 		a.conn.Finish(protocol.End{By: protocol.ByCustomer, Reason: "declined"})
@@ -241,16 +282,24 @@ func (a *agentConn) consent(ctx context.Context, c protocol.Consent) error {
 	return nil
 }
 
-// disconnected ends the session when the agent goes away without ending it.
+// disconnected starts the grace period when the agent's connection ends
+// without the session ending: the agent may resume it.
 func (a *agentConn) disconnected() {
-	if a.room == nil {
+	r := a.room
+	if r == nil {
 		return
 	}
-	a.h.leave(a.room, a.conn)
-	if !a.ending {
-		ctx := store.WithActor(context.Background(), store.Actor{Name: actorRelay, IP: a.ip})
-		a.h.end(ctx, a.room, protocol.ByRelay, actorRelay, "agent_disconnected")
+	r.mu.Lock()
+	mine := r.agent == a.conn
+	if mine {
+		r.agent = nil
 	}
+	open, seen := r.open, r.seen
+	r.mu.Unlock()
+	if mine && open && !a.ending {
+		a.h.linkDown(r, seen, "disconnected")
+	}
+	a.h.dropIfEmpty(r)
 }
 
 // end records the end of a session (once) and tells both sides.
@@ -264,7 +313,8 @@ func (h *Hub) end(ctx context.Context, r *room, by, actor, reason string) {
 	}
 	h.log.Info("session ended", "session", r.id, "by", by, "reason", reason)
 	r.mu.Lock()
-	r.live, r.level = false, ""
+	r.live, r.level, r.open = false, "", false
+	r.stopGrace()
 	clear(r.asked)
 	agent := r.agent
 	r.mu.Unlock()

@@ -105,9 +105,12 @@ func (c *consoleConn) attach(ctx context.Context, id int64) error {
 	}
 	c.handOver(ctx, sess)
 	c.room.mu.Lock()
-	agent, info, live, level := c.room.agent, c.room.agentInfo, c.room.live, c.room.level
+	agent, info, live, level, down := c.room.agent, c.room.agentInfo, c.room.live, c.room.level, c.room.down
 	c.room.mu.Unlock()
 	st := protocol.Status{Status: sess.Status, Agent: info, By: sess.EndedBy, Reason: sess.EndReason, Level: level}
+	if down {
+		st.Status = protocol.StatusReconnecting
+	}
 	if sess.CodeExpired(c.h.cfg.Now()) {
 		st.Reason = "code_expired"
 	}

@@ -12,7 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +37,11 @@ type Store interface {
 	RecordAcceptance(ctx context.Context, a *store.Acceptance, actor string, detail map[string]any) error
 	ConsentTimers(ctx context.Context) (store.ConsentTimers, error)
 	Categories(ctx context.Context) ([]store.Category, error)
+	AddEventAt(ctx context.Context, id int64, at time.Time, kind, actor string, detail any) error
+	SetResumeToken(ctx context.Context, id int64, hash []byte) error
+	Resume(ctx context.Context, id int64, tokenHash []byte, actor string) (store.Session, bool, error)
+	Heartbeat(ctx context.Context, ids []int64) error
+	Interrupt(ctx context.Context, id int64, downAt time.Time, reason, actor string) (bool, error)
 }
 
 // Limits on guessing session codes.
@@ -62,7 +69,15 @@ type Config struct {
 	// Cost prices work at a level on a session for the customer's cost
 	// notice: nil when covered. nil Cost: nothing is ever billable.
 	Cost func(ctx context.Context, sessionID int64, level string) (*protocol.CostNotice, error)
+	// Grace is how long a session keeps the customer's consent while its
+	// agent is unreachable; <= 0 means DefaultGrace.
+	Grace time.Duration
 }
+
+// DefaultGrace is the grace period of a dropped link: a Wi-Fi hiccup or a
+// router restart resumes without bothering the customer; anything longer
+// needs their consent again.
+const DefaultGrace = 60 * time.Second
 
 // ice is cfg.ICE, or nothing.
 func (h *Hub) ice(sessionID int64) ([]protocol.ICEServer, string) {
@@ -88,6 +103,8 @@ type Hub struct {
 	closed bool
 
 	handlers sync.WaitGroup // one per connection being served
+	stopWatch context.CancelFunc
+	watching  sync.WaitGroup // the link watcher
 }
 
 // room is one live session's pair of connections.
@@ -108,12 +125,29 @@ type room struct {
 	// technician is who works the session now: the session's technician
 	// until another one opens its console (a hand-over).
 	technician store.User
+	// open: an agent joined and the session is neither over nor
+	// interrupted.
+	open bool
+	// seen is when the relay last heard from the agent (its clock).
+	seen time.Time
+	// down: the link is down since downAt, recorded (link_down); grace
+	// runs until the consent lapses. downGen tells one drop from the next.
+	down    bool
+	downAt  time.Time
+	downGen int
+	grace   *time.Timer
+	// resumed: the agent came back after the session was interrupted, so
+	// a "no" to the new question ends the session instead of declining it.
+	resumed bool
 }
 
 // New returns a Hub.
 func New(st Store, log *slog.Logger, cfg Config) *Hub {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = DefaultGrace
 	}
 	h := &Hub{
 		store:       st,
@@ -129,6 +163,13 @@ func New(st Store, log *slog.Logger, cfg Config) *Hub {
 		// Origin is checked by each handler before upgrading.
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
+	watchCtx, stop := context.WithCancel(context.Background())
+	h.stopWatch = stop
+	h.watching.Add(1)
+	go func() {
+		defer h.watching.Done()
+		h.watchLinks(watchCtx)
+	}()
 	return h
 }
 
@@ -166,13 +207,23 @@ func (h *Hub) release(c *wsconn.Conn) {
 	h.handlers.Done()
 }
 
-// Shutdown tells every connected peer the relay is going away, closes the
-// connections, and waits for their handlers to finish or ctx to end.
+// Shutdown interrupts the open sessions (their agents resume them with a
+// fresh consent once a relay is back), tells every connected peer the
+// relay is going away, closes the connections, and waits for their
+// handlers to finish or ctx to end.
 func (h *Hub) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.closed = true
+	rooms := slices.Collect(maps.Values(h.rooms))
+	h.mu.Unlock()
+	h.stopWatch()
+	h.watching.Wait()
+	for _, r := range rooms {
+		h.interrupt(r, h.cfg.Now(), store.InterruptShutdown)
+	}
+	h.mu.Lock()
 	for c := range h.conns {
-		c.Finish(protocol.Error{Code: protocol.ErrInternal, Message: "relay shutting down"})
+		c.Finish(protocol.Error{Code: protocol.ErrRelayRestarting, Message: "relay shutting down"})
 	}
 	h.mu.Unlock()
 	done := make(chan struct{})
@@ -213,15 +264,8 @@ func (h *Hub) leave(r *room, c *wsconn.Conn) {
 	if r.console == c {
 		r.console = nil
 	}
-	empty := r.agent == nil && r.console == nil
 	r.mu.Unlock()
-	if empty {
-		h.mu.Lock()
-		if h.rooms[r.id] == r {
-			delete(h.rooms, r.id)
-		}
-		h.mu.Unlock()
-	}
+	h.dropIfEmpty(r)
 }
 
 // toConsole and toAgent forward a message to the other side, if connected.

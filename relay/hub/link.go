@@ -1,0 +1,268 @@
+package hub
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"time"
+
+	"github.com/meekijk/meekijk/internal/protocol"
+	"github.com/meekijk/meekijk/internal/store"
+)
+
+// The agent's link to the relay. A session's agent sends a heartbeat every
+// protocol.HeartbeatInterval; a silence of protocol.LinkTimeout, or a
+// closed connection, means the link is down. The time it is down does not
+// count as worked time (link_down … link_up). Within the grace period the
+// agent may come back with its resume token and the session goes on at the
+// level the customer granted; after it the session is interrupted and the
+// customer must consent again. A relay restart interrupts every open
+// session the same way (store.InterruptOpen at start, Shutdown at stop).
+
+// heartbeatEvery is how often the relay records which sessions it still
+// hears from, so that a relay killed mid-session stops their worked time
+// no later than this after the truth.
+const heartbeatEvery = 10 * time.Second
+
+// watchLinks finds links gone silent and records the heartbeats, until ctx
+// ends.
+func (h *Hub) watchLinks(ctx context.Context) {
+	check := time.NewTicker(time.Second)
+	defer check.Stop()
+	var lastBeat time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-check.C:
+		}
+		now := h.cfg.Now()
+		var alive []int64
+		for _, r := range h.allRooms() {
+			r.mu.Lock()
+			watched := r.open && r.agent != nil && !r.down
+			seen := r.seen
+			r.mu.Unlock()
+			switch {
+			case !watched:
+			case now.Sub(seen) > protocol.LinkTimeout:
+				h.linkDown(r, seen, "silent")
+			default:
+				alive = append(alive, r.id)
+			}
+		}
+		if now.Sub(lastBeat) >= heartbeatEvery {
+			lastBeat = now
+			if err := h.store.Heartbeat(ctx, alive); err != nil && ctx.Err() == nil {
+				h.log.Error("record heartbeats", "err", err)
+			}
+		}
+	}
+}
+
+func (h *Hub) allRooms() []*room {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*room, 0, len(h.rooms))
+	for _, r := range h.rooms {
+		out = append(out, r)
+	}
+	return out
+}
+
+// linkDown records that the agent's link went down at `at` and starts the
+// grace period, once per drop.
+func (h *Hub) linkDown(r *room, at time.Time, why string) {
+	r.mu.Lock()
+	if !r.open || r.down {
+		r.mu.Unlock()
+		return
+	}
+	r.down = true
+	r.downAt = at
+	r.downGen++
+	gen := r.downGen
+	r.grace = time.AfterFunc(max(0, h.cfg.Grace-h.cfg.Now().Sub(at)), func() { h.graceOver(r, gen) })
+	level := r.level
+	r.mu.Unlock()
+	h.log.Info("agent link down", "session", r.id, "why", why)
+	ctx := store.WithActor(context.Background(), store.Actor{Name: actorRelay})
+	if err := h.store.AddEventAt(ctx, r.id, at, store.EventLinkDown, actorRelay, map[string]string{"reason": why}); err != nil {
+		h.log.Error("record link down", "session", r.id, "err", err)
+	}
+	r.toConsole(protocol.Status{Status: protocol.StatusReconnecting, Level: level})
+}
+
+// touch notes that the relay heard from the agent, which ends a drop the
+// connection survived (the network came back before TCP gave up).
+func (a *agentConn) touch() {
+	r := a.room
+	r.mu.Lock()
+	r.seen = a.h.cfg.Now()
+	down := r.down && r.agent == a.conn
+	r.mu.Unlock()
+	if down {
+		a.h.linkUp(r, "")
+	}
+}
+
+// linkUp ends a drop within the grace period: the consent stands. The
+// caller holds no lock.
+func (h *Hub) linkUp(r *room, how string) {
+	r.mu.Lock()
+	if !r.down {
+		r.mu.Unlock()
+		return
+	}
+	r.stopGrace()
+	st := protocol.Status{Status: protocol.StatusJoined, Agent: r.agentInfo, Reason: protocol.ReasonResumed, Level: r.level}
+	if r.live {
+		st.Status = protocol.StatusLive
+	}
+	r.mu.Unlock()
+	h.log.Info("agent link up", "session", r.id)
+	ctx := store.WithActor(context.Background(), store.Actor{Name: actorRelay})
+	detail := map[string]string{}
+	if how != "" {
+		detail["how"] = how
+	}
+	if err := h.store.AddEvent(ctx, r.id, store.EventLinkUp, actorRelay, detail); err != nil {
+		h.log.Error("record link up", "session", r.id, "err", err)
+	}
+	r.toConsole(st)
+}
+
+// stopGrace ends a drop's grace period; r.mu is held.
+func (r *room) stopGrace() {
+	r.down = false
+	if r.grace != nil {
+		r.grace.Stop()
+		r.grace = nil
+	}
+}
+
+// graceOver interrupts the session whose link stayed down for the whole
+// grace period, unless that drop (gen) ended meanwhile.
+func (h *Hub) graceOver(r *room, gen int) {
+	r.mu.Lock()
+	current := r.down && r.downGen == gen
+	downAt := r.downAt
+	r.mu.Unlock()
+	if current {
+		h.interrupt(r, downAt, store.InterruptGraceExpired)
+	}
+}
+
+// interrupt stops sharing on an open session and records it: worked time
+// stops at downAt, and the customer must consent again.
+func (h *Hub) interrupt(r *room, downAt time.Time, reason string) {
+	r.mu.Lock()
+	if !r.open {
+		r.mu.Unlock()
+		return
+	}
+	r.open, r.live, r.level = false, false, ""
+	clear(r.asked)
+	r.stopGrace()
+	agent := r.agent
+	r.agent = nil
+	r.mu.Unlock()
+	ctx := store.WithActor(context.Background(), store.Actor{Name: actorRelay})
+	if _, err := h.store.Interrupt(ctx, r.id, downAt, reason, actorRelay); err != nil {
+		h.log.Error("record interruption", "session", r.id, "err", err)
+	}
+	h.log.Info("session interrupted", "session", r.id, "reason", reason)
+	r.toConsole(protocol.Status{Status: protocol.StatusInterrupted, Reason: reason})
+	if agent != nil && reason == store.InterruptGraceExpired {
+		// A connection silent for the whole grace period is dead; the
+		// agent resumes on a new one.
+		agent.Close()
+	}
+	h.dropIfEmpty(r)
+}
+
+// dropIfEmpty forgets a room nobody is attached to and no drop is pending
+// in.
+func (h *Hub) dropIfEmpty(r *room) {
+	r.mu.Lock()
+	empty := r.agent == nil && r.console == nil && r.grace == nil
+	r.mu.Unlock()
+	if empty {
+		h.mu.Lock()
+		if h.rooms[r.id] == r {
+			delete(h.rooms, r.id)
+		}
+		h.mu.Unlock()
+	}
+}
+
+// newResumeToken draws a token for the agent and stores its hash.
+func (h *Hub) newResumeToken(ctx context.Context, id int64) (string, error) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	token := base64.RawURLEncoding.EncodeToString(b)
+	sum := sha256.Sum256([]byte(token))
+	if err := h.store.SetResumeToken(ctx, id, sum[:]); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// resume reattaches a returning agent to its session: within the grace
+// period at the level the customer granted, after it (or after a relay
+// restart) with a new question.
+func (a *agentConn) resume(ctx context.Context, m protocol.Resume) error {
+	if wait, throttled := a.h.guessThrottled(a.ip); throttled {
+		a.log.Warn("resume throttled", "retry_after", wait)
+		return a.conn.Send(protocol.Error{Code: protocol.ErrThrottled, Message: "too many wrong codes",
+			RetryAfter: int((wait + time.Second - 1) / time.Second)})
+	}
+	sum := sha256.Sum256([]byte(m.Token))
+	sess, interrupted, err := a.h.store.Resume(ctx, m.SessionID, sum[:], actorAgent)
+	if err != nil {
+		return a.refuse(err)
+	}
+	a.log = a.log.With("session", sess.ID)
+	r := a.h.room(sess.ID)
+	r.mu.Lock()
+	old := r.agent
+	r.agent, r.agentInfo = a.conn, a.hello.Agent
+	r.seen, r.open = a.h.cfg.Now(), true
+	wasDown := r.down
+	r.stopGrace()
+	if interrupted || !r.live {
+		r.live, r.level = false, ""
+		clear(r.asked)
+	}
+	r.resumed = interrupted
+	kept, level := r.live, r.level
+	r.mu.Unlock()
+	a.room = r
+	if old != nil && old != a.conn {
+		// The agent gave up on a connection the relay still held.
+		old.Close()
+	}
+	a.log.Info("agent resumed", "consent_kept", kept)
+	if err := a.sendJoined(ctx, sess, true); err != nil {
+		return err
+	}
+	if wasDown || interrupted {
+		if err := a.h.store.AddEvent(ctx, sess.ID, store.EventLinkUp, actorRelay, map[string]string{"how": "resume"}); err != nil {
+			a.log.Error("record link up", "err", err)
+		}
+	}
+	if kept {
+		if err := a.h.store.AddEvent(ctx, sess.ID, store.EventResumed, actorAgent, map[string]string{"consent": "kept"}); err != nil {
+			a.log.Error("record resumption", "err", err)
+		}
+		r.toConsole(protocol.Status{Status: protocol.StatusLive, Agent: a.hello.Agent, Reason: protocol.ReasonResumed, Level: level})
+		return nil
+	}
+	if !interrupted {
+		if err := a.h.store.AddEvent(ctx, sess.ID, store.EventResumed, actorAgent, map[string]string{"consent": "asked"}); err != nil {
+			a.log.Error("record resumption", "err", err)
+		}
+	}
+	return a.askView(ctx, protocol.ReasonResumed)
+}

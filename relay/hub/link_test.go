@@ -1,0 +1,163 @@
+package hub_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/meekijk/meekijk/internal/protocol"
+	"github.com/meekijk/meekijk/internal/store"
+	"github.com/meekijk/meekijk/relay/hub"
+)
+
+// resumeAgent connects a new agent connection and resumes the session with
+// token; it returns the connection and the relay's Joined.
+func (e *env) resumeAgent(token string) (*peer, protocol.Joined) {
+	e.t.Helper()
+	a := e.helloAgent(machine)
+	a.send(e.t, protocol.Resume{SessionID: e.sess.ID, Token: token})
+	j := expect[protocol.Joined](e.t, a)
+	if !j.Resumed || j.SessionID != e.sess.ID || j.ResumeToken == "" || j.ResumeToken == token {
+		e.t.Fatalf("joined after resume %+v: want resumed, same session, a new token", j)
+	}
+	e.joined = j
+	return a, j
+}
+
+func withGrace(d time.Duration) func(*hub.Config) { return func(c *hub.Config) { c.Grace = d } }
+
+// kindsFrom is the session's event kinds from the first of kind on.
+func (e *env) kindsFrom(kind string) []string {
+	k := e.eventKinds()
+	if i := slices.Index(k, kind); i >= 0 {
+		return k[i:]
+	}
+	return nil
+}
+
+func TestDropWithinGraceKeepsTheConsent(t *testing.T) {
+	e := newEnv(t)
+	agent, console := e.controlled()
+	oldToken := e.joined.ResumeToken
+	agent.ws.Close()
+	if st := expectStatus(t, console, protocol.StatusReconnecting); st.Level != protocol.LevelControl {
+		t.Errorf("console told %+v, want reconnecting at control", st)
+	}
+	e.waitEvent(store.EventLinkDown)
+
+	back, _ := e.resumeAgent(oldToken)
+	if st := expectStatus(t, console, protocol.StatusLive); st.Reason != protocol.ReasonResumed || st.Level != protocol.LevelControl {
+		t.Errorf("console told %+v, want live, resumed, at control", st)
+	}
+	// No new question: the customer's consent stands.
+	back.send(t, protocol.Heartbeat{})
+	expect[protocol.Heartbeat](t, back)
+	e.waitEvent(store.EventResumed)
+	if got, want := e.kindsFrom(store.EventLinkDown), []string{"link_down", "link_up", "resumed"}; !slices.Equal(got, want) {
+		t.Errorf("events %v, want %v", got, want)
+	}
+	// Tokens are single-use: the one just used resumes nothing more.
+	thief := e.helloAgent(machine)
+	thief.send(t, protocol.Resume{SessionID: e.sess.ID, Token: oldToken})
+	expectError(t, thief, protocol.ErrWrongCode)
+	if s := e.session(); s.Status != store.StatusLive {
+		t.Errorf("stored status %s, want live", s.Status)
+	}
+}
+
+func TestDropLongerThanGraceNeedsNewConsent(t *testing.T) {
+	for _, allow := range []bool{true, false} {
+		t.Run(map[bool]string{true: "allowed again", false: "declined"}[allow], func(t *testing.T) {
+			e := newEnv(t, withGrace(150*time.Millisecond))
+			agent, console := e.controlled()
+			token := e.joined.ResumeToken
+			agent.ws.Close()
+			expectStatus(t, console, protocol.StatusReconnecting)
+			if st := expectStatus(t, console, protocol.StatusInterrupted); st.Reason != store.InterruptGraceExpired {
+				t.Errorf("console told %+v, want interrupted, grace_expired", st)
+			}
+			if s := e.session(); s.Status != store.StatusInterrupted {
+				t.Fatalf("stored status %s, want interrupted", s.Status)
+			}
+
+			back, _ := e.resumeAgent(token)
+			if q := expect[protocol.ConsentRequest](t, back); q.Level != protocol.LevelView {
+				t.Errorf("question %+v, want view again", q)
+			}
+			if st := expectStatus(t, console, protocol.StatusJoined); st.Reason != protocol.ReasonResumed {
+				t.Errorf("console told %+v, want joined, resumed", st)
+			}
+			back.send(t, protocol.Consent{Level: protocol.LevelView, Granted: allow})
+			if allow {
+				if st := expectStatus(t, console, protocol.StatusLive); st.Level != protocol.LevelView {
+					t.Errorf("console told %+v, want live at view: control needs asking again", st)
+				}
+				e.waitEvent(store.EventConsentGranted)
+				if got, want := e.kindsFrom(store.EventLinkDown), []string{"link_down", "consent_revoked", "interrupted",
+					"resumed", "link_up", "consent_asked", "consent_granted"}; !slices.Equal(got, want) {
+					t.Errorf("events %v, want %v", got, want)
+				}
+				return
+			}
+			if st := expectStatus(t, console, protocol.StatusEnded); st.Reason != "declined_resume" {
+				t.Errorf("console told %+v, want ended, declined_resume", st)
+			}
+			if s := e.session(); s.Status != store.StatusEnded {
+				t.Errorf("stored status %s, want ended", s.Status)
+			}
+		})
+	}
+}
+
+func TestSilentLinkIsDownUntilHeardAgain(t *testing.T) {
+	e := newEnv(t)
+	agent, console := e.live()
+	silentFrom := e.clk.now()
+	e.clk.advance(protocol.LinkTimeout + time.Second)
+	expectStatus(t, console, protocol.StatusReconnecting)
+	agent.send(t, protocol.Heartbeat{})
+	expect[protocol.Heartbeat](t, agent)
+	if st := expectStatus(t, console, protocol.StatusLive); st.Reason != protocol.ReasonResumed {
+		t.Errorf("console told %+v, want live, resumed", st)
+	}
+	e.waitEvent(store.EventLinkUp)
+	evs, err := e.st.Events(context.Background(), e.sess.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		if ev.Kind == store.EventLinkDown && !ev.At.Equal(silentFrom) {
+			t.Errorf("link_down at %v, want %v: the link went down when the relay last heard the agent", ev.At, silentFrom)
+		}
+	}
+}
+
+func TestShutdownInterruptsOpenSessions(t *testing.T) {
+	e := newEnv(t)
+	e.live()
+	e.shutdown()
+	if s := e.session(); s.Status != store.StatusInterrupted {
+		t.Errorf("stored status %s, want interrupted", s.Status)
+	}
+	if k := e.eventKinds(); k[len(k)-1] != store.EventInterrupted {
+		t.Errorf("events %v, want the last to be interrupted", k)
+	}
+}
+
+func TestResumeBeforeHelloOrWithWrongTokenRefused(t *testing.T) {
+	e := newEnv(t)
+	e.live()
+	for _, tc := range []struct {
+		name string
+		m    protocol.Resume
+	}{
+		{"wrong token", protocol.Resume{SessionID: e.sess.ID, Token: "x"}},
+		{"other session", protocol.Resume{SessionID: e.sess.ID + 1, Token: e.joined.ResumeToken}},
+		{"no token", protocol.Resume{SessionID: e.sess.ID}},
+	} {
+		a := e.helloAgent(machine)
+		a.send(t, tc.m)
+		expectError(t, a, protocol.ErrWrongCode)
+	}
+}
