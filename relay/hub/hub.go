@@ -102,7 +102,7 @@ type Hub struct {
 	conns  map[*wsconn.Conn]struct{}
 	closed bool
 
-	handlers sync.WaitGroup // one per connection being served
+	handlers  sync.WaitGroup // one per connection being served
 	stopWatch context.CancelFunc
 	watching  sync.WaitGroup // the link watcher
 }
