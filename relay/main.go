@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/meekijk/meekijk/internal/billing"
+	"github.com/meekijk/meekijk/relay/hub"
 	"github.com/meekijk/meekijk/relay/server"
 )
 
@@ -64,6 +65,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	turnPublic := fs.String("turn-public-ip", os.Getenv("MEEKIJK_TURN_PUBLIC_IP"), "the IPv4 address customers and technicians reach the TURN relay at (env MEEKIJK_TURN_PUBLIC_IP)")
 	fs.StringVar(&cfg.TURN.Allow, "turn-allow", os.Getenv("MEEKIJK_TURN_ALLOW"), "comma-separated private ranges TURN may relay to (default none: loopback and private peers are refused)")
 	fs.BoolVar(&cfg.TURN.RelayOnly, "relay-only", false, "send media only through the TURN relay, keeping both sides' addresses private")
+	fs.DurationVar(&cfg.Grace, "grace", hub.DefaultGrace, "how long a session keeps the customer's consent while the agent is unreachable")
 	fs.StringVar(&cfg.AssetsDir, "assets", "", "serve the console's files from this directory instead of the binary (development)")
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")

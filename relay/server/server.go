@@ -42,7 +42,10 @@ type Config struct {
 	// to the checkpoint file; 0 means every 10 minutes.
 	CheckpointInterval time.Duration
 	// TURN is the embedded TURN relay; off when it has no listener.
-	TURN    TURNConfig
+	TURN TURNConfig
+	// Grace is how long a session keeps the customer's consent while its
+	// agent is unreachable; 0 means hub.DefaultGrace.
+	Grace   time.Duration
 	Version string
 	// Stdout receives the lines meant for the person who started the
 	// relay: the console URL and, once, the first admin's password. They
@@ -103,12 +106,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	// Sessions open when the last relay died (kill -9, a crash) cannot go
+	// on as if nothing happened: their consent and media are gone.
+	interrupted, err := st.InterruptOpen(store.WithActor(ctx, store.Actor{Name: "relay"}), "relay")
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if len(interrupted) > 0 {
+		log.Warn("sessions left open by the previous run are interrupted; their agents may resume them", "sessions", interrupted)
+	}
 	authn, err := auth.New(st, log.With("component", "auth"), auth.Config{SecureCookies: cfg.TLSCert != ""})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	hubCfg := hub.Config{Company: cfg.Company, Software: cfg.Version, Cost: console.NewPricer(st, nil).CostNotice}
+	hubCfg := hub.Config{Company: cfg.Company, Software: cfg.Version, Cost: console.NewPricer(st, nil).CostNotice, Grace: cfg.Grace}
 	if err := s.startTURN(&hubCfg); err != nil {
 		st.Close()
 		return nil, err

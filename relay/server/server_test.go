@@ -115,7 +115,7 @@ func TestShutdownTellsConnectedAgents(t *testing.T) {
 		t.Fatalf("no goodbye before close: %v", err)
 	}
 	m, err := protocol.Decode(msg)
-	if e, ok := m.(protocol.Error); err != nil || !ok || e.Code != protocol.ErrInternal || !strings.Contains(e.Message, "shutting down") {
+	if e, ok := m.(protocol.Error); err != nil || !ok || e.Code != protocol.ErrRelayRestarting {
 		t.Fatalf("goodbye = %#v, %v", m, err)
 	}
 	if err := <-stopped; err != nil {
