@@ -112,6 +112,15 @@ type App struct {
 	uiDirty   bool // state changed without being published (progress)
 	runCtx    context.Context
 	runWG     *sync.WaitGroup
+	gate      *candidateGate // the running sender's signaling out
+
+	// The relay link (link.go).
+	heard      time.Time // last message from the relay
+	beat       time.Time // last heartbeat sent
+	downSince  time.Time // zero while the link is up
+	resuming   bool      // Resume sent, no answer yet
+	redialStop context.CancelFunc
+	outbox     []protocol.Message // for the relay, once it is back
 }
 
 // event is something that happened outside the loop.
@@ -123,7 +132,8 @@ type event struct {
 	firstFrame  *stream.Sender
 	failed      *stream.Sender // the peer connection failed
 	channelOpen *stream.Sender
-	sent        *sentFile // an outgoing file's sender finished
+	sent        *sentFile    // an outgoing file's sender finished
+	redialed    *wsconn.Conn // a new connection to the relay, after a drop
 }
 
 // New prepares the agent and its local page.
@@ -188,6 +198,7 @@ func (a *App) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	a.runCtx, a.runWG = ctx, &wg
 	defer func() {
+		a.stopRedial()
 		a.stopSharing()
 		if a.conn != nil {
 			a.conn.Close()
@@ -217,7 +228,7 @@ func (a *App) Run(ctx context.Context) error {
 		case err := <-uiErr:
 			return err
 		case act := <-a.actions:
-			a.onAction(ctx, act, &wg)
+			a.onAction(ctx, act)
 		case ev := <-a.events:
 			a.onEvent(ev)
 		case m := <-a.dcIn:
@@ -236,7 +247,7 @@ func (a *App) Run(ctx context.Context) error {
 
 func (a *App) publish() { a.ui.Publish(a.state) }
 
-func (a *App) onAction(ctx context.Context, act localui.Action, wg *sync.WaitGroup) {
+func (a *App) onAction(ctx context.Context, act localui.Action) {
 	switch act.Kind {
 	case "lang":
 		a.state.Lang = string(i18n.Parse(act.Value))
@@ -247,11 +258,15 @@ func (a *App) onAction(ctx context.Context, act localui.Action, wg *sync.WaitGro
 		a.state.Phase, a.state.Error, a.state.Code = localui.PhaseConnecting, "", act.Value
 		a.publish()
 		if a.conn == nil {
-			if err := a.connect(ctx, wg); err != nil {
+			dialCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			conn, err := a.dial(dialCtx)
+			cancel()
+			if err != nil {
 				a.log.Warn("cannot reach the relay", "err", err)
 				a.state.Phase, a.state.Error = localui.PhaseCode, "relay"
 				break
 			}
+			a.attach(conn)
 		}
 		_ = a.conn.Send(protocol.Join{Code: act.Value})
 	case "allow", "deny":
@@ -276,8 +291,8 @@ func (a *App) onAction(ctx context.Context, act localui.Action, wg *sync.WaitGro
 	case "screen":
 		a.chooseScreen(act.Value)
 	case "chat":
-		if a.conn != nil && a.allowed && act.Value != "" {
-			_ = a.conn.Send(protocol.Chat{Text: act.Value})
+		if a.allowed && act.Value != "" {
+			_ = a.toRelay(protocol.Chat{Text: act.Value})
 		}
 	case "sendfile":
 		a.offerFile(act.Value, act.Path)
@@ -286,9 +301,12 @@ func (a *App) onAction(ctx context.Context, act localui.Action, wg *sync.WaitGro
 }
 
 // endByCustomer stops sharing and ends the session on the customer's side.
+// During a drop the relay is not told: it interrupts the session when the
+// grace period ends.
 func (a *App) endByCustomer(reason string) {
+	a.stopRedial()
 	a.stopSharing()
-	if a.conn != nil {
+	if a.conn != nil && !a.resuming {
 		a.conn.Finish(protocol.End{By: protocol.ByCustomer, Reason: reason})
 	}
 	a.state.Phase, a.state.EndedBy = localui.PhaseEnded, protocol.ByCustomer
@@ -299,33 +317,28 @@ func (a *App) endByCustomer(reason string) {
 	a.finished = true
 }
 
-// connect dials the relay and starts the goroutine that feeds its messages
-// to the loop.
-func (a *App) connect(ctx context.Context, wg *sync.WaitGroup) error {
+// dial connects to the relay and says hello. Safe outside the loop.
+func (a *App) dial(ctx context.Context) (*wsconn.Conn, error) {
 	host, _ := os.Hostname()
-	who := ""
-	if u, err := user.Current(); err == nil {
-		who = u.Username
-	}
-	dialCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	conn, err := relayclient.Dial(dialCtx, a.cfg.RelayURL, protocol.Hello{
+	return relayclient.Dial(ctx, a.cfg.RelayURL, protocol.Hello{
 		Software: a.cfg.Version,
-		Agent:    &protocol.AgentInfo{Hostname: host, User: who, OS: runtime.GOOS + "/" + runtime.GOARCH},
+		Agent:    &protocol.AgentInfo{Hostname: host, User: a.osUser, OS: runtime.GOOS + "/" + runtime.GOARCH},
 	}, a.log.With("peer", "relay"))
-	if err != nil {
-		return err
-	}
+}
+
+// attach makes conn the relay connection and starts the goroutine that
+// feeds its messages to the loop.
+func (a *App) attach(conn *wsconn.Conn) {
 	a.conn = conn
-	wg.Add(1)
+	ctx := a.runCtx
+	a.runWG.Add(1)
 	go func() {
-		defer wg.Done()
+		defer a.runWG.Done()
 		err := conn.Run(ctx, func(m protocol.Message) error {
 			return a.report(ctx, event{conn: conn, msg: m})
 		})
 		_ = a.report(ctx, event{conn: conn, closed: err, closedSet: true})
 	}()
-	return nil
 }
 
 // report hands an event to the loop, unless the agent is stopping.
@@ -349,17 +362,23 @@ func (a *App) onEvent(ev event) {
 		a.onSent(ev.sent)
 		return
 	case ev.firstFrame != nil:
-		if ev.firstFrame == a.sender && a.conn != nil {
-			_ = a.conn.Send(protocol.MediaStarted{})
+		if ev.firstFrame == a.sender {
+			_ = a.toRelay(protocol.MediaStarted{})
 		}
 		return
 	case ev.failed != nil:
-		if ev.failed == a.sender {
-			// The console went away or the network broke: stop capturing
-			// and wait for the relay to ask for a new offer.
+		if ev.failed == a.sender && a.downSince.IsZero() {
+			// The relay is reachable, so the console went away or the
+			// media path alone broke: stop capturing and wait for the
+			// relay to ask for a new offer. While the link is down the
+			// sender is kept for an ICE restart when it is back.
 			a.log.Info("peer connection failed; waiting for a new offer request")
 			a.stopSharing()
 		}
+		return
+	case ev.redialed != nil:
+		a.onRedialed(ev.redialed)
+		a.publish()
 		return
 	case ev.conn != a.conn:
 		return // a connection we already left
@@ -367,13 +386,18 @@ func (a *App) onEvent(ev event) {
 		a.onRelayClosed(ev.closed)
 		return
 	}
+	a.heardRelay(time.Now())
 	a.onMessage(ev.msg)
 	a.publish()
 }
 
 func (a *App) onRelayClosed(err error) {
-	a.conn = nil
 	a.log.Info("relay connection closed", "err", err)
+	if a.lostRelay() {
+		a.publish()
+		return
+	}
+	a.conn = nil
 	switch a.state.Phase {
 	case localui.PhaseConnecting:
 		a.state.Phase, a.state.Error = localui.PhaseCode, "relay"
@@ -396,8 +420,13 @@ func (a *App) onMessage(m protocol.Message) {
 	switch m := m.(type) {
 	case protocol.Welcome:
 		a.log.Info("connected to relay", "relay_version", m.Software)
+	case protocol.Heartbeat:
 	case protocol.Error:
 		a.log.Info("relay refused", "code", m.Code, "message", m.Message)
+		if a.resuming && m.Code != protocol.ErrRelayRestarting {
+			a.onResumeRefused(m)
+			return
+		}
 		if m.Code == protocol.ErrNoAcceptance && a.state.Level == protocol.LevelDataIntervention {
 			// The relay did not record the acceptance: no intervention.
 			a.state.Level = protocol.LevelControl
@@ -409,6 +438,10 @@ func (a *App) onMessage(m protocol.Message) {
 			}
 		}
 	case protocol.Joined:
+		if m.Resumed {
+			a.onResumed(m)
+			return
+		}
 		a.joined = &m
 		a.state.Technician, a.state.Company = m.Technician, m.Company
 		a.state.TicketRef, a.state.TicketTitle = m.TicketRef, m.TicketTitle
@@ -466,6 +499,7 @@ func (a *App) startSharing() {
 		return
 	}
 	gate := &candidateGate{conn: a.conn}
+	a.gate = gate
 	shareCtx, shareStop := context.WithCancel(a.runCtx)
 	var sender *stream.Sender
 	sender, err = stream.New(stream.Config{
@@ -499,7 +533,7 @@ func (a *App) startSharing() {
 		a.stopSharing()
 		return
 	}
-	gate.open(offer)
+	gate.open(protocol.Offer{SDP: offer})
 	a.log.Info("sharing started")
 }
 
@@ -526,11 +560,19 @@ func (g *candidateGate) add(c webrtc.ICECandidateInit) {
 	_ = g.conn.Send(m)
 }
 
-// open sends the offer, then the candidates held for it.
-func (g *candidateGate) open(offer string) {
+// hold makes the gate keep candidates until the next offer is sent on
+// conn: an ICE restart gathers anew, maybe on a new relay connection.
+func (g *candidateGate) hold(conn *wsconn.Conn) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	_ = g.conn.Send(protocol.Offer{SDP: offer})
+	g.conn, g.opened = conn, false
+}
+
+// open sends the offer, then the candidates held for it.
+func (g *candidateGate) open(offer protocol.Offer) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_ = g.conn.Send(offer)
 	for _, m := range g.held {
 		_ = g.conn.Send(m)
 	}
@@ -556,6 +598,7 @@ func (a *App) stopSharing() {
 		a.shareStop()
 		a.shareStop = nil
 	}
+	a.gate = nil
 	if a.sender != nil {
 		a.frames += a.sender.FramesCaptured()
 		if err := a.sender.Close(); err != nil {

@@ -76,6 +76,11 @@ func (a *App) onConsentRequest(m protocol.ConsentRequest) {
 		return
 	}
 	if m.Level == protocol.LevelView {
+		if a.allowed && a.joined.Resumed {
+			// The relay interrupted the session before this agent saw
+			// its grace period end: the old consent no longer stands.
+			a.lapse()
+		}
 		if !a.allowed && a.state.Phase == localui.PhaseConnecting {
 			a.state.Phase = localui.PhaseAsk
 			a.askConsent(m)
@@ -92,7 +97,7 @@ func (a *App) onConsentRequest(m protocol.ConsentRequest) {
 		// say so rather than ask the customer for something that will not
 		// happen.
 		a.log.Warn("control asked, but input cannot be injected here")
-		_ = a.conn.Send(protocol.Consent{Level: m.Level, Granted: false, Text: "input injection unavailable"})
+		_ = a.toRelay(protocol.Consent{Level: m.Level, Granted: false, Text: "input injection unavailable"})
 		return
 	}
 	for _, q := range a.questions {
@@ -124,7 +129,7 @@ func (a *App) answerView(q *question, allow bool) {
 		return
 	}
 	a.allowed = true
-	_ = a.conn.Send(msg)
+	_ = a.toRelay(msg)
 	a.state.Phase, a.state.Level = localui.PhaseSharing, protocol.LevelView
 	a.scheduleReconfirm(time.Now())
 	a.publish()
@@ -150,11 +155,11 @@ func (a *App) answer(yes bool, value string) {
 			a.endByCustomer("customer_stopped")
 			return
 		}
-		_ = a.conn.Send(protocol.Reconfirm{Outcome: protocol.ReconfirmConfirmed})
+		_ = a.toRelay(protocol.Reconfirm{Outcome: protocol.ReconfirmConfirmed})
 		a.scheduleReconfirm(time.Now())
 	case localui.PromptScreen:
 		a.dropQuestion(q)
-		_ = a.conn.Send(protocol.ScreenSwitch{Index: q.screen, Granted: yes})
+		_ = a.toRelay(protocol.ScreenSwitch{Index: q.screen, Granted: yes})
 		if yes {
 			a.switchScreen(q.screen)
 		}
@@ -180,7 +185,7 @@ func (a *App) answerConsent(q *question, yes bool, ans localui.Answer) {
 		msg.Acceptance = acc
 	}
 	a.dropQuestion(q)
-	if err := a.conn.Send(msg); err != nil {
+	if err := a.toRelay(msg); err != nil {
 		return
 	}
 	if yes {
@@ -197,9 +202,7 @@ func (a *App) stepDown(level, reason string) {
 	a.state.Level = level
 	a.setControl(false) // before anything else: held keys go up now
 	a.log.Info("level lowered", "level", level, "reason", reason)
-	if a.conn != nil {
-		_ = a.conn.Send(protocol.LevelChange{Level: level, Reason: reason})
-	}
+	_ = a.toRelay(protocol.LevelChange{Level: level, Reason: reason})
 }
 
 func (a *App) onHandover(m protocol.Handover) {
@@ -225,7 +228,7 @@ func cleanName(s string) string {
 
 // syncControl switches remote input on exactly when it is allowed.
 func (a *App) syncControl() {
-	a.setControl(a.sender != nil && len(a.questions) == 0 &&
+	a.setControl(a.sender != nil && len(a.questions) == 0 && a.downSince.IsZero() &&
 		protocol.LevelRank(a.state.Level) >= protocol.LevelRank(protocol.LevelControl))
 }
 
@@ -251,15 +254,14 @@ func (a *App) onTick(now time.Time) {
 	if a.controller != nil {
 		a.controller.Tick(now)
 	}
+	a.checkLink(now)
 	if a.state.Phase == localui.PhaseSharing && !a.reconfirm.IsZero() && now.After(a.reconfirm) {
 		a.askReconfirm(now)
 	}
 	for _, q := range a.questions {
 		if q.prompt.Kind == localui.PromptReconfirm && now.After(q.deadline) {
 			a.log.Info("no answer to keep sharing: stopping")
-			if a.conn != nil {
-				_ = a.conn.Send(protocol.Reconfirm{Outcome: protocol.ReconfirmTimeout})
-			}
+			_ = a.toRelay(protocol.Reconfirm{Outcome: protocol.ReconfirmTimeout})
 			a.endByCustomer(protocol.ReconfirmTimeout)
 			a.state.EndedBy = "reconfirm_timeout"
 			a.uiDirty = true
@@ -286,7 +288,7 @@ func (a *App) askReconfirm(now time.Time) {
 		}},
 		deadline: deadline,
 	})
-	_ = a.conn.Send(protocol.Reconfirm{Outcome: protocol.ReconfirmAsked, DeadlineSeconds: int(wait / time.Second)})
+	_ = a.toRelay(protocol.Reconfirm{Outcome: protocol.ReconfirmAsked, DeadlineSeconds: int(wait / time.Second)})
 	a.uiDirty = true
 }
 
@@ -298,7 +300,7 @@ func (a *App) chooseScreen(value string) {
 		return
 	}
 	if a.state.Phase == localui.PhaseSharing && idx != a.cfg.Display {
-		_ = a.conn.Send(protocol.ScreenSwitch{Index: idx, Granted: true, ByCustomer: true})
+		_ = a.toRelay(protocol.ScreenSwitch{Index: idx, Granted: true, ByCustomer: true})
 		a.switchScreen(idx)
 		return
 	}

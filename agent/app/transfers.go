@@ -65,9 +65,7 @@ func (a *App) setTransfer(id, state string, bytes int64) {
 
 // fileEvent records a transfer's step with the relay.
 func (a *App) fileEvent(direction string, offer datachannel.FileOffer, name, outcome string) {
-	if a.conn != nil {
-		_ = a.conn.Send(protocol.FileEvent{Direction: direction, Name: name, Size: offer.Size, Outcome: outcome})
-	}
+	_ = a.toRelay(protocol.FileEvent{Direction: direction, Name: name, Size: offer.Size, Outcome: outcome})
 }
 
 func (a *App) onFileOffer(m datachannel.FileOffer) {

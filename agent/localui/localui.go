@@ -72,6 +72,10 @@ type State struct {
 	Transfers []Transfer `json:"transfers,omitempty"`
 	// MaxFileBytes is the largest file the customer may send.
 	MaxFileBytes int64 `json:"maxFileBytes,omitempty"`
+	// Link is "" while the relay is reachable, "reconnecting" while it is
+	// not (no input reaches the computer), "lost" once sharing stopped
+	// for it.
+	Link string `json:"link,omitempty"`
 }
 
 // Prompt kinds.

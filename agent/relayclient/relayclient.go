@@ -64,3 +64,22 @@ func Dial(ctx context.Context, relay string, hello protocol.Hello, log *slog.Log
 	}
 	return c, nil
 }
+
+// Backoff spaces the agent's attempts to reach the relay again after a
+// drop: exponential, so a relay coming back up is not stormed by every
+// agent at once, with jitter, so agents dropped together do not retry
+// together.
+type Backoff struct {
+	Base, Max time.Duration
+}
+
+// Delay is the wait before attempt n (0 for the first retry). rnd in [0,1)
+// picks the jitter: the wait lies between half and all of the exponential
+// step.
+func (b Backoff) Delay(n int, rnd float64) time.Duration {
+	step := b.Max
+	if n < 30 { // beyond, the shift overflows; the cap holds long before
+		step = min(b.Base<<n, b.Max)
+	}
+	return step/2 + time.Duration(rnd*float64(step/2))
+}

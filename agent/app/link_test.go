@@ -1,0 +1,138 @@
+package app
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/meekijk/meekijk/internal/protocol"
+)
+
+// dropRelay is a relay whose first connection dies (no close frame, as
+// when a network drops) once the customer allowed viewing. Later
+// connections must resume with the token; they are refused while the
+// relay is "down" (refuse) and answered by resumed.
+func dropRelay(t *testing.T, grace int, refuse *atomic.Bool, resumed func(send func(protocol.Message)), got chan<- protocol.Message) *httptest.Server {
+	t.Helper()
+	up := websocket.Upgrader{}
+	var conns atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if refuse.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		ws, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		first := conns.Add(1) == 1
+		send := func(m protocol.Message) {
+			b, _ := protocol.Encode(m)
+			_ = ws.WriteMessage(websocket.TextMessage, b)
+		}
+		read := func() protocol.Message {
+			for {
+				_, b, err := ws.ReadMessage()
+				if err != nil {
+					return nil
+				}
+				m, err := protocol.Decode(b)
+				if err != nil {
+					t.Errorf("agent sent %q: %v", b, err)
+					return nil
+				}
+				if m.Type() != "heartbeat" {
+					select {
+					case got <- m:
+					default:
+					}
+					return m
+				}
+			}
+		}
+		if m := read(); m == nil || m.Type() != "hello" {
+			t.Errorf("first message %v, want hello", m)
+			return
+		}
+		send(protocol.Welcome{Protocol: protocol.Version})
+		if first {
+			read() // join
+			send(protocol.Joined{SessionID: 7, Technician: "Jan", ResumeToken: "token-1", GraceSeconds: grace})
+			send(protocol.ConsentRequest{Level: protocol.LevelView})
+			for m := read(); m != nil && m.Type() != "consent"; m = read() {
+			}
+			refuse.Store(true)
+			_ = ws.UnderlyingConn().Close()
+			return
+		}
+		if m, ok := read().(protocol.Resume); !ok || m.SessionID != 7 || m.Token != "token-1" {
+			t.Errorf("agent came back with %#v, want a resume of session 7 with its token", m)
+			return
+		}
+		send(protocol.Joined{SessionID: 7, Technician: "Jan", ResumeToken: "token-2", GraceSeconds: grace, Resumed: true})
+		resumed(send)
+		for read() != nil {
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// A drop within the grace period: the page says so, no new question is
+// asked, and the stream is offered again on the new connection.
+func TestDropWithinGraceResumesWithoutNewConsent(t *testing.T) {
+	var c counters
+	var refuse atomic.Bool
+	got := make(chan protocol.Message, 64)
+	srv := dropRelay(t, 60, &refuse, func(func(protocol.Message)) {}, got)
+	a, stop := startApp(t, srv.URL, &c)
+	defer stop()
+	act(t, a, "code", "123456789")
+	waitPhase(t, a, "ask")
+	act(t, a, "allow", "")
+	waitState(t, a, `"link":"reconnecting"`)
+	time.Sleep(300 * time.Millisecond)
+	refuse.Store(false)
+	waitMessage(t, got, "resume")
+	// The drop cut the first offer off before any answer, so there is no
+	// ICE session to restart: a new offer comes instead (e2e tests the
+	// restart of a connected stream).
+	waitMessage(t, got, "offer")
+	waitPhase(t, a, "sharing")
+	for len(got) > 0 {
+		if m := <-got; m.Type() == "consent" {
+			t.Errorf("agent sent %+v after resuming; nothing was asked", m)
+		}
+	}
+}
+
+// A drop longer than the grace period stops sharing at the agent, and the
+// relay's new question is asked again.
+func TestDropLongerThanGraceStopsSharing(t *testing.T) {
+	var c counters
+	var refuse atomic.Bool
+	got := make(chan protocol.Message, 64)
+	srv := dropRelay(t, 1, &refuse, func(send func(protocol.Message)) {
+		send(protocol.ConsentRequest{Level: protocol.LevelView})
+	}, got)
+	a, stop := startApp(t, srv.URL, &c)
+	defer stop()
+	act(t, a, "code", "123456789")
+	waitPhase(t, a, "ask")
+	act(t, a, "allow", "")
+	waitState(t, a, `"phase":"connecting"`)
+	waitState(t, a, `"link":"lost"`)
+	before := c.captures.Load()
+	time.Sleep(300 * time.Millisecond)
+	if n := c.captures.Load(); n != before {
+		t.Errorf("%d captures after sharing stopped", n-before)
+	}
+	refuse.Store(false)
+	waitMessage(t, got, "resume")
+	waitPhase(t, a, "ask")
+}
