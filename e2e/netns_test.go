@@ -87,6 +87,14 @@ func TestSessionAcrossNamespaces(t *testing.T) {
 
 	pair := selectedPair(t, c.console)
 	t.Logf("selected candidate pair (console side): local %s, remote %s", pair.Local, pair.Remote)
+	if pair.Local.Type != "relay" && pair.Remote.Type != "relay" {
+		t.Fatalf("selected pair %s <-> %s has no relay candidate: the hosts found a direct path", pair.Local, pair.Remote)
+	}
+	for _, cand := range []candidate{pair.Local, pair.Remote} {
+		if cand.Type == "relay" && cand.Address != serviceAddr {
+			t.Errorf("relay candidate %s is not on the relay's address %s", cand, serviceAddr)
+		}
+	}
 
 	// Input rides the same pair: the technician asks for control, the
 	// customer allows it, and a click in the console lands on the
@@ -101,14 +109,6 @@ func TestSessionAcrossNamespaces(t *testing.T) {
 	t.Logf("click from the console landed at %v on the customer's screen, %v after Allow", got, time.Since(start).Round(time.Millisecond))
 	if after := selectedPair(t, c.console); after != pair {
 		t.Errorf("selected pair changed during the session: %s <-> %s, then %s <-> %s", pair.Local, pair.Remote, after.Local, after.Remote)
-	}
-	if pair.Local.Type != "relay" && pair.Remote.Type != "relay" {
-		t.Fatalf("selected pair %s <-> %s has no relay candidate: the hosts found a direct path", pair.Local, pair.Remote)
-	}
-	for _, cand := range []candidate{pair.Local, pair.Remote} {
-		if cand.Type == "relay" && cand.Address != serviceAddr {
-			t.Errorf("relay candidate %s is not on the relay's address %s", cand, serviceAddr)
-		}
 	}
 	logs := c.relay.stderr.String()
 	for _, host := range []string{"198.18.1.2", "198.18.2.2"} {
