@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"image"
 	"strings"
 	"testing"
 	"time"
@@ -68,12 +69,17 @@ func (c *crossing) consent(t *testing.T, title string) {
 
 // TestSessionAcrossNamespaces: the agent and the console's browser are on
 // hosts with no route between them, each reaching only the relay's host. A
-// session still works: the media goes through the relay's TURN server, as
-// the selected candidate pair shows. Without -relay-only, ICE finds the
-// relay on its own because the direct path fails.
+// session still works, consent, picture and a click: the media and the
+// input go through the relay's TURN server, as the selected candidate pair
+// shows. Without -relay-only, ICE finds the relay on its own because the
+// direct path fails.
 func TestSessionAcrossNamespaces(t *testing.T) {
 	c := newCrossing(t, "-turn-udp", serviceAddr+":3478", "-turn-tcp", serviceAddr+":3478",
 		"-turn-public-ip", serviceAddr, "-turn-allow", testRanges)
+	rec := newClickRecorder(t, c.display, image.Rect(100, 100, 700, 500))
+	// The scene's customer has no contract: control is billable, and
+	// billable work needs a price before it may be asked for.
+	apiCall(t, c.console, "POST", "/rates/default", map[string]any{"centsPerHour": 8500, "effectiveFrom": "2020-01-01"}, 200)
 	start := time.Now()
 	c.consent(t, "Over de grens")
 	waitJS(t, c.console, "first frame across namespaces", `Number(document.getElementById('screen').dataset.frames) > 0`, 20*time.Second)
@@ -88,6 +94,21 @@ func TestSessionAcrossNamespaces(t *testing.T) {
 		if cand.Type == "relay" && cand.Address != serviceAddr {
 			t.Errorf("relay candidate %s is not on the relay's address %s", cand, serviceAddr)
 		}
+	}
+
+	// Input rides the same pair: the technician asks for control, the
+	// customer allows it, and a click in the console lands on the
+	// customer's screen.
+	waitJS(t, c.console, "data channel open", `window.__meekijkChannel && window.__meekijkChannel.readyState === 'open'`, 10*time.Second)
+	askControl(t, c.console, c.customer)
+	clickScreen(t, c.console, image.Pt(300, 250))
+	got := rec.waitClicks(t, 1, 5*time.Second)[0]
+	if d := got.Sub(image.Pt(300, 250)); d.X < -2 || d.X > 2 || d.Y < -2 || d.Y > 2 {
+		t.Errorf("click landed at %v, want (300,250)", got)
+	}
+	t.Logf("click from the console landed at %v on the customer's screen, %v after Allow", got, time.Since(start).Round(time.Millisecond))
+	if after := selectedPair(t, c.console); after != pair {
+		t.Errorf("selected pair changed during the session: %s <-> %s, then %s <-> %s", pair.Local, pair.Remote, after.Local, after.Remote)
 	}
 	logs := c.relay.stderr.String()
 	for _, host := range []string{"198.18.1.2", "198.18.2.2"} {
