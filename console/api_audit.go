@@ -104,7 +104,7 @@ func (c *console) reviewSessions(w http.ResponseWriter, r *http.Request) error {
 	errs = append(errs, err)
 	f.TicketRef, f.Outcome = q.Get("ticket"), q.Get("outcome")
 	if f.Outcome != "" {
-		errs = append(errs, oneOf("outcome", f.Outcome, []string{"waiting", "joined", "live", "declined", "ended"}))
+		errs = append(errs, oneOf("outcome", f.Outcome, []string{"waiting", "joined", "live", "interrupted", "declined", "ended"}))
 	}
 	billing := q.Get("billing")
 	if billing != "" {

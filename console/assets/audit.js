@@ -51,7 +51,7 @@ export async function reviewView(ctx) {
       field(t('audit.technician'), 'technicianId', select({ name: 'technicianId' }, any(users.map((/** @type {any} */ u) => [String(u.id), u.name])), q.get('technicianId') || ''))),
     h('div', { class: 'row' },
       field(t('audit.ticket'), 'ticket', h('input', { name: 'ticket', value: q.get('ticket') || '', placeholder: '2026-000123' })),
-      field(t('audit.outcome'), 'outcome', select({ name: 'outcome' }, any(['waiting', 'joined', 'live', 'declined', 'ended'].map((s) => [s, t('status.' + s)])), q.get('outcome') || '')),
+      field(t('audit.outcome'), 'outcome', select({ name: 'outcome' }, any(['waiting', 'joined', 'live', 'interrupted', 'declined', 'ended'].map((s) => [s, t('status.' + s)])), q.get('outcome') || '')),
       field(t('audit.billing'), 'billing', select({ name: 'billing' }, any([['covered', t('audit.covered')], ['billable', t('audit.billable')]]), q.get('billing') || ''))),
     h('button', { type: 'submit' }, t('audit.filter')));
   onSubmit(f, async (data) => {

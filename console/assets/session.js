@@ -145,9 +145,14 @@ export function sessionView(main, id) {
     if (st.agent) agentLine.textContent = t('session.agent', { hostname: st.agent.hostname || '?', user: st.agent.user || '?', os: st.agent.os || '?' });
     over = s === 'ended' || s === 'declined';
     live = s === 'live';
-    level = live ? (st.level || 'view') : '';
+    // While the customer's link is down the picture may freeze but the
+    // consent stands: keep the level, send no input (not live).
+    level = live || s === 'reconnecting' ? (st.level || 'view') : '';
     end.hidden = over || s === 'expired';
-    if (over) closePeer();
+    if (over || s === 'interrupted') closePeer();
+    const linkNotice = { reconnecting: 'session.reconnecting', interrupted: 'session.interrupted' }[s];
+    if (linkNotice) notice.textContent = t(linkNotice);
+    else if (st.reason === 'resumed') notice.textContent = t(s === 'live' ? 'session.resumed' : 'session.resumed_ask');
     showLevel();
   }
 
@@ -307,8 +312,20 @@ export function sessionView(main, id) {
     if (channel.readyState === 'open') showLevel();
   }
 
-  /** @param {{sdp: string}} offer */
+  /**
+   * Answers the agent's offer. An ICE restart (after a drop) goes to the
+   * running connection, so the picture resumes without a new one.
+   * @param {{sdp: string, restart?: boolean}} offer
+   */
   async function answerOffer(offer) {
+    if (offer.restart && pc) {
+      const peer = pc;
+      remoteSet = peer.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
+      await remoteSet;
+      await peer.setLocalDescription(await peer.createAnswer());
+      send('answer', { sdp: peer.localDescription ? peer.localDescription.sdp : '' });
+      return;
+    }
     closePeer();
     const peer = new RTCPeerConnection({ iceServers, iceTransportPolicy });
     pc = peer;
@@ -385,7 +402,8 @@ export function sessionView(main, id) {
             // Another window took this session over: do not fight it.
             if (d.code === 'replaced') over = true;
             error.textContent = d.code === 'no_acceptance' ? t('session.no_acceptance')
-              : d.code === 'cannot_price' ? t('session.cannot_price') : t('error.generic', { message: d.message });
+              : d.code === 'cannot_price' ? t('session.cannot_price')
+                : d.code === 'relay_restarting' ? t('session.relay_restarting') : t('error.generic', { message: d.message });
             break;
         }
       } catch (err) {

@@ -130,6 +130,8 @@ function render() {
   $('level-line').textContent = state.level ? t('level.' + state.level) : '';
   $('stop-control').hidden = state.level !== 'control';
   $('stop-intervention').hidden = state.level !== 'data_intervention';
+  $('link').hidden = !state.link;
+  $('link').textContent = state.link ? t('link.' + state.link) : '';
   renderPrompt();
   $('chat-log').replaceChildren(...(state.chat || []).map((/** @type {any} */ c) => {
     const li = el('li', c.text);
