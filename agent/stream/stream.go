@@ -239,6 +239,11 @@ func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, error) {
 	// before accepting such pairs would add a second to every connect.
 	se.SetPrflxAcceptanceMinWait(0)
 	se.SetHostAcceptanceMinWait(0)
+	// A media path silent for 3 s is disconnected, for 9 s failed (pion's
+	// defaults: 5 s and 30 s). A failed path is restarted (agent/app's
+	// link handling) as soon as the relay is reachable, well within the
+	// session's grace period.
+	se.SetICETimeouts(3*time.Second, 6*time.Second, time.Second)
 	// mDNS would multicast onto the customer's LAN.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if len(cfg.AllowedNets) > 0 {
@@ -344,10 +349,11 @@ func (s *Sender) handleState(st webrtc.PeerConnectionState) {
 	switch st {
 	case webrtc.PeerConnectionStateConnected:
 		s.startFrames()
-	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-		// Without an ICE restart, which we do not do, a failed
-		// connection stays failed: stop capturing for nobody.
+	case webrtc.PeerConnectionStateClosed:
 		s.cancel()
+		// A failed connection keeps its frame loop: its owner either
+		// restarts ICE (RestartOffer), and the picture goes on, or
+		// closes the Sender.
 	}
 	s.mu.Lock()
 	f := s.onState
