@@ -63,6 +63,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.TURN.UDPAddr, "turn-udp", os.Getenv("MEEKIJK_TURN_UDP"), "embedded TURN relay's UDP listen address, e.g. 0.0.0.0:3478; empty: no TURN (env MEEKIJK_TURN_UDP)")
 	fs.StringVar(&cfg.TURN.TCPAddr, "turn-tcp", os.Getenv("MEEKIJK_TURN_TCP"), "embedded TURN relay's TCP listen address (env MEEKIJK_TURN_TCP)")
 	turnPublic := fs.String("turn-public-ip", os.Getenv("MEEKIJK_TURN_PUBLIC_IP"), "the IPv4 address customers and technicians reach the TURN relay at (env MEEKIJK_TURN_PUBLIC_IP)")
+	turnRelayIP := fs.String("turn-relay-ip", os.Getenv("MEEKIJK_TURN_RELAY_IP"), "the host's own IPv4 address relayed media is sent from, when -turn-public-ip is a 1:1 NAT's address (env MEEKIJK_TURN_RELAY_IP)")
 	fs.StringVar(&cfg.TURN.Allow, "turn-allow", os.Getenv("MEEKIJK_TURN_ALLOW"), "comma-separated private ranges TURN may relay to (default none: loopback and private peers are refused)")
 	fs.BoolVar(&cfg.TURN.RelayOnly, "relay-only", false, "send media only through the TURN relay, keeping both sides' addresses private")
 	fs.DurationVar(&cfg.Grace, "grace", hub.DefaultGrace, "how long a session keeps the customer's consent while the agent is unreachable")
@@ -83,9 +84,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return fmt.Errorf("-tls-cert and -tls-key go together")
 	}
-	if *turnPublic != "" {
-		if cfg.TURN.PublicIP = net.ParseIP(*turnPublic); cfg.TURN.PublicIP == nil {
-			return fmt.Errorf("-turn-public-ip %q is not an IP address", *turnPublic)
+	for _, f := range []struct {
+		flag, value string
+		ip          *net.IP
+	}{{"-turn-public-ip", *turnPublic, &cfg.TURN.PublicIP}, {"-turn-relay-ip", *turnRelayIP, &cfg.TURN.RelayIP}} {
+		if f.value == "" {
+			continue
+		}
+		if *f.ip = net.ParseIP(f.value); *f.ip == nil {
+			return fmt.Errorf("%s %q is not an IP address", f.flag, f.value)
 		}
 	}
 	cfg.CodeTTL, cfg.Version, cfg.Stdout = ttl, version, stdout

@@ -57,6 +57,7 @@ type Config struct {
 type TURNConfig struct {
 	UDPAddr, TCPAddr string // listen addresses; both "" turns TURN off
 	PublicIP         net.IP // the address customers and technicians reach
+	RelayIP          net.IP // the host's address relay sockets bind to, behind a 1:1 NAT
 	Allow            string // peer ranges allowed despite being private (CIDRs)
 	// RelayOnly keeps media on the TURN relay: neither side's own
 	// addresses are offered to the other.
@@ -172,7 +173,7 @@ func (s *Server) startTURN(hubCfg *hub.Config) error {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	s.turn, err = turnserver.New(turnserver.Config{Realm: "meekijk", UDPAddr: tc.UDPAddr, TCPAddr: tc.TCPAddr,
-		PublicIP: tc.PublicIP, Secret: secret, Allow: allow, Logger: s.log.With("component", "turn")})
+		PublicIP: tc.PublicIP, RelayIP: tc.RelayIP, Secret: secret, Allow: allow, Logger: s.log.With("component", "turn")})
 	if err != nil {
 		return fmt.Errorf("server: TURN: %w", err)
 	}
