@@ -62,6 +62,17 @@ type Config struct {
 	// Cost prices work at a level on a session for the customer's cost
 	// notice: nil when covered. nil Cost: nothing is ever billable.
 	Cost func(ctx context.Context, sessionID int64, level string) (*protocol.CostNotice, error)
+	// Billable is a session's billable time so far by the relay's clock,
+	// as its statement would bill it. nil: approved estimates are never
+	// watched for an overrun.
+	Billable func(ctx context.Context, sessionID int64) (time.Duration, error)
+	// AfterFunc calls f in its own goroutine after d and returns what
+	// stops it; nil is time.AfterFunc. Tests replace it to fire the
+	// estimate and answer timers at will.
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
+	// ladders holds what the relay keeps per live room for estimates and
+	// keep questions (estimate.go); set on first use.
+	ladders *ladderBook
 }
 
 // ice is cfg.ICE, or nothing.
