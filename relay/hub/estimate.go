@@ -350,15 +350,15 @@ func (a *agentConn) keepAnswer(ctx context.Context, c protocol.Consent, req prot
 	if err := h.store.AddEvent(ctx, r.id, store.EventEstimateContinued, actorCustomer, detail); err != nil {
 		a.log.Error("record overrun approval", "err", err)
 	}
-	ov := *req.Overrun
-	ov.Outcome = protocol.OverrunContinued
-	r.toConsole(ov)
 	billable, err := h.cfg.Billable(ctx, r.id)
 	if err != nil {
 		a.log.Error("read billable time", "err", err)
 		billable = l.watch.limit() - time.Minute
 	}
 	h.armWatch(r, l, billable)
+	ov := *req.Overrun
+	ov.Outcome = protocol.OverrunContinued
+	r.toConsole(ov)
 	return nil
 }
 
