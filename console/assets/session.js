@@ -78,7 +78,10 @@ export function sessionView(main, id) {
     replace(categories, ...cats.map((c) => h('option', { value: c.code }, categoryName(c))));
     replace(category, h('option', { value: '0' }, '—'), ...cats.map((c) => h('option', { value: c.id }, categoryName(c))));
     return call('GET', '/api/v1/sessions/' + id).then((/** @type {any} */ s) => call('GET', '/api/v1/tickets/' + s.ticketId));
-  }).then((/** @type {any} */ tk) => { category.value = String(tk.categoryId || 0); }).catch(() => {});
+  }).then((/** @type {any} */ tk) => {
+    category.value = String(tk.categoryId || 0);
+    category.dataset.loaded = 'true';
+  }).catch(() => {});
 
   // Chat, through the relay, which stores each line with the session.
   const chatLog = h('ul', { id: 'chat-log', class: 'chat' });

@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// A billable session where the technician asks for control with a
+// 90-minute estimate: the agent shows its duration and amount, Yes stays
+// disabled until the customer ticks the estimate's own statement, and once
+// approved control works and the grant records the estimate.
+func TestEstimateApprovedBeforeControl(t *testing.T) {
+	s := newScene(t)
+	_, customer := s.liveSession(t, "Boekhouding herstellen")
+
+	run(t, s.console, "ask for control with an estimate",
+		chromedp.SendKeys(chromedp.CSS(`#control-estimate`), "90"),
+		chromedp.Click(chromedp.CSS(`#request-control`)))
+	waitJS(t, customer, "control question", `!document.getElementById('prompt').hidden`, 10*time.Second)
+	text := eval[string](t, customer, `document.getElementById('prompt').innerText`)
+	// 90 minutes at €85: €127,50, VAT €26,78, €154,28 in all.
+	for _, want := range []string{"wordt aangerekend", "90 minuten", "€ 127,50", "€ 26,78", "€ 154,28", "Ik keur de schatting goed"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("estimate question lacks %q:\n%s", want, text)
+		}
+	}
+	if !eval[bool](t, customer, `document.getElementById('prompt-yes').disabled`) {
+		t.Fatal("Yes is enabled before the estimate is approved")
+	}
+	run(t, customer, "approve the estimate", chromedp.Click(chromedp.CSS(`#prompt-estimate`)))
+	waitJS(t, customer, "Yes enabled", `!document.getElementById('prompt-yes').disabled`, 5*time.Second)
+	run(t, customer, "allow control", chromedp.Click(chromedp.CSS(`#prompt-yes`)))
+	waitJS(t, s.console, "control active", `document.getElementById('control-state').dataset.control === 'on'`, 10*time.Second)
+
+	var minutes, cents int64
+	var stored string
+	if err := s.relay.db(t).QueryRow(`SELECT json_extract(detail, '$.estimate.minutes'), json_extract(detail, '$.estimate.amountCents'),
+		json_extract(detail, '$.text') FROM session_events WHERE kind = 'consent_granted' AND json_extract(detail, '$.level') = 'control'`).
+		Scan(&minutes, &cents, &stored); err != nil {
+		t.Fatal(err)
+	}
+	if minutes != 90 || cents != 12750 || !strings.Contains(stored, "[x] Ik keur de schatting goed: 90 minuten, € 127,50") {
+		t.Errorf("grant recorded with estimate %d min, %d cents, text %q", minutes, cents, stored)
+	}
+}
+
+// A covered session at control becomes billable when the technician sets
+// a work category the contract does not cover: the customer gets the
+// cost notice again and keeps control only by accepting it.
+func TestCategoryChangeBringsTheNoticeAgain(t *testing.T) {
+	s := newScene(t)
+	var customers []struct {
+		ID   int64  `json:"id"`
+		Name string `json:"name"`
+	}
+	json.Unmarshal(apiCall(t, s.console, "GET", "/customers", nil, 200), &customers)
+	i := slices.IndexFunc(customers, func(c struct {
+		ID   int64  `json:"id"`
+		Name string `json:"name"`
+	}) bool {
+		return c.Name == sceneCustomer
+	})
+	cu := "/customers/" + itoa(int(customers[i].ID))
+	apiCall(t, s.console, "POST", cu+"/contracts", map[string]any{"startsOn": "2020-01-01", "feeCents": 45000, "feePeriod": "quarter", "centsPerHour": 8500}, 201)
+	apiCall(t, s.console, "POST", cu+"/contacts", map[string]string{"name": "Marie Peeters", "referenceRole": "general", "lang": "nl"}, 201)
+	run(t, s.console, "reload the tickets page", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#new-ticket`)))
+	createTicket(t, s.console, "Kassa print geen tickets", sceneCustomer, "Marie Peeters")
+	run(t, s.console, "start session", chromedp.Click(chromedp.CSS(`#start-session`)), chromedp.WaitVisible(chromedp.CSS(`#session-code`)))
+	code := strings.TrimSpace(eval[string](t, s.console, `document.getElementById('session-code').textContent`))
+	run(t, s.console, "open the session page", chromedp.Click(chromedp.CSS(`#open-session`)), chromedp.WaitVisible(chromedp.CSS(`#status[data-status]`)))
+	setCategory := func(name string) {
+		t.Helper()
+		waitJS(t, s.console, "categories loaded", `document.getElementById('session-category').dataset.loaded === 'true'`, 10*time.Second)
+		eval[bool](t, s.console, `(document.getElementById('session-notice').textContent = '', true)`)
+		chooseOption(t, s.console, `#session-category`, name)
+		waitJS(t, s.console, "category saved", `document.getElementById('session-notice').textContent !== ''`, 10*time.Second)
+	}
+	setCategory("Gebruikersvraag") // covered by the contract
+
+	ag, customer := s.customer(t)
+	enterCode(t, customer, ag.pageURL, code)
+	waitPhase(t, customer, "ask")
+	run(t, customer, "allow viewing", chromedp.Click(chromedp.CSS(`#allow`)))
+	waitPhase(t, customer, "sharing")
+	waitJS(t, s.console, "data channel open", `!!window.__meekijkChannel && window.__meekijkChannel.readyState === 'open'`, 15*time.Second)
+	run(t, s.console, "ask for control", chromedp.Click(chromedp.CSS(`#request-control`)))
+	waitJS(t, customer, "control question", `!document.getElementById('prompt').hidden`, 10*time.Second)
+	if text := eval[string](t, customer, `document.getElementById('prompt').innerText`); strings.Contains(text, "aangerekend") {
+		t.Fatalf("covered control came with a cost notice:\n%s", text)
+	}
+	run(t, customer, "allow control", chromedp.Click(chromedp.CSS(`#prompt-yes`)))
+	waitJS(t, s.console, "control active", `document.getElementById('control-state').dataset.control === 'on'`, 10*time.Second)
+
+	setCategory("Databasescript") // not covered: billable from now on
+	waitJS(t, customer, "the notice again", `!document.getElementById('prompt').hidden`, 10*time.Second)
+	text := eval[string](t, customer, `document.getElementById('prompt').innerText`)
+	for _, want := range []string{"niet meer onder uw contract", "wordt aangerekend", "dit soort werk valt niet onder het contract", "€ 85,00", "alleen nog meekijken"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("renewed notice lacks %q:\n%s", want, text)
+		}
+	}
+	run(t, customer, "accept the cost", chromedp.Click(chromedp.CSS(`#prompt-yes`)))
+	db := s.relay.db(t)
+	deadline := time.Now().Add(5 * time.Second)
+	var n int
+	for ; time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if err := db.QueryRow(`SELECT count(*) FROM session_events WHERE kind = 'consent_granted'
+			AND json_extract(detail, '$.keep') = 'renotice' AND json_extract(detail, '$.text') LIKE '%wordt aangerekend%'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+	}
+	if n != 1 {
+		t.Fatalf("renewed acceptance recorded %d times", n)
+	}
+	var changed int
+	if err := db.QueryRow(`SELECT count(*) FROM session_events WHERE kind = 'category_changed'
+		AND json_extract(detail, '$.code') = 'database_change'`).Scan(&changed); err != nil || changed != 1 {
+		t.Errorf("%d changes to database_change recorded (%v), want 1", changed, err)
+	}
+	if lvl := eval[string](t, s.console, `document.getElementById('level').dataset.level`); lvl != "control" {
+		t.Errorf("console shows level %q after the customer accepted, want control", lvl)
+	}
+}
