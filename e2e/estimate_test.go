@@ -129,3 +129,47 @@ func TestCategoryChangeBringsTheNoticeAgain(t *testing.T) {
 		t.Errorf("console shows level %q after the customer accepted, want control", lvl)
 	}
 }
+
+// The admin edits the billing rules and the consent timers on the rates
+// page; each save shows in the setting's history, and a wrong value is
+// named at its field.
+func TestAdminEditsBillingRulesAndConsentTimers(t *testing.T) {
+	r := startRelay(t)
+	tab := newTab(t, newBrowser(t))
+	consoleLogin(t, tab, r)
+	run(t, tab, "open the rates page", chromedp.Navigate(r.url+"/#/rates"), chromedp.WaitVisible(chromedp.CSS(`#billing-rules`)))
+	if text := eval[string](t, tab, `document.getElementById('billing-rules-history').textContent`); !strings.Contains(text, "standaardwaarden") {
+		t.Errorf("history before any change: %q", text)
+	}
+	setValue := func(sel, v string) {
+		t.Helper()
+		eval[bool](t, tab, `(() => { const i = document.querySelector(`+jsString(sel)+`); i.value = `+jsString(v)+`; return true; })()`)
+	}
+	setValue(`#billing-rules input[name=vatPercent]`, "101")
+	run(t, tab, "save a VAT of 101%", chromedp.Click(chromedp.CSS(`#billing-rules button[type=submit]`)))
+	waitJS(t, tab, "VAT refused", `document.querySelector('#billing-rules [data-error-for=vatPercent]').textContent !== ''`, 5*time.Second)
+	setValue(`#billing-rules input[name=vatPercent]`, "6")
+	setValue(`#billing-rules input[name=outOfHoursSurchargePercent]`, "50")
+	run(t, tab, "merge a ticket's day", chromedp.Click(chromedp.CSS(`#billing-rules input[name=mergeTicketDay]`)),
+		chromedp.Click(chromedp.CSS(`#billing-rules button[type=submit]`)))
+	waitJS(t, tab, "rules saved", `!!document.querySelector('#billing-rules-history li')`, 5*time.Second)
+	var rules struct {
+		MergeTicketDay             bool
+		OutOfHoursSurchargePercent int64
+		VATPercent                 int64
+	}
+	json.Unmarshal(apiCall(t, tab, "GET", "/settings/billing", nil, 200), &rules)
+	if !rules.MergeTicketDay || rules.OutOfHoursSurchargePercent != 50 || rules.VATPercent != 6 {
+		t.Errorf("saved rules %+v", rules)
+	}
+
+	setValue(`#consent-timers input[name=reconfirmMinutes]`, "10")
+	setValue(`#consent-timers input[name=reconfirmAnswerSeconds]`, "30")
+	run(t, tab, "save the consent timers", chromedp.Click(chromedp.CSS(`#consent-timers button[type=submit]`)))
+	waitJS(t, tab, "timers saved", `document.querySelectorAll('#consent-timers-history li').length === 2`, 5*time.Second)
+	var timers struct{ ReconfirmSeconds, ReconfirmAnswerSeconds int }
+	json.Unmarshal(apiCall(t, tab, "GET", "/settings/consent", nil, 200), &timers)
+	if timers.ReconfirmSeconds != 600 || timers.ReconfirmAnswerSeconds != 30 {
+		t.Errorf("saved timers %+v", timers)
+	}
+}

@@ -283,7 +283,10 @@ type StatementAnswer struct {
 type LevelChange struct {
 	Level string `json:"level"`
 	// Reason: "customer" (stepped down on the agent's page),
-	// "reconfirm_timeout", "handover", "granted" (relay to console only).
+	// "reconfirm_timeout", "handover", "granted" (relay to console only);
+	// from the relay to the console also "overrun_declined",
+	// "overrun_timeout", "renotice_declined", "renotice_timeout" (a keep
+	// question, ConsentRequest.Keep) and "cannot_price".
 	Reason string `json:"reason,omitempty"`
 }
 
