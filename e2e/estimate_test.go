@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,18 +53,7 @@ func TestEstimateApprovedBeforeControl(t *testing.T) {
 // cost notice again and keeps control only by accepting it.
 func TestCategoryChangeBringsTheNoticeAgain(t *testing.T) {
 	s := newScene(t)
-	var customers []struct {
-		ID   int64  `json:"id"`
-		Name string `json:"name"`
-	}
-	json.Unmarshal(apiCall(t, s.console, "GET", "/customers", nil, 200), &customers)
-	i := slices.IndexFunc(customers, func(c struct {
-		ID   int64  `json:"id"`
-		Name string `json:"name"`
-	}) bool {
-		return c.Name == sceneCustomer
-	})
-	cu := "/customers/" + itoa(int(customers[i].ID))
+	cu := "/customers/" + itoa(int(s.customerID(t)))
 	apiCall(t, s.console, "POST", cu+"/contracts", map[string]any{"startsOn": "2020-01-01", "feeCents": 45000, "feePeriod": "quarter", "centsPerHour": 8500}, 201)
 	apiCall(t, s.console, "POST", cu+"/contacts", map[string]string{"name": "Marie Peeters", "referenceRole": "general", "lang": "nl"}, 201)
 	run(t, s.console, "reload the tickets page", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#new-ticket`)))
