@@ -28,6 +28,7 @@ func TestEstimateApprovedBeforeControl(t *testing.T) {
 			t.Errorf("estimate question lacks %q:\n%s", want, text)
 		}
 	}
+	shot(t, customer, "estimate-question")
 	if !eval[bool](t, customer, `document.getElementById('prompt-yes').disabled`) {
 		t.Fatal("Yes is enabled before the estimate is approved")
 	}
@@ -87,10 +88,16 @@ func TestCategoryChangeBringsTheNoticeAgain(t *testing.T) {
 	setCategory("Databasescript") // not covered: billable from now on
 	waitJS(t, customer, "the notice again", `!document.getElementById('prompt').hidden`, 10*time.Second)
 	text := eval[string](t, customer, `document.getElementById('prompt').innerText`)
+	shot(t, customer, "renotice-question")
+	shot(t, s.console, "session-category")
 	for _, want := range []string{"niet meer onder uw contract", "wordt aangerekend", "dit soort werk valt niet onder het contract", "€ 85,00", "alleen nog meekijken"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("renewed notice lacks %q:\n%s", want, text)
 		}
+	}
+	// No estimate to approve here: nothing to tick, Yes is enabled.
+	if eval[bool](t, customer, `document.getElementById('prompt-estimate-label').offsetParent !== null || document.getElementById('prompt-yes').disabled`) {
+		t.Error("the renewed notice asks to approve an estimate it does not hold")
 	}
 	run(t, customer, "accept the cost", chromedp.Click(chromedp.CSS(`#prompt-yes`)))
 	db := s.relay.db(t)
@@ -155,6 +162,7 @@ func TestAdminEditsBillingRulesAndConsentTimers(t *testing.T) {
 	setValue(`#consent-timers input[name=reconfirmAnswerSeconds]`, "30")
 	run(t, tab, "save the consent timers", chromedp.Click(chromedp.CSS(`#consent-timers button[type=submit]`)))
 	waitJS(t, tab, "timers saved", `document.querySelectorAll('#consent-timers-history li').length === 2`, 5*time.Second)
+	shot(t, tab, "admin-billing-rules")
 	var timers struct{ ReconfirmSeconds, ReconfirmAnswerSeconds int }
 	json.Unmarshal(apiCall(t, tab, "GET", "/settings/consent", nil, 200), &timers)
 	if timers.ReconfirmSeconds != 600 || timers.ReconfirmAnswerSeconds != 30 {
