@@ -253,6 +253,20 @@ func (a *App) stepDown(level, reason string) {
 	}
 }
 
+// onRelayLevel enforces a step down the relay decided (a keep question it
+// saw go unanswered, work it can no longer price). Only down: a level is
+// raised by the customer's own answer, never by the relay.
+func (a *App) onRelayLevel(m protocol.LevelChange) {
+	if a.state.Phase != localui.PhaseSharing || protocol.LevelRank(m.Level) < protocol.LevelRank(protocol.LevelView) ||
+		protocol.LevelRank(m.Level) >= protocol.LevelRank(a.state.Level) {
+		return
+	}
+	a.state.Level = m.Level
+	a.setControl(false)
+	a.dropKeepQuestions()
+	a.log.Info("level lowered by the relay", "level", m.Level, "reason", m.Reason)
+}
+
 func (a *App) onHandover(m protocol.Handover) {
 	a.state.Technician = cleanName(m.Technician)
 	// The relay has recorded the drop to view; the agent enforces it.

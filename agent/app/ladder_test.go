@@ -103,3 +103,19 @@ func TestKeepQuestionAnswered(t *testing.T) {
 		}
 	}
 }
+
+// The relay may lower the level (never raise it): a keep question it saw
+// go unanswered, work it can no longer price.
+func TestRelayLowersOnlyDown(t *testing.T) {
+	a := sharingApp(t, protocol.LevelControl)
+	a.onRelayLevel(protocol.LevelChange{Level: protocol.LevelDataIntervention})
+	a.onRelayLevel(protocol.LevelChange{Level: "root"})
+	if a.state.Level != protocol.LevelControl {
+		t.Fatalf("the relay raised the level to %s", a.state.Level)
+	}
+	a.onConsentRequest(protocol.ConsentRequest{Level: protocol.LevelControl, Keep: protocol.KeepRenotice, DeadlineSeconds: 60, Cost: notice})
+	a.onRelayLevel(protocol.LevelChange{Level: protocol.LevelView, Reason: "renotice_timeout"})
+	if a.state.Level != protocol.LevelView || a.state.Prompt != nil {
+		t.Errorf("after the relay's step down: level %s, prompt %+v", a.state.Level, a.state.Prompt)
+	}
+}

@@ -386,7 +386,8 @@ func (h *Hub) keepRefused(ctx context.Context, r *room, req protocol.ConsentRequ
 
 // lowerToView steps the session down from level to view on the relay's
 // side, records it and tells the console. The agent steps down on its own
-// for the same reasons (a declined or unanswered keep question).
+// when the customer declined or let a keep question expire; when the relay
+// decided (actorRelay) it is told too.
 func (h *Hub) lowerToView(ctx context.Context, r *room, from, actor, reason string) {
 	r.mu.Lock()
 	ok := r.live && r.level == from
@@ -408,7 +409,11 @@ func (h *Hub) lowerToView(ctx context.Context, r *room, from, actor, reason stri
 		h.log.Error("record step down", "session", r.id, "err", err)
 	}
 	h.log.Info("level lowered", "session", r.id, "from", from, "reason", reason)
-	r.toConsole(protocol.LevelChange{Level: protocol.LevelView, Reason: reason})
+	lc := protocol.LevelChange{Level: protocol.LevelView, Reason: reason}
+	r.toConsole(lc)
+	if actor == actorRelay {
+		r.toAgent(lc)
+	}
 }
 
 // Recategorized is called after a technician set the work category of

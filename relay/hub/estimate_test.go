@@ -3,6 +3,7 @@ package hub_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -274,6 +275,10 @@ func TestOverrunUnansweredStepsDownToView(t *testing.T) {
 	if ev.Kind != store.EventConsentRevoked || ev.Actor != "relay" {
 		t.Errorf("last event %s by %s", ev.Kind, ev.Actor)
 	}
+	// The agent is told, should it have missed its own deadline.
+	if lc := expect[protocol.LevelChange](t, agent); lc.Level != protocol.LevelView {
+		t.Errorf("agent told %+v", lc)
+	}
 	// A late answer changes nothing.
 	agent.send(t, protocol.Consent{Level: protocol.LevelControl, Granted: true})
 	expectError(t, agent, protocol.ErrNotAllowed)
@@ -363,4 +368,35 @@ func TestCategoryChangeDeclinedStepsDown(t *testing.T) {
 	if n := len(ee.timers.armed()); n != 0 || ee.hub.LadderRooms() != 0 {
 		t.Errorf("%d timers armed, %d rooms with state", n, ee.hub.LadderRooms())
 	}
+}
+
+// Work that became billable but cannot be priced any more (no hourly rate)
+// must not go on unannounced: the session steps down to view.
+func TestCategoryChangeWithoutARateStepsDown(t *testing.T) {
+	var failing atomic.Bool
+	e := newEnv(t, func(c *hub.Config) {
+		c.Cost = func(context.Context, int64, string) (*protocol.CostNotice, error) {
+			if failing.Load() {
+				return nil, errors.New("no hourly rate on 2026-03-02")
+			}
+			return nil, nil
+		}
+	})
+	agent, console := e.controlled()
+	failing.Store(true)
+	if err := e.hub.Recategorized(context.Background(), e.sess.ID); err == nil {
+		t.Error("no error for work that cannot be priced")
+	}
+	if lc := expect[protocol.LevelChange](t, console); lc.Level != protocol.LevelView || lc.Reason != protocol.ErrCannotPrice {
+		t.Errorf("console told %+v", lc)
+	}
+	if ev := e.lastEvent(); ev.Kind != store.EventConsentRevoked || ev.Actor != "relay" {
+		t.Errorf("last event %s by %s", ev.Kind, ev.Actor)
+	}
+	if lc := expect[protocol.LevelChange](t, agent); lc.Level != protocol.LevelView || lc.Reason != protocol.ErrCannotPrice {
+		t.Errorf("agent told %+v", lc)
+	}
+	// At view in the relay's record: nothing to step down from.
+	agent.send(t, protocol.LevelChange{Level: protocol.LevelView})
+	expectError(t, agent, protocol.ErrNotAllowed)
 }
