@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/meekijk/meekijk/internal/auth"
+	"github.com/meekijk/meekijk/internal/billing"
 	"github.com/meekijk/meekijk/internal/calendar"
 	"github.com/meekijk/meekijk/internal/helpdesk"
 	"github.com/meekijk/meekijk/internal/httpx"
@@ -177,15 +178,69 @@ func (c *console) updateUser(w http.ResponseWriter, r *http.Request) error {
 type consentTimersJSON struct {
 	ReconfirmSeconds       int `json:"reconfirmSeconds"`
 	ReconfirmAnswerSeconds int `json:"reconfirmAnswerSeconds"`
+	// History lists the saved values, newest first (answers only).
+	History []store.SettingChange `json:"history,omitempty"`
 }
+
+// settingHistoryLength is how many past values a settings page shows.
+const settingHistoryLength = 20
 
 func (c *console) getConsentTimers(w http.ResponseWriter, r *http.Request) error {
 	t, err := c.Store.ConsentTimers(r.Context())
 	if err != nil {
 		return err
 	}
-	httpx.JSON(w, http.StatusOK, consentTimersJSON{int(t.Every / time.Second), int(t.Answer / time.Second)})
+	hist, err := c.Store.SettingHistory(r.Context(), settingHistoryLength, store.SettingReconfirmEvery, store.SettingReconfirmAnswer)
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, consentTimersJSON{int(t.Every / time.Second), int(t.Answer / time.Second), hist})
 	return nil
+}
+
+// billingRulesJSON is the desk's billing rules with the hourly rates they
+// apply and the history of the rules.
+type billingRulesJSON struct {
+	store.BillingRules
+	// DefaultRates is the desk's rate history for customers without a
+	// contract, oldest first (POST /api/v1/rates/default adds one).
+	DefaultRates []billing.Rate        `json:"defaultRates"`
+	History      []store.SettingChange `json:"history"`
+}
+
+func (c *console) getBillingRules(w http.ResponseWriter, r *http.Request) error {
+	loc, err := c.deskLocation(r.Context())
+	if err != nil {
+		return err
+	}
+	set, err := c.Store.BillingSettings(r.Context(), loc.String())
+	if err != nil {
+		return err
+	}
+	hist, err := c.Store.SettingHistory(r.Context(), settingHistoryLength, store.SettingBilling)
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, http.StatusOK, billingRulesJSON{BillingRules: store.RulesOf(set), DefaultRates: set.DefaultRates, History: hist})
+	return nil
+}
+
+// putBillingRules sets the desk's billing rules: every field, as the
+// statement applies them all together.
+func (c *console) putBillingRules(w http.ResponseWriter, r *http.Request) error {
+	var in store.BillingRules
+	if err := httpx.DecodeJSON(w, r, &in, 1<<10); err != nil {
+		return err
+	}
+	err := c.Store.SetBillingRules(r.Context(), in)
+	if fe, ok := errors.AsType[*billing.FieldError](err); ok {
+		return httpx.FieldError(fe.Field, "%s", fe.Err.Error())
+	}
+	if err != nil {
+		return err
+	}
+	c.log.Info("billing rules changed", "user", login(r).User.ID, "rules", in)
+	return c.getBillingRules(w, r)
 }
 
 // putConsentTimers sets how often agents ask customers whether to keep

@@ -492,3 +492,77 @@ func (p *Pricer) CostNotice(ctx context.Context, sessionID int64, level string) 
 	}
 	return nil, fmt.Errorf("console: session %d: nothing to price it by", sessionID)
 }
+
+// BillableTime is the session's billable time so far by the relay's
+// clock, as its statement would bill it: what the hub watches an approved
+// estimate against. It is the session's own time, merged or not.
+func (p *Pricer) BillableTime(ctx context.Context, sessionID int64) (time.Duration, error) {
+	sess, err := p.c.Store.Session(ctx, sessionID)
+	if err != nil {
+		return 0, err
+	}
+	set, cbs, err := p.c.billingOf(ctx, store.BillingFilter{SessionID: sess.ID})
+	if err != nil || len(cbs) == 0 || len(cbs[0].Sessions) == 0 {
+		return 0, err
+	}
+	st, err := statementOf(cbs[0], set)
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(st.Totals.BillableSeconds) * time.Second, nil
+}
+
+type sessionCategoryIn struct {
+	CategoryID int64 `json:"categoryId"`
+}
+
+// setSessionCategory sets the work category of a session's ticket from
+// the live session page. The ticket keeps the change in its history (so
+// a statement bills each session by the category in force when it was
+// worked), the session records it, and the relay announces work that
+// became billable to the customer again. The answer is the session's
+// billing as it stands after the change.
+func (c *console) setSessionCategory(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in sessionCategoryIn
+	if err := httpx.DecodeJSON(w, r, &in, 1<<10); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	sess, err := c.Store.Session(ctx, id)
+	if err != nil {
+		return err
+	}
+	cats, err := c.Store.Categories(ctx)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(cats, func(cat store.Category) bool { return cat.ID == in.CategoryID })
+	if i < 0 {
+		return httpx.FieldError("categoryId", "no work category %d", in.CategoryID)
+	}
+	t, err := c.Store.Ticket(ctx, sess.TicketID)
+	if err != nil {
+		return err
+	}
+	user := login(r).User
+	if t.CategoryID != in.CategoryID {
+		if _, err := c.Store.UpdateTicket(ctx, t.ID, store.TicketChanges{CategoryID: &in.CategoryID}, user.ID); err != nil {
+			return err
+		}
+		if err := c.Store.AddEvent(ctx, id, store.EventCategoryChanged, store.ActorName("technician", user.ID),
+			map[string]any{"categoryId": in.CategoryID, "from": t.CategoryID, "code": cats[i].Code}); err != nil {
+			return err
+		}
+		c.log.Info("work category set during a session", "session", id, "ticket", t.ID, "category", cats[i].Code, "by", user.ID)
+	}
+	if c.Recategorized != nil {
+		if err := c.Recategorized(ctx, id); err != nil {
+			return httpx.Errorf(http.StatusConflict, "cannot_price", "the work is billable but cannot be priced: %v", err)
+		}
+	}
+	return c.sessionBilling(w, r)
+}

@@ -47,6 +47,10 @@ type Config struct {
 	// binary, so pages can be edited without rebuilding.
 	AssetsDir string
 	Now       func() time.Time
+	// Recategorized tells the relay's hub that a technician set the work
+	// category of a session's ticket, so covered work that became
+	// billable is announced to the customer again; nil: nothing to tell.
+	Recategorized func(ctx context.Context, sessionID int64) error
 }
 
 type console struct {
@@ -138,12 +142,15 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	protect("GET /api/v1/billing/export.csv", c.exportCSV, admin)
 	protect("GET /api/v1/billing/chart.svg", c.chart, admin)
 	protect("GET /api/v1/sessions/{id}/billing", c.sessionBilling, staff)
+	protect("PUT /api/v1/sessions/{id}/category", c.setSessionCategory, staff)
 	protect("POST /api/v1/rates/default", c.addDefaultRate, admin)
 
 	protect("GET /api/v1/calendar", c.getCalendar, staff)
 	protect("PUT /api/v1/calendar", c.putCalendar, admin)
 	protect("GET /api/v1/settings/consent", c.getConsentTimers, admin)
 	protect("PUT /api/v1/settings/consent", c.putConsentTimers, admin)
+	protect("GET /api/v1/settings/billing", c.getBillingRules, admin)
+	protect("PUT /api/v1/settings/billing", c.putBillingRules, admin)
 	protect("GET /api/v1/audit/status", c.auditStatus, admin)
 	protect("GET /api/v1/audit/logins", c.auditLogins, admin)
 	protect("GET /api/v1/audit/sessions", c.reviewSessions, admin)

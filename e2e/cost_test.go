@@ -17,20 +17,7 @@ import (
 // month's statement bills the session at the minimum of 60 minutes.
 func TestBillableControlNeedsTheCostNotice(t *testing.T) {
 	s := newScene(t)
-	var customers []struct {
-		ID   int64  `json:"id"`
-		Name string `json:"name"`
-	}
-	json.Unmarshal(apiCall(t, s.console, "GET", "/customers", nil, 200), &customers)
-	i := slices.IndexFunc(customers, func(c struct {
-		ID   int64  `json:"id"`
-		Name string `json:"name"`
-	}) bool {
-		return c.Name == sceneCustomer
-	})
-	if i < 0 {
-		t.Fatalf("no %s in %+v", sceneCustomer, customers)
-	}
+	customerID := s.customerID(t)
 	rec := newClickRecorder(t, s.display, image.Rect(100, 100, 700, 500))
 	_, customer := s.liveSession(t, "Nieuwe printer instellen")
 
@@ -71,7 +58,7 @@ func TestBillableControlNeedsTheCostNotice(t *testing.T) {
 			AmountCents   int64   `json:"amountCents"`
 		} `json:"lines"`
 	}
-	raw := apiCall(t, s.console, "GET", "/billing/statement?customer="+itoa(int(customers[i].ID))+"&month="+month, nil, 200)
+	raw := apiCall(t, s.console, "GET", "/billing/statement?customer="+itoa(int(customerID))+"&month="+month, nil, 200)
 	if err := json.Unmarshal(raw, &st); err != nil {
 		t.Fatal(err)
 	}
@@ -85,4 +72,20 @@ func TestBillableControlNeedsTheCostNotice(t *testing.T) {
 	if billed != 60 || cents != 8500 {
 		t.Errorf("statement bills %d minutes for %d cents, want the minimum: 60 minutes, 8500 cents\n%s", billed, cents, raw)
 	}
+}
+
+// customerID is the id of the scene's customer.
+func (s *scene) customerID(t *testing.T) int64 {
+	t.Helper()
+	type customer struct {
+		ID   int64  `json:"id"`
+		Name string `json:"name"`
+	}
+	var customers []customer
+	json.Unmarshal(apiCall(t, s.console, "GET", "/customers", nil, 200), &customers)
+	i := slices.IndexFunc(customers, func(c customer) bool { return c.Name == sceneCustomer })
+	if i < 0 {
+		t.Fatalf("no %s in %+v", sceneCustomer, customers)
+	}
+	return customers[i].ID
 }

@@ -421,6 +421,8 @@ func (a *App) onMessage(m protocol.Message) {
 	case protocol.Welcome:
 		a.log.Info("connected to relay", "relay_version", m.Software)
 	case protocol.Heartbeat:
+	case protocol.LevelChange:
+		a.onRelayLevel(m)
 	case protocol.Error:
 		a.log.Info("relay refused", "code", m.Code, "message", m.Message)
 		if a.resuming && m.Code != protocol.ErrRelayRestarting {

@@ -33,11 +33,11 @@ type question struct {
 	deadline time.Time              // reconfirm prompts
 }
 
-// ask queues q; a reconfirmation goes first, because it expires.
+// ask queues q; a question that expires goes first.
 func (a *App) ask(q *question) {
 	a.promptSeq++
 	q.prompt.ID = a.promptSeq
-	if q.prompt.Kind == localui.PromptReconfirm {
+	if q.prompt.Kind == localui.PromptReconfirm || q.prompt.Kind == localui.PromptKeep {
 		a.questions = slices.Insert(a.questions, 0, q)
 	} else {
 		a.questions = append(a.questions, q)
@@ -73,6 +73,10 @@ func (a *App) lang() i18n.Lang { return i18n.Lang(a.state.Lang) }
 
 func (a *App) onConsentRequest(m protocol.ConsentRequest) {
 	if a.joined == nil {
+		return
+	}
+	if m.Keep != "" {
+		a.onKeepRequest(m)
 		return
 	}
 	if m.Level == protocol.LevelView {
@@ -112,9 +116,45 @@ func (a *App) askConsent(m protocol.ConsentRequest) {
 	asked := consent.Ask(a.catalog, a.lang(), m.Level, a.who(), m.Intervention, m.Cost)
 	a.ask(&question{
 		prompt: localui.Prompt{Kind: localui.PromptConsent, Level: m.Level, Lines: asked.Lines,
-			Statements: asked.Statements, Acceptance: asked.Acceptance},
+			Statements: asked.Statements, Acceptance: asked.Acceptance, Estimate: asked.Estimate},
 		asked: asked, work: m.Intervention,
 	})
+}
+
+// onKeepRequest asks whether the work may go on at the level in force. A
+// question for another level than the one in force is stale: ignored.
+func (a *App) onKeepRequest(m protocol.ConsentRequest) {
+	if a.state.Phase != localui.PhaseSharing || m.Level != a.state.Level ||
+		protocol.LevelRank(m.Level) < protocol.LevelRank(protocol.LevelControl) {
+		a.log.Warn("keep question out of order ignored", "level", m.Level, "at", a.state.Level)
+		return
+	}
+	a.questions = slices.DeleteFunc(a.questions, func(q *question) bool { return q.prompt.Kind == localui.PromptKeep })
+	wait := time.Duration(m.DeadlineSeconds) * time.Second
+	if wait <= 0 {
+		wait = time.Minute
+	}
+	deadline := time.Now().Add(wait)
+	asked := consent.Keep(a.catalog, a.lang(), a.who(), m)
+	a.ask(&question{
+		prompt: localui.Prompt{Kind: localui.PromptKeep, Level: m.Level, Keep: m.Keep, Lines: asked.Lines,
+			DeadlineMs: deadline.UnixMilli()},
+		asked: asked, deadline: deadline,
+	})
+}
+
+// answerKeep answers a keep question; no (or no answer in time) steps
+// down to view here at once, and the relay records the same.
+func (a *App) answerKeep(q *question, yes, timedOut bool) {
+	a.dropQuestion(q)
+	if !yes {
+		a.state.Level = protocol.LevelView
+		a.setControl(false)
+		a.log.Info("work not to go on: back to view", "keep", q.prompt.Keep, "timed_out", timedOut)
+	}
+	if a.conn != nil {
+		_ = a.conn.Send(protocol.Consent{Level: q.prompt.Level, Granted: yes, TimedOut: timedOut, Text: q.asked.Text(), Lang: a.state.Lang})
+	}
 }
 
 // answerView answers the first question: Allow starts sharing, Deny ends
@@ -149,6 +189,8 @@ func (a *App) answer(yes bool, value string) {
 	switch q.prompt.Kind {
 	case localui.PromptConsent:
 		a.answerConsent(q, yes, ans)
+	case localui.PromptKeep:
+		a.answerKeep(q, yes, false)
 	case localui.PromptReconfirm:
 		a.dropQuestion(q)
 		if !yes {
@@ -171,6 +213,14 @@ func (a *App) answer(yes bool, value string) {
 func (a *App) answerConsent(q *question, yes bool, ans localui.Answer) {
 	level := q.prompt.Level
 	msg := protocol.Consent{Level: level, Granted: yes, Text: q.asked.Text(), Lang: a.state.Lang}
+	if yes && q.asked.Estimate != "" {
+		if !ans.EstimateApproved {
+			// The page enables Yes only once the estimate is ticked.
+			a.log.Info("estimate not approved: answer ignored")
+			return
+		}
+		msg.EstimateApproved = true
+	}
 	if yes && level == protocol.LevelDataIntervention {
 		acc := &protocol.Acceptance{Version: consent.InterventionVersion, Name: ans.Name, OSUser: a.osUser}
 		for i, st := range q.asked.Statements {
@@ -201,8 +251,23 @@ func (a *App) stepDown(level, reason string) {
 	}
 	a.state.Level = level
 	a.setControl(false) // before anything else: held keys go up now
+	a.dropKeepQuestions()
 	a.log.Info("level lowered", "level", level, "reason", reason)
 	_ = a.toRelay(protocol.LevelChange{Level: level, Reason: reason})
+}
+
+// onRelayLevel enforces a step down the relay decided (a keep question it
+// saw go unanswered, work it can no longer price). Only down: a level is
+// raised by the customer's own answer, never by the relay.
+func (a *App) onRelayLevel(m protocol.LevelChange) {
+	if a.state.Phase != localui.PhaseSharing || protocol.LevelRank(m.Level) < protocol.LevelRank(protocol.LevelView) ||
+		protocol.LevelRank(m.Level) >= protocol.LevelRank(a.state.Level) {
+		return
+	}
+	a.state.Level = m.Level
+	a.setControl(false)
+	a.dropKeepQuestions()
+	a.log.Info("level lowered by the relay", "level", m.Level, "reason", m.Reason)
 }
 
 func (a *App) onHandover(m protocol.Handover) {
@@ -215,8 +280,17 @@ func (a *App) onHandover(m protocol.Handover) {
 	a.questions = slices.DeleteFunc(a.questions, func(q *question) bool {
 		return q.prompt.Kind == localui.PromptConsent && q.prompt.Level != protocol.LevelView
 	})
-	a.showQuestion()
+	a.dropKeepQuestions()
 	a.log.Info("session handed over", "technician", a.state.Technician)
+}
+
+// dropKeepQuestions takes back questions to keep a level that is no
+// longer in force.
+func (a *App) dropKeepQuestions() {
+	a.questions = slices.DeleteFunc(a.questions, func(q *question) bool {
+		return q.prompt.Kind == localui.PromptKeep && q.prompt.Level != a.state.Level
+	})
+	a.showQuestion()
 }
 
 func cleanName(s string) string {
@@ -257,6 +331,13 @@ func (a *App) onTick(now time.Time) {
 	a.checkLink(now)
 	if a.state.Phase == localui.PhaseSharing && !a.reconfirm.IsZero() && now.After(a.reconfirm) {
 		a.askReconfirm(now)
+	}
+	for _, q := range a.questions {
+		if q.prompt.Kind == localui.PromptKeep && now.After(q.deadline) {
+			a.answerKeep(q, false, true)
+			a.uiDirty = true
+			break
+		}
 	}
 	for _, q := range a.questions {
 		if q.prompt.Kind == localui.PromptReconfirm && now.After(q.deadline) {

@@ -84,6 +84,9 @@ const (
 	PromptReconfirm = "reconfirm" // keep sharing?
 	PromptScreen    = "screen"    // the technician asks to see another screen
 	PromptFile      = "file"      // the technician offers a file
+	// PromptKeep asks whether the work may go on at the level in force:
+	// it became billable, or overran its approved estimate (Prompt.Keep).
+	PromptKeep = "keep"
 )
 
 // Prompt is one question to the customer. ID changes with every prompt, so
@@ -97,6 +100,11 @@ type Prompt struct {
 	Lines      []string `json:"lines"`
 	Statements []string `json:"statements,omitempty"`
 	Acceptance string   `json:"acceptance,omitempty"`
+	// Estimate is the statement approving the technician's estimate: the
+	// customer ticks it before Yes is enabled.
+	Estimate string `json:"estimate,omitempty"`
+	// Keep is why a PromptKeep is asked: "renotice" or "overrun".
+	Keep string `json:"keep,omitempty"`
 	// DeadlineMs is when an unanswered prompt expires (Unix ms), or 0.
 	DeadlineMs int64 `json:"deadlineMs,omitempty"`
 	// Folders are where an offered file may be saved (PromptFile).
@@ -148,6 +156,8 @@ type Answer struct {
 	ID int64 `json:"id"`
 	// Confirmed is the customer's answer to each statement, in order.
 	Confirmed []bool `json:"confirmed,omitempty"`
+	// EstimateApproved: the customer ticked the estimate's statement.
+	EstimateApproved bool `json:"estimateApproved,omitempty"`
 	// Name is what the customer typed to sign an acceptance.
 	Name string `json:"name,omitempty"`
 	// Folder is the index in Prompt.Folders to save a file in.

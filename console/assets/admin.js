@@ -1,5 +1,6 @@
 // Admin pages: users, the support calendar, the catalogue of work
-// categories, and the desk's default hourly rate.
+// categories, and the desk's default hourly rate with the billing rules
+// and consent timers.
 import { h, replace, select } from './dom.js';
 import { api, APIError } from './api.js';
 import { t, money, day, dateTime, weekdayName } from './i18n.js';
@@ -252,6 +253,92 @@ export async function ratesView(ctx) {
     render();
   });
   render();
+  const [rules, timers] = await Promise.all([api.get('/settings/billing'), api.get('/settings/consent')]);
   replace(main, h('h1', {}, t('rates.title')), h('p', { class: 'muted' }, t('rates.hint')),
-    h('div', { class: 'columns' }, h('div', { class: 'main-col' }, list), h('div', { class: 'side-col' }, f)));
+    h('div', { class: 'columns' }, h('div', { class: 'main-col' }, list), h('div', { class: 'side-col' }, f)),
+    h('div', { class: 'columns' }, h('div', { class: 'main-col' }, billingRulesForm(rules)), h('div', { class: 'side-col' }, consentTimersForm(timers))));
+}
+
+/**
+ * The saved values of a setting, newest first.
+ * @param {string} id
+ * @param {any[]} history
+ * @param {(value: string, key: string) => string} describe
+ */
+function settingHistory(id, history, describe) {
+  if (!history || history.length === 0) return h('p', { class: 'muted', id }, t('settings.history_empty'));
+  return h('details', { id }, h('summary', {}, t('settings.history')),
+    h('ul', { class: 'history' }, ...history.map((c) => h('li', {}, dateTime(c.at), ' — ', c.actor, ': ', describe(c.value, c.key)))));
+}
+
+/** @param {string} value the rules as saved (JSON) */
+function describeRules(value) {
+  try {
+    const r = JSON.parse(value);
+    return t('settings.billing.summary', { increment: r.incrementMinutes, minimum: r.minimumMinutes,
+      surcharge: r.outOfHoursSurchargePercent, vat: r.vatPercent, merge: r.mergeTicketDay ? t('yes') : t('no') });
+  } catch {
+    return value;
+  }
+}
+
+/**
+ * The desk's billing rules, as the statements apply them.
+ * @param {any} rules
+ * @returns {HTMLElement}
+ */
+function billingRulesForm(rules) {
+  const saved = h('p', { class: 'ok', role: 'status' });
+  const num = (/** @type {string} */ name, /** @type {number} */ value, /** @type {number} */ min, /** @type {number} */ max) =>
+    h('input', { type: 'number', name, value, min, max, step: 1, required: true });
+  const f = form({ class: 'card', id: 'billing-rules' },
+    h('h2', {}, t('settings.billing.title')),
+    h('p', { class: 'muted' }, t('settings.billing.hint')),
+    h('div', { class: 'row' },
+      field(t('settings.billing.increment'), 'incrementMinutes', num('incrementMinutes', rules.incrementMinutes, 1, 1440)),
+      field(t('settings.billing.minimum'), 'minimumMinutes', num('minimumMinutes', rules.minimumMinutes, 0, 1440))),
+    h('div', { class: 'row' },
+      field(t('settings.billing.surcharge'), 'outOfHoursSurchargePercent', num('outOfHoursSurchargePercent', rules.outOfHoursSurchargePercent, 0, 1000)),
+      field(t('settings.billing.vat'), 'vatPercent', num('vatPercent', rules.vatPercent, 0, 100))),
+    checkbox(t('settings.billing.merge'), 'mergeTicketDay', rules.mergeTicketDay),
+    h('button', { type: 'submit' }, t('save')), saved,
+    settingHistory('billing-rules-history', rules.history, describeRules));
+  onSubmit(f, async (data) => {
+    saved.textContent = '';
+    const next = await api.put('/settings/billing', {
+      mergeTicketDay: data.get('mergeTicketDay') === 'on',
+      incrementMinutes: Number(data.get('incrementMinutes')), minimumMinutes: Number(data.get('minimumMinutes')),
+      outOfHoursSurchargePercent: Number(data.get('outOfHoursSurchargePercent')), vatPercent: Number(data.get('vatPercent')) });
+    f.replaceWith(billingRulesForm(next));
+    /** @type {HTMLElement} */ (document.querySelector('#billing-rules .ok')).textContent = t('saved');
+  });
+  return f;
+}
+
+/**
+ * How often the agent asks the customer whether to keep sharing, and how
+ * long it waits for the answer (also the time to answer a cost notice that
+ * comes again, or an estimate overrun).
+ * @param {any} timers
+ * @returns {HTMLElement}
+ */
+function consentTimersForm(timers) {
+  const saved = h('p', { class: 'ok', role: 'status' });
+  const f = form({ class: 'card', id: 'consent-timers' },
+    h('h2', {}, t('settings.consent.title')),
+    h('p', { class: 'muted' }, t('settings.consent.hint')),
+    field(t('settings.consent.every'), 'reconfirmSeconds',
+      h('input', { type: 'number', name: 'reconfirmMinutes', value: Math.round(timers.reconfirmSeconds / 60), min: 1, max: 480, step: 1 })),
+    field(t('settings.consent.answer'), 'reconfirmAnswerSeconds',
+      h('input', { type: 'number', name: 'reconfirmAnswerSeconds', value: timers.reconfirmAnswerSeconds, min: 5, max: 600, step: 1 })),
+    h('button', { type: 'submit' }, t('save')), saved,
+    settingHistory('consent-timers-history', timers.history, (v, key) =>
+      t(key.endsWith('answer_seconds') ? 'settings.consent.answer_was' : 'settings.consent.every_was', { seconds: v })));
+  onSubmit(f, async (data) => {
+    const next = await api.put('/settings/consent', { reconfirmSeconds: Number(data.get('reconfirmMinutes')) * 60,
+      reconfirmAnswerSeconds: Number(data.get('reconfirmAnswerSeconds')) });
+    f.replaceWith(consentTimersForm(next));
+    /** @type {HTMLElement} */ (document.querySelector('#consent-timers .ok')).textContent = t('saved');
+  });
+  return f;
 }

@@ -155,10 +155,11 @@ function clock(secs) {
  * second from the relay's worked seconds while the clock runs there; a
  * covered/billable badge with the reasons; and the amount so far. It asks
  * the relay again every 10 s, so the timer never drifts further than that
- * from the relay's clock. Returns the function that stops it.
+ * from the relay's clock. Returns the function that stops it, whose
+ * refresh asks at once (after a change that alters the bill).
  * @param {HTMLElement} container
  * @param {number} sessionId
- * @returns {() => void}
+ * @returns {(() => void) & {refresh: () => Promise<void>}}
  */
 export function liveBilling(container, sessionId) {
   const timer = h('span', { class: 'timer', id: 'billing-timer' }, clock(0));
@@ -211,9 +212,10 @@ export function liveBilling(container, sessionId) {
   // would lag by up to a second.
   const tick = setInterval(render, 250);
   const poll = setInterval(refresh, 10000);
-  return () => {
+  const stop = () => {
     stopped = true;
     clearInterval(tick);
     clearInterval(poll);
   };
+  return Object.assign(stop, { refresh });
 }

@@ -35,8 +35,28 @@ export function sessionView(main, id) {
   const video = /** @type {HTMLVideoElement} */ (h('video', { id: 'screen', autoplay: true, muted: true, playsinline: true, hidden: true }));
   video.dataset.frames = '0';
   const end = h('button', { class: 'danger', id: 'end-session', onclick: () => send('end', {}) }, t('session.end'));
+  // The estimate goes with the request: over an hour of billable work,
+  // the customer approves it before control starts.
+  const controlEstimate = /** @type {HTMLInputElement} */ (h('input', { id: 'control-estimate', type: 'number', min: 1, max: 480, step: 1 }));
+  const estimateLabel = h('label', { class: 'inline', hidden: true }, t('session.estimate'), ' ', controlEstimate);
   const askControl = h('button', { id: 'request-control', type: 'button', hidden: true,
-    onclick: () => send('consent_request', { level: 'control' }) }, t('session.ask_control'));
+    onclick: () => send('consent_request', { level: 'control', estimateMinutes: Math.max(0, Math.round(Number(controlEstimate.value) || 0)) }) },
+  t('session.ask_control'));
+  const overrun = h('p', { class: 'warn', id: 'overrun-banner', role: 'alert', hidden: true });
+  // The ticket's work category, which decides what the contract covers:
+  // set here while working, announced to the customer when it makes the
+  // work billable.
+  const category = /** @type {HTMLSelectElement} */ (h('select', { id: 'session-category', onchange: async () => {
+    try {
+      await call('PUT', `/api/v1/sessions/${id}/category`, { categoryId: Number(category.value) });
+      notice.textContent = t('session.category_saved');
+      error.textContent = '';
+      stopBilling.refresh();
+    } catch (err) {
+      error.textContent = /** @type {any} */ (err).code === 'cannot_price' ? t('session.cannot_price') : t('error.generic', { message: String(err) });
+    }
+  } }));
+  const categoryLine = h('p', { id: 'category-line' }, h('label', {}, t('session.category'), ' ', category));
   const askIntervention = h('button', { id: 'request-intervention', type: 'button', hidden: true,
     onclick: () => { interventionForm.hidden = !interventionForm.hidden; } }, t('session.ask_intervention'));
 
@@ -56,6 +76,11 @@ export function sessionView(main, id) {
   h('button', { type: 'submit' }, t('session.intervention.submit')));
   call('GET', '/api/v1/categories').then((/** @type {any[]} */ cats) => {
     replace(categories, ...cats.map((c) => h('option', { value: c.code }, categoryName(c))));
+    replace(category, h('option', { value: '0' }, '—'), ...cats.map((c) => h('option', { value: c.id }, categoryName(c))));
+    return call('GET', '/api/v1/sessions/' + id).then((/** @type {any} */ s) => call('GET', '/api/v1/tickets/' + s.ticketId));
+  }).then((/** @type {any} */ tk) => {
+    category.value = String(tk.categoryId || 0);
+    category.dataset.loaded = 'true';
   }).catch(() => {});
 
   // Chat, through the relay, which stores each line with the session.
@@ -86,8 +111,8 @@ export function sessionView(main, id) {
   const billing = h('div', { id: 'billing-slot' });
 
   replace(main,
-    h('div', { class: 'toolbar' }, title, status, levelBadge, reason, stats, askControl, askIntervention, end),
-    agentLine, billing, error, notice, controlLine, interventionForm, video, tools);
+    h('div', { class: 'toolbar' }, title, status, levelBadge, reason, stats, estimateLabel, askControl, askIntervention, end),
+    agentLine, billing, categoryLine, overrun, error, notice, controlLine, interventionForm, video, tools);
   const stopBilling = liveBilling(billing, id);
 
   /** @type {RTCIceServer[]} */
@@ -129,7 +154,7 @@ export function sessionView(main, id) {
     controlLine.textContent = live ? t(on ? 'session.control_on' : 'session.control_off') : '';
     controlLine.className = on ? 'control-on' : 'muted';
     video.classList.toggle('controlled', on);
-    askControl.hidden = !live || level !== 'view';
+    askControl.hidden = estimateLabel.hidden = !live || level !== 'view';
     askIntervention.hidden = !live || level !== 'control';
     if (askIntervention.hidden) interventionForm.hidden = true;
     tools.hidden = !live;
@@ -389,6 +414,12 @@ export function sessionView(main, id) {
           case 'reconfirm':
             notice.textContent = d.outcome === 'asked' ? t('session.reconfirm_asked') : d.outcome === 'timeout' ? t('session.reconfirm_timeout') : '';
             break;
+          case 'overrun':
+            overrun.hidden = false;
+            overrun.dataset.outcome = d.outcome;
+            overrun.textContent = t('session.overrun.' + d.outcome, { billable: d.billableMinutes, estimate: d.estimateMinutes, limit: d.limitMinutes });
+            stopBilling.refresh();
+            break;
           case 'screen_switch':
             notice.textContent = d.granted ? '' : t('session.screen_refused');
             break;
@@ -402,8 +433,9 @@ export function sessionView(main, id) {
             // Another window took this session over: do not fight it.
             if (d.code === 'replaced') over = true;
             error.textContent = d.code === 'no_acceptance' ? t('session.no_acceptance')
+              : d.code === 'no_estimate_approval' ? t('session.no_estimate_approval')
               : d.code === 'cannot_price' ? t('session.cannot_price')
-                : d.code === 'relay_restarting' ? t('session.relay_restarting') : t('error.generic', { message: d.message });
+              : d.code === 'relay_restarting' ? t('session.relay_restarting') : t('error.generic', { message: d.message });
             break;
         }
       } catch (err) {

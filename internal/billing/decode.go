@@ -272,9 +272,19 @@ func Validate(in Input) error {
 }
 
 func validateSettings(s Settings) error {
-	switch {
-	case s.Location == nil:
+	if s.Location == nil {
 		return fieldErr("timeZone", "%q is not loaded: set Settings.Location, or read the request with Decode", s.TimeZone)
+	}
+	if err := ValidateRules(s); err != nil {
+		return err
+	}
+	return validateRates("defaultRates", s.DefaultRates)
+}
+
+// ValidateRules checks the rules an admin sets for the desk (increment,
+// minimum, surcharge, VAT), with a *FieldError naming the one at fault.
+func ValidateRules(s Settings) error {
+	switch {
 	case s.IncrementMinutes < 1 || s.IncrementMinutes > maxMinutesSetting:
 		return fieldErr("incrementMinutes", "must be 1 to %d", maxMinutesSetting)
 	case s.MinimumMinutes < 0 || s.MinimumMinutes > maxMinutesSetting:
@@ -284,7 +294,7 @@ func validateSettings(s Settings) error {
 	case s.VATPercent < 0 || s.VATPercent > 100:
 		return fieldErr("vatPercent", "must be 0 to 100")
 	}
-	return validateRates("defaultRates", s.DefaultRates)
+	return nil
 }
 
 func validateRates(field string, rates []Rate) error {

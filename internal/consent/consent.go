@@ -50,6 +50,10 @@ type Question struct {
 	// the text signed with a typed name (data intervention only).
 	Statements []string
 	Acceptance string
+	// Estimate is the statement approving the technician's estimate, which
+	// the customer ticks apart from accepting the question, when the cost
+	// notice holds one.
+	Estimate string
 }
 
 // Ask words the question for level in lang. work describes a data
@@ -91,8 +95,42 @@ func Ask(cat i18n.Catalog, lang i18n.Lang, level string, who Who, work *protocol
 	}
 	if cost != nil {
 		q.Lines = append(q.Lines, CostLines(cat, lang, cost)...)
+		q.Estimate = estimateStatement(cat, lang, cost)
 	}
 	return q
+}
+
+// Keep words a question to keep the level the session is at (req.Keep):
+// the work became billable at that level, or overran its approved
+// estimate. Declining, or not answering in time, steps down to view.
+func Keep(cat i18n.Catalog, lang i18n.Lang, who Who, req protocol.ConsentRequest) Question {
+	q := Question{Level: req.Level}
+	switch o := req.Overrun; {
+	case req.Keep == protocol.KeepOverrun && o != nil:
+		q.Lines = []string{
+			cat.T(lang, "agent.overrun.title", "estimate", strconv.Itoa(o.EstimateMinutes), "billable", strconv.FormatInt(o.BillableMinutes, 10)),
+			cat.T(lang, "agent.overrun.continue", "technician", who.Technician, "limit", strconv.FormatInt(o.LimitMinutes, 10),
+				"amount", Euros(lang, o.AmountCents)),
+		}
+	default:
+		q.Lines = []string{cat.T(lang, "agent.renotice.title", "technician", who.Technician)}
+	}
+	q.Lines = append(q.Lines, cat.T(lang, "agent.ask.ticket", "ref", who.TicketRef, "title", who.TicketTitle))
+	if req.Cost != nil {
+		q.Lines = append(q.Lines, CostLines(cat, lang, req.Cost)...)
+	}
+	q.Lines = append(q.Lines, cat.T(lang, "agent.keep.decline"))
+	return q
+}
+
+// estimateStatement words the approval of a cost notice's estimate, or ""
+// when it holds none.
+func estimateStatement(cat i18n.Catalog, lang i18n.Lang, c *protocol.CostNotice) string {
+	e := c.Estimate
+	if e == nil {
+		return ""
+	}
+	return cat.T(lang, "agent.estimate.approve", "minutes", strconv.Itoa(e.Minutes), "amount", Euros(lang, e.AmountCents))
 }
 
 // CostLines words a cost notice: that the work is billable, why, the rate,
@@ -111,9 +149,13 @@ func CostLines(cat i18n.Catalog, lang i18n.Lang, c *protocol.CostNotice) []strin
 		lines = append(lines, cat.T(lang, "agent.cost.surcharge", "percent", strconv.FormatInt(c.SurchargePercent, 10)))
 	}
 	lines = append(lines,
-		cat.T(lang, "agent.cost.rounding", "increment", strconv.FormatInt(c.IncrementMinutes, 10), "minimum", strconv.FormatInt(c.MinimumMinutes, 10)),
-		cat.T(lang, "agent.cost.accept"))
-	return lines
+		cat.T(lang, "agent.cost.rounding", "increment", strconv.FormatInt(c.IncrementMinutes, 10), "minimum", strconv.FormatInt(c.MinimumMinutes, 10)))
+	if e := c.Estimate; e != nil {
+		lines = append(lines, cat.T(lang, "agent.estimate.line", "minutes", strconv.Itoa(e.Minutes),
+			"billed", strconv.FormatInt(e.BilledMinutes, 10), "amount", Euros(lang, e.AmountCents),
+			"vat", Euros(lang, e.VATCents), "total", Euros(lang, e.AmountCents+e.VATCents)))
+	}
+	return append(lines, cat.T(lang, "agent.cost.accept"))
 }
 
 // Euros writes an amount in cents as the customer reads money: "€ 85,00"
@@ -133,6 +175,9 @@ func Euros(lang i18n.Lang, cents int64) string {
 // text the customer read.
 func (q Question) Text() string {
 	parts := append([]string{}, q.Lines...)
+	if q.Estimate != "" {
+		parts = append(parts, "[x] "+q.Estimate)
+	}
 	for i, s := range q.Statements {
 		parts = append(parts, fmt.Sprintf("%d. %s", i+1, s))
 	}

@@ -111,3 +111,65 @@ func TestCostNoticeIsPartOfTheQuestion(t *testing.T) {
 		}
 	}
 }
+
+func TestEstimateIsApprovedApart(t *testing.T) {
+	cat := catalog(t)
+	cost := &protocol.CostNotice{Reasons: []string{"no_contract"}, CentsPerHour: 8500, IncrementMinutes: 15, MinimumMinutes: 60,
+		VATPercent: 21, Estimate: &protocol.Estimate{Minutes: 90, BilledMinutes: 90, AmountCents: 12750, VATCents: 2678}}
+	want := map[i18n.Lang][]string{
+		i18n.NL: {"90 minuten", "€ 127,50", "€ 26,78", "€ 154,28"},
+		i18n.FR: {"90 minutes", "€ 127,50", "€ 26,78", "€ 154,28"},
+		i18n.EN: {"90 minutes", "€127.50", "€26.78", "€154.28"},
+	}
+	for lang, parts := range want {
+		q := Ask(cat, lang, protocol.LevelControl, Who{Technician: "Jan"}, nil, cost)
+		if q.Estimate == "" || !strings.Contains(q.Estimate, "90") || !strings.Contains(q.Estimate, parts[1]) {
+			t.Errorf("%s: estimate statement %q", lang, q.Estimate)
+		}
+		// The approval the customer ticked is part of the text stored.
+		text := q.Text()
+		for _, p := range append(parts, q.Estimate) {
+			if !strings.Contains(text, p) {
+				t.Errorf("%s: question lacks %q:\n%s", lang, p, text)
+			}
+		}
+		if strings.Contains(text, "{") || strings.Contains(text, "agent.") {
+			t.Errorf("%s: unresolved text:\n%s", lang, text)
+		}
+		noEstimate := *cost
+		noEstimate.Estimate = nil
+		if q := Ask(cat, lang, protocol.LevelControl, Who{Technician: "Jan"}, nil, &noEstimate); q.Estimate != "" {
+			t.Errorf("%s: a statement to approve without an estimate: %q", lang, q.Estimate)
+		}
+	}
+}
+
+func TestKeepQuestions(t *testing.T) {
+	cat := catalog(t)
+	who := Who{Technician: "Jan Peeters", TicketRef: "2026-000001", TicketTitle: "Kassa"}
+	cost := &protocol.CostNotice{Reasons: []string{"category_not_covered"}, CentsPerHour: 8500, IncrementMinutes: 15, MinimumMinutes: 60, VATPercent: 21}
+	renotice := protocol.ConsentRequest{Level: protocol.LevelControl, Keep: protocol.KeepRenotice, Cost: cost}
+	overrun := protocol.ConsentRequest{Level: protocol.LevelControl, Keep: protocol.KeepOverrun, Cost: cost,
+		Overrun: &protocol.Overrun{EstimateMinutes: 90, BillableMinutes: 113, LimitMinutes: 135, AmountCents: 19125}}
+	for _, lang := range []i18n.Lang{i18n.NL, i18n.FR, i18n.EN} {
+		r := Keep(cat, lang, who, renotice).Text()
+		o := Keep(cat, lang, who, overrun).Text()
+		for name, text := range map[string]string{"renotice": r, "overrun": o} {
+			if strings.Contains(text, "{") || strings.Contains(text, "agent.") || strings.Contains(text, "reason.") {
+				t.Errorf("%s %s: unresolved text:\n%s", lang, name, text)
+			}
+			if !strings.Contains(text, "Jan Peeters") && name == "renotice" || !strings.Contains(text, "2026-000001") ||
+				!strings.Contains(text, Euros(lang, 8500)) {
+				t.Errorf("%s %s: lacks who, ticket or rate:\n%s", lang, name, text)
+			}
+		}
+		for _, p := range []string{"90", "113", "135", Euros(lang, 19125)} {
+			if !strings.Contains(o, p) {
+				t.Errorf("%s overrun lacks %q:\n%s", lang, p, o)
+			}
+		}
+		if r == o {
+			t.Errorf("%s: renotice and overrun read the same", lang)
+		}
+	}
+}

@@ -96,6 +96,10 @@ const (
 	// upgrade. Agents and consoles reconnect; sharing resumes only with a
 	// fresh consent from the customer.
 	ErrRelayRestarting = "relay_restarting"
+	// ErrNoEstimateApproval: billable work whose estimate needed the
+	// customer's approval was granted without it; the level stays where
+	// it was.
+	ErrNoEstimateApproval = "no_estimate_approval"
 )
 
 // Join asks the relay to attach the agent to the session a code was issued for.
@@ -193,7 +197,25 @@ type ConsentRequest struct {
 	// Cost, set by the relay when the work asked for is billable, is the
 	// cost notice the customer must accept with the question.
 	Cost *CostNotice `json:"cost,omitempty"`
+	// EstimateMinutes is the technician's estimate of the work, for
+	// LevelControl (optional, 0 for none); a data intervention carries
+	// its own in Intervention.
+	EstimateMinutes int `json:"estimateMinutes,omitempty"`
+	// Keep, set by the relay only, makes this a question to keep the
+	// level the session is at rather than to raise it: KeepRenotice when
+	// the work became billable while at that level, KeepOverrun when the
+	// approved estimate is overrun. Unanswered after DeadlineSeconds, or
+	// declined, the session steps down to view.
+	Keep            string   `json:"keep,omitempty"`
+	DeadlineSeconds int      `json:"deadlineSeconds,omitempty"`
+	Overrun         *Overrun `json:"overrun,omitempty"`
 }
+
+// Reasons to ask the customer to keep a level (ConsentRequest.Keep).
+const (
+	KeepRenotice = "renotice"
+	KeepOverrun  = "overrun"
+)
 
 // CostNotice says why work is billable and on what terms, before it starts
 // ("never an unforeseen bill"). Amounts are euro cents, excluding VAT.
@@ -205,7 +227,45 @@ type CostNotice struct {
 	MinimumMinutes   int64    `json:"minimumMinutes"`
 	SurchargePercent int64    `json:"surchargePercent,omitempty"`
 	VATPercent       int64    `json:"vatPercent"`
+	// Estimate is set when the technician's estimate exceeds an hour: the
+	// customer approves it, apart from the notice, before the work starts.
+	Estimate *Estimate `json:"estimate,omitempty"`
 }
+
+// Estimate is what a technician's estimate would cost, billed as the
+// statement would bill that much billable time (docs/billing.md).
+type Estimate struct {
+	Minutes int `json:"minutes"`
+	// BilledMinutes is Minutes after the rounding and the minimum.
+	BilledMinutes int64 `json:"billedMinutes"`
+	AmountCents   int64 `json:"amountCents"` // exclusive of VAT
+	VATCents      int64 `json:"vatCents"`
+}
+
+// Overrun reports that billable time passed the approved estimate by the
+// desk's margin. The relay sends it to the console (Outcome says where the
+// question stands) and puts it in the keep question to the agent.
+type Overrun struct {
+	// EstimateMinutes is the approved estimate; BillableMinutes the
+	// billable time since it was approved; LimitMinutes where the next
+	// warning comes if the customer lets the work go on.
+	EstimateMinutes int   `json:"estimateMinutes"`
+	BillableMinutes int64 `json:"billableMinutes"`
+	LimitMinutes    int64 `json:"limitMinutes"`
+	// AmountCents prices LimitMinutes as an estimate would be (excl. VAT).
+	AmountCents int64 `json:"amountCents"`
+	// Outcome (to the console): OverrunAsked, OverrunContinued,
+	// OverrunDeclined or OverrunTimeout.
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// Overrun outcomes.
+const (
+	OverrunAsked     = "asked"
+	OverrunContinued = "continued"
+	OverrunDeclined  = "declined"
+	OverrunTimeout   = "timeout"
+)
 
 // Intervention is what the technician means to do on the customer's data.
 type Intervention struct {
@@ -229,6 +289,11 @@ type Consent struct {
 	Lang string `json:"lang,omitempty"`
 	// Acceptance is required with a granted data intervention.
 	Acceptance *Acceptance `json:"acceptance,omitempty"`
+	// EstimateApproved: the customer ticked the estimate's own statement;
+	// required when the request's cost notice holds an Estimate.
+	EstimateApproved bool `json:"estimateApproved,omitempty"`
+	// TimedOut: a keep question went unanswered (Granted is false).
+	TimedOut bool `json:"timedOut,omitempty"`
 }
 
 // Acceptance is the customer's acceptance of a data intervention's
@@ -255,7 +320,10 @@ type StatementAnswer struct {
 type LevelChange struct {
 	Level string `json:"level"`
 	// Reason: "customer" (stepped down on the agent's page),
-	// "reconfirm_timeout", "handover", "granted" (relay to console only).
+	// "reconfirm_timeout", "handover", "granted" (relay to console only);
+	// from the relay to the console also "overrun_declined",
+	// "overrun_timeout", "renotice_declined", "renotice_timeout" (a keep
+	// question, ConsentRequest.Keep) and "cannot_price".
 	Reason string `json:"reason,omitempty"`
 }
 
@@ -414,6 +482,7 @@ func (FileEvent) Type() string      { return "file_event" }
 func (ScreenSwitch) Type() string   { return "screen_switch" }
 func (Resume) Type() string         { return "resume" }
 func (Heartbeat) Type() string      { return "heartbeat" }
+func (Overrun) Type() string        { return "overrun" }
 
 // decoders maps each type tag to a function decoding its payload. Keeping it
 // a map of constructors (not of values) means Decode never shares state.
@@ -440,6 +509,7 @@ var decoders = map[string]func(json.RawMessage) (Message, error){
 	"screen_switch":   decodeAs[ScreenSwitch],
 	"resume":          decodeAs[Resume],
 	"heartbeat":       decodeAs[Heartbeat],
+	"overrun":         decodeAs[Overrun],
 }
 
 func decodeAs[T Message](data json.RawMessage) (Message, error) {

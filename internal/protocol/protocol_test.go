@@ -38,6 +38,12 @@ func TestRoundTrip(t *testing.T) {
 		ScreenSwitch{Index: 1, Granted: true},
 		Resume{SessionID: 42, Token: "q2Vh…"},
 		Heartbeat{},
+		ConsentRequest{Level: LevelControl, EstimateMinutes: 90, Cost: &CostNotice{Reasons: []string{"no_contract"}, CentsPerHour: 8500,
+			IncrementMinutes: 15, MinimumMinutes: 60, VATPercent: 21, Estimate: &Estimate{Minutes: 90, BilledMinutes: 90, AmountCents: 12750, VATCents: 2678}}},
+		ConsentRequest{Level: LevelControl, Keep: KeepOverrun, DeadlineSeconds: 60,
+			Overrun: &Overrun{EstimateMinutes: 90, BillableMinutes: 113, LimitMinutes: 135, AmountCents: 19125}},
+		Consent{Level: LevelControl, Granted: false, TimedOut: true, EstimateApproved: true},
+		Overrun{EstimateMinutes: 90, BillableMinutes: 113, LimitMinutes: 135, AmountCents: 19125, Outcome: OverrunAsked},
 	}
 	seen := map[string]bool{}
 	for _, m := range msgs {

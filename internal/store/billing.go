@@ -14,6 +14,24 @@ import (
 	"github.com/meekijk/meekijk/internal/billing"
 )
 
+// Session events of estimates and of billable work announced again
+// (docs/billing.md, "Estimates and overruns").
+const (
+	// estimate_overrun {"level", "estimateMinutes", "billableMinutes",
+	// "limitMinutes", "amountCents", "deadlineSeconds"}: billable time
+	// passed the approved estimate by its margin; the customer is asked
+	// whether the work may go on.
+	EventEstimateOverrun = "estimate_overrun"
+	// estimate_continued {"level", "estimateMinutes", "limitMinutes",
+	// "text", "lang", "textSha256"}: the customer let the work go on up
+	// to the next limit.
+	EventEstimateContinued = "estimate_continued"
+	// category_changed {"categoryId", "from", "code"}: the technician set
+	// the ticket's work category during the session (the ticket's own
+	// history has it too).
+	EventCategoryChanged = "category_changed"
+)
+
 // settingBilling holds the desk's billing rules an admin changed, as the
 // JSON of billing.Settings; rules left out keep their default.
 const settingBilling = "billing"

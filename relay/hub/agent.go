@@ -318,6 +318,7 @@ func (h *Hub) end(ctx context.Context, r *room, by, actor, reason string) {
 	clear(r.asked)
 	agent := r.agent
 	r.mu.Unlock()
+	h.forgetLadder(r)
 	r.toConsole(protocol.Status{Status: protocol.StatusEnded, By: by, Reason: reason})
 	if agent != nil {
 		agent.Finish(protocol.End{By: by, Reason: reason})

@@ -141,6 +141,7 @@ func (c *consoleConn) handOver(ctx context.Context, sess store.Session) {
 	from := r.level
 	lowered := changed && r.live && protocol.LevelRank(from) > protocol.LevelRank(protocol.LevelView)
 	if lowered {
+		c.h.ladderAbove(r, protocol.LevelView)
 		r.level = protocol.LevelView
 	}
 	clear(r.asked)

@@ -72,6 +72,14 @@ type Config struct {
 	// Grace is how long a session keeps the customer's consent while its
 	// agent is unreachable; <= 0 means DefaultGrace.
 	Grace time.Duration
+	// Billable is a session's billable time so far by the relay's clock,
+	// as its statement would bill it. nil: approved estimates are never
+	// watched for an overrun.
+	Billable func(ctx context.Context, sessionID int64) (time.Duration, error)
+	// AfterFunc calls f in its own goroutine after d and returns what
+	// stops it; nil is time.AfterFunc. Tests replace it to fire the
+	// estimate and answer timers at will.
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
 }
 
 // DefaultGrace is the grace period of a dropped link: a Wi-Fi hiccup or a
@@ -104,7 +112,10 @@ type Hub struct {
 
 	handlers  sync.WaitGroup // one per connection being served
 	stopWatch context.CancelFunc
-	watching  sync.WaitGroup // the link watcher
+	// ladders holds what the relay keeps per live room for estimates and
+	// keep questions (estimate.go).
+	ladders  *ladderBook
+	watching sync.WaitGroup // the link watcher
 }
 
 // room is one live session's pair of connections.
@@ -156,6 +167,7 @@ func New(st Store, log *slog.Logger, cfg Config) *Hub {
 		guessByIP:   throttle.New(GuessesPerIP, guessWindow, 100_000, cfg.Now),
 		guessGlobal: throttle.New(GuessesRelayWide, guessWindow, 1, cfg.Now),
 		rooms:       map[int64]*room{},
+		ladders:     &ladderBook{rooms: map[*room]*roomLadder{}},
 		conns:       map[*wsconn.Conn]struct{}{},
 	}
 	h.upgrader = websocket.Upgrader{

@@ -36,10 +36,19 @@ func (c *consoleConn) askLevel(ctx context.Context, req protocol.ConsentRequest)
 		return refuse("the session is not live")
 	}
 	detail := map[string]any{"level": req.Level}
+	// Only the relay asks to keep a level.
+	req.Keep, req.DeadlineSeconds, req.Overrun = "", 0, nil
+	estimate := req.EstimateMinutes
 	switch req.Level {
 	case protocol.LevelControl:
 		if level != protocol.LevelView {
 			return refuse("control is asked from view, the session is at " + level)
+		}
+		if estimate < 0 || estimate > maxEstimateMinutes {
+			return refuse("the estimate must be 1 to 480 minutes, or none")
+		}
+		if estimate > 0 {
+			detail["estimateMinutes"] = estimate
 		}
 		req.Intervention = nil
 	case protocol.LevelDataIntervention:
@@ -53,7 +62,7 @@ func (c *consoleConn) askLevel(ctx context.Context, req protocol.ConsentRequest)
 		if w.CategoryNames, msg = c.categoryNames(ctx, w.Category); msg != "" {
 			return refuse(msg)
 		}
-		req.Intervention = w
+		req.Intervention, req.EstimateMinutes, estimate = w, 0, w.EstimateMinutes
 		detail["description"], detail["category"], detail["estimateMinutes"] = w.Description, w.Category, w.EstimateMinutes
 	default:
 		return refuse("a console may ask for control or a data intervention, not " + req.Level)
@@ -65,6 +74,7 @@ func (c *consoleConn) askLevel(ctx context.Context, req protocol.ConsentRequest)
 			c.h.log.Warn("cannot price the work asked for", "session", r.id, "level", req.Level, "err", err)
 			return c.conn.Send(protocol.Error{Code: protocol.ErrCannotPrice, Message: err.Error()})
 		}
+		priceEstimate(cost, estimate)
 		req.Cost = cost
 		if cost != nil {
 			detail["cost"] = cost
@@ -124,6 +134,9 @@ func (a *agentConn) decide(ctx context.Context, c protocol.Consent, detail map[s
 	if !wasAsked {
 		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: "no " + c.Level + " was asked"})
 	}
+	if req.Keep != "" {
+		return a.keepAnswer(ctx, c, req, detail)
+	}
 	if !c.Granted {
 		if err := a.h.store.AddEvent(ctx, r.id, store.EventConsentDenied, actorCustomer, detail); err != nil {
 			a.log.Error("record denial", "level", c.Level, "err", err)
@@ -135,30 +148,49 @@ func (a *agentConn) decide(ctx context.Context, c protocol.Consent, detail map[s
 	if protocol.LevelRank(c.Level) != protocol.LevelRank(level)+1 {
 		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: c.Level + " granted at level " + level})
 	}
+	if est := estimateOf(req); est != nil {
+		if !c.EstimateApproved {
+			return a.refuseGrant(ctx, detail, protocol.Error{Code: protocol.ErrNoEstimateApproval, Message: "the estimate was not approved"})
+		}
+		detail["estimate"] = est
+	}
 	if c.Level == protocol.LevelDataIntervention {
-		return a.acceptIntervention(ctx, c, req.Intervention, detail)
+		return a.acceptIntervention(ctx, c, req, detail)
 	}
 	if err := a.h.store.AddEvent(ctx, r.id, store.EventConsentGranted, actorCustomer, detail); err != nil {
 		a.log.Error("record grant", "level", c.Level, "err", err)
 		return a.conn.Send(protocol.Error{Code: protocol.ErrInternal, Message: "could not record consent"})
 	}
+	a.h.granted(ctx, r, req)
 	a.raise(c.Level)
 	return nil
 }
 
+func estimateOf(req protocol.ConsentRequest) *protocol.Estimate {
+	if req.Cost == nil {
+		return nil
+	}
+	return req.Cost.Estimate
+}
+
+// refuseGrant records a grant the relay refuses, and tells both sides: the
+// level stays where it was.
+func (a *agentConn) refuseGrant(ctx context.Context, detail map[string]any, refusal protocol.Error) error {
+	a.log.Warn("grant refused", "code", refusal.Code, "why", refusal.Message)
+	detail["refused"] = refusal.Message
+	if err := a.h.store.AddEvent(ctx, a.room.id, store.EventConsentDenied, actorRelay, detail); err != nil {
+		a.log.Error("record refused grant", "err", err)
+	}
+	a.room.toConsole(refusal)
+	return a.conn.Send(refusal)
+}
+
 // acceptIntervention stores the acceptance with its grant, or refuses the
 // grant: without a stored acceptance the session never enters intervention.
-func (a *agentConn) acceptIntervention(ctx context.Context, c protocol.Consent, work *protocol.Intervention, detail map[string]any) error {
-	r := a.room
+func (a *agentConn) acceptIntervention(ctx context.Context, c protocol.Consent, req protocol.ConsentRequest, detail map[string]any) error {
+	r, work := a.room, req.Intervention
 	if err := consent.CheckAcceptance(c.Acceptance); err != nil {
-		a.log.Warn("intervention granted without a complete acceptance", "err", err)
-		detail["refused"] = err.Error()
-		if err := a.h.store.AddEvent(ctx, r.id, store.EventConsentDenied, actorRelay, detail); err != nil {
-			a.log.Error("record refused acceptance", "err", err)
-		}
-		refusal := protocol.Error{Code: protocol.ErrNoAcceptance, Message: err.Error()}
-		r.toConsole(refusal)
-		return a.conn.Send(refusal)
+		return a.refuseGrant(ctx, detail, protocol.Error{Code: protocol.ErrNoAcceptance, Message: err.Error()})
 	}
 	acc := &store.Acceptance{
 		SessionID: r.id, Version: c.Acceptance.Version, Lang: cleanText(c.Lang), Text: boundText(c.Text),
@@ -176,6 +208,7 @@ func (a *agentConn) acceptIntervention(ctx context.Context, c protocol.Consent, 
 		return a.conn.Send(refusal)
 	}
 	a.log.Info("customer accepted a data intervention", "acceptance", acc.ID)
+	a.h.granted(ctx, r, req)
 	a.raise(c.Level)
 	return nil
 }
@@ -199,11 +232,18 @@ func (a *agentConn) stepDown(ctx context.Context, m protocol.LevelChange) error 
 		protocol.LevelRank(m.Level) < protocol.LevelRank(from)
 	if ok {
 		r.level = m.Level
+		// A question to keep a level no longer in force is void.
+		for lv, q := range r.asked {
+			if q.Keep != "" {
+				delete(r.asked, lv)
+			}
+		}
 	}
 	r.mu.Unlock()
 	if !ok {
 		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: "level " + m.Level + " is not below " + from})
 	}
+	a.h.ladderAbove(r, m.Level)
 	reason := orDefault(m.Reason, "customer")
 	if err := a.h.store.AddEvent(ctx, r.id, store.EventConsentRevoked, actorCustomer,
 		map[string]string{"level": m.Level, "from": from, "reason": reason}); err != nil {

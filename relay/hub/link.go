@@ -168,6 +168,7 @@ func (h *Hub) interrupt(r *room, downAt time.Time, reason string) {
 	agent := r.agent
 	r.agent = nil
 	r.mu.Unlock()
+	h.forgetLadder(r)
 	ctx := store.WithActor(context.Background(), store.Actor{Name: actorRelay})
 	if _, err := h.store.Interrupt(ctx, r.id, downAt, reason, actorRelay); err != nil {
 		h.log.Error("record interruption", "session", r.id, "err", err)

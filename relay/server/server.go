@@ -122,7 +122,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	hubCfg := hub.Config{Company: cfg.Company, Software: cfg.Version, Cost: console.NewPricer(st, nil).CostNotice, Grace: cfg.Grace}
+	pricer := console.NewPricer(st, nil)
+	hubCfg := hub.Config{Company: cfg.Company, Software: cfg.Version, Cost: pricer.CostNotice, Billable: pricer.BillableTime, Grace: cfg.Grace}
 	if err := s.startTURN(&hubCfg); err != nil {
 		st.Close()
 		return nil, err
@@ -130,6 +131,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.hub = hub.New(st, log.With("component", "hub"), hubCfg)
 	consoleHandler, routes, err := console.New(console.Config{
 		Store: st, Auth: authn, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, AssetsDir: cfg.AssetsDir,
+		Recategorized: s.hub.Recategorized,
 	}, log.With("component", "console"))
 	if err != nil {
 		st.Close()

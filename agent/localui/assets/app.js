@@ -46,6 +46,7 @@ function fillScreens(sel) {
 let promptId = 0;
 /** @type {boolean[]} */
 let confirmed = [];
+let estimateApproved = false;
 
 function renderPrompt() {
   const p = state.prompt;
@@ -55,8 +56,13 @@ function renderPrompt() {
   if (p.id !== promptId) {
     promptId = p.id;
     confirmed = (p.statements || []).map(() => false);
+    estimateApproved = false;
     /** @type {HTMLInputElement} */ ($('prompt-name')).value = '';
   }
+  // The estimate is approved apart from the question: its own tick.
+  $('prompt-estimate-label').hidden = !p.estimate;
+  $('prompt-estimate-text').textContent = p.estimate ? ' ' + p.estimate : '';
+  /** @type {HTMLInputElement} */ ($('prompt-estimate')).checked = estimateApproved;
   $('prompt-lines').replaceChildren(...p.lines.map((/** @type {string} */ l, /** @type {number} */ i) => el(i === 0 ? 'h2' : 'p', l)));
   // Statements are confirmed one by one, in order.
   $('prompt-statements').replaceChildren(...(p.statements || []).map((/** @type {string} */ s, /** @type {number} */ i) => {
@@ -91,18 +97,20 @@ function renderPrompt() {
     reconfirm: ['reconfirm.keep', 'stop'],
     screen: ['screen.switch', 'deny'],
     file: ['file.accept', 'deny'],
-  }[/** @type {'consent'|'reconfirm'|'screen'|'file'} */ (p.kind)];
+    keep: ['keep.continue', 'keep.stop'],
+  }[/** @type {'consent'|'reconfirm'|'screen'|'file'|'keep'} */ (p.kind)];
   $('prompt-yes').textContent = t(labels[0]);
   $('prompt-no').textContent = t(labels[1]);
   const name = /** @type {HTMLInputElement} */ ($('prompt-name')).value.trim();
-  /** @type {HTMLButtonElement} */ ($('prompt-yes')).disabled = signing && (confirmed.includes(false) || name === '');
+  /** @type {HTMLButtonElement} */ ($('prompt-yes')).disabled = (signing && (confirmed.includes(false) || name === ''))
+    || (!!p.estimate && !estimateApproved);
   renderDeadline();
 }
 
 function renderDeadline() {
   const p = state.prompt;
   const left = p && p.deadlineMs ? Math.max(0, Math.ceil((p.deadlineMs - Date.now()) / 1000)) : 0;
-  $('prompt-deadline').textContent = left ? t('reconfirm.deadline', { seconds: left }) : '';
+  $('prompt-deadline').textContent = left ? t(p.kind === 'keep' ? 'keep.deadline' : 'reconfirm.deadline', { seconds: left }) : '';
 }
 setInterval(renderDeadline, 1000);
 
@@ -110,7 +118,7 @@ setInterval(renderDeadline, 1000);
 function answer(yes) {
   const name = /** @type {HTMLInputElement} */ ($('prompt-name')).value.trim();
   const folder = Number(/** @type {HTMLSelectElement} */ ($('prompt-folder')).value || 0);
-  act(yes ? 'yes' : 'no', JSON.stringify({ id: promptId, confirmed, name, folder }));
+  act(yes ? 'yes' : 'no', JSON.stringify({ id: promptId, confirmed, name, folder, estimateApproved }));
 }
 
 function render() {
@@ -177,6 +185,10 @@ $('stop-intervention').addEventListener('click', () => act('stop_intervention'))
 $('prompt-yes').addEventListener('click', () => answer(true));
 $('prompt-no').addEventListener('click', () => answer(false));
 $('prompt-name').addEventListener('input', () => renderPrompt());
+$('prompt-estimate').addEventListener('change', (e) => {
+  estimateApproved = /** @type {HTMLInputElement} */ (e.target).checked;
+  renderPrompt();
+});
 for (const id of ['ask-screen', 'share-screen']) {
   $(id).addEventListener('change', (e) => act('screen', /** @type {HTMLSelectElement} */ (e.target).value));
 }
