@@ -54,6 +54,10 @@ type Segment struct {
 	End        time.Time  `json:"end"`
 	Level      Level      `json:"level"`
 	Technician Technician `json:"technician"`
+	// CategoryCovered, when set, overrides Input.CategoryCovered for this
+	// segment: the ticket's work category changed during the session, and
+	// the customer was told the work is billable from the change on.
+	CategoryCovered *bool `json:"categoryCovered,omitempty"`
 }
 
 // Seconds is the segment's duration in whole seconds. Fractions are dropped
@@ -505,10 +509,14 @@ func workLines(in Input, g intervention, iv Intervention) []Line {
 	index := map[lineKey]int{}
 	for _, se := range g.sessions {
 		for _, seg := range se.Segments {
+			covered := in.CategoryCovered
+			if seg.CategoryCovered != nil {
+				covered = *seg.CategoryCovered
+			}
 			v := helpdesk.Entitlement(helpdesk.Facts{
 				ContractStatus:   iv.ContractStatus,
 				ReferencePerson:  in.ReferencePerson,
-				CategoryCovered:  in.CategoryCovered,
+				CategoryCovered:  covered,
 				DataIntervention: seg.Level == LevelDataIntervention,
 				OutsideHours:     se.OutsideHours,
 			})

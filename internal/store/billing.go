@@ -232,6 +232,9 @@ func (g *gatherer) add(ctx context.Context, f BillingFilter, sess Session, now t
 			return err
 		}
 		in.Contract, in.CategoryCovered = billingContract(contract), key.categoryCovered
+		if b.Segments, err = g.splitByCategory(ctx, b.Ticket, contract.ID, b.Segments); err != nil {
+			return err
+		}
 	}
 
 	part, ok := parts[key]
@@ -280,6 +283,47 @@ func (g *gatherer) factsAt(ctx context.Context, t Ticket, at time.Time) (categor
 		}
 	}
 	return category, contact, nil
+}
+
+// splitByCategory cuts segments where the ticket's work category changed
+// and marks each piece with whether its category was covered then. A
+// session is billed by the category at its end, except for the time before
+// a change: the customer was told the work is billable from the change on,
+// never an unforeseen bill for what came before.
+func (g *gatherer) splitByCategory(ctx context.Context, t Ticket, contract int64, segs []billing.Segment) ([]billing.Segment, error) {
+	var cuts []time.Time
+	for _, h := range g.history[t.ID] { // loaded by factsAt
+		if h.Field == "categoryId" {
+			cuts = append(cuts, h.At)
+		}
+	}
+	if len(cuts) == 0 || len(segs) == 0 || !cuts[len(cuts)-1].After(segs[0].Start) {
+		return segs, nil
+	}
+	var out []billing.Segment
+	for _, seg := range segs {
+		for _, c := range cuts {
+			if c.After(seg.Start) && c.Before(seg.End) {
+				piece := seg
+				piece.End = c
+				out = append(out, piece)
+				seg.Start = c
+			}
+		}
+		out = append(out, seg)
+	}
+	for i := range out {
+		category, _, err := g.factsAt(ctx, t, out[i].Start)
+		if err != nil {
+			return nil, err
+		}
+		covered, err := g.categoryCovered(ctx, contract, category)
+		if err != nil {
+			return nil, err
+		}
+		out[i].CategoryCovered = &covered
+	}
+	return out, nil
 }
 
 // customer returns the customer's entry in the result, adding it at the

@@ -279,3 +279,53 @@ func TestBillingSettings(t *testing.T) {
 		t.Error("no time zone is accepted")
 	}
 }
+
+// A category changed during a session bills from the change on: the time
+// before it stays covered, as the customer's cost notice said.
+func TestCategoryChangedMidSessionBillsFromTheChange(t *testing.T) {
+	s, c := openTest(t)
+	ctx := context.Background()
+	c.ms.Store(at("2026-01-01 08:00").UnixMilli())
+	tina := mustUser(t, s, "tina@x")
+	garage := mustCustomer(t, s, "Garage Claes")
+	if _, err := s.CreateContract(ctx, Contract{CustomerID: garage.ID, StartsOn: "2026-01-01", FeePeriod: "year"}, 8500, tina.ID); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := s.CreateContact(ctx, Contact{CustomerID: garage.ID, Name: "Marc", Lang: "nl", ReferenceRole: "general"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := s.CreateTicket(ctx, NewTicket{Title: "Kassa", CustomerID: garage.ID, ContactID: ref.ID, Kind: "question",
+		CategoryID: 1, Priority: "normal", Impact: "medium"}, tina.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 20 minutes of covered control, then the technician finds a database
+	// change (category 4, not covered), and 20 more minutes.
+	sess := workSession(t, s, c, tk.ID, tina.ID, at("2026-03-03 10:00"), later(0, EventConsentGranted, control()))
+	c.advance(20 * time.Minute)
+	dbChange := int64(4)
+	if _, err := s.UpdateTicket(ctx, tk.ID, TicketChanges{CategoryID: &dbChange}, tina.ID); err != nil {
+		t.Fatal(err)
+	}
+	c.advance(20 * time.Minute)
+	if _, err := s.End(ctx, sess.ID, "technician", "technician", ""); err != nil {
+		t.Fatal(err)
+	}
+	set, err := s.BillingSettings(ctx, "Europe/Brussels")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Billing(ctx, BillingFilter{SessionID: sess.ID}, set, c.now())
+	if err != nil || len(got) != 1 {
+		t.Fatalf("billing %v, %v", got, err)
+	}
+	st, err := billing.ComputeAll(got[0].Customer.Name, set, got[0].Parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 20 minutes covered; 20 billable, billed as the 60-minute minimum at €85.
+	if st.Totals.CoveredSeconds != 1200 || st.Totals.BilledMinutes != 60 || st.Totals.AmountCents != 8500 {
+		t.Errorf("totals %+v, want 1200 s covered and 60 min billed for €85", st.Totals)
+	}
+}
