@@ -83,21 +83,36 @@ func dropRelay(t *testing.T, grace int, refuse *atomic.Bool, resumed func(send f
 	return srv
 }
 
+// dropped is an agent whose customer allowed viewing just before its relay
+// dropped; the relay refuses connections until refuse is cleared.
+type dropped struct {
+	app      *App
+	counters counters
+	refuse   atomic.Bool
+	got      chan protocol.Message
+}
+
+func allowThenDrop(t *testing.T, grace int, resumed func(send func(protocol.Message))) *dropped {
+	t.Helper()
+	d := &dropped{got: make(chan protocol.Message, 64)}
+	srv := dropRelay(t, grace, &d.refuse, resumed, d.got)
+	var stop func()
+	d.app, stop = startApp(t, srv.URL, &d.counters)
+	t.Cleanup(stop)
+	act(t, d.app, "code", "123456789")
+	waitPhase(t, d.app, "ask")
+	act(t, d.app, "allow", "")
+	return d
+}
+
 // A drop within the grace period: the page says so, no new question is
 // asked, and the stream is offered again on the new connection.
 func TestDropWithinGraceResumesWithoutNewConsent(t *testing.T) {
-	var c counters
-	var refuse atomic.Bool
-	got := make(chan protocol.Message, 64)
-	srv := dropRelay(t, 60, &refuse, func(func(protocol.Message)) {}, got)
-	a, stop := startApp(t, srv.URL, &c)
-	defer stop()
-	act(t, a, "code", "123456789")
-	waitPhase(t, a, "ask")
-	act(t, a, "allow", "")
+	d := allowThenDrop(t, 60, func(func(protocol.Message)) {})
+	a, got := d.app, d.got
 	waitState(t, a, `"link":"reconnecting"`)
 	time.Sleep(300 * time.Millisecond)
-	refuse.Store(false)
+	d.refuse.Store(false)
 	waitMessage(t, got, "resume")
 	// The drop cut the first offer off before any answer, so there is no
 	// ICE session to restart: a new offer comes instead (e2e tests the
@@ -114,17 +129,10 @@ func TestDropWithinGraceResumesWithoutNewConsent(t *testing.T) {
 // A drop longer than the grace period stops sharing at the agent, and the
 // relay's new question is asked again.
 func TestDropLongerThanGraceStopsSharing(t *testing.T) {
-	var c counters
-	var refuse atomic.Bool
-	got := make(chan protocol.Message, 64)
-	srv := dropRelay(t, 1, &refuse, func(send func(protocol.Message)) {
+	d := allowThenDrop(t, 1, func(send func(protocol.Message)) {
 		send(protocol.ConsentRequest{Level: protocol.LevelView})
-	}, got)
-	a, stop := startApp(t, srv.URL, &c)
-	defer stop()
-	act(t, a, "code", "123456789")
-	waitPhase(t, a, "ask")
-	act(t, a, "allow", "")
+	})
+	a, got, c := d.app, d.got, &d.counters
 	waitState(t, a, `"phase":"connecting"`)
 	waitState(t, a, `"link":"lost"`)
 	before := c.captures.Load()
@@ -132,7 +140,7 @@ func TestDropLongerThanGraceStopsSharing(t *testing.T) {
 	if n := c.captures.Load(); n != before {
 		t.Errorf("%d captures after sharing stopped", n-before)
 	}
-	refuse.Store(false)
+	d.refuse.Store(false)
 	waitMessage(t, got, "resume")
 	waitPhase(t, a, "ask")
 }
