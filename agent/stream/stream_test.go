@@ -64,8 +64,9 @@ func testLogger(t *testing.T) *slog.Logger {
 
 // newReceiver plays the technician's browser: H.264 only, and held to
 // loopback exactly like the Sender so the test never touches eth0 or
-// multicasts mDNS.
-func newReceiver(t *testing.T) *webrtc.PeerConnection {
+// multicasts mDNS. first are interceptors nearest the wire, ahead of
+// pion's defaults.
+func newReceiver(t *testing.T, first ...interceptor.Factory) *webrtc.PeerConnection {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: h264Codec(), PayloadType: h264PayloadType},
@@ -73,6 +74,9 @@ func newReceiver(t *testing.T) *webrtc.PeerConnection {
 		t.Fatal(err)
 	}
 	ir := &interceptor.Registry{}
+	for _, f := range first {
+		ir.Add(f)
+	}
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 		t.Fatal(err)
 	}
