@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 )
 
-// busySource is a screen that changes on every capture (a noise
-// band moves down a row), so the encoder always has something to send.
+// busySource is a screen that changes on every capture (a band of noise
+// rows moves down a row), so the encoder always has something to send.
 // Stop makes further captures fail, as a screen that went away would.
 type busySource struct {
 	img   *image.RGBA
@@ -27,10 +28,10 @@ type busySource struct {
 	times   []time.Time // when each successful capture was taken
 }
 
-func newBusySource(w, h int) *busySource {
+func newBusySource(w, h, band int) *busySource {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	rng := rand.New(rand.NewPCG(6, 40))
-	noise := make([]byte, img.Stride*40)
+	noise := make([]byte, img.Stride*band)
 	for i := range noise {
 		noise[i] = byte(rng.Uint32())
 	}
@@ -44,7 +45,7 @@ func (s *busySource) Capture() (*image.RGBA, error) {
 		return nil, errors.New("test screen stopped")
 	}
 	clear(s.img.Pix)
-	s.row = (s.row + 1) % (s.img.Rect.Dy() - 40)
+	s.row = (s.row + 1) % (s.img.Rect.Dy() - len(s.noise)/s.img.Stride)
 	copy(s.img.Pix[s.row*s.img.Stride:], s.noise)
 	s.mu.Lock()
 	s.times = append(s.times, time.Now())
@@ -81,10 +82,13 @@ func (l *lossyLink) BindRemoteStream(_ *interceptor.StreamInfo, r interceptor.RT
 	})
 }
 
-// frameLog records when the receiver got the last packet of each frame.
+// frameLog records when the receiver got the last packet of each frame,
+// and counts packets that did not ask for immediate playout.
 type frameLog struct {
-	mu    sync.Mutex
-	times []time.Time
+	mu      sync.Mutex
+	times   []time.Time
+	packets int
+	delayed int
 }
 
 func (f *frameLog) arrivals() []time.Time {
@@ -97,18 +101,30 @@ func (f *frameLog) arrivals() []time.Time {
 // ends; done is closed then.
 func receiveFrames(recv *webrtc.PeerConnection) (log *frameLog, done chan struct{}) {
 	log, done = &frameLog{}, make(chan struct{})
-	recv.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	recv.OnTrack(func(tr *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		defer close(done)
+		var id uint8
+		for _, e := range r.GetParameters().HeaderExtensions {
+			if e.URI == playoutDelayURI {
+				id = uint8(e.ID)
+			}
+		}
 		for {
 			pkt, _, err := tr.ReadRTP()
 			if err != nil {
 				return
 			}
-			if pkt.Marker {
-				log.mu.Lock()
-				log.times = append(log.times, time.Now())
-				log.mu.Unlock()
+			var pd rtp.PlayoutDelayExtension
+			zero := id != 0 && pd.Unmarshal(pkt.GetExtension(id)) == nil && pd == rtp.PlayoutDelayExtension{}
+			log.mu.Lock()
+			log.packets++
+			if !zero {
+				log.delayed++
 			}
+			if pkt.Marker {
+				log.times = append(log.times, time.Now())
+			}
+			log.mu.Unlock()
 		}
 	})
 	return log, done
@@ -128,7 +144,7 @@ func TestBitRateFollowsCongestion(t *testing.T) {
 	_, readerDone := receiveFrames(recv)
 
 	const start = 1_000_000
-	src := newBusySource(640, 360)
+	src := newBusySource(640, 360, 40)
 	toRecv := &trickle{add: recv.AddICECandidate}
 	s, err := New(Config{AllowedNets: loopbackNets(t), Logger: testLogger(t), BitRate: start}, src, toRecv.push)
 	if err != nil {
@@ -180,7 +196,7 @@ func annexBTypes(b []byte) []byte {
 // new bit rate at run time without a keyframe, and the frames that follow
 // shrink to fit it.
 func TestSetBitRateKeepsPFrames(t *testing.T) {
-	src := newBusySource(640, 360)
+	src := newBusySource(640, 360, 40)
 	s := &Sender{src: src, bitRate: defaultBitRate, fps: defaultMaxFPS, size: src.Bounds().Size()}
 	frame := image.NewYCbCr(src.img.Rect, image.YCbCrSubsampleRatio420)
 	enc, ctl, err := s.newEncoder(frame)

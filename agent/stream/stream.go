@@ -27,6 +27,7 @@ import (
 	"github.com/pion/mediadevices/pkg/io/video"
 	"github.com/pion/mediadevices/pkg/prop"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
@@ -37,7 +38,11 @@ import (
 
 const (
 	defaultBitRate = 3_000_000
-	defaultMaxFPS  = 25
+	// defaultMaxFPS is the capture rate while the screen changes: 30, not
+	// more, because a frame costs OpenH264 ~15 ms of CPU at 1080p however
+	// small the change (BenchmarkEncoderSettings), and the browser and X
+	// server share the agent's cores.
+	defaultMaxFPS = 30
 
 	// Congestion control moves the encoder's target inside this range.
 	// Below minBitRate a 1080p screen of text stays smeared for seconds
@@ -50,6 +55,10 @@ const (
 	// rateStep is the relative change in the estimate worth passing to
 	// the encoder: each change re-configures OpenH264's rate control.
 	rateStep = 0.1
+
+	// playoutDelayURI names the RTP header extension by which a sender
+	// bounds the receiver's playout delay (Chrome honours it).
+	playoutDelayURI = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"
 
 	// h264PayloadType matches what Chrome and Firefox commonly use for
 	// constrained baseline with packetization-mode=1, which keeps the
@@ -91,7 +100,7 @@ type Config struct {
 	// peer's transport-wide feedback) moves it between 300 kbit/s and
 	// 8 Mbit/s (or BitRate, if higher).
 	BitRate int
-	// MaxFPS caps the capture rate; <= 0 means 25.
+	// MaxFPS caps the capture rate; <= 0 means 30.
 	MaxFPS int
 	// Logger receives the Sender's and pion's logging; nil discards it.
 	Logger *slog.Logger
@@ -287,6 +296,11 @@ func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, <-chan cc.BandwidthEstim
 		}
 	})
 	ir.Add(ccf)
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: playoutDelayURI},
+		webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, nil, fmt.Errorf("stream: register playout-delay extension: %w", err)
+	}
+	ir.Add(&zeroPlayoutDelay{})
 	// Sequence numbers for the peer's transport-wide feedback, then
 	// NACK retransmission, receiver/sender reports and the TWCC
 	// generator; registered after the codec because they add their RTCP
@@ -328,6 +342,39 @@ func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, <-chan cc.BandwidthEstim
 		webrtc.WithInterceptorRegistry(ir),
 		webrtc.WithSettingEngine(se),
 	), bwes, nil
+}
+
+// zeroPlayoutDelay marks every outgoing video packet with a playout delay
+// of zero, when the peer accepted the extension. A browser otherwise
+// holds each frame in its jitter buffer to smooth playback: for the
+// screen's counter that was 73 ms of the 85 ms glass-to-glass median
+// (BENCHMARKS.md, before this change). A technician steering a cursor
+// wants each picture at once, not evenly spaced ones; with the delay
+// capped at zero Chrome renders a frame as soon as it is decoded.
+type zeroPlayoutDelay struct{ interceptor.NoOp }
+
+func (z *zeroPlayoutDelay) NewInterceptor(string) (interceptor.Interceptor, error) { return z, nil }
+
+func (*zeroPlayoutDelay) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	var id uint8
+	for _, e := range info.RTPHeaderExtensions {
+		if e.URI == playoutDelayURI && e.ID > 0 && e.ID < 256 {
+			id = uint8(e.ID)
+		}
+	}
+	if id == 0 {
+		return w
+	}
+	ext, err := rtp.PlayoutDelayExtension{}.Marshal()
+	if err != nil { // zero delays are always valid
+		return w
+	}
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		if err := h.SetExtension(id, ext); err != nil {
+			return 0, fmt.Errorf("stream: set playout delay: %w", err)
+		}
+		return w.Write(h, payload, a)
+	})
 }
 
 // Offer creates the SDP offer and sets it as the local description, which
@@ -629,25 +676,50 @@ func (s *Sender) grab(dst *image.YCbCr) error {
 	return nil
 }
 
-// newEncoder builds an openh264 encoder that reads frame, which the loop
-// refills before each Read. Frames are already I420, so mediadevices'
-// ToI420 wrapper passes them through untouched.
-//
-// libopenh264 prints its parameter warnings straight to stderr; the
-// mediadevices bridge offers no way to lower its trace level, so those
-// lines bypass the slog logger.
+// newEncoder builds an openh264 encoder with encoderParams that reads
+// frame, which the loop refills before each Read.
 func (s *Sender) newEncoder(frame *image.YCbCr) (codec.ReadCloser, encoderControl, error) {
+	params, err := s.encoderParams()
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.buildEncoder(params, frame)
+}
+
+// encoderParams are the encoder settings for screen content, chosen by
+// measurement (BenchmarkEncoderSettings; figures in BENCHMARKS.md).
+func (s *Sender) encoderParams() (openh264.Params, error) {
 	params, err := openh264.NewParams()
 	if err != nil {
-		return nil, nil, fmt.Errorf("stream: openh264 params: %w", err)
+		return params, fmt.Errorf("stream: openh264 params: %w", err)
 	}
 	params.BitRate = s.bitRate
+	// Screen content: OpenH264 then finds a scroll as motion (its hash
+	// search) and holds QP within 26..35, skipping a frame rather than
+	// blurring text. Camera mode costs a third of the CPU for typing,
+	// but codes a scroll of text as near-keyframes and skipped 92 % of
+	// them at 3 Mbit/s. Rate control stays OpenH264's default bit-rate
+	// mode with frame skipping: the buffer-based and off modes never
+	// skip, so a full-screen scroll cost ~26 ms of CPU a frame instead of
+	// ~16. Threads and slices stay at OpenH264's choice (auto,
+	// size-limited): one thread and one slice, or two of each, moved
+	// nothing beyond the noise of a shared machine.
 	params.UsageType = openh264.ScreenContentRealTime
 	// Keyframes only when the peer asks (PLI/FIR): a periodic IDR of a
 	// whole screen is a burst that a single, NACK-protected viewer does
 	// not need.
 	params.IntraPeriod = 0
+	return params, nil
+}
 
+// buildEncoder builds an openh264 encoder with params for s's size and
+// frame rate, reading frame. Frames are already I420, so mediadevices'
+// ToI420 wrapper passes them through untouched.
+//
+// libopenh264 prints its parameter warnings straight to stderr; the
+// mediadevices bridge offers no way to lower its trace level, so those
+// lines bypass the slog logger.
+func (s *Sender) buildEncoder(params openh264.Params, frame *image.YCbCr) (codec.ReadCloser, encoderControl, error) {
 	r := video.ReaderFunc(func() (image.Image, func(), error) {
 		return frame, func() {}, nil
 	})
@@ -664,7 +736,7 @@ func (s *Sender) newEncoder(frame *image.YCbCr) (codec.ReadCloser, encoderContro
 		_ = enc.Close()
 		return nil, nil, errors.New("stream: openh264 encoder cannot force keyframes or change its bit rate")
 	}
-	s.encoderRate.Store(int64(s.bitRate))
+	s.encoderRate.Store(int64(params.BitRate))
 	return enc, ctl, nil
 }
 

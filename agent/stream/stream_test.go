@@ -73,6 +73,11 @@ func newReceiver(t *testing.T, first ...interceptor.Factory) *webrtc.PeerConnect
 		webrtc.RTPCodecTypeVideo); err != nil {
 		t.Fatal(err)
 	}
+	// As Chrome does: the Sender then marks its frames for playout at once.
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: playoutDelayURI},
+		webrtc.RTPCodecTypeVideo); err != nil {
+		t.Fatal(err)
+	}
 	ir := &interceptor.Registry{}
 	for _, f := range first {
 		ir.Add(f)
@@ -389,7 +394,7 @@ func TestSenderIdleUntilConnected(t *testing.T) {
 	if _, err := s.Offer(); err != nil {
 		t.Fatalf("Offer: %v", err)
 	}
-	time.Sleep(300 * time.Millisecond) // several frame intervals at 25 fps
+	time.Sleep(300 * time.Millisecond) // several frame intervals at 30 fps
 	if n := src.calls.Load(); n != 0 {
 		t.Errorf("source captured %d frames with no connection", n)
 	}
