@@ -45,12 +45,20 @@ const (
 	defaultMaxFPS = 30
 
 	// Congestion control moves the encoder's target inside this range.
-	// Below minBitRate a 1080p screen of text stays smeared for seconds
-	// after each change, and a link that slow is better served by the
-	// encoder skipping frames than by illegible ones; above maxBitRate
-	// screen content gains nothing visible (a full-screen scroll
-	// encodes to well under it at the frame-rate cap).
-	minBitRate = 300_000
+	// The floor is high because pion's GCC recovers badly from a false
+	// alarm on a screen's traffic, which mostly sends far less than the
+	// link carries: on overuse it drops to 0.85x the rate received
+	// (typing: ~50 kbit/s), then climbs back additively, near the rate
+	// it fell from, with no probing. One 69 ms scheduling stall on a
+	// loaded two-core machine, on loopback, took a bench run from
+	// 7.6 Mbit/s to 0.41 Mbit/s and kept scrolling starved for the rest
+	// of the run. Held at 1 Mbit/s, text scrolls and typing still fit
+	// (the bench's scroll used ~0.4 Mbit/s); only whole-screen motion
+	// is held back until GCC recovers. The ceiling is above what a
+	// full-screen scroll of dense text asks at the frame-rate cap
+	// (~25 kB a frame in BenchmarkEncoderSettings, 6 Mbit/s at
+	// 30 frames/s).
+	minBitRate = 1_000_000
 	maxBitRate = 8_000_000
 	// rateStep is the relative change in the estimate worth passing to
 	// the encoder: each change re-configures OpenH264's rate control.
@@ -97,8 +105,8 @@ type Config struct {
 	AllowedNets []*net.IPNet
 	// BitRate is the encoder's starting target in bits/s; <= 0 means
 	// 3_000_000. From there pion's congestion control (GCC, from the
-	// peer's transport-wide feedback) moves it between 300 kbit/s and
-	// 8 Mbit/s (or BitRate, if higher).
+	// peer's transport-wide feedback) moves it between 1 and 8 Mbit/s
+	// (or BitRate, if higher).
 	BitRate int
 	// MaxFPS caps the capture rate; <= 0 means 30.
 	MaxFPS int
