@@ -16,5 +16,5 @@ func TestRelayIdleMemory(t *testing.T) {
 		t.Fatalf("no agents held: %s", c.Profile)
 	}
 	t.Logf("%d idle agents; per agent %.1f KB heap, %.1f KB stacks, %.1f goroutines\n%s",
-		c.ProfileAgents, c.PerAgentHeap/1000, c.PerAgentStack/1000, c.PerAgentGos, c.Profile)
+		c.ProfileAgents, c.PerAgentHeap/1024, c.PerAgentStack/1024, c.PerAgentGos, c.Profile)
 }
