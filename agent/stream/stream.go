@@ -45,16 +45,17 @@ const (
 	defaultMaxFPS = 30
 
 	// Congestion control moves the encoder's target inside this range.
-	// The floor is high because pion's GCC recovers badly from a false
+	// The floor is high because pion's GCC recovers slowly from a false
 	// alarm on a screen's traffic, which mostly sends far less than the
 	// link carries: on overuse it drops to 0.85x the rate received
-	// (typing: ~50 kbit/s), then climbs back additively, near the rate
-	// it fell from, with no probing. One 69 ms scheduling stall on a
-	// loaded two-core machine, on loopback, took a bench run from
-	// 7.6 Mbit/s to 0.41 Mbit/s and kept scrolling starved for the rest
-	// of the run. Held at 1 Mbit/s, text scrolls and typing still fit
-	// (the bench's scroll used ~0.4 Mbit/s); only whole-screen motion
-	// is held back until GCC recovers. The ceiling is above what a
+	// (typing: ~50 kbit/s), then climbs back by at most 8 % a second
+	// (additively while the received rate stays near the one it fell
+	// from), with no probing. One 69 ms scheduling stall on a loaded
+	// two-core machine, on loopback, took a bench run from 7.6 to
+	// 0.41 Mbit/s: some 40 s to climb back. Held at 1 Mbit/s, text
+	// scrolls and typing still fit (the bench's scroll used
+	// ~0.4 Mbit/s); only whole-screen motion waits for GCC to recover.
+	// The ceiling is above what a
 	// full-screen scroll of dense text asks at the frame-rate cap
 	// (~25 kB a frame in BenchmarkEncoderSettings, 6 Mbit/s at
 	// 30 frames/s).
