@@ -3,11 +3,19 @@
 package bench
 
 import (
+	_ "embed"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 )
+
+// pipelineNotes is the record of pipeline changes with their before/after
+// figures, kept by hand in bench/pipeline.md and appended to every report
+// so a re-run does not lose it.
+//
+//go:embed pipeline.md
+var pipelineNotes string
 
 const intro = `# Benchmarks
 
@@ -136,6 +144,7 @@ func writeReport(r *results, took time.Duration) error {
 	if len(r.errs) > 0 {
 		rep.Sections = append(rep.Sections, Section{Title: "Errors in this run", Pre: strings.Join(r.errs, "\n")})
 	}
+	rep.Sections = append(rep.Sections, Section{Title: "Pipeline changes: before/after", Text: strings.TrimSpace(pipelineNotes)})
 	f, err := os.Create(*outPath)
 	if err != nil {
 		return err
@@ -257,21 +266,28 @@ func limits(r *results) []Section {
 	}
 	if m, ok := find(r.meekijk, "latency marker only"); ok && (m.lat.P50 > 35*time.Millisecond || m.lat.P95 > 60*time.Millisecond) {
 		why = append(why, "- **glass-to-glass** (counter only): "+perFrame(m)+
-			". A change waits for the next capture tick (half a frame interval on average), then the agent's work for that frame, then the browser's jitter buffer and decode.")
+			". A change waits for the next capture tick (half a frame interval on average), then the agent's capture, conversion and encode of the whole frame (the agent's CPU per frame above; the stages are in the profiles below), then the browser's jitter buffer, decode and its next paint.")
 	}
 	if m, ok := find(r.meekijk, "scrolling text"); ok && m.fps() < 30 {
 		why = append(why, "- **frames/s while scrolling**: "+perFrame(m)+"; the agent's time by stage is in the scrolling profile below.")
 	}
 	if m, ok := find(r.meekijk, "idle screen"); ok && (m.cpu > 2 || m.bytesPerSec() > 1000) {
-		why = append(why, fmt.Sprintf("- **idle screen**: nothing changed, yet the agent sent %.1f frames/s (%.1f kB/s) and used %.0f %% of a core: it captures, converts and encodes every frame whether or not the screen changed; the idle profile below shows the split.",
-			m.fps(), m.bytesPerSec()/1000, m.cpu))
+		why = append(why, fmt.Sprintf("- **idle screen**: the agent sent %.1f frames/s (%.1f kB/s, %d key frames) and used %.1f %% of a core. It encodes only when the screen changed, for 1.5 s of refinement after a change, and on the browser's keyframe requests, at ~15 ms of OpenH264 per 1080p frame; the idle profile below shows where its time goes.",
+			m.fps(), m.bytesPerSec()/1000, m.view.keyframes, m.cpu))
 	}
 	if c := r.capacity; c != nil && c.StopNote != "" {
-		why = append(why, "- **idle agents**: "+c.StopNote+". "+c.FDNote+"; each idle agent holds one socket, so one relay process cannot hold more agents than its open-file limit here. Memory per agent is measured up to that point; the heap profile above shows what an agent costs.")
+		note := "- **idle agents**: " + c.StopNote + ". " + c.FDNote + "; each idle agent holds one socket, so one relay process cannot hold more agents than its open-file limit here. Memory per agent is measured up to that point; the heap profile above shows what an agent costs."
+		if n := len(c.Steps); n >= 2 && c.Steps[n-1].Agents > c.Steps[0].Agents {
+			first, last := c.Steps[0], c.Steps[n-1]
+			slope := float64(last.RSS-first.RSS) / float64(last.Agents-first.Agents)
+			note += fmt.Sprintf(" From %d to %d agents RSS grew %.1f KB per agent; at that slope 50,000 agents would take %.0f MB, so memory would not be the limit on a host that allows 50,000 open files.",
+				first.Agents, last.Agents, slope/1024, (float64(last.RSS)+slope*float64(50_000-last.Agents))/1e6)
+		}
+		why = append(why, note)
 	}
 	if c := r.capacity; c != nil {
 		if per, ok := perAgentRSS(c); ok && per > 20*1024 && c.ProfileAgents > 0 {
-			why = append(why, fmt.Sprintf("- **relay memory per idle agent**: RSS grew %.1f KB per agent; in the heap profile an idle agent holds %.1f KB of live heap and %.1f KB of stacks for its %.0f goroutines (reader and writer of internal/wsconn); the largest heap sites: %s.",
+			why = append(why, fmt.Sprintf("- **relay memory per idle agent**: RSS grew %.1f KB per agent; in the heap profile an idle agent holds %.1f KB of live heap and %.1f KB of stacks for its %.0f goroutines (the handler's, reading); the largest heap sites: %s.",
 				per/1024, c.PerAgentHeap/1024, c.PerAgentStack/1024, c.PerAgentGos, strings.Join(topSites(c.Profile, 3), ", ")))
 		}
 	}

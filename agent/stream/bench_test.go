@@ -1,10 +1,15 @@
 package stream
 
 import (
+	"bytes"
 	"image"
 	"image/color"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/rtp"
 
 	"github.com/meekijk/meekijk/agent/capture"
 )
@@ -134,4 +139,57 @@ func BenchmarkEncodeKeyframe_1080p(b *testing.B) {
 		*frame = window(page, 0)
 		return true
 	})
+}
+
+// BenchmarkPacerKeyframe measures how long a 1080p keyframe of text spends
+// in each of pion's GCC pacers at the default rate: the time from handing
+// its packets over to the last one reaching the transport. It is why
+// newAPI uses the no-op pacer (a pacer delays every frame queued behind a
+// keyframe as well).
+func BenchmarkPacerKeyframe(b *testing.B) {
+	s := &Sender{bitRate: defaultBitRate, fps: defaultMaxFPS, size: image.Pt(benchW, benchH)}
+	frame := textPage(benchH)
+	enc, _, err := s.newEncoder(frame)
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, release, err := enc.Read()
+	if err != nil {
+		b.Fatal(err)
+	}
+	key = bytes.Clone(key)
+	release()
+	_ = enc.Close()
+	const mtu = 1200
+	packets := (len(key) + mtu - 1) / mtu
+
+	for _, p := range []struct {
+		name string
+		new  func() gcc.Pacer
+	}{
+		{"noop", func() gcc.Pacer { return gcc.NewNoOpPacer() }},
+		{"leakybucket", func() gcc.Pacer { return gcc.NewLeakyBucketPacer(defaultBitRate) }},
+	} {
+		b.Run(p.name, func(b *testing.B) {
+			pacer := p.new()
+			defer pacer.Close()
+			sent := make(chan struct{}, packets)
+			pacer.AddStream(1, interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, _ interceptor.Attributes) (int, error) {
+				sent <- struct{}{}
+				return h.MarshalSize() + len(payload), nil
+			}))
+			for b.Loop() {
+				for i := range packets {
+					n := min(mtu, len(key)-i*mtu)
+					if _, err := pacer.Write(&rtp.Header{SSRC: 1, SequenceNumber: uint16(i)}, key[i*mtu:i*mtu+n], nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for range packets {
+					<-sent
+				}
+			}
+			b.ReportMetric(float64(len(key)), "B/keyframe")
+		})
+	}
 }

@@ -20,11 +20,14 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/mediadevices/pkg/codec"
 	"github.com/pion/mediadevices/pkg/codec/openh264"
 	"github.com/pion/mediadevices/pkg/io/video"
 	"github.com/pion/mediadevices/pkg/prop"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
@@ -35,7 +38,36 @@ import (
 
 const (
 	defaultBitRate = 3_000_000
-	defaultMaxFPS  = 25
+	// defaultMaxFPS is the capture rate while the screen changes: 30, not
+	// more, because a frame costs OpenH264 ~15 ms of CPU at 1080p however
+	// small the change (BenchmarkEncoderSettings), and the browser and X
+	// server share the agent's cores.
+	defaultMaxFPS = 30
+
+	// Congestion control moves the encoder's target inside this range.
+	// The floor is high because pion's GCC recovers slowly from a false
+	// alarm on a screen's traffic, which mostly sends far less than the
+	// link carries: on overuse it drops to 0.85x the rate received
+	// (typing: ~50 kbit/s), then climbs back by at most 8 % a second
+	// (additively while the received rate stays near the one it fell
+	// from), with no probing. One 69 ms scheduling stall on a loaded
+	// two-core machine, on loopback, took a bench run from 7.6 to
+	// 0.41 Mbit/s: some 40 s to climb back. Held at 1 Mbit/s, text
+	// scrolls and typing still fit (the bench's scroll used
+	// ~0.4 Mbit/s); only whole-screen motion waits for GCC to recover.
+	// The ceiling is above what a
+	// full-screen scroll of dense text asks at the frame-rate cap
+	// (~25 kB a frame in BenchmarkEncoderSettings, 6 Mbit/s at
+	// 30 frames/s).
+	minBitRate = 1_000_000
+	maxBitRate = 8_000_000
+	// rateStep is the relative change in the estimate worth passing to
+	// the encoder: each change re-configures OpenH264's rate control.
+	rateStep = 0.1
+
+	// playoutDelayURI names the RTP header extension by which a sender
+	// bounds the receiver's playout delay (Chrome honours it).
+	playoutDelayURI = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"
 
 	// h264PayloadType matches what Chrome and Firefox commonly use for
 	// constrained baseline with packetization-mode=1, which keeps the
@@ -72,9 +104,12 @@ type Config struct {
 	// contains a loopback range, loopback candidates are included
 	// (SetIncludeLoopbackCandidate(true)).
 	AllowedNets []*net.IPNet
-	// BitRate is the encoder's target in bits/s; <= 0 means 3_000_000.
+	// BitRate is the encoder's starting target in bits/s; <= 0 means
+	// 3_000_000. From there pion's congestion control (GCC, from the
+	// peer's transport-wide feedback) moves it between 1 and 8 Mbit/s
+	// (or BitRate, if higher).
 	BitRate int
-	// MaxFPS caps the capture rate; <= 0 means 25.
+	// MaxFPS caps the capture rate; <= 0 means 30.
 	MaxFPS int
 	// Logger receives the Sender's and pion's logging; nil discards it.
 	Logger *slog.Logger
@@ -95,6 +130,9 @@ type Sender struct {
 	pc          *webrtc.PeerConnection
 	track       *webrtc.TrackLocalStaticSample
 	onCandidate func(webrtc.ICECandidateInit)
+	// bwe is pion's send-side bandwidth estimate for pc; the frame loop
+	// polls it and retunes the encoder.
+	bwe cc.BandwidthEstimator
 
 	bitRate int
 	fps     int
@@ -113,6 +151,9 @@ type Sender struct {
 	// ForceKeyFrame writes encoder state unlocked.
 	keyFrame atomic.Bool
 	frames   atomic.Int64
+	// encoderRate is the bit rate the encoder was last given, written by
+	// the frame loop only.
+	encoderRate atomic.Int64
 
 	dc          *webrtc.DataChannel
 	drained     chan struct{} // a token when the channel's queue drained
@@ -163,7 +204,7 @@ func New(cfg Config, src capture.Source, onCandidate func(webrtc.ICECandidateIni
 		return nil, fmt.Errorf("stream: source bounds %v too small to encode", b)
 	}
 
-	api, err := newAPI(cfg, log)
+	api, bwes, err := newAPI(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +215,13 @@ func New(cfg Config, src capture.Source, onCandidate func(webrtc.ICECandidateIni
 	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: cfg.ICEServers, ICETransportPolicy: policy})
 	if err != nil {
 		return nil, fmt.Errorf("stream: new peer connection: %w", err)
+	}
+	var bwe cc.BandwidthEstimator
+	select {
+	case bwe = <-bwes:
+	default:
+		_ = pc.Close()
+		return nil, errors.New("stream: congestion control was not set up")
 	}
 	track, err := webrtc.NewTrackLocalStaticSample(h264Codec(), "video", "screen")
 	if err != nil {
@@ -194,6 +242,7 @@ func New(cfg Config, src capture.Source, onCandidate func(webrtc.ICECandidateIni
 		pc:          pc,
 		track:       track,
 		onCandidate: onCandidate,
+		bwe:         bwe,
 		bitRate:     cfg.BitRate,
 		fps:         cfg.MaxFPS,
 		size:        size,
@@ -211,9 +260,11 @@ func New(cfg Config, src capture.Source, onCandidate func(webrtc.ICECandidateIni
 	return s, nil
 }
 
-// newAPI assembles pion with only H.264 and the ICE restrictions the agent
-// needs: customers' networks are not ours to probe.
-func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, error) {
+// newAPI assembles pion with only H.264, send-side congestion control and
+// the ICE restrictions the agent needs: customers' networks are not ours
+// to probe. The channel yields the bandwidth estimator of the one
+// PeerConnection the API is made for, once that is created.
+func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, <-chan cc.BandwidthEstimator, error) {
 	lf := pionlog.New(log)
 
 	m := &webrtc.MediaEngine{}
@@ -221,14 +272,54 @@ func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, error) {
 		RTPCodecCapability: h264Codec(),
 		PayloadType:        h264PayloadType,
 	}, webrtc.RTPCodecTypeVideo); err != nil {
-		return nil, fmt.Errorf("stream: register H.264: %w", err)
+		return nil, nil, fmt.Errorf("stream: register H.264: %w", err)
 	}
-	// NACK retransmission, receiver/sender reports and TWCC; registered
-	// after the codec because they add their RTCP feedback to it.
 	ir := &interceptor.Registry{}
+	// GCC first: interceptors added later wrap it, so the TWCC sequence
+	// number is already in each packet when GCC notes its departure.
+	//
+	// The pacer is pion's no-op one. Its leaky-bucket pacer sends at
+	// 1.5x the estimate from an unbounded queue: a 1080p keyframe of
+	// dense text (550 kB) spent 1.15 s in it at 3 Mbit/s, against 61 us
+	// in the no-op pacer (BenchmarkPacerKeyframe), and every frame after
+	// it would wait in that queue: the stale frames sendFrames is built
+	// to avoid. The encoder's own rate control, retuned from the
+	// estimate, keeps the average in bounds.
+	bwes := make(chan cc.BandwidthEstimator, 1)
+	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(
+			gcc.SendSideBWEInitialBitrate(cfg.BitRate),
+			gcc.SendSideBWEMinBitrate(minBitRate),
+			gcc.SendSideBWEMaxBitrate(max(maxBitRate, cfg.BitRate)),
+			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+			gcc.WithLoggerFactory(lf),
+		)
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("stream: congestion control: %w", err)
+	}
+	ccf.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) {
+		select {
+		case bwes <- e:
+		default: // one PeerConnection per API; never reached
+		}
+	})
+	ir.Add(ccf)
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: playoutDelayURI},
+		webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, nil, fmt.Errorf("stream: register playout-delay extension: %w", err)
+	}
+	ir.Add(&zeroPlayoutDelay{})
+	// Sequence numbers for the peer's transport-wide feedback, then
+	// NACK retransmission, receiver/sender reports and the TWCC
+	// generator; registered after the codec because they add their RTCP
+	// feedback to it.
+	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, ir); err != nil {
+		return nil, nil, fmt.Errorf("stream: register TWCC header extension: %w", err)
+	}
 	if err := webrtc.RegisterDefaultInterceptorsWithOptions(m, ir,
 		webrtc.WithInterceptorLoggerFactory(lf)); err != nil {
-		return nil, fmt.Errorf("stream: register interceptors: %w", err)
+		return nil, nil, fmt.Errorf("stream: register interceptors: %w", err)
 	}
 
 	se := webrtc.SettingEngine{LoggerFactory: lf}
@@ -264,7 +355,40 @@ func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, error) {
 		webrtc.WithMediaEngine(m),
 		webrtc.WithInterceptorRegistry(ir),
 		webrtc.WithSettingEngine(se),
-	), nil
+	), bwes, nil
+}
+
+// zeroPlayoutDelay marks every outgoing video packet with a playout delay
+// of zero, when the peer accepted the extension. A browser otherwise
+// holds each frame in its jitter buffer to smooth playback: for the
+// screen's counter that was 73 ms of the 85 ms glass-to-glass median
+// (BENCHMARKS.md, before this change). A technician steering a cursor
+// wants each picture at once, not evenly spaced ones; with the delay
+// capped at zero Chrome renders a frame as soon as it is decoded.
+type zeroPlayoutDelay struct{ interceptor.NoOp }
+
+func (z *zeroPlayoutDelay) NewInterceptor(string) (interceptor.Interceptor, error) { return z, nil }
+
+func (*zeroPlayoutDelay) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	var id uint8
+	for _, e := range info.RTPHeaderExtensions {
+		if e.URI == playoutDelayURI && e.ID > 0 && e.ID < 256 {
+			id = uint8(e.ID)
+		}
+	}
+	if id == 0 {
+		return w
+	}
+	ext, err := rtp.PlayoutDelayExtension{}.Marshal()
+	if err != nil { // zero delays are always valid
+		return w
+	}
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		if err := h.SetExtension(id, ext); err != nil {
+			return 0, fmt.Errorf("stream: set playout delay: %w", err)
+		}
+		return w.Write(h, payload, a)
+	})
 }
 
 // Offer creates the SDP offer and sets it as the local description, which
@@ -411,11 +535,22 @@ func (s *Sender) readRTCP(sender *webrtc.RTPSender) {
 // sendFrames is the capture, convert, encode, send loop. The encoder is
 // created here rather than in New so its cgo state lives and dies on this
 // goroutine and costs nothing until someone is watching.
+//
+// It never sends a stale frame, because nothing on the way can hold a
+// second one. Capture, conversion, encoding and WriteSample run one after
+// another on this goroutine through a single frame buffer, so the screen
+// is read only once the previous picture has left for the socket. The
+// ticker's channel holds at most one tick and drops those that fall due
+// while the loop works, so after a slow frame the next capture happens at
+// once and takes the screen as it is then. Below WriteSample, pion's path
+// (interceptors, GCC's no-op pacer, SRTP, the UDP socket) writes
+// synchronously and queues nothing. When encoding falls behind, the frame
+// rate drops, never the freshness (TestNoStaleFrames).
 func (s *Sender) sendFrames() {
 	defer s.wg.Done()
 
 	frame := image.NewYCbCr(image.Rectangle{Max: s.size}, image.YCbCrSubsampleRatio420)
-	enc, kfc, err := s.newEncoder(frame)
+	enc, ctl, err := s.newEncoder(frame)
 	if err != nil {
 		s.log.Error("stream: start encoder", "err", err)
 		return
@@ -427,8 +562,6 @@ func (s *Sender) sendFrames() {
 	}()
 
 	interval := time.Second / time.Duration(s.fps)
-	// A Ticker drops ticks while we are busy, so a slow frame is
-	// followed by a fresh capture rather than a backlog.
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 
@@ -470,8 +603,9 @@ func (s *Sender) sendFrames() {
 		default:
 			idle = 0
 		}
+		s.retune(ctl)
 		if s.keyFrame.Swap(false) {
-			if err := kfc.ForceKeyFrame(); err != nil {
+			if err := ctl.ForceKeyFrame(); err != nil {
 				s.log.Warn("stream: force keyframe", "err", err)
 			}
 		}
@@ -513,6 +647,26 @@ func (s *Sender) sendFrames() {
 	}
 }
 
+// retune hands the congestion controller's estimate to the encoder when it
+// moved by rateStep or more since the encoder last heard, clamped to what
+// suits screen content. It runs on the frame goroutine, between encodes:
+// the encoder's SetBitRate, like ForceKeyFrame, is not safe to call
+// during one. OpenH264 applies a new rate from the next frame on without
+// a keyframe (TestSetBitRateKeepsPFrames).
+func (s *Sender) retune(ctl encoderControl) {
+	cur := int(s.encoderRate.Load())
+	want := min(max(s.bwe.GetTargetBitrate(), minBitRate), max(maxBitRate, s.bitRate))
+	if diff := want - cur; diff == 0 || float64(max(diff, -diff)) < rateStep*float64(cur) {
+		return
+	}
+	if err := ctl.SetBitRate(want); err != nil {
+		s.log.Warn("stream: set bit rate", "bps", want, "err", err)
+		return
+	}
+	s.encoderRate.Store(int64(want))
+	s.log.Debug("stream: bit rate", "from", cur, "to", want)
+}
+
 func (s *Sender) firstFrame(bytes int) {
 	s.mu.Lock()
 	f := s.onFirstFrame
@@ -537,25 +691,50 @@ func (s *Sender) grab(dst *image.YCbCr) error {
 	return nil
 }
 
-// newEncoder builds an openh264 encoder that reads frame, which the loop
-// refills before each Read. Frames are already I420, so mediadevices'
-// ToI420 wrapper passes them through untouched.
-//
-// libopenh264 prints its parameter warnings straight to stderr; the
-// mediadevices bridge offers no way to lower its trace level, so those
-// lines bypass the slog logger.
-func (s *Sender) newEncoder(frame *image.YCbCr) (codec.ReadCloser, codec.KeyFrameController, error) {
+// newEncoder builds an openh264 encoder with encoderParams that reads
+// frame, which the loop refills before each Read.
+func (s *Sender) newEncoder(frame *image.YCbCr) (codec.ReadCloser, encoderControl, error) {
+	params, err := s.encoderParams()
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.buildEncoder(params, frame)
+}
+
+// encoderParams are the encoder settings for screen content, chosen by
+// measurement (BenchmarkEncoderSettings; figures in BENCHMARKS.md).
+func (s *Sender) encoderParams() (openh264.Params, error) {
 	params, err := openh264.NewParams()
 	if err != nil {
-		return nil, nil, fmt.Errorf("stream: openh264 params: %w", err)
+		return params, fmt.Errorf("stream: openh264 params: %w", err)
 	}
 	params.BitRate = s.bitRate
+	// Screen content: OpenH264 then finds a scroll as motion (its hash
+	// search) and holds QP within 26..35, skipping a frame rather than
+	// blurring text. Camera mode costs a third of the CPU for typing,
+	// but codes a scroll of text as near-keyframes and skipped 92 % of
+	// them at 3 Mbit/s. Rate control stays OpenH264's default bit-rate
+	// mode with frame skipping: the buffer-based and off modes never
+	// skip, so a full-screen scroll cost ~26 ms of CPU a frame instead of
+	// ~16. Threads and slices stay at OpenH264's choice (auto,
+	// size-limited): one thread and one slice, or two of each, moved
+	// nothing beyond the noise of a shared machine.
 	params.UsageType = openh264.ScreenContentRealTime
 	// Keyframes only when the peer asks (PLI/FIR): a periodic IDR of a
 	// whole screen is a burst that a single, NACK-protected viewer does
 	// not need.
 	params.IntraPeriod = 0
+	return params, nil
+}
 
+// buildEncoder builds an openh264 encoder with params for s's size and
+// frame rate, reading frame. Frames are already I420, so mediadevices'
+// ToI420 wrapper passes them through untouched.
+//
+// libopenh264 prints its parameter warnings straight to stderr; the
+// mediadevices bridge offers no way to lower its trace level, so those
+// lines bypass the slog logger.
+func (s *Sender) buildEncoder(params openh264.Params, frame *image.YCbCr) (codec.ReadCloser, encoderControl, error) {
 	r := video.ReaderFunc(func() (image.Image, func(), error) {
 		return frame, func() {}, nil
 	})
@@ -567,10 +746,17 @@ func (s *Sender) newEncoder(frame *image.YCbCr) (codec.ReadCloser, codec.KeyFram
 	if err != nil {
 		return nil, nil, fmt.Errorf("stream: build openh264 encoder %v: %w", s.size, err)
 	}
-	kfc, ok := enc.Controller().(codec.KeyFrameController)
+	ctl, ok := enc.Controller().(encoderControl)
 	if !ok {
 		_ = enc.Close()
-		return nil, nil, errors.New("stream: openh264 encoder cannot force keyframes")
+		return nil, nil, errors.New("stream: openh264 encoder cannot force keyframes or change its bit rate")
 	}
-	return enc, kfc, nil
+	s.encoderRate.Store(int64(params.BitRate))
+	return enc, ctl, nil
+}
+
+// encoderControl is what the frame loop needs of the encoder at run time.
+type encoderControl interface {
+	codec.KeyFrameController
+	codec.BitRateController
 }

@@ -64,15 +64,24 @@ func testLogger(t *testing.T) *slog.Logger {
 
 // newReceiver plays the technician's browser: H.264 only, and held to
 // loopback exactly like the Sender so the test never touches eth0 or
-// multicasts mDNS.
-func newReceiver(t *testing.T) *webrtc.PeerConnection {
+// multicasts mDNS. first are interceptors nearest the wire, ahead of
+// pion's defaults.
+func newReceiver(t *testing.T, first ...interceptor.Factory) *webrtc.PeerConnection {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: h264Codec(), PayloadType: h264PayloadType},
 		webrtc.RTPCodecTypeVideo); err != nil {
 		t.Fatal(err)
 	}
+	// As Chrome does: the Sender then marks its frames for playout at once.
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: playoutDelayURI},
+		webrtc.RTPCodecTypeVideo); err != nil {
+		t.Fatal(err)
+	}
 	ir := &interceptor.Registry{}
+	for _, f := range first {
+		ir.Add(f)
+	}
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +394,7 @@ func TestSenderIdleUntilConnected(t *testing.T) {
 	if _, err := s.Offer(); err != nil {
 		t.Fatalf("Offer: %v", err)
 	}
-	time.Sleep(300 * time.Millisecond) // several frame intervals at 25 fps
+	time.Sleep(300 * time.Millisecond) // several frame intervals at 30 fps
 	if n := src.calls.Load(); n != 0 {
 		t.Errorf("source captured %d frames with no connection", n)
 	}

@@ -1,6 +1,11 @@
 // Package wsconn gives every WebSocket connection of Meekijk the same shape:
-// one reader (the caller of Run), one writer goroutine fed by a bounded
-// queue, pings with a liveness timeout, a read limit, and an idempotent Close.
+// one reader (the caller of Run), one writer fed by a bounded queue, pings
+// with a liveness timeout, a read limit, and an idempotent Close.
+//
+// The writer is a goroutine that exists only while messages wait, and pings
+// come from a timer: a relay holds tens of thousands of idle agents, and a
+// parked writer goroutine per connection was a third of what each one cost
+// (BENCHMARKS.md, relay memory).
 //
 // Signaling messages are never dropped: a peer too slow to drain its queue is
 // disconnected instead, because a lost consent or end message would leave the
@@ -45,10 +50,15 @@ type Conn struct {
 	log *slog.Logger
 
 	mu       sync.Mutex // guards the following
-	queue    chan []byte
+	queue    [][]byte   // waiting messages; nil is the Finish marker
+	writing  bool       // a writer goroutine is draining queue
 	closed   bool
 	finished bool // a Finish is queued: Send refuses new messages
+	ping     *time.Timer
 
+	pingPeriod time.Duration // PingPeriod; tests shorten it before Run
+
+	writers   sync.WaitGroup // the writer goroutine, while there is one
 	done      chan struct{}
 	closeOnce sync.Once
 }
@@ -57,10 +67,10 @@ type Conn struct {
 func New(ws *websocket.Conn, log *slog.Logger) *Conn {
 	ws.SetReadLimit(protocol.MaxMessageBytes)
 	return &Conn{
-		ws:    ws,
-		log:   log,
-		queue: make(chan []byte, QueueLen),
-		done:  make(chan struct{}),
+		ws:         ws,
+		log:        log,
+		pingPeriod: PingPeriod,
+		done:       make(chan struct{}),
 	}
 }
 
@@ -100,10 +110,15 @@ func (c *Conn) enqueue(b []byte, last bool) error {
 		c.Close()
 		return ErrSlowPeer
 	}
-	c.queue <- b
+	c.queue = append(c.queue, b)
 	if last {
 		c.finished = true
-		c.queue <- nil
+		c.queue = append(c.queue, nil)
+	}
+	if !c.writing {
+		c.writing = true
+		c.writers.Add(1)
+		go c.write()
 	}
 	c.mu.Unlock()
 	return nil
@@ -118,6 +133,10 @@ func (c *Conn) Close() {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
 		c.closed = true
+		c.queue = nil
+		if c.ping != nil {
+			c.ping.Stop()
+		}
 		c.mu.Unlock()
 		close(c.done)
 		_ = c.ws.WriteControl(websocket.CloseMessage,
@@ -133,25 +152,26 @@ func (c *Conn) Close() {
 func (c *Conn) Run(ctx context.Context, handle func(protocol.Message) error) error {
 	stop := context.AfterFunc(ctx, c.Close)
 	defer stop()
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		c.writeLoop()
-	}()
+	c.mu.Lock()
+	if !c.closed {
+		c.ping = time.AfterFunc(c.pingPeriod, c.sendPing)
+	}
+	c.mu.Unlock()
 	err := c.readLoop(handle)
 	c.mu.Lock()
 	finishing := c.finished
 	c.mu.Unlock()
 	if finishing {
 		// A handler that ends the connection with Finish wants its last
-		// message delivered: let the writer flush it before closing.
+		// message delivered: the writer closes the connection once it
+		// has written it.
 		select {
-		case <-writerDone:
+		case <-c.done:
 		case <-time.After(WriteWait):
 		}
 	}
 	c.Close()
-	<-writerDone
+	c.writers.Wait()
 	return err
 }
 
@@ -188,29 +208,54 @@ func (c *Conn) readLoop(handle func(protocol.Message) error) error {
 	}
 }
 
-func (c *Conn) writeLoop() {
-	ping := time.NewTicker(PingPeriod)
-	defer ping.Stop()
+// write drains the queue and ends when it is empty; enqueue starts it
+// again for the next message. There is at most one at a time, so writes
+// stay ordered and gorilla's one-writer rule holds.
+func (c *Conn) write() {
+	defer c.writers.Done()
 	for {
-		select {
-		case <-c.done:
+		c.mu.Lock()
+		if c.closed || len(c.queue) == 0 {
+			c.writing = false
+			c.mu.Unlock()
 			return
-		case b := <-c.queue:
-			if b == nil { // the Finish marker
-				c.Close()
-				return
-			}
-			_ = c.ws.SetWriteDeadline(time.Now().Add(WriteWait))
-			if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
-				c.log.Debug("write failed", "err", err)
-				c.Close()
-				return
-			}
-		case <-ping.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(WriteWait)); err != nil {
-				c.Close()
-				return
-			}
+		}
+		b := c.queue[0]
+		c.queue = c.queue[1:]
+		if len(c.queue) == 0 {
+			c.queue = nil // let an idle connection drop the backing array
+		}
+		c.mu.Unlock()
+		if b == nil { // the Finish marker
+			c.Close()
+			continue
+		}
+		_ = c.ws.SetWriteDeadline(time.Now().Add(WriteWait))
+		if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+			c.log.Debug("write failed", "err", err)
+			c.Close()
 		}
 	}
+}
+
+// sendPing runs on its timer every PingPeriod, counted among the writers
+// so Run waits for it. gorilla allows WriteControl alongside the writer.
+func (c *Conn) sendPing() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.writers.Add(1)
+	c.mu.Unlock()
+	defer c.writers.Done()
+	if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(WriteWait)); err != nil {
+		c.Close()
+		return
+	}
+	c.mu.Lock()
+	if !c.closed {
+		c.ping.Reset(c.pingPeriod)
+	}
+	c.mu.Unlock()
 }
