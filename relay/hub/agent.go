@@ -47,11 +47,18 @@ func (h *Hub) ServeAgent(w http.ResponseWriter, r *http.Request) {
 	if c == nil {
 		return
 	}
-	defer h.release(c)
 	a := &agentConn{h: h, conn: c, log: log, ip: ip}
-	err := c.Run(r.Context(), a.handle)
-	a.log.Debug("agent connection closed", "err", err)
-	a.disconnected()
+	// The connection outlives this handler. net/http holds a 4 KB reader
+	// and a 4 KB writer for every handler still running, a third of what
+	// an idle agent costs the relay; returning lets it drop them. The
+	// hub's handlers group owns the goroutine (Shutdown waits for it).
+	ctx := context.WithoutCancel(r.Context())
+	go func() {
+		defer h.release(c)
+		err := c.Run(ctx, a.handle)
+		a.log.Debug("agent connection closed", "err", err)
+		a.disconnected()
+	}()
 }
 
 func (a *agentConn) handle(m protocol.Message) error {

@@ -176,11 +176,11 @@ func New(st Store, log *slog.Logger, cfg Config) *Hub {
 		CheckOrigin: func(*http.Request) bool { return true },
 		// Write buffers are lent only while a message is written, so
 		// gorilla does not keep the hijacked connection's 4 KB writer
-		// for the connection's life. net/http itself holds that writer
-		// and its 4 KB reader until the handler returns; ReadBufferSize
-		// stays 0 (gorilla reads through net/http's reader) while
-		// handlers run for as long as their connection (BENCHMARKS.md,
-		// relay memory).
+		// for the connection's life. Its own small reader lets net/http's
+		// 4 KB one go once ServeAgent returns (BENCHMARKS.md, relay
+		// memory); protocol messages are small, larger ones take several
+		// reads.
+		ReadBufferSize:  1024,
 		WriteBufferPool: &sync.Pool{},
 	}
 	watchCtx, stop := context.WithCancel(context.Background())
