@@ -27,6 +27,7 @@ import (
 	"io"
 	"log"
 	"sync"
+	"time"
 
 	"github.com/jezek/xgb"
 	"github.com/kbinani/screenshot"
@@ -48,6 +49,24 @@ type Source interface {
 // ErrUnchanged is returned by Grab when the screen has not changed since
 // the previous Grab that returned nil; the destination frame is untouched.
 var ErrUnchanged = errors.New("capture: screen unchanged")
+
+// changeWaiter is a Source that can sleep until its screen changes.
+type changeWaiter interface {
+	waitChange(timeout time.Duration) (bool, error)
+}
+
+// WaitChange waits up to timeout for src's screen to change, without
+// capturing it, when src can tell (the X11 source NewScreen returns): a
+// frame loop then takes a change the moment it happens rather than at its
+// next tick. ok is false when src cannot tell; the caller polls instead.
+func WaitChange(src Source, timeout time.Duration) (changed, ok bool, err error) {
+	w, ok := src.(changeWaiter)
+	if !ok {
+		return false, false, nil
+	}
+	changed, err = w.waitChange(timeout)
+	return changed, true, err
+}
 
 // grabber is a Source that converts straight into a caller's frame and
 // knows when nothing changed.

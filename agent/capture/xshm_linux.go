@@ -199,6 +199,12 @@ static int mk_grab(mk_x *x, int left, int top, int subtract) {
 	return ok ? 0 : -7;
 }
 
+// mk_fd is the X connection's socket, to wait on for events; -1 once the
+// connection is dead.
+static int mk_fd(mk_x *x) {
+	return x->dead ? -1 : ConnectionNumber(x->dpy);
+}
+
 static void mk_close(mk_x *x) {
 	mk_free_image(x);
 	if (x->dpy && !x->dead) {
@@ -220,6 +226,8 @@ import (
 	"fmt"
 	"image"
 	"sync"
+	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/jezek/xgb"
@@ -346,6 +354,30 @@ func (s *xshm) poll() error {
 		return s.resize()
 	}
 	return nil
+}
+
+// waitChange waits up to timeout for damage or a resize, without
+// capturing. Events Xlib already read are in its queue, which poll
+// drains first; after that, only the socket can bring news, and nothing
+// else reads it meanwhile (this goroutine owns the display).
+func (s *xshm) waitChange(timeout time.Duration) (bool, error) {
+	if err := s.poll(); err != nil || s.dirty {
+		return s.dirty, err
+	}
+	fd := int(C.mk_fd(s.x))
+	if fd < 0 {
+		return false, fmt.Errorf("capture: wait for damage: %w", errXDead)
+	}
+	var set syscall.FdSet
+	set.Bits[fd/64] |= 1 << (uint(fd) % 64)
+	tv := syscall.NsecToTimeval(timeout.Nanoseconds())
+	if _, err := syscall.Select(fd+1, &set, nil, nil, &tv); err != nil && !errors.Is(err, syscall.EINTR) {
+		return false, fmt.Errorf("capture: wait for damage: %w", err)
+	}
+	if err := s.poll(); err != nil {
+		return false, err
+	}
+	return s.dirty, nil
 }
 
 // resize follows the display's new rectangle, replacing the segment when

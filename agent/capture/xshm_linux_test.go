@@ -600,3 +600,50 @@ func TestXShmMonitors(t *testing.T) {
 		checkColour(t, dst, image.Pt(318, 478), want)
 	}
 }
+
+// WaitChange sleeps through an idle screen and wakes when it is drawn on,
+// long before its timeout: a frame loop can take a change the moment it
+// happens.
+func TestXShmWaitChange(t *testing.T) {
+	p := startX(t, 320, 240)
+	p.fill(t, p.root, image.Rect(0, 0, 320, 240), blue)
+	s := openXShm(t)
+	dst := frameFor(s.Bounds().Size())
+	if err := Grab(s, dst); err != nil {
+		t.Fatalf("first Grab: %v", err)
+	}
+	settle(t, s, dst)
+
+	begun := time.Now()
+	changed, ok, err := WaitChange(s, 150*time.Millisecond)
+	if !ok || err != nil || changed {
+		t.Fatalf("WaitChange on an idle screen = %v, %v, %v; want no change", changed, ok, err)
+	}
+	if d := time.Since(begun); d < 100*time.Millisecond {
+		t.Errorf("WaitChange returned after %v, before its 150 ms timeout", d)
+	}
+
+	drawn := make(chan time.Time, 1)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		p.fill(t, p.root, image.Rect(10, 10, 50, 50), green)
+		drawn <- time.Now()
+	}()
+	changed, _, err = WaitChange(s, 5*time.Second)
+	woke := time.Now()
+	if err != nil || !changed {
+		t.Fatalf("WaitChange while drawing = %v, %v; want a change", changed, err)
+	}
+	if d := woke.Sub(<-drawn); d > 500*time.Millisecond {
+		t.Errorf("WaitChange woke %v after the drawing", d)
+	}
+	if err := Grab(s, dst); err != nil {
+		t.Fatalf("Grab after WaitChange: %v, want the change", err)
+	}
+	checkColour(t, dst, image.Pt(20, 20), green)
+
+	// Sources without damage events cannot tell.
+	if _, ok, _ := WaitChange(plainSource{}, time.Millisecond); ok {
+		t.Error("WaitChange claims to know about a source without damage events")
+	}
+}

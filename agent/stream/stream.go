@@ -562,8 +562,6 @@ func (s *Sender) sendFrames() {
 	}()
 
 	interval := time.Second / time.Duration(s.fps)
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
 
 	// OpenH264 keeps refining a changed picture for about a second of
 	// further frames (a keyframe overshoots its budget, then skipped frames
@@ -573,10 +571,12 @@ func (s *Sender) sendFrames() {
 	// browser asks for a keyframe.
 	refine := s.fps * 3 / 2
 	var (
-		last    time.Time
-		sent    bool
-		idle    int    // ticks since the screen last changed
-		lastErr string // logged failures repeat every tick; log changes only
+		last       time.Time
+		sent       bool
+		idle       int       // ticks since the screen last changed
+		lastErr    string    // logged failures repeat every tick; log changes only
+		lastGrab   time.Time // the last capture, changed or not
+		lastChange time.Time // the last capture that found a change
 	)
 	fail := func(what string, err error) {
 		if msg := err.Error(); msg != lastErr {
@@ -585,12 +585,10 @@ func (s *Sender) sendFrames() {
 		}
 	}
 	for {
-		select {
-		case <-s.ctx.Done():
+		if !s.awaitFrame(interval, idle <= refine || s.keyFrame.Load(), lastGrab, lastChange, fail) {
 			return
-		case <-ticker.C:
 		}
-
+		lastGrab = time.Now()
 		switch err := s.grab(frame); {
 		case errors.Is(err, capture.ErrUnchanged):
 			// frame still holds the last picture.
@@ -602,6 +600,7 @@ func (s *Sender) sendFrames() {
 			continue
 		default:
 			idle = 0
+			lastChange = lastGrab
 		}
 		s.retune(ctl)
 		if s.keyFrame.Swap(false) {
@@ -643,6 +642,58 @@ func (s *Sender) sendFrames() {
 		if !sent {
 			sent = true
 			s.firstFrame(len(data))
+		}
+	}
+}
+
+// idleCheck bounds how long the frame loop sleeps on an unchanged screen,
+// so it sees a stop or a keyframe request in time.
+const idleCheck = 100 * time.Millisecond
+
+// awaitFrame waits until the frame loop should capture, and reports false
+// when the Sender stops first. Captures come every interval while the
+// encoder refines a recent change (refining). A source that can tell when
+// its screen changes (X11 damage) is captured the moment it does, rather
+// than at the next tick, which is most of the latency a sparse change
+// (a typed key, a clicked button) would otherwise wait; changed frames
+// still come no closer than interval, the frame rate cap. Other sources
+// are captured on the tick and compared.
+func (s *Sender) awaitFrame(interval time.Duration, refining bool, lastGrab, lastChange time.Time, fail func(string, error)) bool {
+	sleep := func(d time.Duration) bool {
+		if d <= 0 {
+			return s.ctx.Err() == nil
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-s.ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	for {
+		limit := idleCheck
+		if refining {
+			limit = max(time.Until(lastGrab.Add(interval)), 0)
+		}
+		changed, ok, err := capture.WaitChange(s.src, limit)
+		switch {
+		case !ok:
+			return sleep(time.Until(lastGrab.Add(interval)))
+		case err != nil:
+			fail("wait for screen changes", err)
+			return sleep(interval)
+		case s.ctx.Err() != nil:
+			return false
+		case changed:
+			return sleep(time.Until(lastChange.Add(interval)))
+		case refining:
+			return true
+		}
+		// Idle and unchanged: look again, unless a keyframe is wanted.
+		if s.keyFrame.Load() {
+			return true
 		}
 	}
 }
