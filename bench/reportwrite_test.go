@@ -31,7 +31,8 @@ headless Chromium as the console, all on loopback, and measures:
 - **frames per second**: ` + "`framesDecoded`" + ` from the console's getStats; **bytes per second**: RTP payload plus
   header bytes (` + "`bytesReceived + headerBytesReceived`" + ` of inbound-rtp); **agent CPU**: utime+stime of the agent
   from /proc over the phase, as % of one core.
-- **workloads** (12 s each, after 1 s of settling): an idle screen; the counter alone; typing prose into vi in
+- **workloads** (12 s each, after 1 s of settling, 3 s for the idle screen: the encoder refines a change for 1.5 s and
+  the browser asks for key frames as a stream starts): an idle screen; the counter alone; typing prose into vi in
   an xterm (12 characters/s); scrolling a long text in less one line per 33 ms; moving an xterm full of
   text in circles, 25 moves/s. The counter runs during all but the idle screen.
 - **Allow to first frame**: Date.now() in the agent's page just before Allow is clicked, to the console's
