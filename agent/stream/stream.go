@@ -585,14 +585,14 @@ func (s *Sender) sendFrames() {
 		}
 	}
 	for {
-		if !s.awaitFrame(interval, idle <= refine || s.keyFrame.Load(), lastGrab, lastChange, fail) {
+		if !s.awaitFrame(interval, idle <= refine || s.keyFrame.Load(), lastGrab, lastChange, last, fail) {
 			return
 		}
 		lastGrab = time.Now()
 		switch err := s.grab(frame); {
 		case errors.Is(err, capture.ErrUnchanged):
 			// frame still holds the last picture.
-			if idle++; idle > refine && !s.keyFrame.Load() {
+			if idle++; idle > refine && !s.keyFrame.Load() && lastGrab.Sub(last) < idleKeepAlive {
 				continue
 			}
 		case err != nil:
@@ -650,6 +650,12 @@ func (s *Sender) sendFrames() {
 // so it sees a stop or a keyframe request in time.
 const idleCheck = 100 * time.Millisecond
 
+// idleKeepAlive spaces the frames an unchanged screen still sends. Chrome
+// asks for a key frame when no frame came for 3 s; answering that costs
+// a full key frame (tens of ms of CPU, kilobytes) where an unchanged
+// frame costs about 65 bytes.
+const idleKeepAlive = 2 * time.Second
+
 // awaitFrame waits until the frame loop should capture, and reports false
 // when the Sender stops first. Captures come every interval while the
 // encoder refines a recent change (refining). A source that can tell when
@@ -658,7 +664,7 @@ const idleCheck = 100 * time.Millisecond
 // (a typed key, a clicked button) would otherwise wait; changed frames
 // still come no closer than interval, the frame rate cap. Other sources
 // are captured on the tick and compared.
-func (s *Sender) awaitFrame(interval time.Duration, refining bool, lastGrab, lastChange time.Time, fail func(string, error)) bool {
+func (s *Sender) awaitFrame(interval time.Duration, refining bool, lastGrab, lastChange, lastSent time.Time, fail func(string, error)) bool {
 	sleep := func(d time.Duration) bool {
 		if d <= 0 {
 			return s.ctx.Err() == nil
@@ -691,8 +697,9 @@ func (s *Sender) awaitFrame(interval time.Duration, refining bool, lastGrab, las
 		case refining:
 			return true
 		}
-		// Idle and unchanged: look again, unless a keyframe is wanted.
-		if s.keyFrame.Load() {
+		// Idle and unchanged: look again, unless a keyframe is wanted or
+		// the browser needs a sign of life.
+		if s.keyFrame.Load() || time.Since(lastSent) >= idleKeepAlive {
 			return true
 		}
 	}
