@@ -386,11 +386,12 @@ export function sessionView(main, id) {
     chatLog.scrollTop = chatLog.scrollHeight;
   }
 
+  let retries = 0;
   function connect() {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     const sock = new WebSocket(`${scheme}://${location.host}/ws/console/${id}`);
     ws = sock;
-    sock.onopen = () => { error.textContent = ''; send('hello', { protocol: PROTOCOL, role: 'console' }); };
+    sock.onopen = () => { error.textContent = ''; retries = 0; send('hello', { protocol: PROTOCOL, role: 'console' }); };
     sock.onmessage = async (ev) => {
       const msg = JSON.parse(ev.data);
       const d = msg.data || {};
@@ -444,8 +445,11 @@ export function sessionView(main, id) {
     };
     sock.onclose = () => {
       if (left || over) return;
-      error.textContent = t('session.disconnected');
-      setTimeout(() => { if (!left) connect(); }, 1000);
+      if (!error.textContent) error.textContent = t('session.disconnected');
+      // Back off while the relay is down (a restart takes seconds), with
+      // jitter so a desk's consoles do not all knock at once.
+      const step = Math.min(1000 * 2 ** retries++, 8000);
+      setTimeout(() => { if (!left) connect(); }, step / 2 + Math.random() * step / 2);
     };
   }
   connect();
