@@ -321,7 +321,7 @@ func (h *Hub) end(ctx context.Context, r *room, by, actor, reason string) {
 	h.log.Info("session ended", "session", r.id, "by", by, "reason", reason)
 	r.mu.Lock()
 	r.live, r.level, r.open = false, "", false
-	r.stopGrace()
+	h.stopGrace(r)
 	clear(r.asked)
 	agent := r.agent
 	r.mu.Unlock()

@@ -12,9 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -112,6 +110,7 @@ type Hub struct {
 
 	handlers  sync.WaitGroup // one per connection being served
 	stopWatch context.CancelFunc
+	graces    sync.WaitGroup // grace-period timers armed or running
 	// ladders holds what the relay keeps per live room for estimates and
 	// keep questions (estimate.go).
 	ladders  *ladderBook
@@ -234,11 +233,10 @@ func (h *Hub) release(c *wsconn.Conn) {
 func (h *Hub) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.closed = true
-	rooms := slices.Collect(maps.Values(h.rooms))
 	h.mu.Unlock()
 	h.stopWatch()
 	h.watching.Wait()
-	for _, r := range rooms {
+	for _, r := range h.allRooms() {
 		h.interrupt(r, h.cfg.Now(), store.InterruptShutdown)
 	}
 	h.mu.Lock()
@@ -246,6 +244,9 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		c.Finish(protocol.Error{Code: protocol.ErrRelayRestarting, Message: "relay shutting down"})
 	}
 	h.mu.Unlock()
+	// Every room was interrupted above, which stopped its timer; one
+	// that had fired is let finish.
+	h.graces.Wait()
 	done := make(chan struct{})
 	go func() {
 		h.handlers.Wait()

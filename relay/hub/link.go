@@ -74,6 +74,12 @@ func (h *Hub) allRooms() []*room {
 // linkDown records that the agent's link went down at `at` and starts the
 // grace period, once per drop.
 func (h *Hub) linkDown(r *room, at time.Time, why string) {
+	h.mu.Lock()
+	closing := h.closed
+	h.mu.Unlock()
+	if closing {
+		return // Shutdown interrupts the session
+	}
 	r.mu.Lock()
 	if !r.open || r.down {
 		r.mu.Unlock()
@@ -83,7 +89,12 @@ func (h *Hub) linkDown(r *room, at time.Time, why string) {
 	r.downAt = at
 	r.downGen++
 	gen := r.downGen
-	r.grace = time.AfterFunc(max(0, h.cfg.Grace-h.cfg.Now().Sub(at)), func() { h.graceOver(r, gen) })
+	// The hub owns the timer's goroutine: Shutdown waits for it.
+	h.graces.Add(1)
+	r.grace = time.AfterFunc(max(0, h.cfg.Grace-h.cfg.Now().Sub(at)), func() {
+		defer h.graces.Done()
+		h.graceOver(r, gen)
+	})
 	level := r.level
 	r.mu.Unlock()
 	h.log.Info("agent link down", "session", r.id, "why", why)
@@ -103,19 +114,19 @@ func (a *agentConn) touch() {
 	down := r.down && r.agent == a.conn
 	r.mu.Unlock()
 	if down {
-		a.h.linkUp(r, "")
+		a.h.linkUp(r)
 	}
 }
 
-// linkUp ends a drop within the grace period: the consent stands. The
-// caller holds no lock.
-func (h *Hub) linkUp(r *room, how string) {
+// linkUp ends a drop the connection survived, within the grace period:
+// the consent stands. The caller holds no lock.
+func (h *Hub) linkUp(r *room) {
 	r.mu.Lock()
 	if !r.down {
 		r.mu.Unlock()
 		return
 	}
-	r.stopGrace()
+	h.stopGrace(r)
 	st := protocol.Status{Status: protocol.StatusJoined, Agent: r.agentInfo, Reason: protocol.ReasonResumed, Level: r.level}
 	if r.live {
 		st.Status = protocol.StatusLive
@@ -123,23 +134,19 @@ func (h *Hub) linkUp(r *room, how string) {
 	r.mu.Unlock()
 	h.log.Info("agent link up", "session", r.id)
 	ctx := store.WithActor(context.Background(), store.Actor{Name: actorRelay})
-	detail := map[string]string{}
-	if how != "" {
-		detail["how"] = how
-	}
-	if err := h.store.AddEvent(ctx, r.id, store.EventLinkUp, actorRelay, detail); err != nil {
+	if err := h.store.AddEvent(ctx, r.id, store.EventLinkUp, actorRelay, nil); err != nil {
 		h.log.Error("record link up", "session", r.id, "err", err)
 	}
 	r.toConsole(st)
 }
 
 // stopGrace ends a drop's grace period; r.mu is held.
-func (r *room) stopGrace() {
+func (h *Hub) stopGrace(r *room) {
 	r.down = false
-	if r.grace != nil {
-		r.grace.Stop()
-		r.grace = nil
+	if r.grace != nil && r.grace.Stop() {
+		h.graces.Done() // its callback will not run
 	}
+	r.grace = nil
 }
 
 // graceOver interrupts the session whose link stayed down for the whole
@@ -164,7 +171,7 @@ func (h *Hub) interrupt(r *room, downAt time.Time, reason string) {
 	}
 	r.open, r.live, r.level = false, false, ""
 	clear(r.asked)
-	r.stopGrace()
+	h.stopGrace(r)
 	agent := r.agent
 	r.agent = nil
 	r.mu.Unlock()
@@ -231,7 +238,7 @@ func (a *agentConn) resume(ctx context.Context, m protocol.Resume) error {
 	r.agent, r.agentInfo = a.conn, a.hello.Agent
 	r.seen, r.open = a.h.cfg.Now(), true
 	wasDown := r.down
-	r.stopGrace()
+	a.h.stopGrace(r)
 	if interrupted || !r.live {
 		r.live, r.level = false, ""
 		clear(r.asked)
