@@ -340,15 +340,22 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 // waitJS polls a JavaScript condition until it is true.
 func waitJS(t *testing.T, ctx context.Context, what, cond string, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
+	if !becomes(t, ctx, cond, within) {
+		t.Fatalf("%s: not true within %v: %s", what, within, cond)
+	}
+}
+
+// becomes reports whether the JavaScript condition cond holds within the
+// given time.
+func becomes(t *testing.T, ctx context.Context, cond string, within time.Duration) bool {
+	t.Helper()
+	for deadline := time.Now().Add(within); ; time.Sleep(50 * time.Millisecond) {
 		if eval[bool](t, ctx, cond) {
-			return
+			return true
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not true within %v: %s", what, within, cond)
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

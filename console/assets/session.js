@@ -111,7 +111,9 @@ export function sessionView(main, id) {
   const billing = h('div', { id: 'billing-slot' });
 
   replace(main,
-    h('div', { class: 'toolbar' }, title, status, levelBadge, reason, stats, estimateLabel, askControl, askIntervention, end),
+    // The texts that change every second come last, so the buttons do not
+    // move under the technician's pointer.
+    h('div', { class: 'toolbar' }, title, status, levelBadge, estimateLabel, askControl, askIntervention, end, reason, stats),
     agentLine, billing, categoryLine, overrun, error, notice, controlLine, interventionForm, video, tools);
   const stopBilling = liveBilling(billing, id);
 
