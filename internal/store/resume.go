@@ -194,3 +194,40 @@ func (s *Store) InterruptOpen(ctx context.Context, actor string) ([]int64, error
 	}
 	return ids, nil
 }
+
+// EndAbandoned ends the sessions interrupted before cutoff whose agent
+// never came back: an interruption is a pause, not a way to leave a
+// session open for ever. They end by the relay, reason "agent_gone"; the
+// worked time stopped at the interruption. It returns the sessions ended.
+func (s *Store) EndAbandoned(ctx context.Context, cutoff time.Time, actor string) ([]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT s.id FROM remote_sessions s
+		WHERE s.status = ? AND (SELECT max(at) FROM session_events e
+			WHERE e.session_id = s.id AND e.kind = ?) < ?
+		ORDER BY s.id`, StatusInterrupted, EventInterrupted, cutoff.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("store: abandoned sessions: %w", err)
+	}
+	ids, err := collect(rows, func(r interface{ Scan(...any) error }) (int64, error) {
+		var id int64
+		return id, r.Scan(&id)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: abandoned sessions: %w", err)
+	}
+	var ended []int64
+	for _, id := range ids {
+		ok, err := s.End(ctx, id, "relay", actor, ReasonAgentGone)
+		if err != nil {
+			return ended, err
+		}
+		if ok {
+			ended = append(ended, id)
+		}
+	}
+	return ended, nil
+}
+
+// ReasonAgentGone ends a session whose agent did not come back after an
+// interruption.
+const ReasonAgentGone = "agent_gone"

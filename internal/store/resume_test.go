@@ -153,3 +153,30 @@ func TestInterruptOnlyOpenSessions(t *testing.T) {
 		t.Errorf("an interrupted session cannot be ended: %v, %v", ended, err)
 	}
 }
+
+func TestEndAbandonedEndsOnlyLongInterruptions(t *testing.T) {
+	s, c := openTest(t)
+	ctx := context.Background()
+	old := liveSession(t, s, c, "313131313")
+	if _, err := s.Interrupt(ctx, old.ID, c.now(), InterruptGraceExpired, "relay"); err != nil {
+		t.Fatal(err)
+	}
+	c.advance(20 * time.Minute)
+	recent := liveSession(t, s, c, "424242424")
+	if _, err := s.Interrupt(ctx, recent.ID, c.now(), InterruptGraceExpired, "relay"); err != nil {
+		t.Fatal(err)
+	}
+	live := liveSession(t, s, c, "535353535")
+	ended, err := s.EndAbandoned(ctx, c.now().Add(-15*time.Minute), "relay")
+	if err != nil || len(ended) != 1 || ended[0] != old.ID {
+		t.Fatalf("ended %v, %v; want only session %d", ended, err, old.ID)
+	}
+	for id, want := range map[int64]string{old.ID: StatusEnded, recent.ID: StatusInterrupted, live.ID: StatusLive} {
+		if got, _ := s.Session(ctx, id); got.Status != want {
+			t.Errorf("session %d is %s, want %s", id, got.Status, want)
+		}
+	}
+	if got, _ := s.Session(ctx, old.ID); got.EndedBy != "relay" || got.EndReason != ReasonAgentGone {
+		t.Errorf("ended by %q for %q", got.EndedBy, got.EndReason)
+	}
+}

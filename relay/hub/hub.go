@@ -40,6 +40,7 @@ type Store interface {
 	Resume(ctx context.Context, id int64, tokenHash []byte, actor string) (store.Session, bool, error)
 	Heartbeat(ctx context.Context, ids []int64) error
 	Interrupt(ctx context.Context, id int64, downAt time.Time, reason, actor string) (bool, error)
+	EndAbandoned(ctx context.Context, cutoff time.Time, actor string) ([]int64, error)
 }
 
 // Limits on guessing session codes.

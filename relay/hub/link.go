@@ -25,12 +25,17 @@ import (
 // no later than this after the truth.
 const heartbeatEvery = 10 * time.Second
 
+// AbandonAfter ends an interrupted session whose agent did not come back
+// (the agent itself stops trying after 10 minutes); a technician may end
+// it sooner.
+const AbandonAfter = 15 * time.Minute
+
 // watchLinks finds links gone silent and records the heartbeats, until ctx
 // ends.
 func (h *Hub) watchLinks(ctx context.Context) {
 	check := time.NewTicker(time.Second)
 	defer check.Stop()
-	var lastBeat time.Time
+	var lastBeat, lastSweep time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -57,6 +62,28 @@ func (h *Hub) watchLinks(ctx context.Context) {
 			if err := h.store.Heartbeat(ctx, alive); err != nil && ctx.Err() == nil {
 				h.log.Error("record heartbeats", "err", err)
 			}
+		}
+		if now.Sub(lastSweep) >= time.Minute {
+			lastSweep = now
+			h.endAbandoned(ctx, now)
+		}
+	}
+}
+
+// endAbandoned ends the sessions interrupted longer than AbandonAfter and
+// tells their consoles.
+func (h *Hub) endAbandoned(ctx context.Context, now time.Time) {
+	ended, err := h.store.EndAbandoned(store.WithActor(ctx, store.Actor{Name: actorRelay}), now.Add(-AbandonAfter), actorRelay)
+	if err != nil && ctx.Err() == nil {
+		h.log.Error("end abandoned sessions", "err", err)
+	}
+	for _, id := range ended {
+		h.log.Info("session ended: its agent did not come back", "session", id)
+		h.mu.Lock()
+		r := h.rooms[id]
+		h.mu.Unlock()
+		if r != nil {
+			r.toConsole(protocol.Status{Status: protocol.StatusEnded, By: protocol.ByRelay, Reason: store.ReasonAgentGone})
 		}
 	}
 }

@@ -161,3 +161,29 @@ func TestResumeBeforeHelloOrWithWrongTokenRefused(t *testing.T) {
 		expectError(t, a, protocol.ErrWrongCode)
 	}
 }
+
+// An interrupted session whose agent never comes back is ended by the
+// relay after AbandonAfter, and its console told.
+func TestAbandonedSessionIsEnded(t *testing.T) {
+	e := newEnv(t, withGrace(100*time.Millisecond))
+	agent, console := e.live()
+	agent.ws.Close()
+	expectStatus(t, console, protocol.StatusReconnecting)
+	expectStatus(t, console, protocol.StatusInterrupted)
+	e.clk.advance(hub.AbandonAfter - time.Minute)
+	time.Sleep(1500 * time.Millisecond) // a sweep or more, too early to end it
+	if s := e.session(); s.Status != store.StatusInterrupted {
+		t.Fatalf("status %s before AbandonAfter, want interrupted", s.Status)
+	}
+	e.clk.advance(2 * time.Minute)
+	if st := expectStatus(t, console, protocol.StatusEnded); st.By != protocol.ByRelay || st.Reason != store.ReasonAgentGone {
+		t.Errorf("console told %+v, want ended by the relay, agent_gone", st)
+	}
+	if s := e.session(); s.Status != store.StatusEnded || s.EndReason != store.ReasonAgentGone {
+		t.Errorf("stored %s (%s), want ended, agent_gone", s.Status, s.EndReason)
+	}
+	// Its token resumes nothing now.
+	a := e.helloAgent(machine)
+	a.send(t, protocol.Resume{SessionID: e.sess.ID, Token: e.joined.ResumeToken})
+	expectError(t, a, protocol.ErrSessionOver)
+}
