@@ -211,7 +211,10 @@ func TestXShmCapturesScreen(t *testing.T) {
 	}
 }
 
-func TestXShmDamage(t *testing.T) {
+// settledBlue is a blue 320x240 screen with a shared-memory source that
+// has grabbed it and reports no further change.
+func settledBlue(t *testing.T) (*painter, *xshm, *image.YCbCr) {
+	t.Helper()
 	p := startX(t, 320, 240)
 	p.fill(t, p.root, image.Rect(0, 0, 320, 240), blue)
 	s := openXShm(t)
@@ -220,6 +223,11 @@ func TestXShmDamage(t *testing.T) {
 		t.Fatalf("first Grab: %v", err)
 	}
 	settle(t, s, dst)
+	return p, s, dst
+}
+
+func TestXShmDamage(t *testing.T) {
+	p, s, dst := settledBlue(t)
 
 	// A Capture in between must not swallow the change Grab reports.
 	p.fill(t, p.root, image.Rect(10, 10, 50, 50), green)
@@ -605,14 +613,7 @@ func TestXShmMonitors(t *testing.T) {
 // long before its timeout: a frame loop can take a change the moment it
 // happens.
 func TestXShmWaitChange(t *testing.T) {
-	p := startX(t, 320, 240)
-	p.fill(t, p.root, image.Rect(0, 0, 320, 240), blue)
-	s := openXShm(t)
-	dst := frameFor(s.Bounds().Size())
-	if err := Grab(s, dst); err != nil {
-		t.Fatalf("first Grab: %v", err)
-	}
-	settle(t, s, dst)
+	p, s, dst := settledBlue(t)
 
 	begun := time.Now()
 	changed, ok, err := WaitChange(s, 150*time.Millisecond)
