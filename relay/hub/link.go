@@ -254,13 +254,36 @@ func (a *agentConn) resume(ctx context.Context, m protocol.Resume) error {
 			RetryAfter: int((wait + time.Second - 1) / time.Second)})
 	}
 	sum := sha256.Sum256([]byte(m.Token))
-	sess, interrupted, err := a.h.store.Resume(ctx, m.SessionID, sum[:], actorAgent)
-	if err != nil {
-		return a.refuse(err)
+	var (
+		sess        store.Session
+		interrupted bool
+		r           *room
+	)
+	for attempt := 0; ; attempt++ {
+		var err error
+		sess, interrupted, err = a.h.store.Resume(ctx, m.SessionID, sum[:], actorAgent)
+		if err != nil {
+			return a.refuse(err)
+		}
+		r = a.h.room(sess.ID)
+		r.mu.Lock()
+		if interrupted || r.open {
+			break
+		}
+		r.mu.Unlock()
+		// The grace period ran out between the store's answer and now,
+		// and the store says interrupted when asked again. Should it
+		// not (a session open in the store that this relay does not
+		// hold), it is interrupted here: its consent is not this
+		// relay's to vouch for.
+		if attempt > 0 {
+			if _, err := a.h.store.Interrupt(ctx, sess.ID, a.h.cfg.Now(), store.InterruptGraceExpired, actorRelay); err != nil {
+				a.log.Error("interrupt a session without a room", "session", sess.ID, "err", err)
+				return a.conn.Send(protocol.Error{Code: protocol.ErrInternal, Message: "could not resume"})
+			}
+		}
 	}
 	a.log = a.log.With("session", sess.ID)
-	r := a.h.room(sess.ID)
-	r.mu.Lock()
 	old := r.agent
 	r.agent, r.agentInfo = a.conn, a.hello.Agent
 	r.seen, r.open = a.h.cfg.Now(), true

@@ -2,9 +2,14 @@ package hub_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/store"
@@ -186,4 +191,40 @@ func TestAbandonedSessionIsEnded(t *testing.T) {
 	a := e.helloAgent(machine)
 	a.send(t, protocol.Resume{SessionID: e.sess.ID, Token: e.joined.ResumeToken})
 	expectError(t, a, protocol.ErrSessionOver)
+}
+
+// A session the store says is live but this hub does not hold (another
+// relay process had it, and nothing interrupted it) resumes only with a
+// new consent: the consent is not this relay's to vouch for.
+func TestResumeOfASessionThisHubDoesNotHold(t *testing.T) {
+	e := newEnv(t)
+	e.live()
+	other := hub.New(e.st, discard, hub.Config{Company: company, Now: e.clk.now})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ws/agent", other.ServeAgent)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		_ = other.Shutdown(ctx)
+		srv.Close()
+	})
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/ws/agent", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	a := &peer{name: "agent", ws: ws}
+	a.send(t, protocol.Hello{Protocol: protocol.Version, Role: protocol.RoleAgent, Agent: &machine})
+	expect[protocol.Welcome](t, a)
+	a.send(t, protocol.Resume{SessionID: e.sess.ID, Token: e.joined.ResumeToken})
+	if j := expect[protocol.Joined](t, a); !j.Resumed {
+		t.Errorf("joined %+v, want resumed", j)
+	}
+	if q := expect[protocol.ConsentRequest](t, a); q.Level != protocol.LevelView {
+		t.Errorf("question %+v, want view", q)
+	}
+	if s := e.session(); s.Status != store.StatusJoined {
+		t.Errorf("stored status %s, want joined (asked again)", s.Status)
+	}
 }
