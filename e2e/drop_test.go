@@ -72,6 +72,9 @@ func TestNetworkDropsAgainstTheGracePeriod(t *testing.T) {
 	c.restoreAgentHost(t)
 	back := time.Now()
 	waitConsoleStatus(t, c.console, "live", 20*time.Second)
+	if notice := eval[string](t, c.console, `document.getElementById('session-notice').textContent`); !strings.Contains(notice, "Verbinding hersteld") {
+		t.Errorf("console notice after a short drop %q, want that the connection is restored", notice)
+	}
 	if lvl := eval[string](t, c.console, `document.getElementById('level').dataset.level`); lvl != "control" {
 		t.Errorf("level after a short drop %q, want control: the consent stands", lvl)
 	}

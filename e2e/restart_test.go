@@ -111,6 +111,7 @@ func TestRelayRestartsDuringALiveSession(t *testing.T) {
 		s.relay.startAgain(t)
 		waitPhase(t, customer, "ask")
 		waitConsoleStatus(t, s.console, "joined", 15*time.Second)
+		waitJS(t, s.console, "console says the customer is asked again", `document.getElementById('session-notice').textContent.includes('opnieuw de vraag')`, 5*time.Second)
 		run(t, customer, "allow again", chromedp.Click(chromedp.CSS(`#allow`)))
 		waitPhase(t, customer, "sharing")
 		waitConsoleStatus(t, s.console, "live", 10*time.Second)

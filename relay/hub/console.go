@@ -105,11 +105,14 @@ func (c *consoleConn) attach(ctx context.Context, id int64) error {
 	}
 	c.handOver(ctx, sess)
 	c.room.mu.Lock()
-	agent, info, live, level, down := c.room.agent, c.room.agentInfo, c.room.live, c.room.level, c.room.down
+	agent, info, live, level, down, resumed := c.room.agent, c.room.agentInfo, c.room.live, c.room.level, c.room.down, c.room.resumed
 	c.room.mu.Unlock()
 	st := protocol.Status{Status: sess.Status, Agent: info, By: sess.EndedBy, Reason: sess.EndReason, Level: level}
-	if down {
+	switch {
+	case down:
 		st.Status = protocol.StatusReconnecting
+	case resumed && sess.Status == store.StatusJoined:
+		st.Reason = protocol.ReasonResumed // the customer is asked again
 	}
 	if sess.CodeExpired(c.h.cfg.Now()) {
 		st.Reason = "code_expired"
