@@ -44,8 +44,10 @@ func (a *App) checkLink(now time.Time) {
 	if a.joined == nil || a.finished {
 		return
 	}
-	if a.conn != nil && !a.resuming {
-		if now.Sub(a.beat) >= protocol.HeartbeatInterval {
+	if a.conn != nil {
+		// A resume waits for its answer; heartbeats before it would be
+		// refused as coming before the session.
+		if !a.resuming && now.Sub(a.beat) >= protocol.HeartbeatInterval {
 			a.beat = now
 			_ = a.conn.Send(protocol.Heartbeat{})
 		}
@@ -56,7 +58,7 @@ func (a *App) checkLink(now time.Time) {
 		if silent > deadLink {
 			a.log.Info("relay connection silent; dialing again", "silent", silent.Round(time.Second))
 			a.conn.Close()
-			a.conn = nil
+			a.conn, a.resuming = nil, false
 			a.redial()
 		}
 	}
