@@ -121,6 +121,10 @@ type App struct {
 	resuming   bool      // Resume sent, no answer yet
 	redialStop context.CancelFunc
 	outbox     []protocol.Message // for the relay, once it is back
+	// pendingEnd is the customer's Stop, clicked while the relay was
+	// unreachable, to deliver once it is back; endDelivered: it was.
+	pendingEnd   *protocol.End
+	endDelivered bool
 }
 
 // event is something that happened outside the loop.
@@ -239,7 +243,11 @@ func (a *App) Run(ctx context.Context) error {
 			return nil
 		}
 		a.syncControl()
-		if a.finished && exit == nil {
+		switch {
+		case a.finished && exit == nil && a.pendingEnd != nil:
+			exit = time.After(max(a.cfg.Linger, endDelivery))
+		case a.finished && exit == nil, a.endDelivered:
+			a.endDelivered = false
 			exit = time.After(a.cfg.Linger)
 		}
 	}
@@ -304,10 +312,19 @@ func (a *App) onAction(ctx context.Context, act localui.Action) {
 // During a drop the relay is not told: it interrupts the session when the
 // grace period ends.
 func (a *App) endByCustomer(reason string) {
-	a.stopRedial()
 	a.stopSharing()
-	if a.conn != nil && !a.resuming {
-		a.conn.Finish(protocol.End{By: protocol.ByCustomer, Reason: reason})
+	end := protocol.End{By: protocol.ByCustomer, Reason: reason}
+	switch {
+	case a.conn != nil && !a.resuming:
+		a.stopRedial()
+		a.conn.Finish(end)
+	case a.joined != nil && a.joined.ResumeToken != "":
+		// The relay is unreachable: the agent keeps dialing for a while to
+		// tell it, so the record says the customer stopped (link.go).
+		a.pendingEnd = &end
+		if a.conn == nil {
+			a.redial()
+		}
 	}
 	a.state.Phase, a.state.EndedBy = localui.PhaseEnded, protocol.ByCustomer
 	if reason != "customer_stopped" {
@@ -417,6 +434,15 @@ var errorKeys = map[string]bool{
 }
 
 func (a *App) onMessage(m protocol.Message) {
+	if a.finished {
+		// Over on this side: whatever the relay still says changes
+		// nothing (a resume delivering a Stop may be answered with a
+		// question first).
+		if m, ok := m.(protocol.Joined); ok && m.Resumed {
+			a.onResumed(m)
+		}
+		return
+	}
 	switch m := m.(type) {
 	case protocol.Welcome:
 		a.log.Info("connected to relay", "relay_version", m.Software)

@@ -29,6 +29,9 @@ const (
 	deadLink = 15 * time.Second
 	// giveUp ends the agent's attempts to reach the relay again.
 	giveUp = 10 * time.Minute
+	// endDelivery is how long an agent whose customer stopped during a
+	// drop keeps trying to tell the relay before it exits.
+	endDelivery = 30 * time.Second
 )
 
 var redialBackoff = relayclient.Backoff{Base: 500 * time.Millisecond, Max: 10 * time.Second}
@@ -139,7 +142,7 @@ func (a *App) lapse() {
 // lostRelay handles the end of the relay connection during a session:
 // dial again and resume, rather than end.
 func (a *App) lostRelay() bool {
-	if a.joined == nil || a.finished || a.joined.ResumeToken == "" {
+	if a.joined == nil || (a.finished && a.pendingEnd == nil) || a.joined.ResumeToken == "" {
 		return false
 	}
 	a.conn = nil
@@ -189,7 +192,7 @@ func (a *App) stopRedial() {
 // onRedialed resumes the session on a new connection.
 func (a *App) onRedialed(conn *wsconn.Conn) {
 	a.stopRedial()
-	if a.finished || a.conn != nil {
+	if (a.finished && a.pendingEnd == nil) || a.conn != nil {
 		conn.Close()
 		return
 	}
@@ -204,6 +207,12 @@ func (a *App) onRedialed(conn *wsconn.Conn) {
 func (a *App) onResumed(m protocol.Joined) {
 	a.resuming = false
 	a.joined = &m
+	if a.pendingEnd != nil {
+		a.log.Info("back to the relay: telling it the customer stopped", "session", m.SessionID)
+		a.conn.Finish(*a.pendingEnd)
+		a.pendingEnd, a.endDelivered = nil, true
+		return
+	}
 	a.log.Info("session resumed", "session", m.SessionID)
 	a.linkUp()
 	a.flushOutbox()

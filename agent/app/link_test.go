@@ -144,3 +144,22 @@ func TestDropLongerThanGraceStopsSharing(t *testing.T) {
 	waitMessage(t, got, "resume")
 	waitPhase(t, a, "ask")
 }
+
+// A customer who stops sharing while the relay is unreachable is heard
+// once it is back: the agent resumes only to deliver the Stop.
+func TestStopDuringADropReachesTheRelay(t *testing.T) {
+	d := allowThenDrop(t, 60, func(send func(protocol.Message)) {
+		// An interrupted session would be asked again: the agent must
+		// not take the question up.
+		send(protocol.ConsentRequest{Level: protocol.LevelView})
+	})
+	waitState(t, d.app, `"link":"reconnecting"`)
+	act(t, d.app, "stop", "")
+	waitPhase(t, d.app, "ended")
+	d.refuse.Store(false)
+	waitMessage(t, d.got, "resume")
+	if end := waitMessage(t, d.got, "end").(protocol.End); end.By != protocol.ByCustomer || end.Reason != "customer_stopped" {
+		t.Errorf("delivered %+v, want the customer's stop", end)
+	}
+	waitPhase(t, d.app, "ended")
+}
