@@ -229,10 +229,7 @@ func (s *Store) Contracts(ctx context.Context, customerID int64) ([]Contract, er
 	if err != nil {
 		return nil, fmt.Errorf("store: contracts: %w", err)
 	}
-	ids, err := collect(rows, func(r interface{ Scan(...any) error }) (int64, error) {
-		var id int64
-		return id, r.Scan(&id)
-	})
+	ids, err := collect(rows, scanID)
 	if err != nil {
 		return nil, err
 	}

@@ -141,6 +141,12 @@ func (s *Store) Customers(ctx context.Context, query string, limit int) ([]Custo
 }
 
 // collect scans every row with scan.
+// scanID scans a row of one id, for collect.
+func scanID(r interface{ Scan(...any) error }) (int64, error) {
+	var id int64
+	return id, r.Scan(&id)
+}
+
 func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
 	defer rows.Close()
 	out := []T{}

@@ -169,16 +169,11 @@ func (s *Store) InterruptOpen(ctx context.Context, actor string) ([]int64, error
 			return err
 		}
 		type open struct{ id, seen int64 }
-		var all []open
-		for rows.Next() {
+		all, err := collect(rows, func(r interface{ Scan(...any) error }) (open, error) {
 			var o open
-			if err := rows.Scan(&o.id, &o.seen); err != nil {
-				rows.Close()
-				return err
-			}
-			all = append(all, o)
-		}
-		if err := rows.Close(); err != nil {
+			return o, r.Scan(&o.id, &o.seen)
+		})
+		if err != nil {
 			return err
 		}
 		for _, o := range all {
@@ -187,7 +182,7 @@ func (s *Store) InterruptOpen(ctx context.Context, actor string) ([]int64, error
 			}
 			ids = append(ids, o.id)
 		}
-		return rows.Err()
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: interrupt open sessions: %w", err)
@@ -208,10 +203,7 @@ func (s *Store) EndAbandoned(ctx context.Context, cutoff time.Time, actor string
 	if err != nil {
 		return nil, fmt.Errorf("store: abandoned sessions: %w", err)
 	}
-	ids, err := collect(rows, func(r interface{ Scan(...any) error }) (int64, error) {
-		var id int64
-		return id, r.Scan(&id)
-	})
+	ids, err := collect(rows, scanID)
 	if err != nil {
 		return nil, fmt.Errorf("store: abandoned sessions: %w", err)
 	}
