@@ -309,8 +309,7 @@ func (a *App) onAction(ctx context.Context, act localui.Action) {
 }
 
 // endByCustomer stops sharing and ends the session on the customer's side.
-// During a drop the relay is not told: it interrupts the session when the
-// grace period ends.
+// During a drop the Stop waits for the relay (pendingEnd).
 func (a *App) endByCustomer(reason string) {
 	a.stopSharing()
 	end := protocol.End{By: protocol.ByCustomer, Reason: reason}
