@@ -56,6 +56,17 @@ func newNetns(t *testing.T, role string) *netns {
 			t.Errorf("delete network namespace %s: %v: %s", n.name, err, out)
 		}
 	})
+	// No IPv6: its link-local addresses finish duplicate address
+	// detection a second or two after a link comes up, and Chromium takes
+	// that for a change of network and aborts the requests in flight
+	// (net::ERR_NETWORK_CHANGED), a page load among them. The tests use
+	// IPv4 only.
+	for _, scope := range []string{"all", "default"} {
+		knob := "/proc/sys/net/ipv6/conf/" + scope + "/disable_ipv6"
+		if out, err := exec.Command("ip", "netns", "exec", n.name, "sh", "-c", "echo 1 > "+knob).CombinedOutput(); err != nil {
+			t.Fatalf("turn IPv6 off in %s: %v: %s", n.name, err, out)
+		}
+	}
 	n.ip(t, "link", "set", "lo", "up")
 	return n
 }
