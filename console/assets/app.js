@@ -131,4 +131,6 @@ async function route() {
 }
 
 window.addEventListener('hashchange', route);
-load().then(route);
+// Without the texts the page stays as index.html has it, which says after
+// a few seconds that the console could not load.
+load().then(route, (err) => console.error(err));

@@ -9,12 +9,29 @@ export const languages = ['nl', 'fr', 'en'];
 
 /** Loads the catalog and picks the language: saved choice, then browser. */
 export async function load() {
-  const res = await fetch('/i18n.json');
-  catalog = await res.json();
+  catalog = await fetchCatalog();
   const saved = localStorage.getItem('meekijk.lang');
   const browser = (navigator.language || 'nl').slice(0, 2);
   lang = languages.includes(saved || '') ? /** @type {string} */ (saved) : languages.includes(browser) ? browser : 'nl';
   document.documentElement.lang = lang;
+}
+
+/**
+ * The catalog, asked for again a few times over some seconds: a change of
+ * network aborts the requests in flight, and without texts there is no page.
+ * @returns {Promise<Record<string, Record<string, string>>>}
+ */
+async function fetchCatalog() {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch('/i18n.json');
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      return await res.json();
+    } catch (err) {
+      if (attempt === 4) throw new Error(`load the texts: ${err}`);
+      await new Promise((done) => setTimeout(done, 250 * 2 ** attempt));
+    }
+  }
 }
 
 export function current() { return lang; }
