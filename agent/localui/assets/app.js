@@ -13,9 +13,28 @@ function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (m, n) => (n in params ? String(params[n]) : m));
 }
 
+/**
+ * fetch, tried again when the request never got through. When the network
+ * changes (a Wi-Fi drop, the very moment the customer clicks Stop) Chromium
+ * fails the requests still waiting for a connection, even to the agent on
+ * this machine; a request already sent is not failed, so trying again does
+ * not repeat a click.
+ * @param {string} url @param {RequestInit} [init]
+ */
+async function send(url, init) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (err) {
+      if (attempt === 4) throw err;
+      await new Promise((done) => setTimeout(done, 100 * 2 ** attempt));
+    }
+  }
+}
+
 /** @param {string} kind @param {string} [value] */
 async function act(kind, value = '') {
-  await fetch('action', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind, value }) });
+  await send('action', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind, value }) });
 }
 
 /** @param {string} id */
@@ -208,11 +227,11 @@ $('send-file').addEventListener('change', async (e) => {
     return;
   }
   $('send-error').textContent = '';
-  await fetch('upload?name=' + encodeURIComponent(file.name), { method: 'POST', body: file });
+  await send('upload?name=' + encodeURIComponent(file.name), { method: 'POST', body: file });
 });
 $('lang').addEventListener('change', (e) => act('lang', /** @type {HTMLSelectElement} */ (e.target).value));
 
-fetch('i18n.json').then((r) => r.json()).then((c) => {
+send('i18n.json').then((r) => r.json()).then((c) => {
   catalog = c;
   render();
   const events = new EventSource('events');

@@ -65,3 +65,24 @@ func TestConsoleLoadFailures(t *testing.T) {
 		t.Errorf("login title %q: the texts did not load", got)
 	}
 }
+
+// TestCustomerClickSurvivesAFailedRequest: a network change fails the
+// requests still waiting for a connection, even to the agent on the same
+// machine. The customer's Allow, clicked at that moment, still counts: the
+// page sends it again.
+func TestCustomerClickSurvivesAFailedRequest(t *testing.T) {
+	s := newScene(t)
+	code := startSession(t, s.console, "Klik tijdens een netwerkwissel")
+	ag, customer := s.customer(t)
+	enterCode(t, customer, ag.pageURL, code)
+	waitPhase(t, customer, "ask")
+	blockURLs(t, customer, "*://*:*/*/action")
+	run(t, customer, "allow", chromedp.Click(chromedp.CSS(`#allow`)))
+	time.Sleep(250 * time.Millisecond)
+	if phase := eval[string](t, customer, `document.body.dataset.phase`); phase != "ask" {
+		t.Fatalf("phase %q while the click cannot get through; the block did not hold", phase)
+	}
+	blockURLs(t, customer)
+	waitPhase(t, customer, "sharing")
+	waitConsoleStatus(t, s.console, "live", 10*time.Second)
+}
