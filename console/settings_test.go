@@ -63,11 +63,25 @@ func TestBillingRulesEditor(t *testing.T) {
 	if len(got.History) != 2 || got.History[0].Actor == "" || !got.History[0].At.After(got.History[1].At) {
 		t.Errorf("history %+v", got.History)
 	}
-	// The rules bill: a statement now rounds to 10 minutes, 30 at least.
+	// The rules bill the work begun from the change on. The session held
+	// before keeps its hour (35 minutes, one-hour minimum); one held now,
+	// on the same ticket and day, rounds 12 minutes to 10-minute steps and
+	// 30 at least, and is not merged into the first: that was billed under
+	// other rules.
+	e.clk.advance(time.Hour)
+	later := e.hold(b.billableTk.ID, after(5*time.Minute, store.EventConsentGranted, toControl), after(7*time.Minute, store.EventEnded, nil))
 	var st statement
 	e.call(b.admin, "GET", fmt.Sprintf("/api/v1/billing/statement?customer=%d&month=2026-03", b.customer), nil, 200, &st)
-	if st.Totals.BilledMinutes != 40 || st.Totals.VATPercent != 21 {
-		t.Errorf("statement under the new rules: %+v", st.Totals)
+	if st.Totals.BilledMinutes != 90 || st.Totals.VATPercent != 21 {
+		t.Errorf("statement across a change of rules: %+v", st.Totals)
+	}
+	for _, l := range st.Lines {
+		if l.Kind == "adjustment" && slices.Contains(l.SessionIDs, b.billable) && l.BilledMinutes != 25 {
+			t.Errorf("session before the change: %d minutes added, want 25 up to the old hour", l.BilledMinutes)
+		}
+		if l.Kind == "adjustment" && slices.Contains(l.SessionIDs, later) && (len(l.SessionIDs) != 1 || l.BilledMinutes != 18) {
+			t.Errorf("session after the change: adjustment %+v, want 18 minutes up to the new 30 on its own", l)
+		}
 	}
 }
 

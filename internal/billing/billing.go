@@ -180,6 +180,46 @@ type Settings struct {
 	// DefaultRates is the desk's rate history for customers without a
 	// contract in force (GET /api/v1/rates/default).
 	DefaultRates []Rate `json:"defaultRates"`
+	// EarlierRules are the rounding, minimum, merging and surcharge rules
+	// an admin has since changed, oldest first. Work is billed by the
+	// rules in force when its intervention began, so a month already
+	// invoiced bills the same after a change; the fields above are the
+	// rules of work begun after the last Until. VAT is not among them: it
+	// is charged once, on the statement's total.
+	EarlierRules []EarlierRules `json:"earlierRules,omitempty"`
+}
+
+// EarlierRules are rules that applied to the work begun before Until.
+type EarlierRules struct {
+	Until                      time.Time `json:"until"`
+	MergeTicketDay             bool      `json:"mergeTicketDay"`
+	IncrementMinutes           int64     `json:"incrementMinutes"`
+	MinimumMinutes             int64     `json:"minimumMinutes"`
+	OutOfHoursSurchargePercent int64     `json:"outOfHoursSurchargePercent"`
+}
+
+// rulesAt returns s with the rules in force at t, and which rules those
+// are: the index in EarlierRules, or len(EarlierRules) for the rules of
+// s itself. Validation keeps EarlierRules in order of Until.
+func (s Settings) rulesAt(t time.Time) (Settings, int) {
+	for i, r := range s.EarlierRules {
+		if t.Before(r.Until) {
+			return r.over(s), i
+		}
+	}
+	return s, len(s.EarlierRules)
+}
+
+// over returns s with the rules r in place of its own.
+func (r EarlierRules) over(s Settings) Settings {
+	s.MergeTicketDay, s.IncrementMinutes, s.MinimumMinutes = r.MergeTicketDay, r.IncrementMinutes, r.MinimumMinutes
+	s.OutOfHoursSurchargePercent = r.OutOfHoursSurchargePercent
+	return s
+}
+
+// mergesEver reports whether any rules of s merge a ticket's day.
+func (s Settings) mergesEver() bool {
+	return s.MergeTicketDay || slices.ContainsFunc(s.EarlierRules, func(r EarlierRules) bool { return r.MergeTicketDay })
 }
 
 // Defaults are the rules of shared/DOMAIN.md: Brussels time, a quarter-hour
@@ -421,14 +461,17 @@ func group(sessions []Session, s Settings) []intervention {
 		ticketID  int64
 		ticketRef string
 		date      string
+		rules     int
 	}
 	var out []intervention
 	index := map[key]int{}
 	for _, se := range worked {
 		date := se.Segments[0].Start.In(s.Location).Format(time.DateOnly)
 		k := key{session: se.ID}
-		if s.MergeTicketDay {
-			k = key{ticketID: se.TicketID, ticketRef: se.TicketRef, date: date}
+		// A day merges only under one set of rules: a change of rules
+		// during the day starts a new intervention.
+		if r, version := s.rulesAt(se.Segments[0].Start); r.MergeTicketDay {
+			k = key{ticketID: se.TicketID, ticketRef: se.TicketRef, date: date, rules: version}
 		}
 		i, ok := index[k]
 		if !ok {
@@ -443,8 +486,9 @@ func group(sessions []Session, s Settings) []intervention {
 
 // bill prices one intervention and appends it and its lines to st.
 func bill(st *Statement, in Input, g intervention, number int) error {
-	s, loc := in.Settings, in.Settings.Location
 	first := g.sessions[0]
+	s, _ := in.Settings.rulesAt(first.Segments[0].Start)
+	loc := s.Location
 	iv := Intervention{Number: number, Date: g.date, TicketID: first.TicketID, TicketRef: first.TicketRef,
 		SessionIDs: []int64{}, Start: first.Segments[0].Start.In(loc)}
 	for _, se := range g.sessions {
@@ -467,7 +511,7 @@ func bill(st *Statement, in Input, g intervention, number int) error {
 	}
 	cph, haveRate := rateOn(rates, g.date)
 
-	lines := workLines(in, g, iv)
+	lines := workLines(in, s, g, iv)
 	for _, l := range lines {
 		iv.WorkedSeconds += l.WorkedSeconds
 		if l.Covered {
@@ -496,10 +540,10 @@ func bill(st *Statement, in Input, g intervention, number int) error {
 }
 
 // workLines groups an intervention's segments into work lines: one per
-// technician, level and verdict, in order of start. Minutes and amounts are
-// left to price.
-func workLines(in Input, g intervention, iv Intervention) []Line {
-	loc := in.Settings.Location
+// technician, level and verdict, in order of start, with the surcharge of
+// the rules s. Minutes and amounts are left to price.
+func workLines(in Input, s Settings, g intervention, iv Intervention) []Line {
+	loc := s.Location
 	type lineKey struct {
 		tech    Technician
 		level   Level
@@ -530,7 +574,7 @@ func workLines(in Input, g intervention, iv Intervention) []Line {
 					TicketRef: se.TicketRef, SessionIDs: []int64{}, Technician: &tech, Level: seg.Level,
 					Start: seg.Start.In(loc), End: seg.End.In(loc), Covered: v.Covered, Reasons: v.Reasons}
 				if se.OutsideHours {
-					l.SurchargePercent = in.Settings.OutOfHoursSurchargePercent
+					l.SurchargePercent = s.OutOfHoursSurchargePercent
 				}
 				lines = append(lines, l)
 			}

@@ -3,7 +3,9 @@ package billing_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/meekijk/meekijk/internal/billing"
@@ -76,5 +78,60 @@ func TestComputeAll(t *testing.T) {
 	var fe *billing.FieldError
 	if !errors.As(err, &fe) || fe.Field != "parts[1].sessions[0].segments[0].end" {
 		t.Errorf("bad part: %v", err)
+	}
+}
+
+// TestEarlierRules: work is billed by the rules in force when its
+// intervention began. A desk that lowered its minimum from 60 to 30
+// minutes, raised its surcharge and began merging a ticket's day at noon
+// bills the morning's work as before and the afternoon's by the new rules,
+// and does not merge a day across the change.
+func TestEarlierRules(t *testing.T) {
+	s := settings()
+	s.MinimumMinutes, s.OutOfHoursSurchargePercent, s.MergeTicketDay = 30, 50, true
+	s.EarlierRules = []billing.EarlierRules{
+		{Until: tm("2026-03-01 00:00"), IncrementMinutes: 10, MinimumMinutes: 90},
+		{Until: tm("2026-03-02 12:00"), IncrementMinutes: 15, MinimumMinutes: 60},
+	}
+	out := session(5, seg("2026-02-27 20:00", "2026-02-27 20:05"))
+	out.OutsideHours = true
+	in := billable(
+		out,                               // before both changes
+		session(1, seg("09:00", "09:07")), // morning: minimum 60, no merging
+		session(2, seg("10:00", "10:07")), // its own intervention
+		session(3, seg("12:30", "12:37")), // afternoon: merged with 4, minimum 30
+		session(4, seg("14:00", "14:07")))
+	in.Settings = s
+	st := compute(t, in)
+	type got struct {
+		sessions string
+		billed   int64
+	}
+	var ivs []got
+	for _, iv := range st.Interventions {
+		ivs = append(ivs, got{fmt.Sprint(iv.SessionIDs), iv.BilledMinutes})
+	}
+	want := []got{{"[5]", 90}, {"[1]", 60}, {"[2]", 60}, {"[3 4]", 30}}
+	if !slices.Equal(ivs, want) {
+		t.Fatalf("interventions %v, want %v", ivs, want)
+	}
+	for _, l := range st.Lines {
+		if l.Kind == billing.KindWork && slices.Contains(l.SessionIDs, 5) && l.SurchargePercent != 0 {
+			t.Errorf("out-of-hours work of February carries a %d%% surcharge; none was in force", l.SurchargePercent)
+		}
+	}
+	if !strings.Contains(st.Lines[1].Note, "10-minute increments") || !strings.Contains(st.Lines[1].Note, "90-minute minimum") {
+		t.Errorf("February's adjustment note %q does not name February's rules", st.Lines[1].Note)
+	}
+	if len(st.Settings.EarlierRules) != 2 {
+		t.Errorf("the statement's settings lost the earlier rules: %+v", st.Settings.EarlierRules)
+	}
+
+	// Without earlier rules, the rules of today bill everything.
+	s.EarlierRules = nil
+	in.Settings = s
+	st = compute(t, in)
+	if n := len(st.Interventions); n != 2 || st.Totals.BilledMinutes != 60 {
+		t.Errorf("today's rules: %d interventions, %d minutes; want 2 (one per day and ticket) of 30", n, st.Totals.BilledMinutes)
 	}
 }

@@ -264,7 +264,7 @@ func Validate(in Input) error {
 			return fieldErr(path+".id", "session %d appears twice", se.ID)
 		}
 		seen[se.ID] = true
-		if err := validateSession(se, in.Settings.MergeTicketDay); err != nil {
+		if err := validateSession(se, in.Settings.mergesEver()); err != nil {
 			return within(path, err)
 		}
 	}
@@ -277,6 +277,18 @@ func validateSettings(s Settings) error {
 	}
 	if err := ValidateRules(s); err != nil {
 		return err
+	}
+	for i, r := range s.EarlierRules {
+		path := fmt.Sprintf("earlierRules[%d]", i)
+		if r.Until.IsZero() {
+			return fieldErr(path+".until", "is required")
+		}
+		if i > 0 && !r.Until.After(s.EarlierRules[i-1].Until) {
+			return fieldErr(path+".until", "must be after the until of earlierRules[%d]: oldest first", i-1)
+		}
+		if err := ValidateRules(r.over(s)); err != nil {
+			return within(path, err)
+		}
 	}
 	return validateRates("defaultRates", s.DefaultRates)
 }

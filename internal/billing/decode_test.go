@@ -63,6 +63,14 @@ func TestDecodeErrors(t *testing.T) {
 		{"unknown time zone", `{"referencePerson": true, "settings": {"timeZone": "Europe/Gent"}}`, "settings.timeZone", "unknown time zone"},
 		{"Local time zone", `{"referencePerson": true, "settings": {"timeZone": "Local"}}`, "settings.timeZone", "IANA"},
 		{"negative surcharge", `{"referencePerson": true, "settings": {"outOfHoursSurchargePercent": -1}}`, "settings.outOfHoursSurchargePercent", "0 to"},
+		{"earlier rules out of order", `{"referencePerson": true, "settings": {"earlierRules": [{"until": "2026-03-01T00:00:00+01:00", "incrementMinutes": 15}, {"until": "2026-02-01T00:00:00+01:00", "incrementMinutes": 15}]}}`,
+			"settings.earlierRules[1].until", "oldest first"},
+		{"earlier rules without until", `{"referencePerson": true, "settings": {"earlierRules": [{"incrementMinutes": 15}]}}`,
+			"settings.earlierRules[0].until", "required"},
+		{"earlier increment of 0", `{"referencePerson": true, "settings": {"earlierRules": [{"until": "2026-03-01T00:00:00+01:00"}]}}`,
+			"settings.earlierRules[0].incrementMinutes", "1 to"},
+		{"earlier merging needs tickets", `{"referencePerson": true, "sessions": [{"id": 1, "segments": [` + ok + `]}], "settings": {"earlierRules": [{"until": "2026-03-01T00:00:00+01:00", "incrementMinutes": 15, "mergeTicketDay": true}]}}`,
+			"sessions[0].ticketId", "mergeTicketDay"},
 		{"too large", `{"customer": "` + strings.Repeat("x", billing.MaxRequestBytes) + `"}`, "", "over 65536 bytes"},
 	}
 	for _, c := range cases {

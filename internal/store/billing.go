@@ -37,9 +37,10 @@ const (
 const settingBilling = "billing"
 
 // BillingSettings returns the desk's billing rules: billing.Defaults with
-// what is saved under the "billing" setting, the desk's default rates, and
-// the time zone tz (the support calendar's, so a session's date is the
-// same day everywhere in the product).
+// what is saved under the "billing" setting, the rules each change
+// replaced (EarlierRules, from the setting's history), the desk's default
+// rates, and the time zone tz (the support calendar's, so a session's date
+// is the same day everywhere in the product).
 func (s *Store) BillingSettings(ctx context.Context, tz string) (billing.Settings, error) {
 	set := billing.Defaults()
 	raw, ok, err := s.Setting(ctx, settingBilling)
@@ -50,6 +51,9 @@ func (s *Store) BillingSettings(ctx context.Context, tz string) (billing.Setting
 		if err := json.Unmarshal([]byte(raw), &set); err != nil {
 			return set, fmt.Errorf("store: billing setting: %w", err)
 		}
+	}
+	if set.EarlierRules, err = s.earlierBillingRules(ctx); err != nil {
+		return set, err
 	}
 	if set.Location, err = time.LoadLocation(tz); err != nil || tz == "" {
 		return set, fmt.Errorf("store: billing time zone %q: %w", tz, err)
@@ -64,6 +68,29 @@ func (s *Store) BillingSettings(ctx context.Context, tz string) (billing.Setting
 		set.DefaultRates = append(set.DefaultRates, billing.Rate{CentsPerHour: r.CentsPerHour, EffectiveFrom: r.EffectiveFrom})
 	}
 	return set, nil
+}
+
+// earlierBillingRules turns the billing setting's history into the rules
+// each change replaced, in force until that change: the defaults before
+// the first.
+func (s *Store) earlierBillingRules(ctx context.Context) ([]billing.EarlierRules, error) {
+	changes, err := s.settingChanges(ctx, -1, settingBilling)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]billing.EarlierRules, 0, len(changes))
+	before := RulesOf(billing.Defaults())
+	for i := len(changes) - 1; i >= 0; i-- { // oldest first
+		out = append(out, billing.EarlierRules{Until: changes[i].At, MergeTicketDay: before.MergeTicketDay,
+			IncrementMinutes: before.IncrementMinutes, MinimumMinutes: before.MinimumMinutes,
+			OutOfHoursSurchargePercent: before.OutOfHoursSurchargePercent})
+		next := RulesOf(billing.Defaults())
+		if err := json.Unmarshal([]byte(changes[i].Value), &next); err != nil {
+			return nil, fmt.Errorf("store: billing rules saved at %v: %w", changes[i].At, err)
+		}
+		before = next
+	}
+	return out, nil
 }
 
 // BillingFilter selects the sessions to bill; zero fields select all.

@@ -67,11 +67,17 @@ const maxSettingHistory = 200
 // change itself: one record, kept tamper-evident, rather than a copy that
 // could disagree with it.
 func (s *Store) SettingHistory(ctx context.Context, limit int, keys ...string) ([]SettingChange, error) {
-	if len(keys) == 0 {
-		return nil, nil
-	}
 	if limit <= 0 || limit > maxSettingHistory {
 		limit = maxSettingHistory
+	}
+	return s.settingChanges(ctx, limit, keys...)
+}
+
+// settingChanges is SettingHistory without its bound: a limit of -1 reads
+// every change (SQLite takes a negative LIMIT for none).
+func (s *Store) settingChanges(ctx context.Context, limit int, keys ...string) ([]SettingChange, error) {
+	if len(keys) == 0 {
+		return nil, nil
 	}
 	args := []any{}
 	for _, k := range keys {

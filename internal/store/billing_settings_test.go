@@ -64,4 +64,25 @@ func TestBillingRulesAndTheirHistory(t *testing.T) {
 	if len(hist) != 1 || hist[0].Key != SettingReconfirmAnswer || hist[0].Value != "45" {
 		t.Errorf("consent timer history %+v", hist)
 	}
+
+	// Each change ends the rules it replaced: the defaults until the
+	// first, the first until the second. The second is in force.
+	hist, err = s.SettingHistory(ctx, 0, SettingBilling)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := billing.Defaults()
+	want := []billing.EarlierRules{
+		{Until: hist[1].At, IncrementMinutes: def.IncrementMinutes, MinimumMinutes: def.MinimumMinutes},
+		{Until: hist[0].At, IncrementMinutes: first.IncrementMinutes, MinimumMinutes: first.MinimumMinutes, OutOfHoursSurchargePercent: 50},
+	}
+	if len(set.EarlierRules) != len(want) {
+		t.Fatalf("earlier rules %+v, want %+v", set.EarlierRules, want)
+	}
+	for i := range want {
+		if got := set.EarlierRules[i]; !got.Until.Equal(want[i].Until) || got.IncrementMinutes != want[i].IncrementMinutes ||
+			got.MinimumMinutes != want[i].MinimumMinutes || got.OutOfHoursSurchargePercent != want[i].OutOfHoursSurchargePercent || got.MergeTicketDay {
+			t.Errorf("earlier rules[%d] %+v, want %+v", i, got, want[i])
+		}
+	}
 }
