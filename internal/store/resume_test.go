@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,6 +152,38 @@ func TestInterruptOnlyOpenSessions(t *testing.T) {
 	}
 	if ended, err := s.End(ctx, sess.ID, "technician", "technician:1", "gave_up"); !ended || err != nil {
 		t.Errorf("an interrupted session cannot be ended: %v, %v", ended, err)
+	}
+}
+
+// TestInterruptSessions: a relay shutting down interrupts all it holds in
+// one transaction; a session that ended meanwhile is left as it is, and a
+// session that does not exist undoes the whole write, which says which.
+func TestInterruptSessions(t *testing.T) {
+	s, c := openTest(t)
+	ctx := context.Background()
+	a, b, gone := liveSession(t, s, c, "646464646"), liveSession(t, s, c, "757575757"), liveSession(t, s, c, "868686868")
+	if _, err := s.End(ctx, gone.ID, "technician", "technician:1", ""); err != nil {
+		t.Fatal(err)
+	}
+	c.advance(time.Minute)
+	if err := s.InterruptSessions(ctx, []int64{a.ID, b.ID, gone.ID}, c.now(), InterruptShutdown, "relay"); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[int64]string{a.ID: StatusInterrupted, b.ID: StatusInterrupted, gone.ID: StatusEnded} {
+		if got, _ := s.Session(ctx, id); got.Status != want {
+			t.Errorf("session %d is %s, want %s", id, got.Status, want)
+		}
+	}
+	if w := workedSeconds(t, s, a.ID, c.now().Add(time.Hour)); w != 60 {
+		t.Errorf("worked %v s, want 60: until the shutdown", w)
+	}
+	other := liveSession(t, s, c, "979797979")
+	err := s.InterruptSessions(ctx, []int64{other.ID, 999}, c.now(), InterruptShutdown, "relay")
+	if err == nil || !strings.Contains(err.Error(), "session 999") {
+		t.Errorf("interrupting an unknown session: %v", err)
+	}
+	if got, _ := s.Session(ctx, other.ID); got.Status != StatusLive {
+		t.Errorf("session %d is %s after a failed write, want live", other.ID, got.Status)
 	}
 }
 

@@ -713,6 +713,31 @@ func TestShutdownClosesEverything(t *testing.T) {
 	}
 }
 
+// TestShutdownOutOfTimeWithEveryoneGone: when recording the interruptions
+// uses up the shutdown time (a busy disk), but no connection is left, the
+// shutdown is complete and says so.
+func TestShutdownOutOfTimeWithEveryoneGone(t *testing.T) {
+	e := newEnv(t)
+	agent, console := e.live()
+	agent.vanish()
+	console.vanish()
+	deadline := time.Now().Add(wait)
+	for _, conns := e.hub.Held(); conns > 0; _, conns = e.hub.Held() {
+		if time.Now().After(deadline) {
+			t.Fatalf("hub still holds %d connections", conns)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := e.hub.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown with nothing left to close: %v", err)
+	}
+	if got, _ := e.st.Session(context.Background(), e.sess.ID); got.Status != store.StatusInterrupted {
+		t.Errorf("session %s after shutdown, want interrupted", got.Status)
+	}
+}
+
 func TestAgentTextIsCleaned(t *testing.T) {
 	e := newEnv(t)
 	console, _ := e.console()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/store"
+	"github.com/meekijk/meekijk/internal/wsconn"
 )
 
 // The agent's link to the relay. A session's agent sends a heartbeat every
@@ -191,30 +192,51 @@ func (h *Hub) graceOver(r *room, gen int) {
 // interrupt stops sharing on an open session and records it: worked time
 // stops at downAt, and the customer must consent again.
 func (h *Hub) interrupt(r *room, downAt time.Time, reason string) {
-	r.mu.Lock()
-	if !r.open {
+	h.interruptAll([]*room{r}, downAt, reason)
+}
+
+// interruptAll is interrupt for many rooms at once, with one write to the
+// store: a relay shutting down with hundreds of sessions open syncs the
+// disk once, not once each, and so stays within its shutdown time.
+func (h *Hub) interruptAll(rooms []*room, downAt time.Time, reason string) {
+	type stopped struct {
+		r     *room
+		agent *wsconn.Conn
+	}
+	var done []stopped
+	var ids []int64
+	for _, r := range rooms {
+		r.mu.Lock()
+		if !r.open {
+			r.mu.Unlock()
+			continue
+		}
+		r.open, r.live, r.level = false, false, ""
+		clear(r.asked)
+		h.stopGrace(r)
+		done = append(done, stopped{r, r.agent})
+		r.agent = nil
 		r.mu.Unlock()
+		h.forgetLadder(r)
+		ids = append(ids, r.id)
+	}
+	if len(ids) == 0 {
 		return
 	}
-	r.open, r.live, r.level = false, false, ""
-	clear(r.asked)
-	h.stopGrace(r)
-	agent := r.agent
-	r.agent = nil
-	r.mu.Unlock()
-	h.forgetLadder(r)
 	ctx := store.WithActor(context.Background(), store.Actor{Name: actorRelay})
-	if _, err := h.store.Interrupt(ctx, r.id, downAt, reason, actorRelay); err != nil {
-		h.log.Error("record interruption", "session", r.id, "err", err)
+	if err := h.store.InterruptSessions(ctx, ids, downAt, reason, actorRelay); err != nil {
+		h.log.Error("record interruptions", "sessions", ids, "err", err)
 	}
-	h.log.Info("session interrupted", "session", r.id, "reason", reason)
-	r.toConsole(protocol.Status{Status: protocol.StatusInterrupted, Reason: reason})
-	if agent != nil && reason == store.InterruptGraceExpired {
-		// A connection silent for the whole grace period is dead; the
-		// agent resumes on a new one.
-		agent.Close()
+	for _, d := range done {
+		h.log.Info("session interrupted", "session", d.r.id, "reason", reason)
+		d.r.toConsole(protocol.Status{Status: protocol.StatusInterrupted, Reason: reason})
+		if d.agent != nil && reason == store.InterruptGraceExpired {
+			// A connection silent for the whole grace period is dead; the
+			// agent resumes on a new one.
+			d.agent.Close()
+		}
+		h.dropIfEmpty(d.r)
 	}
-	h.dropIfEmpty(r)
 }
 
 // dropIfEmpty forgets a room nobody is attached to and no drop is pending
