@@ -25,7 +25,7 @@ func TestDeniedShare(t *testing.T) {
 	waitPhase(t, customer, "ask")
 	run(t, customer, "deny", chromedp.Click(chromedp.CSS(`#deny`)))
 	waitPhase(t, customer, "declined")
-	waitConsoleStatus(t, console, "declined", 2*time.Second)
+	waitConsoleStatus(t, console, "declined", 10*time.Second)
 	ag.waitExit(t, 10*time.Second)
 
 	if n := videoFrames(t, console); n != 0 {

@@ -162,7 +162,7 @@ func TestTechnicianEnds(t *testing.T) {
 	waitJS(t, s.console, "first frame", `Number(document.getElementById('screen').dataset.frames) > 0`, 15*time.Second)
 
 	run(t, s.console, "end session", chromedp.Click(chromedp.CSS(`#end-session`)))
-	waitConsoleStatus(t, s.console, "ended", 2*time.Second)
+	waitConsoleStatus(t, s.console, "ended", 10*time.Second)
 	waitPhase(t, customer, "ended")
 	if by := eval[string](t, customer, `document.getElementById('ended-by').textContent`); !strings.Contains(by, "technicus") {
 		t.Errorf("customer page says %q, want that the technician ended it", by)
