@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/meekijk/meekijk/internal/testrig"
 )
 
 // loadgenChild holds idle agents on the relay named in the environment:
@@ -106,12 +108,12 @@ func relayProfileChild() int {
 }
 
 // child starts this test binary again in a helper role.
-func child(t *testing.T, role string, env ...string) (*proc, error) {
+func child(t *testing.T, role string, env ...string) (*testrig.Proc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	return startProc(t, append(env, roleEnv+"="+role), self)
+	return testrig.Start(t, append(env, roleEnv+"="+role), self)
 }
 
 // capacityStep is one measurement of the relay under idle agents.
@@ -164,9 +166,9 @@ func measureCapacity(t *testing.T) *capacity {
 		return c
 	}
 	time.Sleep(time.Second)
-	c.Baseline, _ = RSS(relay.pid())
+	c.Baseline, _ = RSS(relay.Pid())
 	// Each generator holds at most its own limit; three outnumber one relay.
-	gens := make([]*proc, 0, 3)
+	gens := make([]*testrig.Proc, 0, 3)
 	for range 3 {
 		// Four source addresses give ~112k ephemeral ports, shared.
 		g, err := child(t, "loadgen", "MEEKIJK_BENCH_RELAY="+base, "MEEKIJK_BENCH_SOURCES=4")
@@ -192,7 +194,7 @@ func measureCapacity(t *testing.T) *capacity {
 			if i == 0 {
 				share += (step - held) % len(gens)
 			}
-			ans, err := g.ask(fmt.Sprintf("open %d", share), "held ", 2*time.Minute)
+			ans, err := g.Ask(fmt.Sprintf("open %d", share), "held ", 2*time.Minute)
 			if err != nil {
 				failed = err.Error()
 				break
@@ -210,9 +212,9 @@ func measureCapacity(t *testing.T) *capacity {
 		}
 		held = total
 		time.Sleep(2 * time.Second) // let the relay settle its buffers
-		rss, err := RSS(relay.pid())
+		rss, err := RSS(relay.Pid())
 		if err != nil {
-			c.StopNote = "the relay died: " + relay.stderr.String()
+			c.StopNote = "the relay died: " + relay.Stderr()
 			break
 		}
 		c.Steps = append(c.Steps, capacityStep{Agents: held, RSS: rss})
@@ -222,8 +224,8 @@ func measureCapacity(t *testing.T) *capacity {
 		}
 	}
 	for _, g := range gens {
-		g.in.Close()
-		g.stop()
+		_ = g.CloseInput()
+		g.Stop()
 	}
 	time.Sleep(2 * time.Second) // the relay notices the closed sockets
 	api, err := LoginAPI(base, "admin", password)
@@ -239,15 +241,15 @@ func measureCapacity(t *testing.T) *capacity {
 }
 
 // startRelayBinary starts the real relay binary on a free loopback port.
-func startRelayBinary(t *testing.T) (p *proc, base, password string, err error) {
-	p, err = startProc(t, nil, bin.relay, "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-company", "Softwarehuis Janssens")
+func startRelayBinary(t *testing.T) (p *testrig.Proc, base, password string, err error) {
+	p, err = testrig.Start(t, nil, bin.relay, "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-company", "Softwarehuis Janssens")
 	if err != nil {
 		return nil, "", "", err
 	}
-	if base, err = p.line("Console: ", 20*time.Second); err != nil {
+	if base, err = p.Line("Console: ", 20*time.Second); err != nil {
 		return nil, "", "", err
 	}
-	login, err := p.line("First admin login: ", 20*time.Second)
+	login, err := p.Line("First admin login: ", 20*time.Second)
 	if err != nil {
 		return nil, "", "", err
 	}
@@ -267,13 +269,13 @@ func profileRelay(t *testing.T, c *capacity) {
 		c.Profile = err.Error()
 		return
 	}
-	base, err := r.line("relay ", 20*time.Second)
+	base, err := r.Line("relay ", 20*time.Second)
 	if err != nil {
 		c.Profile = err.Error()
 		return
 	}
 	var before, after memStats
-	line, err := r.line("base ", 20*time.Second)
+	line, err := r.Line("base ", 20*time.Second)
 	if err == nil {
 		err = json.Unmarshal([]byte(line), &before)
 	}
@@ -290,7 +292,7 @@ func profileRelay(t *testing.T, c *capacity) {
 	heap := t.TempDir() + "/relay.heap"
 	if err == nil {
 		time.Sleep(2 * time.Second)
-		line, err = r.ask("profile "+heap, "stats ", time.Minute)
+		line, err = r.Ask("profile "+heap, "stats ", time.Minute)
 	}
 	if err == nil {
 		err = json.Unmarshal([]byte(line), &after)

@@ -162,7 +162,7 @@ const statsJS = `(async () => {
 type meekijk struct {
 	console  context.Context
 	customer context.Context
-	agent    *proc
+	agent    *testrig.Proc
 	base     rtpStats
 }
 
@@ -179,12 +179,12 @@ func (s *stage) startSession() (*meekijk, time.Duration, error) {
 	if err := until(s.console, "console waits for the agent", `document.getElementById('status')?.dataset.status === 'waiting'`, 10*time.Second); err != nil {
 		return nil, 0, err
 	}
-	agent, err := startProc(s.t, []string{"DISPLAY=" + s.display, "LANG=nl_BE.UTF-8"}, bin.agent,
+	agent, err := testrig.Start(s.t, []string{"DISPLAY=" + s.display, "LANG=nl_BE.UTF-8"}, bin.agent,
 		"-relay", s.base, "-no-browser", "-ice-allow", "127.0.0.0/8")
 	if err != nil {
 		return nil, 0, err
 	}
-	pageURL, err := agent.line("Open this page to continue: ", 20*time.Second)
+	pageURL, err := agent.Line("Open this page to continue: ", 20*time.Second)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -228,10 +228,10 @@ func (m *meekijk) stop() error {
 	if err := do(m.customer, "stop sharing", chromedp.Click(chromedp.CSS(`#stop`))); err != nil {
 		return err
 	}
-	return m.agent.exited(10 * time.Second)
+	return m.agent.Exited(10 * time.Second)
 }
 
-func (m *meekijk) pid() int { return m.agent.pid() }
+func (m *meekijk) pid() int { return m.agent.Pid() }
 
 func (m *meekijk) mark() error {
 	st, err := js[rtpStats](m.console, statsJS)

@@ -44,10 +44,10 @@ func TestAuditSurvivesKill9(t *testing.T) {
 	for acked.Load() < 150 {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := r.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-r.done
+	<-r.Done()
 	<-done
 	n := acked.Load()
 
@@ -68,7 +68,7 @@ func TestAuditSurvivesKill9(t *testing.T) {
 
 	// The relay starts again on the same data, and the chain goes on.
 	again := start(t, nil, bin.relay, "-addr", "127.0.0.1:0", "-data", r.dataDir)
-	url := strings.TrimSuffix(again.waitLine(t, "Console: "), "/")
+	url := strings.TrimSuffix(waitLine(t, again, "Console: "), "/")
 	if status := loginAPI(t, url, "admin", r.password).do(t, "POST", "/api/v1/rates/default", map[string]any{"centsPerHour": 1, "effectiveFrom": "2026-01-01"}, nil); status != 200 {
 		t.Fatalf("write after restart: %d", status)
 	}

@@ -91,7 +91,7 @@ func TestCoturnClient(t *testing.T) {
 				if got := echo.n.Load(); got != 5 {
 					t.Errorf("the peer received %d messages, want 5", got)
 				}
-				if !logLine(r.stderr.String(), `msg="turn allocation created"`, "username="+ice.Username, "transport="+transport) {
+				if !logLine(r.Stderr(), `msg="turn allocation created"`, "username="+ice.Username, "transport="+transport) {
 					t.Errorf("relay log has no allocation for %s over %s", ice.Username, transport)
 				}
 				t.Logf("%s", lastLines(out, 4))
@@ -125,7 +125,7 @@ func TestCoturnClient(t *testing.T) {
 			if !strings.Contains(out, "Received relay addr") {
 				t.Fatalf("no allocation, so the refusal says nothing about the peer policy:\n%s", out)
 			}
-			refusedByPolicy := logLine(r.stderr.String(), `msg="turn permission refused"`, "peer="+target)
+			refusedByPolicy := logLine(r.Stderr(), `msg="turn permission refused"`, "peer="+target)
 			// uclient asks for an IPv6 relay for an IPv6 peer; pion/turn v4
 			// only relays over IPv4 and grants an IPv4 one, which uclient
 			// then gives up on before asking for a permission.
@@ -242,10 +242,10 @@ func refusedAuth(t *testing.T, r *relay, client *netns, ice protocol.ICEServer, 
 	if strings.Contains(out, "Received relay addr") {
 		t.Errorf("client received a relay address:\n%s", out)
 	}
-	if !logLine(r.stderr.String(), `msg="turn authentication refused"`, `reason="`+reason+`"`, "username="+ice.Username) {
-		t.Errorf("relay log has no refusal %q for %s:\n%s", reason, ice.Username, r.stderr.String())
+	if !logLine(r.Stderr(), `msg="turn authentication refused"`, `reason="`+reason+`"`, "username="+ice.Username) {
+		t.Errorf("relay log has no refusal %q for %s:\n%s", reason, ice.Username, r.Stderr())
 	}
-	if strings.Contains(r.stderr.String(), ice.Credential) {
+	if strings.Contains(r.Stderr(), ice.Credential) {
 		t.Error("the relay logged a password")
 	}
 	t.Logf("%s: %s", reason, lastLines(out, 1))

@@ -84,8 +84,8 @@ func TestNetworkDropsAgainstTheGracePeriod(t *testing.T) {
 	waitJS(t, c.console, "picture again", `Number(document.getElementById('screen').dataset.frames) > `+itoa(frames+3), 20*time.Second)
 	waitJS(t, c.console, "control on again", `document.getElementById('control-state').dataset.control === 'on'`, 10*time.Second)
 	t.Logf("short drop: live again %v after the network came back; agent log: %q", time.Since(back).Round(time.Millisecond),
-		logLinesWith(c.agent.stderr.String(), "ICE restart", "session resumed", "relay link", "dialing again"))
-	if !strings.Contains(c.agent.stderr.String(), "ICE restart offered") {
+		logLinesWith(c.agent.Stderr(), "ICE restart", "session resumed", "relay link", "dialing again"))
+	if !strings.Contains(c.agent.Stderr(), "ICE restart offered") {
 		t.Error("the picture came back without an ICE restart")
 	}
 	if phase := eval[string](t, c.customer, `document.body.dataset.phase`); phase != "sharing" {

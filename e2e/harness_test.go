@@ -4,7 +4,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -21,8 +20,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -71,102 +68,29 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer collects a process's output for assertions.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// proc is a started binary whose stdout lines are read for announcements.
-type proc struct {
-	cmd    *exec.Cmd
-	stderr *syncBuffer
-	lines  chan string
-	done   chan struct{}
-	err    error
-}
-
-func start(t *testing.T, env []string, name string, args ...string) *proc {
+// start starts a binary for the test, failing it if it cannot.
+func start(t *testing.T, env []string, name string, args ...string) *testrig.Proc {
 	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	p := &proc{cmd: cmd, stderr: &syncBuffer{}, lines: make(chan string, 64), done: make(chan struct{})}
-	cmd.Stderr = p.stderr
-	out, err := cmd.StdoutPipe()
+	p, err := testrig.Start(t, env, name, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			select {
-			case p.lines <- sc.Text():
-			default:
-			}
-		}
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.stop()
-		if t.Failed() {
-			t.Logf("%s stderr:\n%s", filepath.Base(name), p.stderr.String())
-		}
-	})
 	return p
 }
 
-// stop asks the process to end (SIGTERM), then kills it after 5 s.
-func (p *proc) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-// waitLine returns the rest of the first stdout line starting with prefix.
-func (p *proc) waitLine(t *testing.T, prefix string) string {
+// waitLine returns the rest of p's first stdout line starting with prefix,
+// waiting up to 20 s.
+func waitLine(t *testing.T, p *testrig.Proc, prefix string) string {
 	t.Helper()
-	timeout := time.After(20 * time.Second)
-	for {
-		select {
-		case l := <-p.lines:
-			if strings.HasPrefix(l, prefix) {
-				return strings.TrimSpace(strings.TrimPrefix(l, prefix))
-			}
-		case <-p.done:
-			t.Fatalf("process exited before printing %q: %v\n%s", prefix, p.err, p.stderr.String())
-		case <-timeout:
-			t.Fatalf("no %q line within 20 s\n%s", prefix, p.stderr.String())
-		}
+	l, err := p.Line(prefix, 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return l
 }
 
 type relay struct {
-	*proc
+	*testrig.Proc
 	url, password, dataDir string
 }
 
@@ -183,9 +107,9 @@ func startRelayIn(t *testing.T, launcher []string, args ...string) *relay {
 	dir := t.TempDir()
 	name, argv := launch(launcher, bin.relay, append([]string{"-addr", "127.0.0.1:0", "-data", dir, "-company", "Softwarehuis Janssens"}, args...))
 	p := start(t, nil, name, argv...)
-	r := &relay{proc: p, dataDir: dir}
-	r.url = strings.TrimSuffix(p.waitLine(t, "Console: "), "/")
-	login := p.waitLine(t, "First admin login: ")
+	r := &relay{Proc: p, dataDir: dir}
+	r.url = strings.TrimSuffix(waitLine(t, p, "Console: "), "/")
+	login := waitLine(t, p, "First admin login: ")
 	f := strings.Fields(login) // admin password: X
 	if len(f) != 3 {
 		t.Fatalf("unexpected admin line %q", login)
@@ -206,7 +130,7 @@ func (r *relay) db(t *testing.T) *sql.DB {
 }
 
 type agent struct {
-	*proc
+	*testrig.Proc
 	pageURL string
 }
 
@@ -221,7 +145,7 @@ func startAgentIn(t *testing.T, launcher []string, relayURL, display string, arg
 	t.Helper()
 	name, argv := launch(launcher, bin.agent, append([]string{"-relay", relayURL, "-no-browser", "-ice-allow", "127.0.0.0/8"}, args...))
 	p := start(t, []string{"DISPLAY=" + display, "LANG=nl_BE.UTF-8"}, name, argv...)
-	return &agent{proc: p, pageURL: p.waitLine(t, "Open this page to continue: ")}
+	return &agent{Proc: p, pageURL: waitLine(t, p, "Open this page to continue: ")}
 }
 
 // launch puts a command prefix (none when launcher is empty) before a
@@ -237,10 +161,8 @@ func launch(launcher []string, program string, args []string) (string, []string)
 // waitExit waits for the agent to exit on its own.
 func (a *agent) waitExit(t *testing.T, within time.Duration) {
 	t.Helper()
-	select {
-	case <-a.done:
-	case <-time.After(within):
-		t.Fatalf("agent still running after %v", within)
+	if err := a.Exited(within); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -254,30 +176,40 @@ func startXvfb(t *testing.T) string {
 // display, kept until the test ends.
 func colouredWindow(t *testing.T, display string, rect image.Rectangle, rgb uint32) {
 	t.Helper()
+	t.Cleanup(mapWindow(t, display, rect, rgb, 0).Close)
+}
+
+// mapWindow maps a borderless window of one colour on the display, on a
+// connection of its own that receives the events of the mask; closing the
+// connection takes the window away. It returns once the server has drawn
+// the window.
+func mapWindow(t *testing.T, display string, rect image.Rectangle, rgb, events uint32) *xgb.Conn {
+	t.Helper()
 	x, err := xgb.NewConnDisplay(display)
 	if err != nil {
 		t.Fatalf("connect to X %s: %v", display, err)
 	}
-	t.Cleanup(x.Close)
 	screen := xproto.Setup(x).DefaultScreen(x)
 	wid, err := xproto.NewWindowId(x)
 	if err != nil {
+		x.Close()
 		t.Fatal(err)
 	}
 	err = xproto.CreateWindowChecked(x, screen.RootDepth, wid, screen.Root,
 		int16(rect.Min.X), int16(rect.Min.Y), uint16(rect.Dx()), uint16(rect.Dy()), 0,
 		xproto.WindowClassInputOutput, screen.RootVisual,
-		xproto.CwBackPixel|xproto.CwOverrideRedirect, []uint32{rgb, 1}).Check()
+		xproto.CwBackPixel|xproto.CwOverrideRedirect|xproto.CwEventMask, []uint32{rgb, 1, events}).Check()
+	if err == nil {
+		err = xproto.MapWindowChecked(x, wid).Check()
+	}
+	if err == nil {
+		_, err = xproto.GetGeometry(x, xproto.Drawable(wid)).Reply()
+	}
 	if err != nil {
-		t.Fatalf("create window: %v", err)
+		x.Close()
+		t.Fatalf("window at %v: %v", rect, err)
 	}
-	if err := xproto.MapWindowChecked(x, wid).Check(); err != nil {
-		t.Fatalf("map window: %v", err)
-	}
-	// A round trip makes sure the server has drawn the window.
-	if _, err := xproto.GetGeometry(x, xproto.Drawable(wid)).Reply(); err != nil {
-		t.Fatal(err)
-	}
+	return x
 }
 
 // newBrowser starts headless Chromium, fenced off the network: no

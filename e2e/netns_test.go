@@ -110,7 +110,7 @@ func TestSessionAcrossNamespaces(t *testing.T) {
 	if after := selectedPair(t, c.console); after != pair {
 		t.Errorf("selected pair changed during the session: %s <-> %s, then %s <-> %s", pair.Local, pair.Remote, after.Local, after.Remote)
 	}
-	logs := c.relay.stderr.String()
+	logs := c.relay.Stderr()
 	for _, host := range []string{"198.18.1.2", "198.18.2.2"} {
 		if !logLine(logs, `msg="turn allocation created"`, "remote="+host+":") {
 			t.Errorf("relay log shows no TURN allocation for %s:\n%s", host, logs)

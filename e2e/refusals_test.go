@@ -31,10 +31,10 @@ func TestDeniedShare(t *testing.T) {
 	if n := videoFrames(t, console); n != 0 {
 		t.Errorf("console decoded %d frames after a denial", n)
 	}
-	if !strings.Contains(ag.stderr.String(), "frames_captured=0") {
-		t.Errorf("agent captured frames although the customer denied:\n%s", ag.stderr.String())
+	if !strings.Contains(ag.Stderr(), "frames_captured=0") {
+		t.Errorf("agent captured frames although the customer denied:\n%s", ag.Stderr())
 	}
-	if strings.Contains(ag.stderr.String(), "sharing started") {
+	if strings.Contains(ag.Stderr(), "sharing started") {
 		t.Error("agent started sharing although the customer denied")
 	}
 	kinds, _ := sessionEvents(t, r)
@@ -96,7 +96,7 @@ func TestCodeRefusals(t *testing.T) {
 	if msg := codeError(t, customer); !strings.Contains(msg, "Te veel foute pogingen") {
 		t.Fatalf("right code while throttled: message %q, want throttling", msg)
 	}
-	if strings.Contains(r.stderr.String(), "agent joined") {
+	if strings.Contains(r.Stderr(), "agent joined") {
 		t.Fatal("an agent joined while its address was throttled")
 	}
 }
@@ -167,7 +167,7 @@ func TestAgentPageRefusesStrangers(t *testing.T) {
 		}
 	}
 	// The accepted "allow" was ignored: no question was on screen.
-	if strings.Contains(ag.stderr.String(), "sharing started") {
+	if strings.Contains(ag.Stderr(), "sharing started") {
 		t.Error("an allow posted with no question on screen started sharing")
 	}
 }

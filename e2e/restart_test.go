@@ -16,11 +16,11 @@ import (
 func (r *relay) stopWith(t *testing.T, sig syscall.Signal, within time.Duration) time.Duration {
 	t.Helper()
 	begun := time.Now()
-	if err := r.cmd.Process.Signal(sig); err != nil {
+	if err := r.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-r.done:
+	case <-r.Done():
 	case <-time.After(within):
 		t.Fatalf("relay still running %v after %v", within, sig)
 	}
@@ -32,8 +32,8 @@ func (r *relay) stopWith(t *testing.T, sig syscall.Signal, within time.Duration)
 func (r *relay) startAgain(t *testing.T) {
 	t.Helper()
 	addr := strings.TrimPrefix(r.url, "http://")
-	r.proc = start(t, nil, bin.relay, "-addr", addr, "-data", r.dataDir, "-company", "Softwarehuis Janssens")
-	if got := strings.TrimSuffix(r.waitLine(t, "Console: "), "/"); got != r.url {
+	r.Proc = start(t, nil, bin.relay, "-addr", addr, "-data", r.dataDir, "-company", "Softwarehuis Janssens")
+	if got := strings.TrimSuffix(waitLine(t, r.Proc, "Console: "), "/"); got != r.url {
 		t.Fatalf("restarted relay at %s, want %s", got, r.url)
 	}
 }
@@ -94,7 +94,7 @@ func TestRelayRestartsDuringALiveSession(t *testing.T) {
 		took := s.relay.stopWith(t, sig, 10*time.Second)
 		if sig == syscall.SIGTERM {
 			var exit *exec.ExitError
-			if err := s.relay.err; err != nil && !errors.As(err, &exit) {
+			if err := s.relay.Err(); err != nil && !errors.As(err, &exit) {
 				t.Errorf("relay exit after SIGTERM: %v", err)
 			} else if err != nil {
 				t.Errorf("relay exited with %v after SIGTERM, want 0", err)

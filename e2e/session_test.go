@@ -99,8 +99,8 @@ func TestConsentedScreenShare(t *testing.T) {
 	if msg := eval[string](t, console, `document.getElementById('session-error').textContent`); msg != "" {
 		t.Fatalf("console shows an error during the session: %q", msg)
 	}
-	if strings.Contains(ag.stderr.String(), "bad candidate") || strings.Contains(r.stderr.String(), "malformed") {
-		t.Fatalf("candidates were refused:\nagent: %s\nrelay: %s", ag.stderr.String(), r.stderr.String())
+	if strings.Contains(ag.Stderr(), "bad candidate") || strings.Contains(r.Stderr(), "malformed") {
+		t.Fatalf("candidates were refused:\nagent: %s\nrelay: %s", ag.Stderr(), r.Stderr())
 	}
 
 	// The customer stops; the console says so within a second.
@@ -110,8 +110,8 @@ func TestConsentedScreenShare(t *testing.T) {
 	t.Logf("stop to console ended: %v", time.Since(stopAt).Round(time.Millisecond))
 	waitPhase(t, customer, "ended")
 	ag.waitExit(t, 10*time.Second)
-	if !strings.Contains(ag.stderr.String(), "frames_captured=") || strings.Contains(ag.stderr.String(), "frames_captured=0 ") {
-		t.Errorf("agent reports no captured frames:\n%s", ag.stderr.String())
+	if !strings.Contains(ag.Stderr(), "frames_captured=") || strings.Contains(ag.Stderr(), "frames_captured=0 ") {
+		t.Errorf("agent reports no captured frames:\n%s", ag.Stderr())
 	}
 
 	kinds, actors := sessionEvents(t, r)
@@ -168,8 +168,8 @@ func TestTechnicianEnds(t *testing.T) {
 		t.Errorf("customer page says %q, want that the technician ended it", by)
 	}
 	ag.waitExit(t, 10*time.Second)
-	if !strings.Contains(ag.stderr.String(), "session ended by relay") || !strings.Contains(ag.stderr.String(), "by=technician") {
-		t.Errorf("agent did not stop on the technician's end:\n%s", ag.stderr.String())
+	if !strings.Contains(ag.Stderr(), "session ended by relay") || !strings.Contains(ag.Stderr(), "by=technician") {
+		t.Errorf("agent did not stop on the technician's end:\n%s", ag.Stderr())
 	}
 	if eval[bool](t, s.console, `!document.getElementById('screen').hidden`) {
 		t.Error("console still shows the video after the end")

@@ -25,7 +25,7 @@ func TestSessionThroughTURN(t *testing.T) {
 	if pair.Local.Type != "relay" || pair.Remote.Type != "relay" {
 		t.Fatalf("selected candidate pair %s <-> %s, want relay on both ends", pair.Local, pair.Remote)
 	}
-	if strings.Contains(s.relay.stderr.String(), "level=ERROR") {
-		t.Errorf("relay logged errors:\n%s", s.relay.stderr.String())
+	if strings.Contains(s.relay.Stderr(), "level=ERROR") {
+		t.Errorf("relay logged errors:\n%s", s.relay.Stderr())
 	}
 }

@@ -21,26 +21,7 @@ type clickRecorder struct {
 
 func newClickRecorder(t *testing.T, display string, rect image.Rectangle) *clickRecorder {
 	t.Helper()
-	x, err := xgb.NewConnDisplay(display)
-	if err != nil {
-		t.Fatalf("connect to X %s: %v", display, err)
-	}
-	screen := xproto.Setup(x).DefaultScreen(x)
-	wid, err := xproto.NewWindowId(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = xproto.CreateWindowChecked(x, screen.RootDepth, wid, screen.Root,
-		int16(rect.Min.X), int16(rect.Min.Y), uint16(rect.Dx()), uint16(rect.Dy()), 0,
-		xproto.WindowClassInputOutput, screen.RootVisual,
-		xproto.CwBackPixel|xproto.CwOverrideRedirect|xproto.CwEventMask,
-		[]uint32{0x3366cc, 1, xproto.EventMaskButtonPress}).Check()
-	if err != nil {
-		t.Fatalf("create recorder window: %v", err)
-	}
-	if err := xproto.MapWindowChecked(x, wid).Check(); err != nil {
-		t.Fatalf("map recorder window: %v", err)
-	}
+	x := mapWindow(t, display, rect, 0x3366cc, xproto.EventMaskButtonPress)
 	rec := &clickRecorder{x: x}
 	done := make(chan struct{})
 	go func() {
