@@ -38,6 +38,18 @@ func (s *scene) liveSession(t *testing.T, title string, agentArgs ...string) (*a
 	return ag, customer
 }
 
+// refusedClick sends a raw click at p and fails the test if it reaches the
+// screen within 700 ms; when says when input is not allowed.
+func refusedClick(t *testing.T, console context.Context, rec *clickRecorder, p image.Point, when string) {
+	t.Helper()
+	before := len(rec.clicks())
+	rawClick(t, console, p)
+	time.Sleep(700 * time.Millisecond)
+	if c := rec.clicks(); len(c) != before {
+		t.Fatalf("input %s reached the screen: %v", when, c[before:])
+	}
+}
+
 // rawClick sends a click at screen point p straight on the data channel,
 // as a hostile or buggy console could, whatever the page shows.
 func rawClick(t *testing.T, console context.Context, p image.Point) {
@@ -118,20 +130,12 @@ func TestRemoteControlIsGrantedAndTakenBack(t *testing.T) {
 	if eval[string](t, s.console, `document.getElementById('control-state').dataset.control`) != "off" {
 		t.Fatal("console claims control before the customer granted it")
 	}
-	rawClick(t, s.console, image.Pt(300, 250))
-	time.Sleep(700 * time.Millisecond)
-	if c := rec.clicks(); len(c) != 0 {
-		t.Fatalf("input before control consent reached the screen: %v", c)
-	}
+	refusedClick(t, s.console, rec, image.Pt(300, 250), "before control consent")
 
 	// While the question is on screen, the technician cannot click it away.
 	run(t, s.console, "ask for control", chromedp.Click(chromedp.CSS(`#request-control`)))
 	waitJS(t, customer, "control question", `!document.getElementById('prompt').hidden`, 10*time.Second)
-	rawClick(t, s.console, image.Pt(310, 260))
-	time.Sleep(700 * time.Millisecond)
-	if c := rec.clicks(); len(c) != 0 {
-		t.Fatalf("input while the question was shown reached the screen: %v", c)
-	}
+	refusedClick(t, s.console, rec, image.Pt(310, 260), "while the question was shown")
 	run(t, customer, "allow control", chromedp.Click(chromedp.CSS(`#prompt-yes`)))
 	waitJS(t, s.console, "control active", `document.getElementById('control-state').dataset.control === 'on'`, 10*time.Second)
 	// The customer's page hears it from the agent, by its own event
@@ -166,12 +170,7 @@ func TestRemoteControlIsGrantedAndTakenBack(t *testing.T) {
 	run(t, customer, "stop control", chromedp.Click(chromedp.CSS(`#stop-control`)))
 	waitUntil(t, "every key released", 5*time.Second, func() bool { return len(keysDown(t, s.display)) == 0 })
 	waitJS(t, s.console, "control off", `document.getElementById('control-state').dataset.control === 'off' && document.getElementById('level').dataset.level === 'view'`, 5*time.Second)
-	before := len(rec.clicks())
-	rawClick(t, s.console, image.Pt(400, 300))
-	time.Sleep(700 * time.Millisecond)
-	if n := len(rec.clicks()); n != before {
-		t.Fatalf("input after revocation reached the screen: %v", rec.clicks())
-	}
+	refusedClick(t, s.console, rec, image.Pt(400, 300), "after revocation")
 
 	kinds, _ := sessionEvents(t, s.relay)
 	for _, k := range []string{"consent_asked", "consent_granted", "consent_revoked"} {

@@ -30,11 +30,7 @@ func TestBillableControlNeedsTheCostNotice(t *testing.T) {
 		}
 	}
 	// Not accepted yet: the technician's input goes nowhere.
-	rawClick(t, s.console, image.Pt(300, 250))
-	time.Sleep(700 * time.Millisecond)
-	if c := rec.clicks(); len(c) != 0 {
-		t.Fatalf("input before the cost notice was accepted reached the screen: %v", c)
-	}
+	refusedClick(t, s.console, rec, image.Pt(300, 250), "before the cost notice was accepted")
 	run(t, customer, "accept", chromedp.Click(chromedp.CSS(`#prompt-yes`)))
 	waitJS(t, s.console, "control active", `document.getElementById('control-state').dataset.control === 'on'`, 10*time.Second)
 	var text string
