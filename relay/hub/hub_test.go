@@ -247,6 +247,18 @@ func (e *env) eventKinds() []string {
 	return kinds
 }
 
+// eventCount is how many of the session's events are of kind.
+func (e *env) eventCount(kind string) int {
+	e.t.Helper()
+	n := 0
+	for _, k := range e.eventKinds() {
+		if k == kind {
+			n++
+		}
+	}
+	return n
+}
+
 // waitEvent waits until the session's history holds an event of kind.
 func (e *env) waitEvent(kind string) {
 	e.t.Helper()

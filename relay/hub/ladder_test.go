@@ -89,13 +89,7 @@ func TestConsoleCannotSkipSteps(t *testing.T) {
 	agent.send(t, protocol.Consent{Level: protocol.LevelControl, Granted: true})
 	expectError(t, agent, protocol.ErrNotAllowed)
 	// Only the relay's own view question was recorded as asked.
-	asked := 0
-	for _, k := range e.eventKinds() {
-		if k == store.EventConsentAsked {
-			asked++
-		}
-	}
-	if asked != 1 {
+	if asked := e.eventCount(store.EventConsentAsked); asked != 1 {
 		t.Errorf("%d questions recorded, want only the view one", asked)
 	}
 }
@@ -212,13 +206,7 @@ func TestChatIsStoredAndStamped(t *testing.T) {
 	}
 	agent.send(t, protocol.Chat{Text: "   "})
 	expectError(t, agent, protocol.ErrBadMessage)
-	var chats int
-	for _, k := range e.eventKinds() {
-		if k == store.EventChat {
-			chats++
-		}
-	}
-	if chats != 2 {
+	if chats := e.eventCount(store.EventChat); chats != 2 {
 		t.Errorf("%d chat events stored, want 2", chats)
 	}
 }
