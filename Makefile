@@ -1,5 +1,9 @@
 # Meekijk. `make help` lists the targets.
 
+# The toolchain go.mod names; a fresh machine's Go fetches it through the
+# module proxy (see README). Every go command below runs with it.
+export GOTOOLCHAIN := go1.27.3
+
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION)
 ADDR    ?= 127.0.0.1:8080

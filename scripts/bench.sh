@@ -4,6 +4,7 @@
 # e.g. scripts/bench.sh -phase 5s -agents 10000 for a quick look.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=go1.27.3
 
 for tool in Xvfb chromium xterm xdotool x11vnc vi; do
 	if ! command -v "$tool" >/dev/null; then
