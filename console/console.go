@@ -100,6 +100,12 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 		mux.Handle(pattern, cfg.Auth.Require(c.handle(h), roles...))
 		routes = append(routes, Route{Pattern: pattern, Roles: roles})
 	}
+	// account routes stay open to a user who must first change their
+	// password or set up a second factor (auth.Service.Pending).
+	account := func(pattern string, h apiFunc) {
+		mux.Handle(pattern, cfg.Auth.RequireAccount(c.handle(h), staff...))
+		routes = append(routes, Route{Pattern: pattern, Roles: staff})
+	}
 
 	public("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assets)))
 	public("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -110,8 +116,11 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	// The customer's status page: no login, the link's secret is the key.
 	public("GET /status/{ref}/{secret}", c.handle(c.statusPage))
 
-	protect("POST /api/v1/logout", c.logout, staff)
-	protect("GET /api/v1/me", c.me, staff)
+	account("POST /api/v1/logout", c.logout)
+	account("GET /api/v1/me", c.me)
+	account("POST /api/v1/account/password", c.changePassword)
+	account("POST /api/v1/account/totp", c.beginTOTP)
+	account("POST /api/v1/account/totp/confirm", c.confirmTOTP)
 
 	protect("GET /api/v1/tickets", c.listTickets, staff)
 	protect("POST /api/v1/tickets", c.createTicket, staff)
@@ -159,6 +168,10 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	protect("GET /api/v1/users", c.listUsers, staff)
 	protect("POST /api/v1/users", c.createUser, admin)
 	protect("PUT /api/v1/users/{id}", c.updateUser, admin)
+	protect("POST /api/v1/users/{id}/password-reset", c.resetPassword, admin)
+	protect("POST /api/v1/users/{id}/totp-reset", c.resetTOTP, admin)
+	protect("GET /api/v1/settings/security", c.getSecurity, admin)
+	protect("PUT /api/v1/settings/security", c.putSecurity, admin)
 	return mux, routes, nil
 }
 

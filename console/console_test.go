@@ -56,6 +56,7 @@ type env struct {
 	srv     *httptest.Server
 	user    store.User
 	sockets chan socketCall
+	auth    *auth.Service
 }
 
 // newEnv serves the console the way the relay does: mounted at / and
@@ -79,7 +80,11 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := auth.New(st, discard, auth.Config{Now: clk.now})
+	key, err := auth.LoadKey(filepath.Join(dir, auth.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := auth.New(st, discard, auth.Config{Now: clk.now, Key: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +103,7 @@ func newEnv(t *testing.T) *env {
 	mux.Handle("/", h)
 	srv := httptest.NewServer(httpx.SecurityHeaders(console.CSP, mux))
 	t.Cleanup(srv.Close)
-	return &env{t: t, clk: clk, dir: dir, st: st, srv: srv, user: u, sockets: sockets}
+	return &env{t: t, clk: clk, dir: dir, st: st, srv: srv, user: u, sockets: sockets, auth: svc}
 }
 
 type answer struct {

@@ -79,6 +79,7 @@ type Server struct {
 	firstAdminPassword string
 	routes             []console.Route
 	turn               *turnserver.Server
+	auth               *auth.Service
 }
 
 // Routes lists every route the relay serves and the roles it needs.
@@ -117,7 +118,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if len(interrupted) > 0 {
 		log.Warn("sessions left open by the previous run are interrupted; their agents may resume them", "sessions", interrupted)
 	}
-	authn, err := auth.New(st, log.With("component", "auth"), auth.Config{SecureCookies: cfg.TLSCert != ""})
+	// The key sealing second factors lives beside the database, not in it.
+	authKey, err := auth.LoadKey(filepath.Join(cfg.DataDir, auth.KeyFile))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.auth, err = auth.New(st, log.With("component", "auth"),
+		auth.Config{SecureCookies: cfg.TLSCert != "", Key: authKey, Issuer: cfg.Company})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -130,7 +138,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.hub = hub.New(st, log.With("component", "hub"), hubCfg)
 	consoleHandler, routes, err := console.New(console.Config{
-		Store: st, Auth: authn, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, AssetsDir: cfg.AssetsDir,
+		Store: st, Auth: s.auth, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, AssetsDir: cfg.AssetsDir,
 		Recategorized: s.hub.Recategorized,
 	}, log.With("component", "console"))
 	if err != nil {
@@ -242,6 +250,19 @@ func (s *Server) Run(ctx context.Context) error {
 	defer func() {
 		stopCheckpoints()
 		<-cpDone
+	}()
+	// The login guard writes its audit summaries until Run returns: its
+	// deferred stop runs after the HTTP server has shut down, so the last
+	// failures are counted in them.
+	authCtx, stopAuth := context.WithCancel(context.WithoutCancel(ctx))
+	authDone := make(chan struct{})
+	go func() {
+		defer close(authDone)
+		s.auth.Run(authCtx)
+	}()
+	defer func() {
+		stopAuth()
+		<-authDone
 	}()
 	serveErr := make(chan error, 1)
 	go func() {
