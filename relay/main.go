@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -46,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return runBackup(args[1:], stdout, stderr)
 		case "quote":
 			return runQuote(args[1:], os.Stdin, stdout, stderr)
+		case "user":
+			return runUser(args[1:], stdout, stderr)
 		}
 	}
 	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
@@ -120,6 +123,33 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return server.VerifyAudit(context.Background(), *data, *checkpoints, stdout)
+}
+
+// runUser: relay user reset-password|reset-totp [-data DIR] LOGIN
+func runUser(args []string, stdout, stderr io.Writer) error {
+	usage := errors.New("usage: relay user reset-password|reset-totp [-data DIR] LOGIN")
+	if len(args) == 0 {
+		return usage
+	}
+	var action func(ctx context.Context, dataDir, login string, out io.Writer) error
+	switch args[0] {
+	case "reset-password":
+		action = server.ResetPassword
+	case "reset-totp":
+		action = server.ResetTOTP
+	default:
+		return usage
+	}
+	fs := flag.NewFlagSet("relay user "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", envOr("MEEKIJK_DATA", "data"), "data directory (env MEEKIJK_DATA)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usage
+	}
+	return action(context.Background(), *data, fs.Arg(0), stdout)
 }
 
 // runBackup: relay backup [-data DIR] FILE

@@ -1,0 +1,58 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/meekijk/meekijk/internal/auth"
+	"github.com/meekijk/meekijk/internal/store"
+)
+
+// cliActor names the relay's command line in the audit log: whoever can
+// run it on the host holds the data directory anyway.
+var cliActor = store.Actor{Name: "relay"}
+
+// ResetPassword gives the user with this login (e-mail, or "admin") a new
+// random password, printed once on out, for an admin who lost theirs. The
+// user's logins end and they must choose a new password at the next login.
+// It works while the relay runs: SQLite lets both write in turn.
+func ResetPassword(ctx context.Context, dataDir, login string, out io.Writer) error {
+	st, err := openExisting(ctx, dataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ctx = store.WithActor(ctx, cliActor)
+	u, err := st.UserByEmail(ctx, strings.TrimSpace(login))
+	if err != nil {
+		return fmt.Errorf("reset password of %q: %w", login, err)
+	}
+	pw, err := auth.ResetPassword(ctx, st, u.ID)
+	if err != nil {
+		return fmt.Errorf("reset password of %q: %w", login, err)
+	}
+	fmt.Fprintf(out, "New password for %s: %s\n(shown only this once; it must be changed at the next login)\n", u.Email, pw)
+	return nil
+}
+
+// ResetTOTP removes the second factor of the user with this login, for an
+// admin who lost their phone and their recovery codes.
+func ResetTOTP(ctx context.Context, dataDir, login string, out io.Writer) error {
+	st, err := openExisting(ctx, dataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ctx = store.WithActor(ctx, cliActor)
+	u, err := st.UserByEmail(ctx, strings.TrimSpace(login))
+	if err != nil {
+		return fmt.Errorf("reset second factor of %q: %w", login, err)
+	}
+	if err := st.ResetTOTP(ctx, u.ID); err != nil {
+		return fmt.Errorf("reset second factor of %q: %w", login, err)
+	}
+	fmt.Fprintf(out, "Second factor of %s removed; set it up again after logging in.\n", u.Email)
+	return nil
+}
