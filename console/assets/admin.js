@@ -6,6 +6,7 @@ import { api, APIError } from './api.js';
 import { t, money, day, dateTime, weekdayName } from './i18n.js';
 import { form, field, checkbox, onSubmit, str, cents, today, errorText } from './forms.js';
 import { LANGS, ROLES, langOptions, categoryName, table } from './common.js';
+import { userAccountActions, securityCard } from './account.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
 
@@ -54,7 +55,8 @@ export async function usersView(ctx) {
       checkbox(t('user.active'), 'active', u.active),
       h('div', { class: 'toolbar' },
         h('button', { type: 'submit' }, t('save')),
-        h('button', { type: 'button', class: 'secondary', onclick: () => replace(editSlot) }, t('cancel'))));
+        h('button', { type: 'button', class: 'secondary', onclick: () => replace(editSlot) }, t('cancel'))),
+      userAccountActions(u));
     onSubmit(f, async (data) => {
       await api.put('/users/' + u.id, { name: str(data, 'name'), role: str(data, 'role'), lang: str(data, 'lang'),
         languages: data.getAll('languages').join(','), active: data.get('active') === 'on' });
@@ -91,7 +93,7 @@ export async function usersView(ctx) {
   replace(main, h('h1', {}, t('users.title')),
     h('div', { class: 'columns' },
       h('div', { class: 'main-col' }, list, editSlot),
-      h('div', { class: 'side-col' }, created, f)));
+      h('div', { class: 'side-col' }, created, f, await securityCard(me))));
 }
 
 /** The weekdays in the order a Belgian week runs: Monday first. */

@@ -29,9 +29,22 @@ export async function auditView(ctx) {
     h('p', {}, h('a', { href: '#/audit/sessions', id: 'review-sessions' }, t('audit.sessions'))),
     card({}, t('audit.logins'), logins.length === 0 ? h('p', { class: 'muted' }, t('audit.none')) :
       table({ class: 'list', id: 'logins' }, [t('audit.when'), t('audit.event'), t('audit.actor'), t('audit.ip')],
-        logins.map((/** @type {any} */ e) => h('tr', { class: e.event === 'login_failed' ? 'failed' : '' },
+        logins.map((/** @type {any} */ e) => h('tr', { class: e.event === 'login' || e.event === 'logout' ? '' : 'failed', 'data-event': e.event },
           h('td', {}, dateTime(e.time)), h('td', {}, eventName(e.event)),
-          h('td', {}, e.event === 'login_failed' ? String(e.payload.account) : e.actor), h('td', {}, e.ip))))));
+          h('td', {}, loginWho(e)), h('td', {}, e.ip))))));
+}
+
+/**
+ * Who a login row is about: the user, or for failures the account typed
+ * ("*": every account the address tried while it was throttled), with the
+ * counts of a window's summary.
+ * @param {any} e
+ */
+function loginWho(e) {
+  if (e.event === 'login' || e.event === 'logout') return e.actor;
+  const account = String(e.payload.account);
+  if (e.event !== 'login_failures') return account;
+  return t('audit.failures', { account, failures: e.payload.failures, throttled: e.payload.throttled });
 }
 
 /** @param {Ctx} ctx */
