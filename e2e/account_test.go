@@ -136,3 +136,59 @@ func TestSecondFactorInChromium(t *testing.T) {
 	waitJS(t, other, "technician held for enrolment",
 		`document.querySelector('#account-pending')?.dataset.pending === 'totp_enrolment' && !!document.querySelector('#totp-begin')`, 10*time.Second)
 }
+
+// Accounts in Chromium (issue 19, item 5): the login field says what a login
+// is; an admin gives a technician a new password from the users page (shown
+// once); the technician logs in with it, may do nothing but choose their
+// own, and then works; their old login elsewhere has ended.
+func TestPasswordResetInChromium(t *testing.T) {
+	r := startRelay(t)
+	browser := newBrowser(t)
+	tab := newTab(t, browser)
+	run(t, tab, "open the login page", chromedp.Navigate(r.url+"/"), chromedp.WaitVisible(chromedp.CSS(`#login`)))
+	// The page is in the browser's language until someone logs in.
+	honest := map[string]string{"nl": "Gebruikersnaam of e-mail", "fr": "Identifiant ou e-mail", "en": "User name or e-mail"}
+	lang := eval[string](t, tab, `document.documentElement.lang`)
+	if label := eval[string](t, tab, `document.querySelector('#login [data-field=email] .label').textContent`); label != honest[lang] {
+		t.Errorf("login label %q in %s, want %q", label, lang, honest[lang])
+	}
+	consoleLogin(t, tab, r)
+	var tech struct {
+		ID       int64
+		Password string
+	}
+	json.Unmarshal(apiCall(t, tab, "POST", "/users", map[string]string{"email": "tina@example.com", "name": "Tina Peeters", "role": "technician", "lang": "nl"}, 201), &tech)
+	techTab := newContext(t, browser)
+	loginAs(t, techTab, r, "tina@example.com", tech.Password)
+
+	run(t, tab, "reset Tina's password",
+		chromedp.Navigate(r.url+"/#/users"),
+		chromedp.Click(chromedp.CSS(`tr[data-email="tina@example.com"] .edit-user`)),
+		chromedp.Click(chromedp.CSS(`#reset-password`)),
+		chromedp.Click(chromedp.CSS(`#reset-password`)),
+		chromedp.WaitVisible(chromedp.CSS(`#reset-password-value`)))
+	given := eval[string](t, tab, `document.querySelector('#reset-password-value').textContent`)
+	if len(given) < 20 || given == tech.Password {
+		t.Fatalf("reset showed %q", given)
+	}
+
+	// Tina's open console has lost its login.
+	run(t, techTab, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#login input[name=email]`)))
+	submitLogin(t, techTab, r, "tina@example.com", given)
+	waitJS(t, techTab, "held for a password change",
+		`document.querySelector('#account-pending')?.dataset.pending === 'password_change'`, 10*time.Second)
+	const mine = "Tina's own long passphrase"
+	run(t, techTab, "mismatched repeat",
+		chromedp.SendKeys(chromedp.CSS(`#password-change input[name=current]`), given),
+		chromedp.SendKeys(chromedp.CSS(`#password-change input[name=new]`), mine),
+		chromedp.SendKeys(chromedp.CSS(`#password-change input[name=repeat]`), mine+"!"),
+		chromedp.Click(chromedp.CSS(`#password-change button[type=submit]`)))
+	waitJS(t, techTab, "repeat refused", `document.querySelector('#password-change [data-error-for=repeat]').textContent !== ''`, 10*time.Second)
+	run(t, techTab, "choose her own",
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#password-change input[name=repeat]').value = ''`),
+		chromedp.SendKeys(chromedp.CSS(`#password-change input[name=repeat]`), mine),
+		chromedp.Click(chromedp.CSS(`#password-change button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#new-ticket`)))
+	logoutTab(t, techTab)
+	loginAs(t, techTab, r, "tina@example.com", mine)
+}
