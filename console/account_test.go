@@ -64,19 +64,6 @@ func jsonBody(v any) string {
 	return string(b)
 }
 
-// addAdmin creates an admin with a known password.
-func (e *env) addAdmin() (login, pw string) {
-	e.t.Helper()
-	hash, err := passwordHash()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if _, err := e.st.CreateUser(context.Background(), store.User{Email: "boss@example.com", Name: "Bart Baas", Role: store.RoleAdmin, PasswordHash: hash}); err != nil {
-		e.t.Fatal(err)
-	}
-	return "boss@example.com", password
-}
-
 func (e *env) auditEvents(events ...string) int {
 	e.t.Helper()
 	rows, err := e.st.AuditEntries(context.Background(), store.AuditFilter{Events: events, Limit: 1000})
@@ -107,8 +94,8 @@ func TestChangeOwnPassword(t *testing.T) {
 
 func TestAdminResetsPassword(t *testing.T) {
 	e := newEnv(t)
-	adminLogin, adminPw := e.addAdmin()
-	admin := e.mustLogin(adminLogin, adminPw, "")
+	const adminLogin = "boss@example.com"
+	admin := e.loginAs(store.RoleAdmin, adminLogin)
 	tech := e.mustLogin(email, password, "")
 	expect(t, "technician resets", e.do(tech, "POST", "/api/v1/users/2/password-reset", ""), 403, "forbidden")
 	a := e.do(admin, "POST", fmt.Sprintf("/api/v1/users/%d/password-reset", e.user.ID), "")
@@ -241,8 +228,8 @@ func TestTOTPCodesThrottled(t *testing.T) {
 
 func TestTOTPPolicyForcesEnrolment(t *testing.T) {
 	e := newEnv(t)
-	adminLogin, adminPw := e.addAdmin()
-	admin := e.mustLogin(adminLogin, adminPw, "")
+	const adminLogin = "boss@example.com"
+	admin := e.loginAs(store.RoleAdmin, adminLogin)
 	expect(t, "bad policy", e.do(admin, "PUT", "/api/v1/settings/security", jsonBody(map[string]string{"totpRequired": "sometimes"})), 400, "invalid")
 	expect(t, "admins", e.do(admin, "PUT", "/api/v1/settings/security", jsonBody(map[string]string{"totpRequired": auth.PolicyAdmins})), 200, "")
 	// The admin's own login is now held until they enrol; a technician is not.
@@ -261,10 +248,10 @@ func TestTOTPPolicyForcesEnrolment(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clk.advance(time.Minute)
-	admin = e.mustLogin(adminLogin, adminPw, e.code(secret, 0))
+	admin = e.mustLogin(adminLogin, password, e.code(secret, 0))
 	expect(t, "reset own", e.do(admin, "POST", fmt.Sprintf("/api/v1/users/%d/totp-reset", boss), ""), 204, "")
 	expect(t, "login after reset", e.do(admin, "GET", "/api/v1/users", ""), 401, "login_required")
-	admin = e.mustLogin(adminLogin, adminPw, "")
+	admin = e.mustLogin(adminLogin, password, "")
 	expect(t, "enrolment required again", e.do(admin, "GET", "/api/v1/users", ""), 403, "totp_enrolment_required")
 	if n := e.auditEvents("user.totp_reset"); n != 1 {
 		t.Errorf("%d user.totp_reset entries, want 1", n)
