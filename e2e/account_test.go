@@ -41,7 +41,7 @@ func wrongCode(t *testing.T, secret string) string {
 func submitLogin(t *testing.T, tab context.Context, r *relay, login, password string) {
 	t.Helper()
 	run(t, tab, "log in as "+login,
-		chromedp.Navigate(r.url+"/#/login"),
+		chromedp.Navigate(r.url+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`#login input[name=email]`)),
 		chromedp.SendKeys(chromedp.CSS(`#login input[name=email]`), login),
 		chromedp.SendKeys(chromedp.CSS(`#login input[name=password]`), password),
