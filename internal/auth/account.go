@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/meekijk/meekijk/internal/httpx"
@@ -85,8 +86,10 @@ func (s *Service) ChangePassword(r *http.Request, current, next string) error {
 	if !ok {
 		return errNoLogin
 	}
-	ip := httpx.ClientIP(r)
-	if err := s.guard.check(r.Context(), ip, l.User.Email); err != nil {
+	// Counted under the same name a login form counts it, so changing the
+	// password is no way around the login limits.
+	ip, account := httpx.ClientIP(r), strings.ToLower(l.User.Email)
+	if err := s.guard.check(r.Context(), ip, account); err != nil {
 		return err
 	}
 	ok, err := CheckPassword(l.User.PasswordHash, current)
@@ -94,7 +97,7 @@ func (s *Service) ChangePassword(r *http.Request, current, next string) error {
 		return fmt.Errorf("change password: %w", err)
 	}
 	if !ok {
-		s.guard.fail(r.Context(), ip, l.User.Email, "password")
+		s.guard.fail(r.Context(), ip, account, "password")
 		return &httpx.Problem{Status: http.StatusBadRequest, Code: "wrong_password", Field: "current", Message: "the current password is wrong"}
 	}
 	if err := CheckNewPassword("new", next); err != nil {
@@ -161,7 +164,7 @@ func (s *Service) ConfirmTOTP(r *http.Request, code string) ([]string, error) {
 	if !ok {
 		return nil, errNoLogin
 	}
-	ctx, ip, account := r.Context(), httpx.ClientIP(r), l.User.Email
+	ctx, ip, account := r.Context(), httpx.ClientIP(r), strings.ToLower(l.User.Email)
 	if err := s.guard.check(ctx, ip, account); err != nil {
 		return nil, err
 	}
