@@ -15,9 +15,9 @@ import (
 // PrepaidBlock is one block of hours a customer bought.
 type PrepaidBlock struct {
 	ID          int64  `json:"id"`
-	PurchasedOn string `json:"purchasedOn"` // YYYY-MM-DD, first day it may be used
-	Minutes     int64  `json:"minutes"`     // bought
-	PriceCents  int64  `json:"priceCents"`  // paid, excl. VAT; for the reader and the statement
+	PurchasedOn string `json:"purchasedOn"`         // YYYY-MM-DD, first day it may be used
+	Minutes     int64  `json:"minutes"`             // bought
+	PriceCents  int64  `json:"priceCents"`          // paid, excl. VAT; for the reader and the statement
 	ExpiresOn   string `json:"expiresOn,omitempty"` // last day it may be used; "" never expires
 	// UsedMinutes were deducted before the work of this statement (earlier
 	// periods), so a month's statement continues where the last one ended.
