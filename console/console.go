@@ -159,6 +159,7 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	protect("GET /api/v1/users", c.listUsers, staff)
 	protect("POST /api/v1/users", c.createUser, admin)
 	protect("PUT /api/v1/users/{id}", c.updateUser, admin)
+	c.businessRoutes(protect, staff, admin) // business.go: prepaid hours, invoices, e-mail
 	return mux, routes, nil
 }
 

@@ -272,7 +272,7 @@ func Validate(in Input) error {
 		}
 	}
 	if p := in.Prepaid; p != nil {
-		if err := validatePrepaid(*p); err != nil {
+		if err := ValidatePrepaid(*p); err != nil {
 			return within("prepaid", err)
 		}
 	}

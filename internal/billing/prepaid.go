@@ -83,7 +83,7 @@ const (
 // minutes and are priced again on the regie minutes only, on running
 // totals as always, so the amounts still add up to the cent.
 func DeductPrepaid(st Statement, p Prepaid) (Statement, error) {
-	if err := validatePrepaid(p); err != nil {
+	if err := ValidatePrepaid(p); err != nil {
 		return Statement{}, within("prepaid", err)
 	}
 	blocks := slices.SortedStableFunc(slices.Values(p.Blocks), func(a, b PrepaidBlock) int {
@@ -210,7 +210,8 @@ func FormatHours(minutes int64, unit string) string {
 // maxPrepaidBlocks bounds a request like the sessions are bounded.
 const maxPrepaidBlocks = 1000
 
-func validatePrepaid(p Prepaid) error {
+// ValidatePrepaid checks blocks and threshold, naming the field at fault.
+func ValidatePrepaid(p Prepaid) error {
 	if len(p.Blocks) > maxPrepaidBlocks {
 		return fieldErr("blocks", "more than %d blocks", maxPrepaidBlocks)
 	}
