@@ -32,7 +32,9 @@ type Failure struct {
 	Text       string
 }
 
-func (f Failure) String() string { return fmt.Sprintf("%s %s [%s] %s", f.Schematron, f.ID, f.Flag, f.Text) }
+func (f Failure) String() string {
+	return fmt.Sprintf("%s %s [%s] %s", f.Schematron, f.ID, f.Flag, f.Text)
+}
 
 // Report is what both Schematrons said of one document.
 type Report struct {
