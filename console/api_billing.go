@@ -138,7 +138,7 @@ func (c *console) customerStatement(ctx context.Context, cu store.Customer, from
 	if err != nil {
 		return st, err
 	}
-	return c.withPrepaid(ctx, cu, from, to, st) // prepaid.go
+	return c.customerExtras(ctx, cu, from, to, st) // business.go
 }
 
 type statementJSON struct {

@@ -8,12 +8,15 @@ import (
 )
 
 // CheckParty checks what Peppol needs of a party, naming the field at
-// fault (prefixed with who: "seller.companyId"). The seller needs all of
+// fault (prefixed with who, when given: "seller.companyId"). The seller needs all of
 // it: a Belgian desk's KBO/BCE number and VAT number; a buyer needs an
 // address and an electronic address (KBO/BCE number or VAT number).
 func CheckParty(who string, p Party, seller bool) error {
 	bad := func(field, format string, args ...any) error {
-		return &FieldError{Field: who + "." + field, Err: fmt.Errorf(format, args...)}
+		if who != "" {
+			field = who + "." + field
+		}
+		return &FieldError{Field: field, Err: fmt.Errorf(format, args...)}
 	}
 	switch {
 	case strings.TrimSpace(p.Name) == "":

@@ -23,3 +23,77 @@ CREATE TRIGGER prepaid_blocks_kept BEFORE DELETE ON prepaid_blocks
 BEGIN
 	SELECT RAISE(ABORT, 'prepaid blocks are never deleted');
 END;
+
+-- What an invoice needs of a customer beyond its record (docs/invoices.md).
+CREATE TABLE customer_invoicing (
+	customer_id      INTEGER PRIMARY KEY REFERENCES customers (id),
+	street           TEXT    NOT NULL DEFAULT '',
+	postcode         TEXT    NOT NULL DEFAULT '',
+	city             TEXT    NOT NULL DEFAULT '',
+	country          TEXT    NOT NULL DEFAULT 'BE',
+	-- KBO/BCE enterprise number, ten digits: the Peppol address (0208).
+	company_id       TEXT    NOT NULL DEFAULT '',
+	email            TEXT    NOT NULL DEFAULT '',
+	buyer_reference  TEXT    NOT NULL DEFAULT '',
+	-- EN 16931 VAT exemption reason (VATEX-EU-...); '' pays VAT.
+	exemption_code   TEXT    NOT NULL DEFAULT '',
+	exemption_reason TEXT    NOT NULL DEFAULT '',
+	updated_at       INTEGER NOT NULL
+) STRICT;
+
+-- A customer's statement for a period, as an admin approved it: the
+-- statement an invoice is made from, frozen with its SHA-256.
+CREATE TABLE statement_approvals (
+	id           INTEGER PRIMARY KEY,
+	customer_id  INTEGER NOT NULL REFERENCES customers (id),
+	period_start TEXT    NOT NULL, -- first day
+	period_end   TEXT    NOT NULL, -- last day
+	statement    TEXT    NOT NULL, -- JSON of billing.Statement
+	sha256       BLOB    NOT NULL,
+	approved_by  TEXT    NOT NULL,
+	approved_at  INTEGER NOT NULL,
+	-- Set when a credit note cancelled its invoice: the period may then
+	-- be approved again, corrected.
+	withdrawn_at INTEGER
+) STRICT;
+CREATE UNIQUE INDEX statement_approvals_current ON statement_approvals (customer_id, period_start)
+	WHERE withdrawn_at IS NULL;
+
+CREATE TRIGGER statement_approvals_frozen BEFORE UPDATE OF customer_id, period_start, period_end, statement, sha256,
+	approved_by, approved_at ON statement_approvals
+BEGIN
+	SELECT RAISE(ABORT, 'an approved statement is never altered');
+END;
+CREATE TRIGGER statement_approvals_kept BEFORE DELETE ON statement_approvals
+BEGIN
+	SELECT RAISE(ABORT, 'an approved statement is never deleted');
+END;
+
+-- Exported invoices and credit notes. seq is the number: taken as the
+-- last plus one in the exporting transaction, and rows are never deleted,
+-- so a number is never reused nor skipped.
+CREATE TABLE invoices (
+	seq          INTEGER PRIMARY KEY,
+	number       TEXT    NOT NULL UNIQUE,
+	kind         TEXT    NOT NULL CHECK (kind IN ('invoice', 'credit_note')),
+	customer_id  INTEGER NOT NULL REFERENCES customers (id),
+	approval_id  INTEGER NOT NULL REFERENCES statement_approvals (id),
+	credits      INTEGER REFERENCES invoices (seq),
+	issue_date   TEXT    NOT NULL,
+	xml          TEXT    NOT NULL,
+	sha256       BLOB    NOT NULL,
+	amount_cents INTEGER NOT NULL,
+	vat_cents    INTEGER NOT NULL,
+	total_cents  INTEGER NOT NULL,
+	created_at   INTEGER NOT NULL,
+	UNIQUE (approval_id, kind)
+) STRICT;
+
+CREATE TRIGGER invoices_never_altered BEFORE UPDATE ON invoices
+BEGIN
+	SELECT RAISE(ABORT, 'an exported invoice is never altered: correct it with a credit note');
+END;
+CREATE TRIGGER invoices_never_deleted BEFORE DELETE ON invoices
+BEGIN
+	SELECT RAISE(ABORT, 'an exported invoice is never deleted');
+END;
