@@ -363,4 +363,3 @@ func (c *console) invoiceXML(w http.ResponseWriter, r *http.Request) error {
 	_, err = w.Write(inv.XML)
 	return err
 }
-

@@ -26,7 +26,7 @@ type approvals struct {
 }
 
 type issued struct {
-	Number, Kind, Credits, SHA256           string
+	Number, Kind, Credits, SHA256     string
 	AmountCents, VATCents, TotalCents int64
 }
 
