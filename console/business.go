@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/meekijk/meekijk/internal/billing"
@@ -10,7 +11,7 @@ import (
 
 // businessRoutes registers the routes of prepaid hours, invoices and
 // e-mail (issue 20), kept apart so the route table in New stays short.
-func (c *console) businessRoutes(protect func(string, apiFunc, []store.Role), staff, admin []store.Role) {
+func (c *console) businessRoutes(public func(string, http.Handler), protect func(string, apiFunc, []store.Role), staff, admin []store.Role) {
 	protect("GET /api/v1/customers/{id}/prepaid", c.customerPrepaid, staff)
 	protect("POST /api/v1/customers/{id}/prepaid", c.addPrepaid, admin)
 	protect("PUT /api/v1/prepaid/{id}/expiry", c.setPrepaidExpiry, admin)
@@ -25,6 +26,14 @@ func (c *console) businessRoutes(protect func(string, apiFunc, []store.Role), st
 	protect("POST /api/v1/billing/approvals", c.approveStatement, admin)
 	protect("POST /api/v1/billing/approvals/{id}/invoice", c.issueInvoice, admin)
 	protect("GET /api/v1/invoices/{number}", c.invoiceXML, admin)
+
+	protect("GET /api/v1/settings/mail", c.getMailSettings, admin)
+	protect("PUT /api/v1/settings/mail", c.putMailSettings, admin)
+	protect("POST /api/v1/tickets/{id}/estimates", c.createEstimate, staff)
+	// The customer's approval of an estimate, from the mailed link: no
+	// login, the link's token is the key.
+	public("GET /estimate/{token}", c.handle(c.estimatePage))
+	public("POST /estimate/{token}", c.handle(c.estimatePage))
 }
 
 // customerExtras completes a customer's statement of [from, to) with what

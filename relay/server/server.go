@@ -18,6 +18,7 @@ import (
 	"github.com/meekijk/meekijk/console"
 	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/httpx"
+	"github.com/meekijk/meekijk/internal/mail"
 	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/store"
 	"github.com/meekijk/meekijk/relay/hub"
@@ -79,6 +80,7 @@ type Server struct {
 	firstAdminPassword string
 	routes             []console.Route
 	turn               *turnserver.Server
+	mail               *mail.Worker // sends the mail queue while Run runs
 }
 
 // Routes lists every route the relay serves and the roles it needs.
@@ -122,6 +124,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	// Mail (internal/mail): the key sealing the SMTP password lives beside
+	// the database, and one worker, started by Run, sends the queue.
+	mailKey, err := mail.LoadKey(cfg.DataDir)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.mail = mail.NewWorker(st, mailKey, mail.Sender{}, log.With("component", "mail"), nil, console.Receipts(st, nil))
 	pricer := console.NewPricer(st, nil)
 	hubCfg := hub.Config{Company: cfg.Company, Software: cfg.Version, Cost: pricer.CostNotice, Billable: pricer.BillableTime, Grace: cfg.Grace}
 	if err := s.startTURN(&hubCfg); err != nil {
@@ -131,7 +141,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.hub = hub.New(st, log.With("component", "hub"), hubCfg)
 	consoleHandler, routes, err := console.New(console.Config{
 		Store: st, Auth: authn, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, AssetsDir: cfg.AssetsDir,
-		Recategorized: s.hub.Recategorized,
+		Recategorized: s.hub.Recategorized, Mail: s.mail,
 	}, log.With("component", "console"))
 	if err != nil {
 		st.Close()
@@ -242,6 +252,16 @@ func (s *Server) Run(ctx context.Context) error {
 	defer func() {
 		stopCheckpoints()
 		<-cpDone
+	}()
+	mailCtx, stopMail := context.WithCancel(ctx)
+	mailDone := make(chan struct{})
+	go func() {
+		defer close(mailDone)
+		s.mail.Run(mailCtx)
+	}()
+	defer func() {
+		stopMail()
+		<-mailDone
 	}()
 	serveErr := make(chan error, 1)
 	go func() {

@@ -97,3 +97,52 @@ CREATE TRIGGER invoices_never_deleted BEFORE DELETE ON invoices
 BEGIN
 	SELECT RAISE(ABORT, 'an exported invoice is never deleted');
 END;
+
+-- Mail waiting to be sent, and sent (internal/mail). A row is written in
+-- the transaction of what it tells about, so nothing is announced that
+-- did not happen, and kept after sending as the record of it.
+CREATE TABLE mail_queue (
+	id              INTEGER PRIMARY KEY,
+	-- ticket_confirmation, estimate_approval, receipt
+	kind            TEXT    NOT NULL,
+	-- What it is about (ticket reference, estimate or session id): one
+	-- mail of a kind per subject, so a repeated enqueue sends nothing twice.
+	ref             TEXT    NOT NULL,
+	to_addr         TEXT    NOT NULL,
+	lang            TEXT    NOT NULL,
+	subject         TEXT    NOT NULL,
+	body            TEXT    NOT NULL,
+	message_id      TEXT    NOT NULL UNIQUE,
+	created_at      INTEGER NOT NULL,
+	attempts        INTEGER NOT NULL DEFAULT 0,
+	next_attempt_at INTEGER NOT NULL,
+	last_error      TEXT    NOT NULL DEFAULT '',
+	sent_at         INTEGER,
+	UNIQUE (kind, ref)
+) STRICT;
+CREATE INDEX mail_queue_due ON mail_queue (next_attempt_at) WHERE sent_at IS NULL;
+
+-- An estimate a technician gives on a ticket before the appointment; over
+-- an hour of billable work it waits for the customer's approval, given
+-- through the link mailed to the contact (the token's SHA-256 is kept,
+-- not the token), recorded as the in-session approval is: text, version,
+-- SHA-256, who, when.
+CREATE TABLE ticket_estimates (
+	id               INTEGER PRIMARY KEY,
+	ticket_id        INTEGER NOT NULL REFERENCES tickets (id),
+	minutes          INTEGER NOT NULL CHECK (minutes > 0),
+	description      TEXT    NOT NULL,
+	billed_minutes   INTEGER NOT NULL,
+	cents_per_hour   INTEGER NOT NULL,
+	amount_cents     INTEGER NOT NULL,
+	vat_cents        INTEGER NOT NULL,
+	token_hash       BLOB    NOT NULL UNIQUE,
+	created_by       INTEGER NOT NULL REFERENCES users (id),
+	created_at       INTEGER NOT NULL,
+	approved_at      INTEGER,
+	approved_by      TEXT,
+	approval_text    TEXT,
+	approval_lang    TEXT,
+	approval_version TEXT,
+	approval_sha256  BLOB
+) STRICT;
