@@ -113,11 +113,15 @@ func (c *console) estimatePage(w http.ResponseWriter, r *http.Request) error {
 // approveByLink records the approval posted from the page: the text of
 // the language and version the page showed, by the ticket's contact.
 func (c *console) approveByLink(r *http.Request, e store.Estimate, t store.Ticket) error {
-	// A form of another site must not approve for the customer.
-	if o := r.Header.Get("Origin"); o != "" {
-		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
-			return httpx.Errorf(http.StatusForbidden, "bad_origin", "cross-site request refused")
-		}
+	// A form of another site must not approve for the customer. Browsers
+	// say where a request comes from in Sec-Fetch-Site; under our
+	// no-referrer policy a same-origin form's Origin is "null", so Origin
+	// is checked only when it names a site.
+	site := r.Header.Get("Sec-Fetch-Site")
+	o := r.Header.Get("Origin")
+	u, err := url.Parse(o)
+	if (site != "" && site != "same-origin" && site != "none") || (o != "" && o != "null" && (err != nil || u.Host != r.Host)) {
+		return httpx.Errorf(http.StatusForbidden, "bad_origin", "cross-site request refused")
 	}
 	if err := r.ParseForm(); err != nil {
 		return httpx.FieldError("form", "the form cannot be read")
@@ -135,6 +139,6 @@ func (c *console) approveByLink(r *http.Request, e store.Estimate, t store.Ticke
 	}
 	by := "contact:" + strconv.FormatInt(t.ContactID, 10)
 	ctx := store.WithActor(r.Context(), store.Actor{Name: by, IP: httpx.ClientIP(r)})
-	_, err := c.Store.ApproveEstimate(ctx, e.ID, by, c.estimateText(i18n.Lang(lang), t, e), lang, estimateVersion)
+	_, err = c.Store.ApproveEstimate(ctx, e.ID, by, c.estimateText(i18n.Lang(lang), t, e), lang, estimateVersion)
 	return err
 }
