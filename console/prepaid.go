@@ -9,6 +9,7 @@ import (
 
 	"github.com/meekijk/meekijk/internal/billing"
 	"github.com/meekijk/meekijk/internal/httpx"
+	"github.com/meekijk/meekijk/internal/i18n"
 	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/store"
 )
@@ -224,4 +225,22 @@ func (c *console) putPrepaidSettings(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	return c.getPrepaidSettings(w, r)
+}
+
+// statusPrepaid puts the customer's balance on the ticket's status page.
+func (c *console) statusPrepaid(ctx context.Context, v *statusView) error {
+	if v.Ticket.CustomerID == 0 {
+		return nil
+	}
+	cu, err := c.Store.Customer(ctx, v.Ticket.CustomerID)
+	if err != nil {
+		return err
+	}
+	if v.Prepaid, err = c.prepaidNow(ctx, cu); err != nil || v.Prepaid == nil {
+		return err
+	}
+	unit := c.status.catalog.T(i18n.Lang(v.Lang), "agent.prepaid.hour")
+	v.PrepaidLeft = billing.FormatHours(v.Prepaid.RemainingMinutes, unit)
+	v.PrepaidExpired = billing.FormatHours(v.Prepaid.ExpiredMinutes, unit)
+	return nil
 }

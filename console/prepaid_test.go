@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,6 +122,15 @@ func TestPrepaidHours(t *testing.T) {
 	e.call(b.tech, "GET", path, nil, 200, &got)
 	if !got.Balance.Warning || got.Balance.WarnMinutes != 540 {
 		t.Errorf("balance %+v", got.Balance)
+	}
+	// The customer's status page (in French, the customer's language).
+	stk, err := e.st.Ticket(context.Background(), b.billableTk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := e.do(client{origin: e.srv.URL}, "GET", "/status/"+stk.Reference+"/"+stk.StatusSecret, "")
+	if !strings.Contains(string(page.body), "Vos heures prépayées : il reste 8 h 45.") {
+		t.Errorf("status page without the balance:\n%s", page.body)
 	}
 
 	// The March block's expiry moved to 31 March: April's work can no

@@ -109,6 +109,11 @@ type statusView struct {
 	Notes       []store.Note
 	Sessions    []statusSession
 	DateTimeFmt func(time.Time) string
+	// Prepaid is the customer's balance of prepaid hours, nil without
+	// blocks (prepaid.go); PrepaidLeft and PrepaidExpired are its figures
+	// as the page's language writes hours.
+	Prepaid                     *billing.PrepaidSummary
+	PrepaidLeft, PrepaidExpired string
 }
 
 // statusPage answers the same "not found" for a wrong reference and a wrong
@@ -141,6 +146,9 @@ func (c *console) statusPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	if view.Found {
 		if err := c.fillStatus(ctx, &view); err != nil {
+			return err
+		}
+		if err := c.statusPrepaid(ctx, &view); err != nil { // prepaid.go
 			return err
 		}
 		now := c.Now()
