@@ -5,123 +5,50 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"mime/quotedprintable"
 	"net"
 	netmail "net/mail"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 
 	"github.com/meekijk/meekijk/internal/audit"
+	"github.com/meekijk/meekijk/internal/mail/mailtest"
 	"github.com/meekijk/meekijk/internal/store"
 	"github.com/meekijk/meekijk/internal/testrig"
 )
 
-// smtpServer is a real SMTP server on loopback (emersion/go-smtp) that
-// requires AUTH PLAIN as desk/geheim and keeps what it receives.
-type smtpServer struct {
-	srv      *smtp.Server
-	mu       sync.Mutex
-	received []*netmail.Message
-	bodies   []string
-	arrived  chan struct{}
-}
+// smtpServer is a real SMTP server on loopback (mailtest) that requires
+// AUTH PLAIN as desk/geheim; next parses what it receives.
+type smtpServer struct{ *mailtest.Server }
 
 func startSMTP(t *testing.T, addr string) *smtpServer {
-	t.Helper()
-	s := &smtpServer{arrived: make(chan struct{}, 16)}
-	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{srv: s}, nil }))
-	s.srv.Domain, s.srv.AllowInsecureAuth = "localhost", true
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = s.srv.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		s.srv.Close()
-		<-done
-	})
-	return s
+	return &smtpServer{mailtest.Start(t, addr, "desk", "geheim", nil)}
 }
 
-type smtpSession struct {
-	srv    *smtpServer
-	authed bool
-}
-
-func (s *smtpSession) AuthMechanisms() []string { return []string{sasl.Plain} }
-func (s *smtpSession) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user != "desk" || pass != "geheim" {
-			return errors.New("bad login")
-		}
-		s.authed = true
-		return nil
-	}), nil
-}
-func (s *smtpSession) Mail(string, *smtp.MailOptions) error {
-	if !s.authed {
-		return smtp.ErrAuthRequired
-	}
-	return nil
-}
-func (s *smtpSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (s *smtpSession) Reset()                               {}
-func (s *smtpSession) Logout() error                        { return nil }
-func (s *smtpSession) Data(r io.Reader) error {
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	m, err := netmail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return err
-	}
-	body, err := io.ReadAll(m.Body) // quoted-printable, decoded below
-	if err != nil {
-		return err
-	}
-	s.srv.mu.Lock()
-	s.srv.received = append(s.srv.received, m)
-	s.srv.bodies = append(s.srv.bodies, decodeQP(string(body)))
-	s.srv.mu.Unlock()
-	s.srv.arrived <- struct{}{}
-	return nil
-}
-
-func decodeQP(s string) string {
-	r := strings.NewReplacer("=\r\n", "", "\r\n", "\n")
-	s = r.Replace(s)
-	return regexp.MustCompile(`=([0-9A-F]{2})`).ReplaceAllStringFunc(s, func(h string) string {
-		b, _ := hex.DecodeString(h[1:])
-		return string(b)
-	})
-}
-
-// next waits for the next delivered mail.
+// next waits for the next delivered mail: its header and decoded body.
 func (s *smtpServer) next(t *testing.T, e *env) (*netmail.Message, string) {
 	t.Helper()
 	for range 100 {
 		e.mail.Wake()
 		select {
-		case <-s.arrived:
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			return s.received[len(s.received)-1], s.bodies[len(s.bodies)-1]
+		case raw := <-s.Received:
+			m, err := netmail.ReadMessage(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(quotedprintable.NewReader(m.Body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m, string(body)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

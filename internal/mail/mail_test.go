@@ -9,20 +9,17 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"errors"
-	"io"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
-
 	"github.com/meekijk/meekijk/internal/mail"
+	"github.com/meekijk/meekijk/internal/mail/mailtest"
 )
 
 // TestKeyFile: the key is created readable by its owner only, seals and
@@ -65,24 +62,9 @@ func TestKeyFile(t *testing.T) {
 // password is an error naming the login.
 func TestSendWithSTARTTLS(t *testing.T) {
 	cert, pool := selfSigned(t)
-	got := make(chan []byte, 1)
-	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{got: got}, nil }))
-	srv.Domain = "localhost"
-	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ln)
-	}()
-	defer func() {
-		srv.Close()
-		<-done
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	srv := mailtest.Start(t, "127.0.0.1:0", "desk", "geheim", &tls.Config{Certificates: []tls.Certificate{cert}})
+	_, portText, _ := net.SplitHostPort(srv.Addr)
+	port, _ := strconv.Atoi(portText)
 	s := mail.Settings{Host: "localhost", Port: port, StartTLS: true, User: "desk", Password: "geheim", From: "support@desk.example",
 		PublicURL: "https://support.desk.example"}
 	msg, err := mail.Compose(mail.Message{From: s.From, To: "julie@klant.example", Subject: "Uw aanvraag 2026-000001 — ontvangen",
@@ -97,7 +79,7 @@ func TestSendWithSTARTTLS(t *testing.T) {
 	if err := sender.Send(context.Background(), s, "julie@klant.example", msg); err != nil {
 		t.Fatal(err)
 	}
-	raw := <-got
+	raw := <-srv.Received
 	for _, want := range []string{"Subject: =?utf-8?q?Uw_aanvraag_2026-000001_=E2=80=94_ontvangen?=", "Content-Language: nl",
 		"Message-ID: <abc@meekijk>", "=C3=87a marche."} {
 		if !bytes.Contains(raw, []byte(want)) {
@@ -108,36 +90,6 @@ func TestSendWithSTARTTLS(t *testing.T) {
 	if err := sender.Send(context.Background(), s, "julie@klant.example", msg); err == nil || !strings.Contains(err.Error(), "log in") {
 		t.Errorf("a wrong password: %v", err)
 	}
-}
-
-type session struct {
-	got    chan []byte
-	authed bool
-}
-
-func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
-func (s *session) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user != "desk" || pass != "geheim" {
-			return errors.New("bad login")
-		}
-		s.authed = true
-		return nil
-	}), nil
-}
-func (s *session) Mail(string, *smtp.MailOptions) error {
-	if !s.authed {
-		return smtp.ErrAuthRequired
-	}
-	return nil
-}
-func (s *session) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (s *session) Reset()                               {}
-func (s *session) Logout() error                        { return nil }
-func (s *session) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	s.got <- b
-	return err
 }
 
 func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
