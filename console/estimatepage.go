@@ -2,7 +2,7 @@ package console
 
 import (
 	"context"
-	_ "embed"
+	"embed"
 	"errors"
 	"html/template"
 	"net/http"
@@ -21,14 +21,15 @@ import (
 // their language and approves it, without a login; the link's token is
 // the key. No script: a checkbox the browser requires, and a form.
 
-//go:embed estimate.html
-var estimateHTML string
+//go:embed estimate.html pagetop.html
+var estimateFiles embed.FS
 
 var estimateTemplate = template.Must(template.New("estimate.html").Funcs(template.FuncMap{
 	"t": func(string, ...string) string { return "" }, // replaced per request by the page's language
-}).Parse(estimateHTML))
+}).ParseFS(estimateFiles, "estimate.html", "pagetop.html"))
 
 type estimateView struct {
+	Title       string // its catalog key
 	Found       bool
 	Lang        string
 	Langs       []string
@@ -75,7 +76,7 @@ func (c *console) estimatePage(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	view := estimateView{Found: found, Lang: "nl", Langs: []string{"nl", "fr", "en"}, Path: r.URL.Path, Ticket: t, Estimate: e,
+	view := estimateView{Title: "estimate.page.title", Found: found, Lang: "nl", Langs: []string{"nl", "fr", "en"}, Path: r.URL.Path, Ticket: t, Estimate: e,
 		Version: estimateVersion}
 	if found && t.ContactID != 0 {
 		if ct, err := c.Store.Contact(ctx, t.ContactID); err == nil {

@@ -19,7 +19,7 @@ import (
 	"github.com/meekijk/meekijk/internal/store"
 )
 
-//go:embed statuspage.html
+//go:embed statuspage.html pagetop.html
 var statusTemplate embed.FS
 
 // statusPages renders the customer's ticket status page, server-side: the
@@ -37,7 +37,7 @@ func newStatusPages() (*statusPages, error) {
 	tmpl, err := template.New("statuspage.html").Funcs(template.FuncMap{
 		// Replaced per request by the page's language.
 		"t": func(string, ...string) string { return "" },
-	}).ParseFS(statusTemplate, "statuspage.html")
+	}).ParseFS(statusTemplate, "statuspage.html", "pagetop.html")
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +100,7 @@ type fileMoved struct {
 }
 
 type statusView struct {
+	Title       string // its catalog key
 	Lang        string
 	Langs       []string
 	Path        string
@@ -120,7 +121,7 @@ type statusView struct {
 // secret, so the page reveals nothing about which tickets exist.
 func (c *console) statusPage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	view := statusView{Lang: "nl", Langs: []string{"nl", "fr", "en"}, Path: r.URL.Path}
+	view := statusView{Title: "status.title", Lang: "nl", Langs: []string{"nl", "fr", "en"}, Path: r.URL.Path}
 	t, err := c.Store.TicketByReference(ctx, r.PathValue("ref"))
 	if err == nil && subtle.ConstantTimeCompare([]byte(t.StatusSecret), []byte(r.PathValue("secret"))) == 1 && t.StatusSecret != "" {
 		view.Found, view.Ticket = true, t
