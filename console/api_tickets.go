@@ -149,6 +149,11 @@ func (c *console) createTicket(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	c.log.Info("ticket created", "ticket", t.Reference, "user", login(r).User.ID)
+	// The confirmation mail (mail.go): the ticket exists whatever becomes
+	// of it, so a failure to queue is logged, not the request's failure.
+	if err := c.mailTicketCreated(r.Context(), t); err != nil {
+		c.log.Error("ticket confirmation mail not queued", "ticket", t.Reference, "err", err)
+	}
 	return c.respondTicket(w, r, http.StatusCreated, t)
 }
 

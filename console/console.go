@@ -21,6 +21,7 @@ import (
 	"github.com/meekijk/meekijk/internal/calendar"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/i18n"
+	"github.com/meekijk/meekijk/internal/mail"
 	"github.com/meekijk/meekijk/internal/store"
 )
 
@@ -51,6 +52,9 @@ type Config struct {
 	// category of a session's ticket, so covered work that became
 	// billable is announced to the customer again; nil: nothing to tell.
 	Recategorized func(ctx context.Context, sessionID int64) error
+	// Mail is the relay's mail worker (nil: no mail): its key seals the
+	// SMTP password, and waking it sends what was queued (mail.go).
+	Mail *mail.Worker
 }
 
 type console struct {
@@ -172,6 +176,7 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	protect("POST /api/v1/users/{id}/totp-reset", c.resetTOTP, admin)
 	protect("GET /api/v1/settings/security", c.getSecurity, admin)
 	protect("PUT /api/v1/settings/security", c.putSecurity, admin)
+	c.businessRoutes(public, protect, staff, admin) // business.go: prepaid hours, invoices, e-mail
 	return mux, routes, nil
 }
 

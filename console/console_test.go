@@ -21,6 +21,7 @@ import (
 	"github.com/meekijk/meekijk/console"
 	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/httpx"
+	"github.com/meekijk/meekijk/internal/mail"
 	"github.com/meekijk/meekijk/internal/sessioncode"
 	"github.com/meekijk/meekijk/internal/store"
 )
@@ -57,6 +58,7 @@ type env struct {
 	user    store.User
 	sockets chan socketCall
 	auth    *auth.Service
+	mail    *mail.Worker // not running: a test that sends mail runs it
 }
 
 // newEnv serves the console the way the relay does: mounted at / and
@@ -89,8 +91,13 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	sockets := make(chan socketCall, 4)
+	mailKey, err := mail.LoadKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker := mail.NewWorker(st, mailKey, mail.Sender{}, discard, clk.now, console.Receipts(st, clk.now))
 	h, _, err := console.New(console.Config{
-		Store: st, Auth: svc, CodeTTL: codeTTL, Now: clk.now,
+		Store: st, Auth: svc, CodeTTL: codeTTL, Now: clk.now, Mail: worker,
 		Socket: func(w http.ResponseWriter, r *http.Request, user store.User, id int64) {
 			sockets <- socketCall{user, id}
 			w.WriteHeader(http.StatusNoContent)
@@ -103,7 +110,7 @@ func newEnv(t *testing.T) *env {
 	mux.Handle("/", h)
 	srv := httptest.NewServer(httpx.SecurityHeaders(console.CSP, mux))
 	t.Cleanup(srv.Close)
-	return &env{t: t, clk: clk, dir: dir, st: st, srv: srv, user: u, sockets: sockets, auth: svc}
+	return &env{t: t, clk: clk, dir: dir, st: st, srv: srv, user: u, sockets: sockets, auth: svc, mail: worker}
 }
 
 type answer struct {

@@ -19,7 +19,7 @@ import (
 	"github.com/meekijk/meekijk/internal/store"
 )
 
-//go:embed statuspage.html
+//go:embed statuspage.html pagetop.html
 var statusTemplate embed.FS
 
 // statusPages renders the customer's ticket status page, server-side: the
@@ -37,7 +37,7 @@ func newStatusPages() (*statusPages, error) {
 	tmpl, err := template.New("statuspage.html").Funcs(template.FuncMap{
 		// Replaced per request by the page's language.
 		"t": func(string, ...string) string { return "" },
-	}).ParseFS(statusTemplate, "statuspage.html")
+	}).ParseFS(statusTemplate, "statuspage.html", "pagetop.html")
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +100,7 @@ type fileMoved struct {
 }
 
 type statusView struct {
+	Title       string // its catalog key
 	Lang        string
 	Langs       []string
 	Path        string
@@ -109,13 +110,18 @@ type statusView struct {
 	Notes       []store.Note
 	Sessions    []statusSession
 	DateTimeFmt func(time.Time) string
+	// Prepaid is the customer's balance of prepaid hours, nil without
+	// blocks (prepaid.go); PrepaidLeft and PrepaidExpired are its figures
+	// as the page's language writes hours.
+	Prepaid                     *billing.PrepaidSummary
+	PrepaidLeft, PrepaidExpired string
 }
 
 // statusPage answers the same "not found" for a wrong reference and a wrong
 // secret, so the page reveals nothing about which tickets exist.
 func (c *console) statusPage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	view := statusView{Lang: "nl", Langs: []string{"nl", "fr", "en"}, Path: r.URL.Path}
+	view := statusView{Title: "status.title", Lang: "nl", Langs: []string{"nl", "fr", "en"}, Path: r.URL.Path}
 	t, err := c.Store.TicketByReference(ctx, r.PathValue("ref"))
 	if err == nil && subtle.ConstantTimeCompare([]byte(t.StatusSecret), []byte(r.PathValue("secret"))) == 1 && t.StatusSecret != "" {
 		view.Found, view.Ticket = true, t
@@ -141,6 +147,9 @@ func (c *console) statusPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	if view.Found {
 		if err := c.fillStatus(ctx, &view); err != nil {
+			return err
+		}
+		if err := c.statusPrepaid(ctx, &view); err != nil { // prepaid.go
 			return err
 		}
 		now := c.Now()

@@ -7,6 +7,7 @@ import { t, money, day, dateTime, weekdayName } from './i18n.js';
 import { form, field, checkbox, onSubmit, str, cents, today, errorText } from './forms.js';
 import { LANGS, ROLES, langOptions, categoryName, table } from './common.js';
 import { userAccountActions, securityCard } from './account.js';
+import { businessSettings } from './business.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
 
@@ -258,7 +259,8 @@ export async function ratesView(ctx) {
   const [rules, timers] = await Promise.all([api.get('/settings/billing'), api.get('/settings/consent')]);
   replace(main, h('h1', {}, t('rates.title')), h('p', { class: 'muted' }, t('rates.hint')),
     h('div', { class: 'columns' }, h('div', { class: 'main-col' }, list), h('div', { class: 'side-col' }, f)),
-    h('div', { class: 'columns' }, h('div', { class: 'main-col' }, billingRulesForm(rules)), h('div', { class: 'side-col' }, consentTimersForm(timers))));
+    h('div', { class: 'columns' }, h('div', { class: 'main-col' }, billingRulesForm(rules)), h('div', { class: 'side-col' }, consentTimersForm(timers))),
+    ...businessSettings());
 }
 
 /**

@@ -8,6 +8,7 @@ import { api, query, API } from './api.js';
 import { t, tr, has, money, day, current } from './i18n.js';
 import { form, field, onSubmit, str, today, errorText } from './forms.js';
 import { table, card } from './common.js';
+import { statementPrepaid, invoicesCard } from './business.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
 
@@ -65,7 +66,7 @@ export async function billingView(ctx) {
   if (customerId) {
     try {
       const st = await api.get('/billing/statement' + query({ customer: customerId, month }));
-      parts.push(statementCard(st), chartCard(customerId, month));
+      parts.push(statementCard(st), statementPrepaid(st), invoicesCard(customerId, month), chartCard(customerId, month));
     } catch (err) {
       parts.push(h('p', { class: 'error', id: 'statement-error' }, errorText(err)));
     }
@@ -93,7 +94,7 @@ function statementCard(st) {
     h('td', {}, `${at(l.start)}–${at(l.end)}`),
     h('td', { class: 'num' }, l.kind === 'work' ? String(l.workedMinutes) : ''),
     h('td', { class: 'num' }, String(l.billedMinutes)),
-    h('td', {}, l.covered ? t('billing.covered') : `${t('billing.billable')}: ${reasonsText(l.reasons)}`),
+    h('td', {}, l.covered ? t('billing.covered') : `${t('billing.billable')}: ${reasonsText(l.reasons)}` + (l.paidBy ? ` · ${t('prepaid.paid.' + l.paidBy)}` : '')),
     h('td', { class: 'num' }, money(l.centsPerHour) + (l.surchargePercent ? ` +${l.surchargePercent}%` : '')),
     h('td', { class: 'num amount' }, money(l.amountCents))));
   const tot = st.totals;

@@ -9,6 +9,7 @@ import {
   REFERENCE_ROLES, FEE_PERIODS, CONTRACT_STATUSES, langOptions, categoryName, referenceLabel, table, card,
 } from './common.js';
 import { ticketTable } from './tickets.js';
+import { prepaidCard, invoicingCard } from './business.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
 
@@ -80,6 +81,8 @@ export async function customerView(ctx) {
           card({ id: 'customer-tickets' }, t('customer.tickets'), ticketTable(tickets, { customer: false }))),
         h('div', { class: 'side-col' },
           detailsCard(),
+          prepaidCard(customerID, admin),
+          admin ? invoicingCard(customerID) : '',
           sitesCard())));
   }
 

@@ -11,6 +11,7 @@ import { categoryName } from './common.js';
 import { captureInput } from './remote.js';
 import { CHUNK, sendChunks, sha256hex, unbase64 } from './transfer.js';
 import { liveBilling } from './billing.js';
+import { prepaidBalance } from './business.js';
 
 const PROTOCOL = 1;
 const LEVELS = ['view', 'control', 'data_intervention'];
@@ -79,6 +80,7 @@ export function sessionView(main, id) {
     replace(category, h('option', { value: '0' }, '—'), ...cats.map((c) => h('option', { value: c.id }, categoryName(c))));
     return call('GET', '/api/v1/sessions/' + id).then((/** @type {any} */ s) => call('GET', '/api/v1/tickets/' + s.ticketId));
   }).then((/** @type {any} */ tk) => {
+    title.after(prepaidBalance(tk.customerId)); // business.js
     category.value = String(tk.categoryId || 0);
     category.dataset.loaded = 'true';
   }).catch(() => {});

@@ -7,6 +7,7 @@ import { form, field, checkbox, onSubmit, showError, clearErrors, errorText, str
 import {
   KINDS, STATUSES, PRIORITIES, IMPACTS, wordOptions, categoryName, contactOptionLabel, statusBadge, table, card, copyFrom,
 } from './common.js';
+import { prepaidBalance } from './business.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
 
@@ -225,7 +226,8 @@ export async function ticketView(ctx) {
         ' · ', h('span', {}, t('ticket.contact') + ': '),
         h('span', { id: 'ticket-contact' }, tk.contactName ? (contact ? contactOptionLabel(contact) : tk.contactName) : t('ticket.no_contact')),
         ' · ', statusBadge(tk.status),
-        ' · ', h('span', { class: 'muted' }, t('ticket.created') + ' ' + dateTime(tk.createdAt))));
+        ' · ', h('span', { class: 'muted' }, t('ticket.created') + ' ' + dateTime(tk.createdAt))),
+      prepaidBalance(tk.customerId));
 
     const ent = tk.entitlement || { covered: false, reasons: [] };
     entitlement.dataset.covered = String(ent.covered);

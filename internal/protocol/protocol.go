@@ -230,6 +230,19 @@ type CostNotice struct {
 	// Estimate is set when the technician's estimate exceeds an hour: the
 	// customer approves it, apart from the notice, before the work starts.
 	Estimate *Estimate `json:"estimate,omitempty"`
+	// Prepaid is set when the customer holds prepaid hours: the work is
+	// deducted from them before anything is billed (docs/billing.md).
+	Prepaid *PrepaidNotice `json:"prepaid,omitempty"`
+}
+
+// PrepaidNotice is the customer's prepaid balance before the work starts.
+type PrepaidNotice struct {
+	// LeftMinutes is what the valid blocks hold now.
+	LeftMinutes int64 `json:"leftMinutes"`
+	// Warning: the balance is at or below the desk's threshold.
+	Warning bool `json:"warning,omitempty"`
+	// ExpiredMinutes were left on blocks that expired unused.
+	ExpiredMinutes int64 `json:"expiredMinutes,omitempty"`
 }
 
 // Estimate is what a technician's estimate would cost, billed as the

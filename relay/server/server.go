@@ -18,6 +18,7 @@ import (
 	"github.com/meekijk/meekijk/console"
 	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/httpx"
+	"github.com/meekijk/meekijk/internal/mail"
 	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/store"
 	"github.com/meekijk/meekijk/relay/hub"
@@ -80,6 +81,7 @@ type Server struct {
 	routes             []console.Route
 	turn               *turnserver.Server
 	auth               *auth.Service
+	mail               *mail.Worker // sends the mail queue while Run runs
 }
 
 // Routes lists every route the relay serves and the roles it needs.
@@ -130,6 +132,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	// Mail (internal/mail): the key sealing the SMTP password lives beside
+	// the database, and one worker, started by Run, sends the queue.
+	mailKey, err := mail.LoadKey(cfg.DataDir)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.mail = mail.NewWorker(st, mailKey, mail.Sender{}, log.With("component", "mail"), nil, console.Receipts(st, nil))
 	pricer := console.NewPricer(st, nil)
 	hubCfg := hub.Config{Company: cfg.Company, Software: cfg.Version, Cost: pricer.CostNotice, Billable: pricer.BillableTime, Grace: cfg.Grace}
 	if err := s.startTURN(&hubCfg); err != nil {
@@ -139,7 +149,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.hub = hub.New(st, log.With("component", "hub"), hubCfg)
 	consoleHandler, routes, err := console.New(console.Config{
 		Store: st, Auth: s.auth, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, AssetsDir: cfg.AssetsDir,
-		Recategorized: s.hub.Recategorized,
+		Recategorized: s.hub.Recategorized, Mail: s.mail,
 	}, log.With("component", "console"))
 	if err != nil {
 		st.Close()
@@ -254,16 +264,9 @@ func (s *Server) Run(ctx context.Context) error {
 	// The login guard writes its audit summaries until Run returns: its
 	// deferred stop runs after the HTTP server has shut down, so the last
 	// failures are counted in them.
-	authCtx, stopAuth := context.WithCancel(context.WithoutCancel(ctx))
-	authDone := make(chan struct{})
-	go func() {
-		defer close(authDone)
-		s.auth.Run(authCtx)
-	}()
-	defer func() {
-		stopAuth()
-		<-authDone
-	}()
+	defer runOwned(context.WithoutCancel(ctx), s.auth.Run)()
+	// The mail worker stops with ctx; what it has not sent stays queued.
+	defer runOwned(ctx, s.mail.Run)()
 	serveErr := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCert != "" {
@@ -296,4 +299,20 @@ func (s *Server) Run(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// runOwned runs run(ctx) in a goroutine and returns the function that
+// cancels it and waits until it has returned: Run defers it, so the
+// goroutine never outlives the server.
+func runOwned(ctx context.Context, run func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
