@@ -4,7 +4,8 @@
 import { h, replace, select, debounce } from './dom.js';
 import { api, query } from './api.js';
 import { t, money, day, dateTime } from './i18n.js';
-import { form, field, onSubmit, showError, str, id, cents, today } from './forms.js';
+import { form, field, onSubmit, showError, str, id, today } from './forms.js';
+import { moneyInput, readMoney, RATE_BAND } from './amount.js';
 import {
   REFERENCE_ROLES, FEE_PERIODS, CONTRACT_STATUSES, langOptions, categoryName, referenceLabel, table, card,
 } from './common.js';
@@ -188,15 +189,15 @@ export async function customerView(ctx) {
           field(t('contract.starts'), 'startsOn', h('input', { type: 'date', name: 'startsOn', value: today() })),
           field(t('contract.ends'), 'endsOn', h('input', { type: 'date', name: 'endsOn' }))),
         h('div', { class: 'row' },
-          field(t('contract.fee'), 'feeCents', h('input', { type: 'number', name: 'fee', min: 0, step: '0.01', inputmode: 'decimal' })),
+          field(t('contract.fee'), 'feeCents', moneyInput('fee')),
           field(t('contract.fee_period'), 'feePeriod', select({ name: 'feePeriod' }, FEE_PERIODS.map((p) => /** @type {[string, string]} */ ([p, t('period.' + p)])), 'year')),
-          field(t('contract.rate'), 'centsPerHour', h('input', { type: 'number', name: 'rate', min: 0, step: '0.01', inputmode: 'decimal' }))),
+          field(t('contract.rate'), 'centsPerHour', moneyInput('rate'))),
         h('button', { type: 'submit' }, t('contracts.add')));
       onSubmit(f, async (data) => {
         await api.post(`/customers/${customerID}/contracts`, {
           startsOn: str(data, 'startsOn'), endsOn: str(data, 'endsOn'),
-          feeCents: cents(data.get('fee'), 'feeCents'), feePeriod: str(data, 'feePeriod'),
-          centsPerHour: cents(data.get('rate'), 'centsPerHour'),
+          feeCents: readMoney(/** @type {HTMLFormElement} */ (f), 'fee', 'feeCents'), feePeriod: str(data, 'feePeriod'),
+          centsPerHour: readMoney(/** @type {HTMLFormElement} */ (f), 'rate', 'centsPerHour', RATE_BAND),
         });
         await refresh();
       });
@@ -235,11 +236,11 @@ export async function customerView(ctx) {
         await refresh();
       });
       const rateForm = form({ class: 'inline contract-rate-form' },
-        field(t('rate.amount'), 'centsPerHour', h('input', { type: 'number', name: 'rate', min: 0, step: '0.01', inputmode: 'decimal' })),
+        field(t('rate.amount'), 'centsPerHour', moneyInput('rate')),
         field(t('rate.from'), 'effectiveFrom', h('input', { type: 'date', name: 'effectiveFrom', value: today() })),
         h('button', { type: 'submit' }, t('rate.add')));
       onSubmit(rateForm, async (data) => {
-        await api.post(`/contracts/${co.id}/rates`, { centsPerHour: cents(data.get('rate'), 'centsPerHour'), effectiveFrom: str(data, 'effectiveFrom') });
+        await api.post(`/contracts/${co.id}/rates`, { centsPerHour: readMoney(rateForm, 'rate', 'centsPerHour', RATE_BAND), effectiveFrom: str(data, 'effectiveFrom') });
         await refresh();
       });
       /** @type {Record<string, boolean>} */

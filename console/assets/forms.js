@@ -28,9 +28,9 @@ export function errorText(err) {
  * @param {string} label
  */
 function fieldErrorText(err, label) {
+  if (err.status === 0) return err.detail;
   const specific = `console.error.${err.code}.${err.field}`;
   if (has(specific)) return tr(specific);
-  if (err.code === 'amount') return t('error.amount');
   const text = err.code === 'conflict' ? t('error.conflict', { field: label }) : t('error.invalid', { field: label });
   return err.detail ? `${text} (${err.detail})` : text;
 }
@@ -128,19 +128,6 @@ export function onSubmit(f, fn) {
       for (const b of buttons) b.disabled = false;
     }
   });
-}
-
-/**
- * Euros as typed in a number field ("85", "85.5") to cents; an error
- * naming the field when it is not an amount.
- * @param {FormDataEntryValue|null} v
- * @param {string} fieldName
- */
-export function cents(v, fieldName) {
-  const s = String(v || '').trim().replace(',', '.');
-  const n = Number(s);
-  if (s === '' || !Number.isFinite(n) || n < 0) throw new APIError(400, { error: 'amount', field: fieldName, message: '' });
-  return Math.round(n * 100);
 }
 
 /**

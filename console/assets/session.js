@@ -11,6 +11,8 @@ import { categoryName } from './common.js';
 import { captureInput } from './remote.js';
 import { CHUNK, sendChunks, sha256hex, unbase64 } from './transfer.js';
 import { liveBilling } from './billing.js';
+import { minutesInput, parseMinutes, readMinutes } from './amount.js';
+import { field, clearErrors, showError } from './forms.js';
 
 const PROTOCOL = 1;
 const LEVELS = ['view', 'control', 'data_intervention'];
@@ -37,10 +39,26 @@ export function sessionView(main, id) {
   const end = h('button', { class: 'danger', id: 'end-session', onclick: () => send('end', {}) }, t('session.end'));
   // The estimate goes with the request: over an hour of billable work,
   // the customer approves it before control starts.
-  const controlEstimate = /** @type {HTMLInputElement} */ (h('input', { id: 'control-estimate', type: 'number', min: 1, max: 480, step: 1 }));
+  const controlEstimate = minutesInput({ id: 'control-estimate', placeholder: '30' });
   const estimateLabel = h('label', { class: 'inline', hidden: true }, t('session.estimate'), ' ', controlEstimate);
   const askControl = h('button', { id: 'request-control', type: 'button', hidden: true,
-    onclick: () => send('consent_request', { level: 'control', estimateMinutes: Math.max(0, Math.round(Number(controlEstimate.value) || 0)) }) },
+    onclick: () => {
+      // Optional: empty asks without an estimate; anything else must be
+      // whole minutes, not a guess at what was meant.
+      let estimateMinutes = 0;
+      if (controlEstimate.value.trim() !== '') {
+        try {
+          estimateMinutes = parseMinutes(controlEstimate.value, 1, 480);
+        } catch {
+          error.textContent = t('error.minutes', { min: 1, max: 480 });
+          controlEstimate.setAttribute('aria-invalid', 'true');
+          return;
+        }
+      }
+      controlEstimate.removeAttribute('aria-invalid');
+      error.textContent = '';
+      send('consent_request', { level: 'control', estimateMinutes });
+    } },
   t('session.ask_control'));
   const overrun = h('p', { class: 'warn', id: 'overrun-banner', role: 'alert', hidden: true });
   // The ticket's work category, which decides what the contract covers:
@@ -64,16 +82,23 @@ export function sessionView(main, id) {
   const interventionForm = h('form', { id: 'intervention-form', class: 'panel', hidden: true, onsubmit: (/** @type {Event} */ e) => {
     e.preventDefault();
     const f = /** @type {HTMLFormElement} */ (e.target);
+    clearErrors(f);
     const d = new FormData(f);
-    send('consent_request', { level: 'data_intervention', intervention: {
-      description: String(d.get('description') || ''), category: String(d.get('category') || ''),
-      estimateMinutes: Number(d.get('estimate') || 0) } });
+    try {
+      send('consent_request', { level: 'data_intervention', intervention: {
+        description: String(d.get('description') || ''), category: String(d.get('category') || ''),
+        estimateMinutes: readMinutes(f, 'estimate', 'estimateMinutes', 1, 480) } });
+    } catch (err) {
+      showError(f, err);
+      return;
+    }
     f.hidden = true;
   } },
   h('label', {}, t('session.intervention.description'), h('textarea', { name: 'description', required: true, maxlength: 500 })),
   h('label', {}, t('session.intervention.category'), categories),
-  h('label', {}, t('session.intervention.estimate'), h('input', { name: 'estimate', type: 'number', min: 1, max: 480, value: 30, required: true })),
-  h('button', { type: 'submit' }, t('session.intervention.submit')));
+  field(t('session.intervention.estimate'), 'estimateMinutes', minutesInput({ name: 'estimate', value: 30, required: true })),
+  h('button', { type: 'submit' }, t('session.intervention.submit')),
+  h('p', { class: 'error form-error', role: 'alert' }));
   call('GET', '/api/v1/categories').then((/** @type {any[]} */ cats) => {
     replace(categories, ...cats.map((c) => h('option', { value: c.code }, categoryName(c))));
     replace(category, h('option', { value: '0' }, '—'), ...cats.map((c) => h('option', { value: c.id }, categoryName(c))));
