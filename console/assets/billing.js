@@ -106,7 +106,7 @@ function statementCard(st) {
       table({ class: 'list', id: 'statement-lines' }, [t('billing.date'), t('billing.ticket'), t('billing.session'), t('billing.technician'),
         t('billing.level'), `${t('billing.start')}–${t('billing.end')}`, t('billing.worked'), t('billing.billed'), t('billing.verdict'),
         t('billing.rate'), t('billing.amount')], rows),
-    h('p', { class: 'muted' }, t('billing.total.minutes', { worked: tot.workedMinutes, covered: Math.ceil(tot.coveredSeconds / 60), billed: tot.billedMinutes })),
+    h('p', { class: 'muted' }, t('billing.total.minutes', { worked: tot.workedMinutes, covered: tot.coveredMinutes, billed: tot.billedMinutes })),
     h('dl', { class: 'facts totals', id: 'statement-totals' },
       h('dt', {}, t('billing.total.excl')), h('dd', { id: 'total-excl' }, money(tot.amountCents)),
       h('dt', {}, t('billing.total.vat', { percent: tot.vatPercent })), h('dd', { id: 'total-vat' }, money(tot.vatCents)),
