@@ -15,6 +15,12 @@ import { minutesInput, parseMinutes, readMinutes } from './amount.js';
 import { field, clearErrors, showError } from './forms.js';
 
 const PROTOCOL = 1;
+
+/**
+ * Where the ticket page keeps a session's code in this tab.
+ * @param {number} id
+ */
+export function codeKey(id) { return 'meekijk.code.' + id; }
 const LEVELS = ['view', 'control', 'data_intervention'];
 
 /**
@@ -24,6 +30,12 @@ const LEVELS = ['view', 'control', 'data_intervention'];
  */
 export function sessionView(main, id) {
   const title = h('h1', {}, t('session.title', { id }));
+  const ticketLink = h('a', { id: 'session-ticket', class: 'back' });
+  // The code, kept by the ticket page in this tab when it was issued (the
+  // relay keeps only its hash): shown while the customer has yet to type it.
+  const code = sessionStorage.getItem(codeKey(id)) || '';
+  const codeLine = h('p', { id: 'session-code-line', class: 'info', hidden: true },
+    t('session.code'), ' ', h('strong', { class: 'code', id: 'session-page-code' }, code), ' ', t('session.tell'));
   const status = h('span', { class: 'status', id: 'status' });
   const reason = h('span', { class: 'muted', id: 'status-reason' });
   const levelBadge = h('span', { class: 'level', id: 'level', dataset: { level: '' } });
@@ -124,8 +136,10 @@ export function sessionView(main, id) {
   const screenSelect = /** @type {HTMLSelectElement} */ (h('select', { id: 'screen-select' }));
   const screens = h('div', { id: 'screens', hidden: true }, t('session.screens'), ' ', screenSelect, ' ',
     h('button', { type: 'button', id: 'screen-ask', onclick: () => dcSend('screen_switch_request', { index: Number(screenSelect.value) }) }, t('session.screen_ask')));
+  // The chat is part of the session's record: it stays on the page, read
+  // only, once the session is over.
+  const chatSection = h('section', { id: 'chat', hidden: true }, h('h2', {}, t('session.chat')), chatLog, chat);
   const tools = h('div', { id: 'tools', class: 'tools', hidden: true },
-    h('section', {}, h('h2', {}, t('session.chat')), chatLog, chat),
     h('section', { id: 'clipboard' }, h('h2', {}, t('session.clipboard')), clipText,
       h('button', { type: 'button', id: 'clipboard-send', onclick: () => dcSend('clipboard', { text: clipText.value }) }, t('session.clipboard_send')),
       h('button', { type: 'button', id: 'clipboard-get', onclick: () => dcSend('clipboard_request', {}) }, t('session.clipboard_get'))),
@@ -138,8 +152,9 @@ export function sessionView(main, id) {
   replace(main,
     // The texts that change every second come last, so the buttons do not
     // move under the technician's pointer.
+    ticketLink,
     h('div', { class: 'toolbar' }, title, status, levelBadge, estimateLabel, askControl, askIntervention, end, reason, stats),
-    agentLine, billing, categoryLine, overrun, error, notice, controlLine, interventionForm, video, tools);
+    codeLine, agentLine, billing, categoryLine, overrun, error, notice, controlLine, interventionForm, video, tools, chatSection);
   const stopBilling = liveBilling(billing, id);
 
   /** @type {RTCIceServer[]} */
@@ -176,6 +191,9 @@ export function sessionView(main, id) {
   function showLevel() {
     levelBadge.textContent = t('session.level.' + (level || 'none'));
     levelBadge.dataset.level = level;
+    // "No consent yet" is a question only while the customer may still
+    // answer it; on a session that is over it would mislead.
+    levelBadge.hidden = over || status.dataset.status === 'expired';
     const on = controlling();
     controlLine.dataset.control = on ? 'on' : 'off';
     controlLine.textContent = live ? t(on ? 'session.control_on' : 'session.control_off') : '';
@@ -185,11 +203,15 @@ export function sessionView(main, id) {
     askIntervention.hidden = !live || level !== 'control';
     if (askIntervention.hidden) interventionForm.hidden = true;
     tools.hidden = !live;
+    chat.hidden = !live;
+    chatSection.hidden = !live && chatLog.childElementCount === 0;
   }
 
   /** @param {{status: string, agent?: any, by?: string, reason?: string, level?: string}} st */
   function showStatus(st) {
     const s = st.status === 'waiting' && st.reason === 'code_expired' ? 'expired' : st.status;
+    // A notice belongs to the state it was said in.
+    if (s !== status.dataset.status) notice.textContent = '';
     status.textContent = t('status.' + s);
     status.className = 'status ' + s;
     status.dataset.status = s;
@@ -201,6 +223,8 @@ export function sessionView(main, id) {
     // consent stands: keep the level, send no input (not live).
     level = live || s === 'reconnecting' ? (st.level || 'view') : '';
     end.hidden = over || s === 'expired';
+    codeLine.hidden = s !== 'waiting' || !code;
+    if (s !== 'waiting') sessionStorage.removeItem(codeKey(id));
     if (over || s === 'interrupted') closePeer();
     const linkNotice = { reconnecting: 'session.reconnecting', interrupted: 'session.interrupted' }[s];
     if (linkNotice) notice.textContent = t(linkNotice);
@@ -214,6 +238,8 @@ export function sessionView(main, id) {
   let expiryTimer;
   call('GET', '/api/v1/sessions/' + id).then((/** @type {any} */ s) => {
     title.textContent = `${t('session.title', { id })} — ${s.ticketRef} ${s.ticketTitle}`;
+    ticketLink.setAttribute('href', '#/tickets/' + s.ticketId);
+    ticketLink.textContent = '← ' + t('session.back_to_ticket', { ref: s.ticketRef });
     if (s.status === 'waiting' && !s.codeExpired) {
       expiryTimer = setTimeout(() => {
         if (status.dataset.status === 'waiting') showStatus({ status: 'waiting', reason: 'code_expired' });
@@ -479,7 +505,11 @@ export function sessionView(main, id) {
       setTimeout(() => { if (!left) connect(); }, step / 2 + Math.random() * step / 2);
     };
   }
-  connect();
+  call('GET', `/api/v1/sessions/${id}/events`).then((/** @type {any[]} */ events) => {
+    for (const e of events) if (e.kind === 'chat' && e.detail) addChat(e.detail);
+    showLevel();
+  }).catch((err) => { error.textContent = t('error.generic', { message: String(err) }); })
+    .finally(() => { if (!left) connect(); });
 
   return () => {
     left = true;
