@@ -114,8 +114,15 @@ func (c *console) statusPage(w http.ResponseWriter, r *http.Request) error {
 	t, err := c.Store.TicketByReference(ctx, r.PathValue("ref"))
 	if err == nil && subtle.ConstantTimeCompare([]byte(t.StatusSecret), []byte(r.PathValue("secret"))) == 1 && t.StatusSecret != "" {
 		view.Found, view.Ticket = true, t
+		// The page is for the person the ticket is for: their language,
+		// else their company's.
 		if cu, err := c.Store.Customer(ctx, t.CustomerID); err == nil {
 			view.Lang = cu.Lang
+		}
+		if cts, err := c.Store.Contacts(ctx, t.CustomerID); err == nil {
+			if i := slices.IndexFunc(cts, func(ct store.Contact) bool { return ct.ID == t.ContactID }); i >= 0 {
+				view.Lang = cts[i].Lang
+			}
 		}
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err

@@ -1,0 +1,56 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestCustomersLanguage: a Dutch-speaking company, a ticket for its
+// French-speaking contact. The agent's page starts in the machine's
+// language (Dutch here); once the code is entered it speaks French, the
+// contact's language, with the switch still there. The view question says
+// that the session will be billed and why (no contract), and the status
+// page is in French too.
+func TestCustomersLanguage(t *testing.T) {
+	s := newScene(t)
+	cu := "/customers/" + itoa(int(s.customerID(t)))
+	apiCall(t, s.console, "POST", cu+"/contacts", map[string]string{"name": "Marie Dubois", "referenceRole": "general", "lang": "fr"}, 201)
+	run(t, s.console, "reload the tickets page", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#new-ticket`)))
+	createTicket(t, s.console, "L'imprimante ne répond plus", sceneCustomer, "Marie Dubois")
+	statusURL := eval[string](t, s.console, `document.getElementById('status-url').value`)
+	run(t, s.console, "start session", chromedp.Click(chromedp.CSS(`#start-session`)), chromedp.WaitVisible(chromedp.CSS(`#session-code`)))
+	code := text(t, s.console, `#session-code`)
+
+	ag, customer := s.customer(t)
+	run(t, customer, "open the agent page", chromedp.Navigate(ag.pageURL), chromedp.WaitVisible(chromedp.CSS(`#code`)))
+	if lang := eval[string](t, customer, `document.documentElement.lang`); lang != "nl" {
+		t.Errorf("before the code the page is in %q, want the machine's nl", lang)
+	}
+	enterCode(t, customer, ag.pageURL, code)
+	waitPhase(t, customer, "ask")
+	waitJS(t, customer, "the page in French", `document.documentElement.lang === 'fr'`, 10*time.Second)
+	question := eval[string](t, customer, `document.body.innerText`)
+	for _, want := range []string{"demande à voir votre écran", "ce travail sera facturé", "pas de contrat de maintenance actif"} {
+		if !strings.Contains(question, want) {
+			t.Errorf("the view question lacks %q:\n%s", want, question)
+		}
+	}
+	if !eval[bool](t, customer, `!document.getElementById('lang').hidden && document.getElementById('lang').value === 'fr'`) {
+		t.Error("the language switch is gone or does not say fr")
+	}
+	shot(t, customer, "agent-ask-fr")
+	run(t, customer, "allow viewing", chromedp.Click(chromedp.CSS(`#allow`)))
+	waitPhase(t, customer, "sharing")
+
+	status := newTab(t, s.browser)
+	if st := openStatusPage(t, status, statusURL); st != 200 {
+		t.Fatalf("status page: %d", st)
+	}
+	if lang := eval[string](t, status, `document.documentElement.lang`); lang != "fr" {
+		t.Errorf("status page in %q, want fr", lang)
+	}
+	shot(t, status, "status-fr")
+}
