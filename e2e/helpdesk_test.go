@@ -118,8 +118,8 @@ func TestHelpdeskThroughTheConsole(t *testing.T) {
 	r, admin := s.relay, s.console
 
 	createCustomerUI(t, admin, r, "Boulangerie Dupont", "BE 0123.456.749", "fr")
-	if vat := text(t, admin, `#customer-vat`); vat != "BE0123456749" {
-		t.Errorf("VAT number shown as %q, want the normalised BE0123456749", vat)
+	if vat := text(t, admin, `#customer-vat`); vat != "BE 0123.456.749" {
+		t.Errorf("VAT number shown as %q, want it formatted as BE 0123.456.749", vat)
 	}
 	createContractUI(t, admin, "1200", "85")
 	if rate := text(t, admin, `.contract .rate`); !strings.Contains(rate, "85") {

@@ -7,7 +7,7 @@ import { t, money, day, dateTime } from './i18n.js';
 import { form, field, onSubmit, showError, str, id, today } from './forms.js';
 import { moneyInput, readMoney, RATE_BAND } from './amount.js';
 import {
-  REFERENCE_ROLES, FEE_PERIODS, CONTRACT_STATUSES, langOptions, categoryName, referenceLabel, table, card,
+  REFERENCE_ROLES, FEE_PERIODS, CONTRACT_STATUSES, langOptions, categoryName, referenceLabel, table, card, vatText,
 } from './common.js';
 import { ticketTable } from './tickets.js';
 
@@ -32,7 +32,7 @@ export async function customersView(ctx) {
       table({ class: 'list', id: 'customers' }, [t('customer.name'), t('customer.vat'), t('customer.lang')],
         customers.map((/** @type {any} */ c) => h('tr', { 'data-customer': c.id },
           h('td', {}, h('a', { href: '#/customers/' + c.id }, c.name)),
-          h('td', {}, c.vatNumber || '—'),
+          h('td', {}, vatText(c.vatNumber) || '—'),
           h('td', {}, t('lang.' + c.lang))))));
   }
   search.addEventListener('input', debounce(() => reload().catch((err) => showError(searchForm, err)), 200));
@@ -43,7 +43,7 @@ export async function customersView(ctx) {
     create = form({ class: 'card', id: 'new-customer' },
       h('h2', {}, t('customers.new')),
       field(t('customer.name'), 'name', h('input', { name: 'name', maxlength: 200, autocomplete: 'off' })),
-      field(t('customer.vat'), 'vatNumber', h('input', { name: 'vatNumber', maxlength: 30, placeholder: 'BE0123.456.749', autocomplete: 'off' })),
+      field(t('customer.vat'), 'vatNumber', h('input', { name: 'vatNumber', maxlength: 30, placeholder: 'BE 0123.456.749', autocomplete: 'off' })),
       field(t('customer.lang'), 'lang', select({ name: 'lang' }, langOptions(), 'nl')),
       h('button', { type: 'submit' }, t('customers.create')));
     onSubmit(create, async (data) => {
@@ -86,13 +86,13 @@ export async function customerView(ctx) {
 
   function detailsCard() {
     const facts = h('dl', { class: 'facts' },
-      h('dt', {}, t('customer.vat')), h('dd', { id: 'customer-vat' }, c.vatNumber || '—'),
+      h('dt', {}, t('customer.vat')), h('dd', { id: 'customer-vat' }, vatText(c.vatNumber) || '—'),
       h('dt', {}, t('customer.lang')), h('dd', { id: 'customer-lang' }, t('lang.' + c.lang)),
       h('dt', {}, t('customer.since')), h('dd', {}, dateTime(c.createdAt)));
     if (!admin) return card({ id: 'customer-details' }, t('customer.details'), facts);
     const f = form({ id: 'customer-edit' },
       field(t('customer.name'), 'name', h('input', { name: 'name', value: c.name, maxlength: 200 })),
-      field(t('customer.vat'), 'vatNumber', h('input', { name: 'vatNumber', value: c.vatNumber, maxlength: 30 })),
+      field(t('customer.vat'), 'vatNumber', h('input', { name: 'vatNumber', value: vatText(c.vatNumber), maxlength: 30 })),
       field(t('customer.lang'), 'lang', select({ name: 'lang' }, langOptions(), c.lang)),
       h('button', { type: 'submit' }, t('save')));
     onSubmit(f, async (data) => {

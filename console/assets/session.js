@@ -131,7 +131,12 @@ export function sessionView(main, id) {
 
   // Clipboard, files and screens travel on the data channel.
   const clipText = /** @type {HTMLTextAreaElement} */ (h('textarea', { id: 'clipboard-text', rows: 2 }));
-  const fileInput = /** @type {HTMLInputElement} */ (h('input', { id: 'file-input', type: 'file' }));
+  // The browser's own file button is drawn in the browser's language and
+  // clipped ("N…en"): a label in the page's language opens it instead.
+  const fileName = h('span', { class: 'muted', id: 'file-name' }, t('session.file_none'));
+  const fileInput = /** @type {HTMLInputElement} */ (h('input', { id: 'file-input', type: 'file', class: 'visually-hidden',
+    onchange: () => { fileName.textContent = fileInput.files && fileInput.files[0] ? fileInput.files[0].name : t('session.file_none'); } }));
+  const filePicker = h('label', { class: 'button secondary file-pick' }, fileInput, t('session.file_choose'));
   const fileList = h('ul', { id: 'file-list', class: 'files' });
   const screenSelect = /** @type {HTMLSelectElement} */ (h('select', { id: 'screen-select' }));
   const screens = h('div', { id: 'screens', hidden: true }, t('session.screens'), ' ', screenSelect, ' ',
@@ -143,7 +148,7 @@ export function sessionView(main, id) {
     h('section', { id: 'clipboard' }, h('h2', {}, t('session.clipboard')), clipText,
       h('button', { type: 'button', id: 'clipboard-send', onclick: () => dcSend('clipboard', { text: clipText.value }) }, t('session.clipboard_send')),
       h('button', { type: 'button', id: 'clipboard-get', onclick: () => dcSend('clipboard_request', {}) }, t('session.clipboard_get'))),
-    h('section', {}, h('h2', {}, t('session.files')), fileInput,
+    h('section', {}, h('h2', {}, t('session.files')), filePicker, ' ', fileName, ' ',
       h('button', { type: 'button', id: 'file-send', onclick: () => { if (fileInput.files && fileInput.files[0]) offerFile(fileInput.files[0]); } }, t('session.file_send')),
       fileList),
     screens);
@@ -297,6 +302,7 @@ export function sessionView(main, id) {
     fileLine(fid, 'waiting', t('session.file_waiting', { name: file.name }));
     dcSend('file_offer', { id: fid, name: file.name, size: file.size, sha256: sha });
     fileInput.value = '';
+    fileName.textContent = t('session.file_none');
   }
 
   /** @param {string} type @param {any} d */

@@ -6,7 +6,7 @@ import { t, tr, dateTime } from './i18n.js';
 import { codeKey } from './session.js';
 import { form, field, checkbox, onSubmit, showError, clearErrors, errorText, str, id } from './forms.js';
 import {
-  KINDS, STATUSES, PRIORITIES, IMPACTS, wordOptions, categoryName, contactOptionLabel, statusBadge, table, card, copyFrom,
+  KINDS, STATUSES, PRIORITIES, IMPACTS, wordOptions, categoryName, contactOptionLabel, statusBadge, table, card, copyFrom, vatText,
 } from './common.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
@@ -96,7 +96,7 @@ function expectedReasons(customer, contact) {
  */
 function newTicketForm(customers, users) {
   const customerOptions = (/** @type {any[]} */ list) => /** @type {Array<[string|number, string]>} */ (
-    [['', t('ticket.choose_customer')], ...list.map((c) => [c.id, c.vatNumber ? `${c.name} (${c.vatNumber})` : c.name])]);
+    [['', t('ticket.choose_customer')], ...list.map((c) => [c.id, c.vatNumber ? `${c.name} (${vatText(c.vatNumber)})` : c.name])]);
   const search = /** @type {HTMLInputElement} */ (h('input', { type: 'search', name: 'customerSearch', placeholder: t('customers.search_hint'),
     'aria-label': t('customers.search'), autocomplete: 'off' }));
   const customerSel = /** @type {HTMLSelectElement} */ (select({ name: 'customerId' }, customerOptions(customers)));

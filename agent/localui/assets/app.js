@@ -10,7 +10,14 @@ let state = { phase: 'code', lang: 'nl' };
 function t(key, params = {}) {
   const entry = catalog['agent.' + key];
   const text = entry ? (entry[state.lang] || entry.nl) : key;
-  return text.replace(/\{(\w+)\}/g, (m, n) => (n in params ? String(params[n]) : m));
+  // {n} and, for a count, {n|one|other} with # for the number, by the
+  // language's plural rules (as internal/i18n words them in Go).
+  const rules = new Intl.PluralRules(state.lang);
+  return text.replace(/\{(\w+)(?:\|([^{}|]*)\|([^{}|]*))?\}/g, (m, n, one, other) => {
+    if (!(n in params)) return m;
+    if (one === undefined) return String(params[n]);
+    return (rules.select(Number(params[n])) === 'one' ? one : other).replaceAll('#', String(params[n]));
+  });
 }
 
 /**
