@@ -471,7 +471,7 @@ func (c *console) retireWaitingCodes(ctx context.Context, ticketID, userID int64
 		}
 	}
 	for _, id := range waiting {
-		if _, err := c.Store.End(ctx, id, "technician", store.ActorName("technician", userID), "replaced by a new code"); err != nil {
+		if _, err := c.Store.End(ctx, id, "technician", store.ActorName("technician", userID), "code_replaced"); err != nil {
 			return nil, err
 		}
 	}

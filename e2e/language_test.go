@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ func TestCustomersLanguage(t *testing.T) {
 	statusURL := eval[string](t, s.console, `document.getElementById('status-url').value`)
 	run(t, s.console, "start session", chromedp.Click(chromedp.CSS(`#start-session`)), chromedp.WaitVisible(chromedp.CSS(`#session-code`)))
 	code := text(t, s.console, `#session-code`)
+	sessionID := strings.TrimPrefix(eval[string](t, s.console, `document.getElementById('open-session').getAttribute('href')`), "#/sessions/")
 
 	ag, customer := s.customer(t)
 	run(t, customer, "open the agent page", chromedp.Navigate(ag.pageURL), chromedp.WaitVisible(chromedp.CSS(`#code`)))
@@ -42,8 +44,32 @@ func TestCustomersLanguage(t *testing.T) {
 		t.Error("the language switch is gone or does not say fr")
 	}
 	shot(t, customer, "agent-ask-fr")
+	// Switched with the question on screen, the question follows: a page
+	// never mixes two languages.
+	chooseValue(t, customer, `#lang`, "nl")
+	waitJS(t, customer, "the question in Dutch", `document.body.innerText.includes('vraagt om uw scherm te bekijken') && !document.body.innerText.includes('demande à voir')`, 10*time.Second)
+	chooseValue(t, customer, `#lang`, "fr")
+	waitJS(t, customer, "the question in French again", `document.body.innerText.includes('demande à voir votre écran')`, 10*time.Second)
 	run(t, customer, "allow viewing", chromedp.Click(chromedp.CSS(`#allow`)))
 	waitPhase(t, customer, "sharing")
+	// What is recorded is what the customer read.
+	var events []struct {
+		Kind   string
+		Detail struct{ Text, Lang string }
+	}
+	json.Unmarshal(apiCall(t, s.console, "GET", "/sessions/"+sessionID+"/events", nil, 200), &events)
+	granted := false
+	for _, e := range events {
+		if e.Kind == "consent_granted" {
+			granted = true
+			if e.Detail.Lang != "fr" || !strings.Contains(e.Detail.Text, "demande à voir votre écran") {
+				t.Errorf("consent recorded in %q: %q", e.Detail.Lang, e.Detail.Text)
+			}
+		}
+	}
+	if !granted {
+		t.Error("no consent recorded")
+	}
 
 	status := newTab(t, s.browser)
 	if st := openStatusPage(t, status, statusURL); st != 200 {

@@ -262,6 +262,7 @@ func (a *App) onAction(ctx context.Context, act localui.Action) {
 	case "lang":
 		a.state.Lang = string(i18n.Parse(act.Value))
 		a.langChosen = true
+		a.reword()
 	case "code":
 		if a.state.Phase != localui.PhaseCode {
 			return

@@ -105,7 +105,10 @@ function eventDetail(e) {
     case 'session.consent_asked':
       return level(d.level);
     case 'session.ended':
-      return [d.by ? t('ended.' + d.by) : '', d.reason || ''].filter(Boolean).join(' — ');
+      // The reason is a code; one without words (free text from an agent)
+      // is left out rather than shown raw.
+      return [d.by ? t('ended.' + d.by) : '', has('console.end_reason.' + d.reason) ? t('end_reason.' + d.reason) : '']
+        .filter(Boolean).join(' — ');
     case 'session.chat':
       return `${d.from === 'customer' ? t('role.customer') : d.from || ''}: ${d.text || ''}`;
     default:
