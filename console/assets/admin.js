@@ -234,13 +234,16 @@ export async function ratesView(ctx) {
   const list = h('div', { id: 'rate-list' });
   function render() {
     const now = today();
-    const current = rates.filter((r) => r.effectiveFrom <= now).map((r) => r.effectiveFrom).sort().pop();
+    // The rate in force is the last one recorded from the latest date
+    // not after today (the API lists them oldest first, as it applies
+    // them): of two rates from the same day, the later one counts.
+    const current = rates.filter((r) => r.effectiveFrom <= now).pop();
     replace(list, rates.length === 0 ? h('p', { class: 'warn', id: 'no-rate' }, t('rates.empty')) :
       table({ class: 'list', id: 'rates' }, [t('rate.from'), t('rate.rate'), ''],
         [...rates].sort((a, b) => b.effectiveFrom.localeCompare(a.effectiveFrom)).map((r) =>
-          h('tr', { class: r.effectiveFrom === current ? 'current' : '' },
+          h('tr', { class: r === current ? 'current' : '' },
             h('td', {}, day(r.effectiveFrom)), h('td', {}, t('per_hour', { amount: money(r.centsPerHour) })),
-            h('td', {}, r.effectiveFrom === current ? h('span', { class: 'badge' }, t('rates.current')) : r.effectiveFrom > now ? t('rates.future') : '')))));
+            h('td', {}, r === current ? h('span', { class: 'badge' }, t('rates.current')) : r.effectiveFrom > now ? t('rates.future') : '')))));
   }
   const f = form({ class: 'card', id: 'new-rate' },
     h('h2', {}, t('rates.new')),
@@ -251,6 +254,8 @@ export async function ratesView(ctx) {
   onSubmit(f, async (data) => {
     rates = await api.post('/rates/default', { centsPerHour: readMoney(f, 'rate', 'centsPerHour', RATE_BAND), effectiveFrom: str(data, 'effectiveFrom') });
     f.reset();
+    // A reset fires no input event: the amount's read-back clears with it.
+    f.querySelector('input[name=rate]')?.dispatchEvent(new Event('input'));
     render();
   });
   render();

@@ -112,10 +112,11 @@ export function minutesInput(attrs) {
  * An error found in the page before anything is sent: status 0, its text
  * already in the page's language, shown at the field as it is.
  * @param {string} apiField
+ * @param {string} code
  * @param {string} text
  */
-function pageError(apiField, text) {
-  return new APIError(0, { error: 'page', field: apiField, message: text });
+function pageError(apiField, code, text) {
+  return new APIError(0, { error: code, field: apiField, message: text });
 }
 
 /** @param {AmountError} err */
@@ -139,11 +140,12 @@ export function readMoney(f, name, apiField, band) {
   try {
     cents = parseAmount(input.value);
   } catch (err) {
-    throw pageError(apiField, amountText(/** @type {AmountError} */ (err)));
+    const reason = /** @type {AmountError} */ (err).reason;
+    throw pageError(apiField, reason === 'ambiguous' ? 'amount_ambiguous' : 'amount', amountText(/** @type {AmountError} */ (err)));
   }
   if (band && (cents < band.min || cents > band.max) && input.dataset.confirmed !== String(cents)) {
     input.dataset.confirmed = String(cents);
-    throw pageError(apiField, t('error.amount_unusual', { amount: money(cents), min: money(band.min), max: money(band.max) }));
+    throw pageError(apiField, 'amount_unusual', t('error.amount_unusual', { amount: money(cents), min: money(band.min), max: money(band.max) }));
   }
   return cents;
 }
@@ -161,6 +163,6 @@ export function readMinutes(f, name, apiField, min, max) {
   try {
     return parseMinutes(input.value, min, max);
   } catch {
-    throw pageError(apiField, t('error.minutes', { min, max }));
+    throw pageError(apiField, 'minutes', t('error.minutes', { min, max }));
   }
 }
