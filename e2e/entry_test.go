@@ -99,13 +99,7 @@ func TestMoneyEntry(t *testing.T) {
 // want of an hourly rate.
 func TestFreshDeskPricesControl(t *testing.T) {
 	s := newScene(t)
-	code := startSession(t, s.console, "Eerste sessie")
-	ag, customer := s.customer(t)
-	enterCode(t, customer, ag.pageURL, code)
-	waitPhase(t, customer, "ask")
-	run(t, customer, "allow viewing", chromedp.Click(chromedp.CSS(`#allow`)))
-	waitPhase(t, customer, "sharing")
-	waitJS(t, s.console, "live", `document.getElementById('status').dataset.status === 'live'`, 15*time.Second)
+	_, customer := s.liveSession(t, "Eerste sessie")
 	askControl(t, s.console, customer)
 	if msg := text(t, s.console, `#session-error`); msg != "" {
 		t.Errorf("the console says %q", msg)
