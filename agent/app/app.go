@@ -263,6 +263,12 @@ func (a *App) onAction(ctx context.Context, act localui.Action) {
 		a.state.Lang = string(i18n.Parse(act.Value))
 		a.langChosen = true
 		a.reword()
+	case "browser_lang":
+		// Before the code the page speaks the browser's language; once
+		// joined, the contact's (or the customer's own choice) stands.
+		if !a.langChosen && a.joined == nil {
+			a.state.Lang = string(i18n.Parse(act.Value))
+		}
 	case "code":
 		if a.state.Phase != localui.PhaseCode {
 			return

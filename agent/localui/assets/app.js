@@ -242,7 +242,16 @@ send('i18n.json').then((r) => r.json()).then((c) => {
   catalog = c;
   render();
   const events = new EventSource('events');
-  events.onmessage = (ev) => { state = JSON.parse(ev.data); render(); };
+  let first = true;
+  events.onmessage = (ev) => {
+    state = JSON.parse(ev.data);
+    render();
+    // Until the code says whom the session is for, the browser's
+    // language is the best guess (the agent ignores it after that).
+    const browser = (navigator.language || '').slice(0, 2);
+    if (first && state.phase === 'code' && ['nl', 'fr', 'en'].includes(browser) && browser !== state.lang) act('browser_lang', browser);
+    first = false;
+  };
   // Once the session is over the agent exits; keep showing the last state.
   events.onerror = () => { if (state.phase === 'ended' || state.phase === 'declined') events.close(); };
 });
