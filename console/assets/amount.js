@@ -45,15 +45,6 @@ export function parseAmount(text) {
 }
 
 /**
- * Cents as the page's language writes an amount to type ("85,50" in
- * Dutch and French, "85.50" in English), without the euro sign.
- * @param {number} cents
- */
-export function formatAmount(cents) {
-  return money(cents).replace(/[\s\u00a0\u202f]*€[\s\u00a0\u202f]*/, '');
-}
-
-/**
  * Whole minutes as typed, within [min, max]; throws AmountError.
  * @param {string} text
  * @param {number} min
@@ -69,17 +60,13 @@ export function parseMinutes(text, min, max) {
 }
 
 /**
- * A text field for an amount in euros, with what it will save shown
- * beside it as the user types ("= € 85,50").
+ * An empty text field for an amount in euros, with what it will save
+ * shown beside it as the user types ("= € 85,50").
  * @param {string} name
- * @param {number|null} [centsValue]
  * @returns {HTMLElement} the input and its read-back, in a span
  */
-export function moneyInput(name, centsValue = null) {
-  const input = /** @type {HTMLInputElement} */ (h('input', {
-    type: 'text', name, inputmode: 'decimal', autocomplete: 'off', class: 'amount',
-    placeholder: formatAmount(8550), value: centsValue === null ? undefined : formatAmount(centsValue),
-  }));
+export function moneyInput(name) {
+  const input = /** @type {HTMLInputElement} */ (h('input', { type: 'text', name, inputmode: 'decimal', autocomplete: 'off', class: 'amount' }));
   const echo = h('output', { class: 'amount-echo', 'data-echo-for': name });
   const show = () => {
     try {
