@@ -70,7 +70,7 @@ type statusSession struct {
 type receipt struct {
 	Technicians []string
 	Start, End  time.Time
-	Levels      []levelTime
+	Levels      []billing.LevelMinutes
 	Consents    []consentGiven
 	Files       []fileMoved
 	// BilledMinutes of the intervention the session is billed in; Merged
@@ -81,11 +81,6 @@ type receipt struct {
 	Reasons         string // why the intervention is billable
 	Increment       int64
 	Minimum         int64
-}
-
-type levelTime struct {
-	Level   string
-	Minutes int64
 }
 
 type consentGiven struct {
@@ -125,8 +120,15 @@ func (c *console) statusPage(w http.ResponseWriter, r *http.Request) error {
 	t, err := c.Store.TicketByReference(ctx, r.PathValue("ref"))
 	if err == nil && subtle.ConstantTimeCompare([]byte(t.StatusSecret), []byte(r.PathValue("secret"))) == 1 && t.StatusSecret != "" {
 		view.Found, view.Ticket = true, t
+		// The page is for the person the ticket is for: their language,
+		// else their company's.
 		if cu, err := c.Store.Customer(ctx, t.CustomerID); err == nil {
 			view.Lang = cu.Lang
+		}
+		if cts, err := c.Store.Contacts(ctx, t.CustomerID); err == nil {
+			if i := slices.IndexFunc(cts, func(ct store.Contact) bool { return ct.ID == t.ContactID }); i >= 0 {
+				view.Lang = cts[i].Lang
+			}
 		}
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -203,7 +205,8 @@ func (c *console) fillStatus(ctx context.Context, v *statusView) error {
 		for _, seg := range b.Segments {
 			ss.Seconds += seg.Seconds()
 		}
-		ss.Minutes = (ss.Seconds + 59) / 60
+		// The same sum as the receipt's parts below it.
+		_, ss.Minutes = billing.WorkedByLevel(b.Segments)
 		if len(b.Segments) > 0 {
 			ss.When = b.Segments[0].Start
 		}
@@ -228,18 +231,12 @@ func (c *console) fillStatus(ctx context.Context, v *statusView) error {
 func receiptOf(b store.BillingSession, st billing.Statement, set billing.Settings, tr translate, comma bool) *receipt {
 	rc := &receipt{Start: b.Segments[0].Start, End: b.Segments[len(b.Segments)-1].End,
 		Increment: set.IncrementMinutes, Minimum: set.MinimumMinutes}
-	seconds := map[billing.Level]int64{}
 	for _, seg := range b.Segments {
 		if !slices.Contains(rc.Technicians, seg.Technician.Name) {
 			rc.Technicians = append(rc.Technicians, seg.Technician.Name)
 		}
-		seconds[seg.Level] += seg.Seconds()
 	}
-	for _, l := range billing.Levels {
-		if secs, ok := seconds[l]; ok {
-			rc.Levels = append(rc.Levels, levelTime{Level: string(l), Minutes: (secs + 59) / 60})
-		}
-	}
+	rc.Levels, _ = billing.WorkedByLevel(b.Segments)
 	for _, e := range b.Events {
 		var d struct {
 			Level     string `json:"level"`

@@ -48,7 +48,7 @@ func TestUserResetPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.BootstrapAdmin(ctx, store.User{Email: "admin", Name: "Admin", PasswordHash: "x"}); err != nil {
+	if _, err := st.BootstrapAdmin(ctx, store.User{Email: "admin", Name: "Admin", PasswordHash: "x"}, 0); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

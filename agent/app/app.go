@@ -93,25 +93,27 @@ type App struct {
 	osUser     string
 
 	// Owned by the Run loop.
-	state     localui.State
-	conn      *wsconn.Conn
-	joined    *protocol.Joined
-	allowed   bool // the customer allowed viewing in this session
-	sender    *stream.Sender
-	shareStop context.CancelFunc // stops what feeds the loop from sender
-	src       capture.Source
-	frames    int64
-	finished  bool
-	questions []*question // questions[0] is on screen
-	promptSeq int64
-	reconfirm time.Time // when to ask next whether to keep sharing
-	incoming  map[string]*incoming
-	outgoing  map[string]*outgoing
-	fileSeq   int
-	uiDirty   bool // state changed without being published (progress)
-	runCtx    context.Context
-	runWG     *sync.WaitGroup
-	gate      *candidateGate // the running sender's signaling out
+	state  localui.State
+	conn   *wsconn.Conn
+	joined *protocol.Joined
+	// langChosen: the customer picked the page's language themselves.
+	langChosen bool
+	allowed    bool // the customer allowed viewing in this session
+	sender     *stream.Sender
+	shareStop  context.CancelFunc // stops what feeds the loop from sender
+	src        capture.Source
+	frames     int64
+	finished   bool
+	questions  []*question // questions[0] is on screen
+	promptSeq  int64
+	reconfirm  time.Time // when to ask next whether to keep sharing
+	incoming   map[string]*incoming
+	outgoing   map[string]*outgoing
+	fileSeq    int
+	uiDirty    bool // state changed without being published (progress)
+	runCtx     context.Context
+	runWG      *sync.WaitGroup
+	gate       *candidateGate // the running sender's signaling out
 
 	// The relay link (link.go).
 	heard      time.Time // last message from the relay
@@ -258,6 +260,14 @@ func (a *App) onAction(ctx context.Context, act localui.Action) {
 	switch act.Kind {
 	case "lang":
 		a.state.Lang = string(i18n.Parse(act.Value))
+		a.langChosen = true
+		a.reword()
+	case "browser_lang":
+		// Before the code the page speaks the browser's language; once
+		// joined, the contact's (or the customer's own choice) stands.
+		if !a.langChosen && a.joined == nil {
+			a.state.Lang = string(i18n.Parse(act.Value))
+		}
 	case "code":
 		if a.state.Phase != localui.PhaseCode {
 			return
@@ -469,6 +479,11 @@ func (a *App) onMessage(m protocol.Message) {
 			return
 		}
 		a.joined = &m
+		// The desk knows the customer's language; a choice made on this
+		// page before the code was entered still wins.
+		if m.Lang != "" && !a.langChosen {
+			a.state.Lang = string(i18n.Parse(m.Lang))
+		}
 		a.state.Technician, a.state.Company = m.Technician, m.Company
 		a.state.TicketRef, a.state.TicketTitle = m.TicketRef, m.TicketTitle
 		a.log.Info("joined session", "session", m.SessionID)

@@ -1,7 +1,7 @@
 // The console: a small hash-routed application in plain JavaScript modules.
 import { h, replace } from './dom.js';
 import { call, api, setCSRF, APIError } from './api.js';
-import { load, t, languages, current, setLanguage, preferUserLanguage } from './i18n.js';
+import { load, t, languages, current, setLanguage, preferUserLanguage, setTimeZone } from './i18n.js';
 import { errorText, form, field, onSubmit } from './forms.js';
 import { sessionView } from './session.js';
 import { ticketsView, ticketView } from './tickets.js';
@@ -109,6 +109,7 @@ function loginView() {
 }
 
 let routing = 0;
+let deskZoneKnown = false;
 
 async function route() {
   const seq = ++routing;
@@ -124,6 +125,11 @@ async function route() {
     } catch {
       me = null;
     }
+  }
+  if (me && !deskZoneKnown) {
+    // Once per load: times are shown in the desk's zone, as its hours are.
+    deskZoneKnown = true;
+    await api.get('/calendar').then((/** @type {any} */ cal) => setTimeZone(cal.timeZone)).catch(() => {});
   }
   if (seq !== routing) return;
   const hash = location.hash.replace(/^#/, '') || '/tickets';

@@ -7,7 +7,7 @@ import { h, replace, select } from './dom.js';
 import { api, query, API } from './api.js';
 import { t, tr, has, money, day, current } from './i18n.js';
 import { form, field, onSubmit, str, today, errorText } from './forms.js';
-import { table, card } from './common.js';
+import { table, card, vatText } from './common.js';
 import { statementPrepaid, invoicesCard } from './business.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
@@ -102,12 +102,12 @@ function statementCard(st) {
     h('div', { class: 'toolbar' },
       h('h2', {}, t('billing.statement.title', { month: monthName(st.month), customer: st.customer.name })),
       h('button', { class: 'secondary no-print', id: 'print', onclick: () => window.print() }, t('billing.print'))),
-    st.customer.vatNumber ? h('p', { class: 'muted' }, `${t('billing.vat')}: ${st.customer.vatNumber}`) : '',
+    st.customer.vatNumber ? h('p', { class: 'muted' }, `${t('billing.vat')}: ${vatText(st.customer.vatNumber)}`) : '',
     st.lines.length === 0 ? h('p', { class: 'muted', id: 'statement-empty' }, t('billing.none')) :
       table({ class: 'list', id: 'statement-lines' }, [t('billing.date'), t('billing.ticket'), t('billing.session'), t('billing.technician'),
         t('billing.level'), `${t('billing.start')}–${t('billing.end')}`, t('billing.worked'), t('billing.billed'), t('billing.verdict'),
         t('billing.rate'), t('billing.amount')], rows),
-    h('p', { class: 'muted' }, t('billing.total.minutes', { worked: tot.workedMinutes, covered: Math.ceil(tot.coveredSeconds / 60), billed: tot.billedMinutes })),
+    h('p', { class: 'muted' }, t('billing.total.minutes', { worked: tot.workedMinutes, covered: tot.coveredMinutes, billed: tot.billedMinutes })),
     h('dl', { class: 'facts totals', id: 'statement-totals' },
       h('dt', {}, t('billing.total.excl')), h('dd', { id: 'total-excl' }, money(tot.amountCents)),
       h('dt', {}, t('billing.total.vat', { percent: tot.vatPercent })), h('dd', { id: 'total-vat' }, money(tot.vatCents)),

@@ -5,7 +5,8 @@
 import { h, replace, select } from './dom.js';
 import { api, query, API } from './api.js';
 import { t, money, day, dateTime } from './i18n.js';
-import { form, field, checkbox, onSubmit, str, cents, today, errorText } from './forms.js';
+import { form, field, checkbox, onSubmit, str, today, errorText } from './forms.js';
+import { moneyInput, readMoney, readHours } from './amount.js';
 import { card, table } from './common.js';
 
 /**
@@ -62,16 +63,15 @@ export function prepaidCard(customerId, admin) {
       const f = form({ id: 'new-prepaid' },
         h('h3', {}, t('prepaid.new')),
         field(t('prepaid.purchased'), 'purchasedOn', h('input', { name: 'purchasedOn', type: 'date', value: today() })),
-        field(t('prepaid.bought'), 'minutes', h('input', { name: 'hours', type: 'number', min: '0.25', step: '0.25', value: '10' })),
-        field(t('prepaid.price'), 'priceCents', h('input', { name: 'price', inputmode: 'decimal' })),
+        field(t('prepaid.bought'), 'minutes', h('input', { name: 'hours', type: 'text', inputmode: 'decimal', value: '10' })),
+        field(t('prepaid.price'), 'priceCents', moneyInput('price')),
         field(t('prepaid.expires'), 'expiresOn', h('input', { name: 'expiresOn', type: 'date' })),
         field(t('prepaid.note'), 'note', h('input', { name: 'note', maxlength: 200 })),
         h('button', { type: 'submit' }, t('prepaid.add')));
       onSubmit(f, async (data) => {
-        const minutes = Math.round(Number(str(data, 'hours').replace(',', '.')) * 60);
         render(await api.post('/customers/' + customerId + '/prepaid', {
-          purchasedOn: str(data, 'purchasedOn'), minutes: Number.isFinite(minutes) ? minutes : 0,
-          priceCents: cents(str(data, 'price'), 'priceCents'), expiresOn: str(data, 'expiresOn'), note: str(data, 'note'),
+          purchasedOn: str(data, 'purchasedOn'), minutes: readHours(f, 'hours', 'minutes'),
+          priceCents: readMoney(f, 'price', 'priceCents'), expiresOn: str(data, 'expiresOn'), note: str(data, 'note'),
         }));
       });
       parts.push(f);
@@ -210,10 +210,10 @@ export function businessSettings() {
   }, (err) => replace(mail, h('p', { class: 'error' }, errorText(err))));
   api.get('/settings/prepaid').then((/** @type {any} */ p) => {
     const f = form({ id: 'prepaid-threshold' },
-      field(t('prepaid.threshold'), 'warnMinutes', h('input', { name: 'warn', type: 'number', min: '0', step: '0.25', value: p.warnMinutes / 60 })),
+      field(t('prepaid.threshold'), 'warnMinutes', h('input', { name: 'warn', type: 'text', inputmode: 'decimal', value: String(p.warnMinutes / 60) })),
       h('button', { type: 'submit' }, t('save')));
     onSubmit(f, async (data) => {
-      await api.put('/settings/prepaid', { warnMinutes: Math.round(Number(str(data, 'warn').replace(',', '.')) * 60) });
+      await api.put('/settings/prepaid', { warnMinutes: readHours(f, 'warn', 'warnMinutes') });
     });
     replace(prepaid, f);
   }, (err) => replace(prepaid, h('p', { class: 'error' }, errorText(err))));

@@ -345,8 +345,13 @@ type Intervention struct {
 // Totals sum a statement. Amounts are euro cents; VAT is computed once on
 // the total exclusive of VAT, rounded half up.
 type Totals struct {
-	WorkedSeconds     int64 `json:"workedSeconds"`
-	WorkedMinutes     int64 `json:"workedMinutes"` // rounded up
+	WorkedSeconds int64 `json:"workedSeconds"`
+	// WorkedMinutes and CoveredMinutes are the sums of the work lines'
+	// WorkedMinutes (all, and the covered ones): a total shown beside its
+	// lines must add up to them, so it is summed from the rounded lines,
+	// never rounded again from the seconds.
+	WorkedMinutes     int64 `json:"workedMinutes"`
+	CoveredMinutes    int64 `json:"coveredMinutes"`
 	CoveredSeconds    int64 `json:"coveredSeconds"`
 	BillableSeconds   int64 `json:"billableSeconds"`
 	BillableMinutes   int64 `json:"billableMinutes"` // sum over interventions
@@ -451,7 +456,15 @@ func compute(customer string, s Settings, parts []Input) (Statement, error) {
 		t.BilledMinutes += iv.BilledMinutes
 		t.AmountCents += iv.AmountCents
 	}
-	t.WorkedMinutes = ceilDiv(t.WorkedSeconds, 60)
+	for _, l := range st.Lines {
+		if l.Kind != KindWork {
+			continue
+		}
+		t.WorkedMinutes += l.WorkedMinutes
+		if l.Covered {
+			t.CoveredMinutes += l.WorkedMinutes
+		}
+	}
 	t.VATPercent = s.VATPercent
 	t.VATCents = roundHalfUp(t.AmountCents*s.VATPercent, 100)
 	t.TotalCents = t.AmountCents + t.VATCents

@@ -154,6 +154,10 @@ type Joined struct {
 	// keeps the consent (within the grace period) or asks for a new one
 	// with a ConsentRequest.
 	Resumed bool `json:"resumed,omitempty"`
+	// Lang is the language ("nl", "fr", "en") of the contact the session
+	// is for, as the desk recorded it: the customer's page switches to it
+	// (the customer can still switch back). "" when unknown.
+	Lang string `json:"lang,omitempty"`
 }
 
 // ICEServer mirrors the browser's RTCIceServer.

@@ -91,11 +91,14 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 
 const settingBootstrapped = "bootstrapped_at"
 
-// BootstrapAdmin creates the first admin, once in the life of the database.
+// BootstrapAdmin creates the first admin, once in the life of the database,
+// and, when defaultCentsPerHour > 0, the desk's default hourly rate from
+// today, in the same transaction: a fresh desk can price billable work at
+// once, before anyone has found the rates page.
 // It returns false, creating nothing, when the bootstrap already happened:
 // even if every admin was later removed, this path stays closed, so the
 // first-start password can never be printed a second time by a restart.
-func (s *Store) BootstrapAdmin(ctx context.Context, u User) (bool, error) {
+func (s *Store) BootstrapAdmin(ctx context.Context, u User, defaultCentsPerHour int64) (bool, error) {
 	created := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var dummy string
@@ -114,6 +117,13 @@ func (s *Store) BootstrapAdmin(ctx context.Context, u User) (bool, error) {
 		}
 		if err := s.appendAudit(ctx, tx, "relay", "user.bootstrap_admin", userAudit(admin)); err != nil {
 			return err
+		}
+		if defaultCentsPerHour > 0 {
+			// From today in UTC: never later than the desk's own date.
+			from := fromMS(now).UTC().Format(time.DateOnly)
+			if err := s.insertRate(ctx, tx, "relay", 0, defaultCentsPerHour, from, admin.ID); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO settings (key, value) VALUES (?, ?)",
 			settingBootstrapped, fromMS(now).Format(time.RFC3339)); err != nil {

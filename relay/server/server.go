@@ -90,6 +90,11 @@ func (s *Server) Routes() []console.Route { return s.routes }
 // FirstAdminEmail is the login of the admin created at the first start.
 const FirstAdminEmail = "admin"
 
+// DefaultCentsPerHour is the desk's hourly rate set at the first start
+// (docs/billing.md), so billable work can be priced before an admin has
+// set the desk's own rate on the rates page.
+const DefaultCentsPerHour = 8500
+
 // New opens the store and builds the relay.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.CodeTTL <= 0 {
@@ -217,7 +222,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	created, err := s.store.BootstrapAdmin(ctx, store.User{Email: FirstAdminEmail, Name: "Admin", PasswordHash: hash})
+	created, err := s.store.BootstrapAdmin(ctx, store.User{Email: FirstAdminEmail, Name: "Admin", PasswordHash: hash}, DefaultCentsPerHour)
 	if err != nil {
 		return err
 	}
@@ -244,8 +249,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("relay listening", "url", url, "version", s.cfg.Version)
 	fmt.Fprintf(s.cfg.Stdout, "Meekijk relay %s\nConsole: %s\n", s.cfg.Version, url)
 	if s.firstAdminPassword != "" {
-		fmt.Fprintf(s.cfg.Stdout, "First admin login: %s  password: %s\n(shown only this once; keep it safe)\n",
-			FirstAdminEmail, s.firstAdminPassword)
+		fmt.Fprintf(s.cfg.Stdout, "First admin login: %s  password: %s\n(shown only this once; keep it safe)\n"+
+			"Default hourly rate: EUR %d.%02d (change it in the console under Rates)\n",
+			FirstAdminEmail, s.firstAdminPassword, DefaultCentsPerHour/100, DefaultCentsPerHour%100)
 		s.firstAdminPassword = ""
 	}
 	if s.cfg.CheckpointInterval <= 0 {

@@ -10,7 +10,14 @@ let state = { phase: 'code', lang: 'nl' };
 function t(key, params = {}) {
   const entry = catalog['agent.' + key];
   const text = entry ? (entry[state.lang] || entry.nl) : key;
-  return text.replace(/\{(\w+)\}/g, (m, n) => (n in params ? String(params[n]) : m));
+  // {n} and, for a count, {n|one|other} with # for the number, by the
+  // language's plural rules (as internal/i18n words them in Go).
+  const rules = new Intl.PluralRules(state.lang);
+  return text.replace(/\{(\w+)(?:\|([^{}|]*)\|([^{}|]*))?\}/g, (m, n, one, other) => {
+    if (!(n in params)) return m;
+    if (one === undefined) return String(params[n]);
+    return (rules.select(Number(params[n])) === 'one' ? one : other).replaceAll('#', String(params[n]));
+  });
 }
 
 /**
@@ -235,7 +242,16 @@ send('i18n.json').then((r) => r.json()).then((c) => {
   catalog = c;
   render();
   const events = new EventSource('events');
-  events.onmessage = (ev) => { state = JSON.parse(ev.data); render(); };
+  let first = true;
+  events.onmessage = (ev) => {
+    state = JSON.parse(ev.data);
+    render();
+    // Until the code says whom the session is for, the browser's
+    // language is the best guess (the agent ignores it after that).
+    const browser = (navigator.language || '').slice(0, 2);
+    if (first && state.phase === 'code' && ['nl', 'fr', 'en'].includes(browser) && browser !== state.lang) act('browser_lang', browser);
+    first = false;
+  };
   // Once the session is over the agent exits; keep showing the last state.
   events.onerror = () => { if (state.phase === 'ended' || state.phase === 'declined') events.close(); };
 });
