@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/meekijk/meekijk/agent/app"
+	"github.com/meekijk/meekijk/agent/indicator"
 	"github.com/meekijk/meekijk/agent/inject"
 	"github.com/meekijk/meekijk/internal/i18n"
 )
@@ -80,6 +81,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	} else {
 		defer robot.Close()
 		cfg.Injector, cfg.Clipboard = robot, robot
+	}
+	// No flag turns the indicator off: sharing is never invisible where
+	// a window can be shown.
+	if ind, err := indicator.New("", log.With("component", "indicator")); err != nil {
+		log.Warn("no sharing indicator on this desktop; the page alone shows the sharing", "err", err)
+	} else {
+		cfg.Indicator = ind
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -8,6 +8,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/meekijk/meekijk/agent/capture"
 	"github.com/meekijk/meekijk/agent/files"
+	"github.com/meekijk/meekijk/agent/indicator"
 	"github.com/meekijk/meekijk/agent/input"
 	"github.com/meekijk/meekijk/agent/localui"
 	"github.com/meekijk/meekijk/agent/relayclient"
@@ -68,6 +70,19 @@ type Config struct {
 	FileFolders []string
 	// MaxFileBytes bounds a file either way; <= 0 means files.DefaultMaxSize.
 	MaxFileBytes int64
+	// Indicator shows on the customer's desktop, outside the browser,
+	// that the screen is shared, with a Stop of its own; nil: none (the
+	// page alone says so).
+	Indicator Indicator
+}
+
+// Indicator is agent/indicator's window, as the session loop drives it.
+type Indicator interface {
+	// Run owns the window until ctx ends; stop is called when the
+	// customer clicks its Stop.
+	Run(ctx context.Context, stop func()) error
+	Show(indicator.Sharing)
+	Hide()
 }
 
 // Clipboard is the customer's clipboard (agent/inject's Robot).
@@ -224,6 +239,23 @@ func (a *App) Run(ctx context.Context) error {
 	if a.cfg.OpenBrowser {
 		openBrowser(a.ui.URL(), a.log)
 	}
+	if ind := a.cfg.Indicator; ind != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// The window's Stop is the page's Stop: one way to end.
+			stop := func() {
+				select {
+				case a.actions <- localui.Action{Kind: "stop", Value: "indicator"}:
+				case <-ctx.Done():
+				}
+			}
+			if err := ind.Run(ctx, stop); err != nil {
+				// The page still shows the sharing and has its Stop.
+				a.log.Warn("sharing indicator failed", "err", err)
+			}
+		}()
+	}
 	var exit <-chan time.Time
 	for {
 		select {
@@ -243,6 +275,7 @@ func (a *App) Run(ctx context.Context) error {
 			return nil
 		}
 		a.syncControl()
+		a.syncIndicator()
 		switch {
 		case a.finished && exit == nil && a.pendingEnd != nil:
 			exit = time.After(max(a.cfg.Linger, endDelivery))
@@ -254,6 +287,21 @@ func (a *App) Run(ctx context.Context) error {
 }
 
 func (a *App) publish() { a.ui.Publish(a.state) }
+
+// syncIndicator shows the desktop's indicator exactly while the customer's
+// consent to share stands.
+func (a *App) syncIndicator() {
+	ind := a.cfg.Indicator
+	if ind == nil {
+		return
+	}
+	if !a.allowed || a.finished || a.state.Phase != localui.PhaseSharing {
+		ind.Hide()
+		return
+	}
+	ind.Show(indicator.Sharing{Technician: a.state.Technician, Lang: i18n.Lang(a.state.Lang),
+		Control: protocol.LevelRank(a.state.Level) >= protocol.LevelRank(protocol.LevelControl)})
+}
 
 func (a *App) onAction(ctx context.Context, act localui.Action) {
 	switch act.Kind {
@@ -291,7 +339,7 @@ func (a *App) onAction(ctx context.Context, act localui.Action) {
 			return
 		}
 		a.endByCustomer("customer_stopped")
-		a.log.Info("customer stopped sharing")
+		a.log.Info("customer stopped sharing", "from", cmp.Or(act.Value, "page"))
 	case "stop_control":
 		a.stepDown(protocol.LevelView, "customer")
 	case "stop_intervention":
