@@ -485,7 +485,7 @@ func (a *App) onMessage(m protocol.Message) {
 		// Over on this side: whatever the relay still says changes
 		// nothing (a resume delivering a Stop may be answered with a
 		// question first).
-		if m, ok := m.(protocol.Joined); ok && m.Resumed {
+		if m, ok := m.(protocol.Joined); ok && m.Resumed && a.resuming {
 			a.onResumed(m)
 		}
 		return
@@ -514,7 +514,17 @@ func (a *App) onMessage(m protocol.Message) {
 		}
 	case protocol.Joined:
 		if m.Resumed {
+			if !a.resuming {
+				// Only the answer to the agent's own Resume may
+				// say what the relay kept.
+				a.log.Warn("ignored a resumed joined the agent did not ask for", "session", m.SessionID)
+				return
+			}
 			a.onResumed(m)
+			return
+		}
+		if a.joined != nil {
+			a.log.Warn("ignored a second joined", "session", m.SessionID)
 			return
 		}
 		a.joined = &m
@@ -565,7 +575,9 @@ func (a *App) onMessage(m protocol.Message) {
 // startSharing opens the screen and offers it. Called only from the loop,
 // and only with a.allowed set.
 func (a *App) startSharing() {
-	if !a.allowed || a.sender != nil || a.conn == nil {
+	// While a resume waits for its answer, the consent may have lapsed at
+	// the relay: nothing starts before it says.
+	if !a.allowed || a.sender != nil || a.conn == nil || a.resuming {
 		return
 	}
 	src, err := a.cfg.NewSource(a.cfg.Display)

@@ -154,6 +154,11 @@ type Joined struct {
 	// keeps the consent (within the grace period) or asks for a new one
 	// with a ConsentRequest.
 	Resumed bool `json:"resumed,omitempty"`
+	// KeptLevel, in an answer to Resume, is the consent the relay kept:
+	// the agent shares again (and offers a stream) only when it is set.
+	// Empty: the consent lapsed (the grace period ran out, or the relay
+	// restarted) and a ConsentRequest follows.
+	KeptLevel string `json:"keptLevel,omitempty"`
 }
 
 // ICEServer mirrors the browser's RTCIceServer.
