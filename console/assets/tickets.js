@@ -342,6 +342,8 @@ export async function ticketView(ctx) {
       h('div', { class: 'muted' }, t('session.code')),
       h('div', { class: 'code', id: 'session-code' }, res.code),
       h('p', {}, t('session.tell')),
+      h('p', { class: 'small' }, t('session.download'), ' ',
+        h('a', { href: '/hulp', target: '_blank', rel: 'noopener', id: 'download-link' }, location.host + '/hulp')),
       res.session.outsideHours ? h('p', { class: 'warn small' }, tr('reason.outside_hours')) : '',
       h('a', { href: '#/sessions/' + res.session.id, id: 'open-session', class: 'button' }, t('session.open')));
     codeBox.hidden = false;
