@@ -35,40 +35,44 @@ var (
 	procGetSystemMetrics = user32.NewProc("GetSystemMetrics")
 	procSetWindowPos     = user32.NewProc("SetWindowPos")
 	procLoadCursorW      = user32.NewProc("LoadCursorW")
-	procGetStockObject   = gdi32.NewProc("GetStockObject")
+	procCreateFontW      = gdi32.NewProc("CreateFontW")
+	procDeleteObject     = gdi32.NewProc("DeleteObject")
 )
 
 const (
-	wsPopup         = 0x80000000
-	wsChild         = 0x40000000
-	wsVisible       = 0x10000000
-	wsBorder        = 0x00800000
-	wsExTopmost     = 0x00000008
-	wsExToolWindow  = 0x00000080
-	wsExNoActivate  = 0x08000000
-	bsPushButton    = 0x00000000
-	ssLeft          = 0x00000000
-	ssEndEllipsis   = 0x00004000
-	swHide          = 0
-	swShowNoActive  = 4
-	wmDestroy       = 0x0002
-	wmClose         = 0x0010
-	wmSetFont       = 0x0030
-	wmCommand       = 0x0111
-	wmApp           = 0x8000
-	wmChanged       = wmApp + 1 // Show or Hide was called
-	wmQuit          = wmApp + 2 // Run's context ended
-	smCxScreen      = 0
-	hwndTopmost     = ^uintptr(0) // (HWND)-1
-	swpNoSize       = 0x0001
-	swpNoMove       = 0x0002
-	swpNoActivate   = 0x0010
-	defaultGUIFont  = 17
-	colorBtnFace    = 15
-	idcArrow        = 32512
-	stopButtonID    = 1
-	winW, winH      = 560, 64
-	btnW, btnH, pad = 110, 34, 12
+	wsPopup          = 0x80000000
+	wsChild          = 0x40000000
+	wsVisible        = 0x10000000
+	wsBorder         = 0x00800000
+	wsExTopmost      = 0x00000008
+	wsExToolWindow   = 0x00000080
+	wsExNoActivate   = 0x08000000
+	bsPushButton     = 0x00000000
+	ssLeft           = 0x00000000
+	ssEndEllipsis    = 0x00004000
+	swHide           = 0
+	swShowNoActive   = 4
+	wmDestroy        = 0x0002
+	wmClose          = 0x0010
+	wmSetFont        = 0x0030
+	wmCommand        = 0x0111
+	wmApp            = 0x8000
+	wmChanged        = wmApp + 1 // Show or Hide was called
+	wmQuit           = wmApp + 2 // Run's context ended
+	smCxScreen       = 0
+	hwndTopmost      = ^uintptr(0) // (HWND)-1
+	swpNoSize        = 0x0001
+	swpNoMove        = 0x0002
+	swpNoActivate    = 0x0010
+	fwNormal         = 400
+	fwBold           = 700
+	defaultCharset   = 1
+	clearTypeQuality = 5
+	colorBtnFace     = 15
+	idcArrow         = 32512
+	stopButtonID     = 1
+	winW, winH       = 560, 64
+	btnW, btnH, pad  = 110, 34, 12
 )
 
 type wndClassEx struct {
@@ -189,17 +193,21 @@ func (p *platform) run(ctx context.Context, ind *Indicator, stop func()) error {
 		return fmt.Errorf("indicator: create window: %w", e)
 	}
 	w := &window{ind: ind, stop: stop, frame: frame}
-	font, _, _ := procGetStockObject.Call(defaultGUIFont)
-	child := func(class string, style uintptr, x, y, cx, cy, id uintptr) uintptr {
+	// Segoe UI, the system's own face, larger than the dialog default:
+	// the headline must be read at a glance.
+	bold, regular := newFont(16, fwBold), newFont(13, fwNormal)
+	defer procDeleteObject.Call(bold)
+	defer procDeleteObject.Call(regular)
+	child := func(class string, style uintptr, x, y, cx, cy, id, font uintptr) uintptr {
 		h, _, _ := procCreateWindowExW.Call(0, uintptr(unsafe.Pointer(windows.StringToUTF16Ptr(class))), 0,
 			wsChild|wsVisible|style, x, y, cx, cy, frame, id, uintptr(instance), 0)
 		procSendMessageW.Call(h, wmSetFont, font, 1)
 		return h
 	}
 	textW := uintptr(winW - 3*pad - btnW)
-	w.headline = child("STATIC", ssLeft|ssEndEllipsis, pad, 10, textW, 22, 0)
-	w.detail = child("STATIC", ssLeft|ssEndEllipsis, pad, 34, textW, 18, 0)
-	w.button = child("BUTTON", bsPushButton, winW-pad-btnW, (winH-btnH)/2, btnW, btnH, stopButtonID)
+	w.headline = child("STATIC", ssLeft|ssEndEllipsis, pad, 10, textW, 22, 0, bold)
+	w.detail = child("STATIC", ssLeft|ssEndEllipsis, pad, 36, textW, 18, 0, regular)
+	w.button = child("BUTTON", bsPushButton, winW-pad-btnW, (winH-btnH)/2, btnW, btnH, stopButtonID, bold)
 	current = w
 	p.hwnd.Store(frame)
 	defer func() {
@@ -256,6 +264,14 @@ func setText(hwnd uintptr, s string) {
 		return // a NUL in a name: keep the previous text
 	}
 	procSetWindowTextW.Call(hwnd, uintptr(unsafe.Pointer(p)))
+}
+
+// newFont makes a Segoe UI font of height pixels; Windows falls back to a
+// similar face where it is missing.
+func newFont(height int32, weight uintptr) uintptr {
+	h, _, _ := procCreateFontW.Call(uintptr(-height), 0, 0, 0, weight, 0, 0, 0, defaultCharset, 0, 0,
+		clearTypeQuality, 0, uintptr(unsafe.Pointer(windows.StringToUTF16Ptr("Segoe UI"))))
+	return h
 }
 
 func moduleHandle() (windows.Handle, error) {
