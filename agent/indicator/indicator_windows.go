@@ -71,7 +71,7 @@ const (
 	colorBtnFace     = 15
 	idcArrow         = 32512
 	stopButtonID     = 1
-	winW, winH       = 560, 64
+	winW, winH       = 640, 64
 	btnW, btnH, pad  = 110, 34, 12
 )
 
