@@ -149,21 +149,28 @@ func waitPhase(t *testing.T, a *App, phase string) {
 	waitState(t, a, `"phase":"`+phase+`"`)
 }
 
-// waitState reads the page's event stream until it shows want.
-func waitState(t *testing.T, a *App, want string) {
+// pageEvents opens the page's event stream for 5 s, as the page does.
+func pageEvents(t *testing.T, a *App) io.ReadCloser {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	req, _ := http.NewRequestWithContext(ctx, "GET", a.URL()+"events", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	return resp.Body
+}
+
+// waitState reads the page's event stream until it shows want.
+func waitState(t *testing.T, a *App, want string) {
+	t.Helper()
+	body := pageEvents(t, a)
+	defer body.Close()
 	buf := make([]byte, 4096)
 	var seen strings.Builder
 	for {
-		n, err := resp.Body.Read(buf)
+		n, err := body.Read(buf)
 		seen.Write(buf[:n])
 		if strings.Contains(seen.String(), want) {
 			return

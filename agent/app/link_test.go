@@ -2,7 +2,6 @@ package app
 
 import (
 	"bufio"
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -209,15 +208,9 @@ func TestResumeWithoutKeptConsentSharesNothingBeforeAllow(t *testing.T) {
 // stream.
 func pageState(t *testing.T, a *App) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", a.URL()+"events", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	body := pageEvents(t, a)
+	defer body.Close()
+	line, err := bufio.NewReader(body).ReadString('\n')
 	if err != nil {
 		t.Fatal(err)
 	}
