@@ -22,10 +22,12 @@ func xdotool(t *testing.T, display string, args ...string) ([]string, error) {
 	return strings.Fields(string(out)), err
 }
 
-// indicatorWindow is the visible indicator on display, or "".
+// indicatorWindow is the visible indicator on display, or "". It is found
+// by its title, which says what it shows ("Meekijk: Jan kijkt mee…"): on
+// X11 and under Wine alike, where the window's class is Wine's.
 func indicatorWindow(t *testing.T, display string) string {
 	t.Helper()
-	ids, err := xdotool(t, display, "search", "--onlyvisible", "--classname", "meekijk-indicator")
+	ids, err := xdotool(t, display, "search", "--onlyvisible", "--name", "^Meekijk: ")
 	if err != nil || len(ids) == 0 { // xdotool exits 1 when nothing matches
 		return ""
 	}
