@@ -55,13 +55,19 @@ type Config struct {
 	// Mail is the relay's mail worker (nil: no mail): its key seals the
 	// SMTP password, and waking it sends what was queued (mail.go).
 	Mail *mail.Worker
+	// Company is the desk's name, on the customer's download page.
+	Company string
+	// AgentsDir holds the agent files the download page (/hulp) offers;
+	// empty: it offers none, and says so.
+	AgentsDir string
 }
 
 type console struct {
 	Config
-	log     *slog.Logger
-	catalog []byte
-	status  *statusPages
+	log       *slog.Logger
+	catalog   []byte
+	status    *statusPages
+	downloads *downloads
 }
 
 // Route is one registered route and who may use it, so a test can check
@@ -90,7 +96,11 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	c := &console{Config: cfg, log: log, catalog: catJSON, status: status}
+	dl, err := newDownloads(cfg.AgentsDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := &console{Config: cfg, log: log, catalog: catJSON, status: status, downloads: dl}
 
 	mux := http.NewServeMux()
 	var routes []Route
@@ -119,6 +129,9 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	public("POST /api/v1/login", c.handle(c.login))
 	// The customer's status page: no login, the link's secret is the key.
 	public("GET /status/{ref}/{secret}", c.handle(c.statusPage))
+	// The customer's download page and its files: no login, nothing secret.
+	public("GET /hulp", c.handle(c.downloadPage))
+	public("GET /hulp/{file}", c.handle(c.downloadFile))
 
 	account("POST /api/v1/logout", c.logout)
 	account("GET /api/v1/me", c.me)

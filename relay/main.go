@@ -70,6 +70,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.TURN.Allow, "turn-allow", os.Getenv("MEEKIJK_TURN_ALLOW"), "comma-separated private ranges TURN may relay to (default none: loopback and private peers are refused)")
 	fs.BoolVar(&cfg.TURN.RelayOnly, "relay-only", false, "send media only through the TURN relay, keeping both sides' addresses private")
 	fs.DurationVar(&cfg.Grace, "grace", hub.DefaultGrace, "how long a session keeps the customer's consent while the agent is unreachable")
+	fs.StringVar(&cfg.AgentsDir, "agents", os.Getenv("MEEKIJK_AGENTS"), "directory of agent files (agent-windows-amd64.exe, agent-linux-amd64, …) offered to customers on /hulp (env MEEKIJK_AGENTS)")
 	fs.StringVar(&cfg.AssetsDir, "assets", "", "serve the console's files from this directory instead of the binary (development)")
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")

@@ -8,6 +8,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/meekijk/meekijk/agent/capture"
 	"github.com/meekijk/meekijk/agent/files"
+	"github.com/meekijk/meekijk/agent/indicator"
 	"github.com/meekijk/meekijk/agent/input"
 	"github.com/meekijk/meekijk/agent/localui"
 	"github.com/meekijk/meekijk/agent/relayclient"
@@ -68,6 +70,19 @@ type Config struct {
 	FileFolders []string
 	// MaxFileBytes bounds a file either way; <= 0 means files.DefaultMaxSize.
 	MaxFileBytes int64
+	// Indicator shows on the customer's desktop, outside the browser,
+	// that the screen is shared, with a Stop of its own; nil: none (the
+	// page alone says so).
+	Indicator Indicator
+}
+
+// Indicator is agent/indicator's window, as the session loop drives it.
+type Indicator interface {
+	// Run owns the window until ctx ends; stop is called when the
+	// customer clicks its Stop.
+	Run(ctx context.Context, stop func()) error
+	Show(indicator.Sharing)
+	Hide()
 }
 
 // Clipboard is the customer's clipboard (agent/inject's Robot).
@@ -225,6 +240,23 @@ func (a *App) Run(ctx context.Context) error {
 	if a.cfg.OpenBrowser {
 		openBrowser(a.ui.URL(), a.log)
 	}
+	if ind := a.cfg.Indicator; ind != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// The window's Stop is the page's Stop: one way to end.
+			stop := func() {
+				select {
+				case a.actions <- localui.Action{Kind: "stop", Value: "indicator"}:
+				case <-ctx.Done():
+				}
+			}
+			if err := ind.Run(ctx, stop); err != nil {
+				// The page still shows the sharing and has its Stop.
+				a.log.Warn("sharing indicator failed", "err", err)
+			}
+		}()
+	}
 	var exit <-chan time.Time
 	for {
 		select {
@@ -244,6 +276,7 @@ func (a *App) Run(ctx context.Context) error {
 			return nil
 		}
 		a.syncControl()
+		a.syncIndicator()
 		switch {
 		case a.finished && exit == nil && a.pendingEnd != nil:
 			exit = time.After(max(a.cfg.Linger, endDelivery))
@@ -255,6 +288,21 @@ func (a *App) Run(ctx context.Context) error {
 }
 
 func (a *App) publish() { a.ui.Publish(a.state) }
+
+// syncIndicator shows the desktop's indicator exactly while the customer's
+// consent to share stands.
+func (a *App) syncIndicator() {
+	ind := a.cfg.Indicator
+	if ind == nil {
+		return
+	}
+	if !a.allowed || a.finished || a.state.Phase != localui.PhaseSharing {
+		ind.Hide()
+		return
+	}
+	ind.Show(indicator.Sharing{Technician: a.state.Technician, Lang: i18n.Lang(a.state.Lang),
+		Control: protocol.LevelRank(a.state.Level) >= protocol.LevelRank(protocol.LevelControl)})
+}
 
 func (a *App) onAction(ctx context.Context, act localui.Action) {
 	switch act.Kind {
@@ -300,7 +348,7 @@ func (a *App) onAction(ctx context.Context, act localui.Action) {
 			return
 		}
 		a.endByCustomer("customer_stopped")
-		a.log.Info("customer stopped sharing")
+		a.log.Info("customer stopped sharing", "from", cmp.Or(act.Value, "page"))
 	case "stop_control":
 		a.stepDown(protocol.LevelView, "customer")
 	case "stop_intervention":
@@ -446,7 +494,7 @@ func (a *App) onMessage(m protocol.Message) {
 		// Over on this side: whatever the relay still says changes
 		// nothing (a resume delivering a Stop may be answered with a
 		// question first).
-		if m, ok := m.(protocol.Joined); ok && m.Resumed {
+		if m, ok := m.(protocol.Joined); ok && m.Resumed && a.resuming {
 			a.onResumed(m)
 		}
 		return
@@ -475,7 +523,17 @@ func (a *App) onMessage(m protocol.Message) {
 		}
 	case protocol.Joined:
 		if m.Resumed {
+			if !a.resuming {
+				// Only the answer to the agent's own Resume may
+				// say what the relay kept.
+				a.log.Warn("ignored a resumed joined the agent did not ask for", "session", m.SessionID)
+				return
+			}
 			a.onResumed(m)
+			return
+		}
+		if a.joined != nil {
+			a.log.Warn("ignored a second joined", "session", m.SessionID)
 			return
 		}
 		a.joined = &m
@@ -531,7 +589,9 @@ func (a *App) onMessage(m protocol.Message) {
 // startSharing opens the screen and offers it. Called only from the loop,
 // and only with a.allowed set.
 func (a *App) startSharing() {
-	if !a.allowed || a.sender != nil || a.conn == nil {
+	// While a resume waits for its answer, the consent may have lapsed at
+	// the relay: nothing starts before it says.
+	if !a.allowed || a.sender != nil || a.conn == nil || a.resuming {
 		return
 	}
 	src, err := a.cfg.NewSource(a.cfg.Display)

@@ -372,6 +372,8 @@ export async function ticketView(ctx) {
       h('div', { class: 'code', id: 'session-code' }, res.code),
       h('p', {}, t('session.tell')),
       res.replaced ? h('p', { class: 'muted small', id: 'code-replaced' }, t('session.code_replaced')) : '',
+      h('p', { class: 'small' }, t('session.download'), ' ',
+        h('a', { href: '/hulp', target: '_blank', rel: 'noopener', id: 'download-link' }, location.host + '/hulp')),
       res.session.outsideHours ? h('p', { class: 'warn small' }, tr('reason.outside_hours')) : '',
       h('a', { href: '#/sessions/' + res.session.id, id: 'open-session', class: 'button' }, t('session.open')));
     codeBox.hidden = false;

@@ -158,6 +158,11 @@ type Joined struct {
 	// is for, as the desk recorded it: the customer's page switches to it
 	// (the customer can still switch back). "" when unknown.
 	Lang string `json:"lang,omitempty"`
+	// KeptLevel, in an answer to Resume, is the consent the relay kept:
+	// the agent shares again (and offers a stream) only when it is set.
+	// Empty: the consent lapsed (the grace period ran out, or the relay
+	// restarted) and a ConsentRequest follows.
+	KeptLevel string `json:"keptLevel,omitempty"`
 }
 
 // ICEServer mirrors the browser's RTCIceServer.

@@ -161,15 +161,16 @@ func (a *agentConn) join(ctx context.Context, join protocol.Join) error {
 	r.mu.Unlock()
 	a.room = r
 	a.log.Info("agent joined")
-	if err := a.sendJoined(ctx, sess, false); err != nil {
+	if err := a.sendJoined(ctx, sess, false, ""); err != nil {
 		return err
 	}
 	return a.askView(ctx, "")
 }
 
 // sendJoined tells the agent who asks, the session's settings, and the
-// token it may resume the session with after a drop.
-func (a *agentConn) sendJoined(ctx context.Context, sess store.Session, resumed bool) error {
+// token it may resume the session with after a drop; kept is the consent
+// level a resumed session keeps ("" when the customer is asked again).
+func (a *agentConn) sendJoined(ctx context.Context, sess store.Session, resumed bool, kept string) error {
 	token, err := a.h.newResumeToken(ctx, sess.ID)
 	if err != nil {
 		// The session works without; a drop then ends it.
@@ -184,7 +185,7 @@ func (a *agentConn) sendJoined(ctx context.Context, sess store.Session, resumed 
 		SessionID: sess.ID, Technician: a.room.technicianName(sess), Company: a.h.cfg.Company,
 		TicketRef: sess.TicketRef, TicketTitle: sess.TicketTitle, ICEServers: servers, ICETransportPolicy: policy,
 		ReconfirmSeconds: int(timers.Every.Seconds()), ReconfirmAnswerSeconds: int(timers.Answer.Seconds()),
-		ResumeToken: token, GraceSeconds: int(a.h.cfg.Grace.Seconds()), Resumed: resumed, Lang: sess.Lang,
+		ResumeToken: token, GraceSeconds: int(a.h.cfg.Grace.Seconds()), Resumed: resumed, Lang: sess.Lang, KeptLevel: kept,
 	})
 }
 

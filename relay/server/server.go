@@ -39,6 +39,8 @@ type Config struct {
 	TLSCert, TLSKey string
 	// AssetsDir serves the console's files from disk (development).
 	AssetsDir string
+	// AgentsDir holds the agent files the customer's download page offers.
+	AgentsDir string
 	// CheckpointInterval is how often the audit chain's head is appended
 	// to the checkpoint file; 0 means every 10 minutes.
 	CheckpointInterval time.Duration
@@ -154,6 +156,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.hub = hub.New(st, log.With("component", "hub"), hubCfg)
 	consoleHandler, routes, err := console.New(console.Config{
 		Store: st, Auth: s.auth, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, AssetsDir: cfg.AssetsDir,
+		Company: cfg.Company, AgentsDir: cfg.AgentsDir,
 		Recategorized: s.hub.Recategorized, Mail: s.mail,
 	}, log.With("component", "console"))
 	if err != nil {
