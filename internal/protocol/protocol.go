@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/meekijk/meekijk/internal/wirejson"
 )
 
 // Version is the protocol version spoken by this build.
@@ -561,13 +563,11 @@ func Decode(b []byte) (Message, error) {
 	if len(b) > MaxMessageBytes {
 		return nil, fmt.Errorf("%w: %d bytes exceeds %d", ErrMalformed, len(b), MaxMessageBytes)
 	}
+	// Exact keys, once each (internal/wirejson): a browser reads the
+	// first of two "granted" keys where encoding/json keeps the last, so
+	// both sides must refuse such a message rather than disagree on it.
 	var env envelope
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&env); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if err := noTrailing(b, dec); err != nil {
+	if err := wirejson.Unmarshal(b, &env); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	decode, ok := decoders[env.Type]
@@ -575,6 +575,12 @@ func Decode(b []byte) (Message, error) {
 		return nil, fmt.Errorf("%w: unknown type %q", ErrMalformed, env.Type)
 	}
 	m, err := decode(env.Data)
+	if err == nil && len(env.Data) > 0 {
+		err = wirejson.Check(env.Data, m)
+	}
+	if err == nil {
+		err = checkEnums(m)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, env.Type, err)
 	}
