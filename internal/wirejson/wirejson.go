@@ -16,10 +16,12 @@
 package wirejson
 
 import (
+	"bytes"
 	"encoding/json/jsontext"
 	jsonv2 "encoding/json/v2"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strconv"
 	"strings"
@@ -30,6 +32,9 @@ import (
 type Error struct {
 	Path   string
 	Reason string
+	// Syntax is set when the bytes are not JSON at all (as opposed to
+	// JSON that does not fit: a wrong type, an unknown or repeated key).
+	Syntax bool
 	err    error
 }
 
@@ -53,11 +58,24 @@ func Unmarshal(b []byte, v any) error { return unmarshal(b, v, true) }
 func UnmarshalOpen(b []byte, v any) error { return unmarshal(b, v, false) }
 
 func unmarshal(b []byte, v any, rejectUnknown bool) error {
-	err := jsonv2.Unmarshal(b, v, jsonv2.RejectUnknownMembers(rejectUnknown))
-	if err == nil {
-		return nil
+	// Read the one value first (syntax, UTF-8, duplicate keys) so that
+	// "nothing there" and "something after it" get errors of their own.
+	dec := jsontext.NewDecoder(bytes.NewReader(b))
+	val, err := dec.ReadValue()
+	if errors.Is(err, io.EOF) {
+		return &Error{Reason: "no JSON value", Syntax: true, err: err}
 	}
-	return describe(err)
+	if err != nil {
+		return describe(err)
+	}
+	val = bytes.Clone(val) // the decoder reuses its buffer on the next read
+	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
+		return &Error{Reason: "data after the JSON value", Syntax: true, err: err}
+	}
+	if err := jsonv2.Unmarshal(val, v, jsonv2.RejectUnknownMembers(rejectUnknown)); err != nil {
+		return describe(err)
+	}
+	return nil
 }
 
 // Check reports whether b decodes exactly (as Unmarshal does) into a fresh
@@ -80,7 +98,7 @@ func describe(err error) error {
 		if errors.Is(syn.Err, jsontext.ErrDuplicateName) {
 			return &Error{Path: path, Reason: "appears twice", err: err}
 		}
-		return &Error{Path: path, Reason: "not valid JSON: " + syn.Err.Error(), err: err}
+		return &Error{Path: path, Reason: "not valid JSON: " + syn.Err.Error(), Syntax: true, err: err}
 	}
 	var sem *jsonv2.SemanticError
 	if errors.As(err, &sem) {

@@ -26,7 +26,9 @@ func TestErrorsNameTheField(t *testing.T) {
 		{`{"contract":{"rates":[{"Note":"x"}]}}`, "contract.rates[0].Note: unknown field (names are case-sensitive)"},
 		{`{"names":{"nl":"a","nl":"b"}}`, "names.nl: appears twice"},
 		{`{"contract":null,"contract":null}`, "contract: appears twice"},
-		{`{} {}`, "not valid JSON: invalid character '{' after top-level value"},
+		{`{} {}`, "data after the JSON value"},
+		{` `, "no JSON value"},
+		{`{"names":`, "names: not valid JSON: unexpected EOF"},
 	} {
 		var r request
 		err := Unmarshal([]byte(tc.in), &r)
