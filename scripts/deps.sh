@@ -17,6 +17,7 @@ packages=(
 	coturn          # turnutils_uclient: a TURN client by others, to check ours against
 	x11vnc          # the peer make bench compares with
 	xclip           # the agent's clipboard sharing (robotgo calls xclip on X11)
+	rsyslog         # receives audit checkpoints in a test (started on 127.0.0.1 with its own config)
 )
 
 missing=()

@@ -1,7 +1,10 @@
 package wirejson
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -57,4 +60,58 @@ func TestPath(t *testing.T) {
 			t.Errorf("Path(%q) = %q, want %q", ptr, got, want)
 		}
 	}
+}
+
+// body is shaped like the console's API bodies: scalars, a pointer, a
+// list of objects and a map.
+type body struct {
+	Title      string            `json:"title"`
+	CustomerID int64             `json:"customerId"`
+	Estimate   *int              `json:"estimate"`
+	Rates      []rate            `json:"rates"`
+	Names      map[string]string `json:"names"`
+	Lenient    json.RawMessage   `json:"lenient"`
+}
+
+// FuzzUnmarshal: whatever Unmarshal accepts, encoding/json (the reader
+// the rest of the code and older peers use) reads to the same value, and
+// its keys are exactly the field names, each once; whatever it refuses is
+// an *Error. So no input means one thing here and another there.
+func FuzzUnmarshal(f *testing.F) {
+	for _, s := range []string{
+		`{"title":"Printer","customerId":1,"estimate":30,"rates":[{"centsPerHour":8500,"note":"n"}],"names":{"nl":"a"},"lenient":{"x":[1]}}`,
+		`{"title":"a","title":"b"}`, `{"Title":"a"}`, `{"names":{"a":"1","a":"2"}}`, `{"estimate":null}`, `{} x`, `"\ud800"`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var exact body
+		err := Unmarshal(b, &exact)
+		if err != nil {
+			var we *Error
+			if !errors.As(err, &we) {
+				t.Fatalf("error %T %v is not an *Error", err, err)
+			}
+			return
+		}
+		var loose body
+		if err := json.Unmarshal(b, &loose); err != nil {
+			t.Fatalf("accepted %q, which encoding/json refuses: %v", b, err)
+		}
+		if !reflect.DeepEqual(exact.normal(), loose.normal()) {
+			t.Fatalf("%q reads as %#v here and %#v in encoding/json", b, exact, loose)
+		}
+	})
+}
+
+// normal compacts the raw field, which the two decoders may keep with
+// different white space.
+func (b body) normal() body {
+	if b.Lenient != nil {
+		var buf bytes.Buffer
+		if json.Compact(&buf, b.Lenient) == nil {
+			b.Lenient = buf.Bytes()
+		}
+	}
+	return b
 }
