@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/meekijk/meekijk/console"
+	"github.com/meekijk/meekijk/internal/audit"
 	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/protocol"
@@ -38,9 +40,12 @@ type Config struct {
 	TLSCert, TLSKey string
 	// AssetsDir serves the console's files from disk (development).
 	AssetsDir string
-	// CheckpointInterval is how often the audit chain's head is appended
-	// to the checkpoint file; 0 means every 10 minutes.
+	// CheckpointInterval is how often the audit chain's head is sealed
+	// (also every 100 entries and at shutdown); 0 means every minute.
 	CheckpointInterval time.Duration
+	// AuditSyslog, "udp://HOST:PORT" or "tcp://HOST:PORT", also sends each
+	// checkpoint to syslog (RFC 5424); "" sends none.
+	AuditSyslog string
 	// TURN is the embedded TURN relay; off when it has no listener.
 	TURN TURNConfig
 	// Grace is how long a session keeps the customer's consent while its
@@ -79,6 +84,8 @@ type Server struct {
 	firstAdminPassword string
 	routes             []console.Route
 	turn               *turnserver.Server
+	checkpointer       *checkpointer
+	newAuditKey        bool // created this start: Run prints its public half
 }
 
 // Routes lists every route the relay serves and the roles it needs.
@@ -104,6 +111,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log, store: st}
 	if err := s.bootstrap(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if s.checkpointer, s.newAuditKey, err = newCheckpointer(cfg, st, log.With("component", "audit")); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -230,14 +241,21 @@ func (s *Server) Run(ctx context.Context) error {
 			FirstAdminEmail, s.firstAdminPassword)
 		s.firstAdminPassword = ""
 	}
-	if s.cfg.CheckpointInterval <= 0 {
-		s.cfg.CheckpointInterval = 10 * time.Minute
+	if s.newAuditKey {
+		pub := s.checkpointer.key.Public().(ed25519.PublicKey)
+		fmt.Fprintf(s.cfg.Stdout, "Audit checkpoint key: %s\n(keep a copy elsewhere; `relay audit pubkey` prints it again)\n", audit.FormatPublicKey(pub))
 	}
-	cpCtx, stopCheckpoints := context.WithCancel(ctx)
+	if s.cfg.CheckpointInterval <= 0 {
+		s.cfg.CheckpointInterval = time.Minute
+	}
+	// Not derived from ctx: the last checkpoint is written after the HTTP
+	// server and the hub have stopped (this defer runs after theirs), so
+	// it seals what they recorded while shutting down.
+	cpCtx, stopCheckpoints := context.WithCancel(context.Background())
 	cpDone := make(chan struct{})
 	go func() {
 		defer close(cpDone)
-		s.checkpoints(cpCtx, s.cfg.CheckpointInterval)
+		s.checkpointer.run(cpCtx, s.cfg.CheckpointInterval)
 	}()
 	defer func() {
 		stopCheckpoints()
