@@ -4,13 +4,15 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/meekijk/meekijk/internal/wirejson/wirejsontest"
 )
 
 // TestDecodeIsExact: issue 15 finding 10. encoding/json matches keys
 // case-insensitively and keeps the last of two; a browser reads the same
 // bytes differently, so such messages must be refused, not interpreted.
 func TestDecodeIsExact(t *testing.T) {
-	for _, tc := range []struct{ name, msg, want string }{
+	wirejsontest.Refuses(t, func(b []byte) error { _, err := Decode(b); return err }, ErrMalformed, [][3]string{
 		{"duplicate with other case", `{"type":"consent","data":{"level":"control","granted":true,"Granted":false}}`, "Granted"},
 		{"duplicate", `{"type":"consent","data":{"level":"control","granted":true,"granted":false}}`, "appears twice"},
 		{"duplicate type", `{"type":"end","type":"consent","data":{}}`, "appears twice"},
@@ -27,17 +29,7 @@ func TestDecodeIsExact(t *testing.T) {
 		{"unknown status", `{"type":"status","data":{"status":"hacked"}}`, "status"},
 		{"unknown level reason", `{"type":"level","data":{"level":"view","reason":"whim"}}`, "reason"},
 		{"lone surrogate", `{"type":"chat","data":{"text":"\ud800"}}`, "surrogate"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			m, err := Decode([]byte(tc.msg))
-			if err == nil {
-				t.Fatalf("Decode(%s) = %#v, want an error", tc.msg, m)
-			}
-			if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("Decode(%s): %v, want ErrMalformed naming %q", tc.msg, err, tc.want)
-			}
-		})
-	}
+	})
 	// The exact forms still decode.
 	for _, ok := range []string{
 		`{"type":"consent","data":{"level":"control","granted":true}}`,
