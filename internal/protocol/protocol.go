@@ -563,9 +563,9 @@ func Decode(b []byte) (Message, error) {
 	if len(b) > MaxMessageBytes {
 		return nil, fmt.Errorf("%w: %d bytes exceeds %d", ErrMalformed, len(b), MaxMessageBytes)
 	}
-	// Exact keys, once each (internal/wirejson): a browser reads the
-	// first of two "granted" keys where encoding/json keeps the last, so
-	// both sides must refuse such a message rather than disagree on it.
+	// Exact keys, once each (internal/wirejson): encoding/json folds
+	// "Granted" onto "granted" and keeps the last, a browser matches keys
+	// exactly; refusing such a message keeps the two from disagreeing.
 	var env envelope
 	if err := wirejson.Unmarshal(b, &env); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)

@@ -2,10 +2,11 @@
 // signaling protocol, the data channel, quote requests, the console's API
 // bodies) exactly, so that every reader sees the same message:
 //
-//   - object keys match field names case-sensitively ("TYPE" is not "type");
-//   - a key repeated in one object is refused, at every depth, where
-//     encoding/json keeps the last one while a JavaScript reader may have
-//     acted on the first (`"granted":true,…,"Granted":false`);
+//   - object keys match field names case-sensitively ("TYPE" is not "type"),
+//     and a key repeated in one object is refused, at every depth:
+//     encoding/json folds "Granted" onto "granted" and keeps the last, so in
+//     `"granted":true,…,"Granted":false` the relay read a refusal where a
+//     browser, which matches keys exactly, reads a grant;
 //   - invalid UTF-8 and lone surrogates are refused;
 //   - nothing may follow the value;
 //   - unknown keys are refused, unless the caller opens the decoder to them.
