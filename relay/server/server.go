@@ -248,9 +248,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.cfg.CheckpointInterval <= 0 {
 		s.cfg.CheckpointInterval = time.Minute
 	}
-	// Not derived from ctx: the last checkpoint is written after the HTTP
-	// server and the hub have stopped (this defer runs after theirs), so
-	// it seals what they recorded while shutting down.
+	// Not derived from ctx: the checkpointer is stopped on return, after
+	// the HTTP server and the hub have shut down, so its last checkpoint
+	// seals what they recorded while shutting down.
 	cpCtx, stopCheckpoints := context.WithCancel(context.Background())
 	cpDone := make(chan struct{})
 	go func() {
