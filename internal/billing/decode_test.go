@@ -40,7 +40,7 @@ func TestDecodeErrors(t *testing.T) {
 	cases := []struct {
 		name, body, field, message string
 	}{
-		{"not JSON", `{"referencePerson": tru`, "referencePerson", "not valid JSON"},
+		{"not JSON", `{"referencePerson": tru`, "", "referencePerson: not valid JSON"},
 		{"empty", ``, "", "no JSON value"},
 		{"trailing data", req(`{"id": 1, "segments": [`+ok+`]}`) + ` {}`, "", "data after"},
 		{"unknown top-level field", `{"referencePerson": true, "reference": true}`, "reference", "unknown field"},
