@@ -20,7 +20,7 @@ TIMESTAMP ?=
 ADDR    ?= 127.0.0.1:8080
 DATA    ?= data
 
-.PHONY: help build relay agent sign-agent run check fmt-check vet staticcheck typecheck test deps tidy-check bench clean
+.PHONY: help build relay agent sign-agent run check fmt-check vet staticcheck typecheck test deps tidy-check vulncheck fuzz bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -73,7 +73,22 @@ typecheck: ## type-check the console's and the agent page's JavaScript (tsc, che
 tidy-check: ## fail if go.mod or go.sum are not tidy
 	go mod tidy -e -diff
 
-test: deps check tidy-check ## install test needs, make check, then every test (race detector on, e2e included)
+vulncheck: ## govulncheck against a pinned vulnerability database built offline (scripts/vulncheck.sh)
+	scripts/vulncheck.sh
+
+# Each decoder of wire input has a native fuzzer; make test runs each for
+# FUZZTIME. A real campaign is FUZZTIME=10m (docs/security.md).
+FUZZTIME ?= 10s
+FUZZERS := ./internal/protocol:FuzzDecode ./internal/datachannel:FuzzDecode \
+	./internal/billing:FuzzQuoteJSON ./internal/wirejson:FuzzUnmarshal
+
+fuzz: ## run every wire decoder's fuzzer for FUZZTIME (default 10s) each
+	@set -e; for f in $(FUZZERS); do \
+		echo "fuzz: $${f#*:} in $${f%%:*} for $(FUZZTIME)"; \
+		go test -run '^$$' -fuzz "^$${f#*:}$$" -fuzztime $(FUZZTIME) "$${f%%:*}"; \
+	done
+
+test: deps check tidy-check vulncheck fuzz ## install test needs, make check, scan for vulnerabilities, fuzz briefly, then every test (race detector on, e2e included)
 	go test -race -count=1 -timeout 15m ./...
 
 bench: deps ## measure latency, frame rate, bytes, CPU and relay capacity, beside x11vnc; writes BENCHMARKS.md (~6 min)

@@ -5,6 +5,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,7 +34,11 @@ var version = "dev"
 var relayURL = ""
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return // -h printed the usage, as asked: not a failure
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "agent:", err)
 		os.Exit(1)
 	}
@@ -47,7 +52,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	var logLevel slog.Level
 	fs.StringVar(&cfg.RelayURL, "relay", cmp.Or(os.Getenv("MEEKIJK_RELAY"), relayURL), "the help desk's relay, e.g. https://support.example.be (env MEEKIJK_RELAY; default: the one built in)")
 	fs.StringVar(&cfg.Code, "code", "", "the session code the technician gave (optional; the page asks for it)")
-	fs.IntVar(&cfg.Display, "display", 0, "index of the screen to share")
+	fs.IntVar(&cfg.Display, "display", 0, "which monitor to share, counted from 0 (the first); not the X display, which comes from the DISPLAY environment variable as usual")
 	lang := fs.String("lang", "", "language of the page: nl, fr or en (default: from the system locale)")
 	iceAllow := fs.String("ice-allow", "", "comma-separated networks (CIDR) WebRTC may use, e.g. 127.0.0.0/8 (default: all)")
 	folders := fs.String("files-dir", "", "comma-separated folders the customer may save received files in (default: Downloads, Desktop and Documents in the home folder)")

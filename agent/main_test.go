@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"flag"
 	"strings"
 	"testing"
 )
@@ -29,6 +31,19 @@ func TestFlags(t *testing.T) {
 		if !strings.Contains(out.String(), c.wantOut) {
 			t.Errorf("%v: printed %q, want %q", c.args, out.String(), c.wantOut)
 		}
+	}
+}
+
+// TestHelpNamesDisplay: -h is not an error, and -display says it picks a
+// monitor, so nobody passes it X's ":0" (issue 19, item 8).
+func TestHelpNamesDisplay(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := run([]string{"-h"}, &out, &errOut)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v, want flag.ErrHelp (exit 0)", err)
+	}
+	if !strings.Contains(errOut.String(), "which monitor to share, counted from 0") || !strings.Contains(errOut.String(), "DISPLAY environment variable") {
+		t.Fatalf("-h does not explain -display:\n%s", errOut.String())
 	}
 }
 

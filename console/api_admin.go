@@ -55,10 +55,25 @@ func (c *console) getCalendar(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (c *console) putCalendar(w http.ResponseWriter, r *http.Request) error {
-	var cal calendar.Calendar
-	if err := httpx.DecodeJSON(w, r, &cal, 64<<10); err != nil {
+	// weekly is required: a client that leaves it out would otherwise
+	// close the desk for good without meaning to. An explicit [] still
+	// closes it, on purpose.
+	var in struct {
+		calendar.Calendar
+		Weekly *[]calendar.Period `json:"weekly"`
+	}
+	if err := httpx.DecodeJSON(w, r, &in, 64<<10); err != nil {
+		// Name the entry as validation does ("calendar.weekly[2].from").
+		if p, ok := errors.AsType[*httpx.Problem](err); ok && p.Field != "" {
+			p.Field = "calendar." + p.Field
+		}
 		return err
 	}
+	if in.Weekly == nil {
+		return httpx.FieldError("calendar.weekly", "calendar.weekly is required: the opening periods, or [] to close the desk")
+	}
+	cal := in.Calendar
+	cal.Weekly = *in.Weekly
 	if err := cal.Validate(); err != nil {
 		return err
 	}

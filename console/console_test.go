@@ -261,7 +261,9 @@ func TestLogin(t *testing.T) {
 		{"foreign origin", "http://evil.example", loginBody(email, password), 403, "bad_origin"},
 		{"no origin", "", loginBody(email, password), 403, "bad_origin"},
 		{"wrong password", e.srv.URL, loginBody(email, "nope"), 401, "bad_credentials"},
-		{"unknown field", e.srv.URL, `{"email":"tina@example.com","password":"x","admin":true}`, 400, "bad_json"},
+		{"unknown field", e.srv.URL, `{"email":"tina@example.com","password":"x","admin":true}`, 400, "invalid"},
+		{"key in another case", e.srv.URL, `{"Email":"tina@example.com","password":"x"}`, 400, "invalid"},
+		{"duplicate key", e.srv.URL, `{"email":"tina@example.com","password":"x","password":"y"}`, 400, "invalid"},
 		{"body over limit", e.srv.URL, loginBody(email, strings.Repeat("p", 5000)), 413, "too_large"},
 		{"right password", e.srv.URL, loginBody(email, password), 200, ""},
 	}
@@ -362,7 +364,9 @@ func TestCreateTicketValidation(t *testing.T) {
 		{"no customer", body("Printer", 0), 400, "invalid", "customerId"},
 		{"unknown customer", body("Printer", 999), 400, "invalid", "customerId"},
 		{"unknown kind", `{"title":"Printer","customerId":1,"kind":"wish"}`, 400, "invalid", "kind"},
-		{"unknown field", `{"title":"Printer","customerId":1,"admin":true}`, 400, "bad_json", ""},
+		{"unknown field", `{"title":"Printer","customerId":1,"admin":true}`, 400, "invalid", "admin"},
+		{"field of the wrong type", `{"title":"Printer","customerId":"1"}`, 400, "invalid", "customerId"},
+		{"duplicate key", `{"title":"Printer","customerId":1,"customerId":2}`, 400, "invalid", "customerId"},
 		{"not json", `title=Printer`, 400, "bad_json", ""},
 		{"body over limit", body(strings.Repeat("t", 17000), bakkerij), 413, "too_large", ""},
 	}

@@ -193,6 +193,16 @@ func TestDomainBadInputLosesNothing(t *testing.T) {
 			map[string]string{"status": "paused", "effectiveOn": "2026-03-01"}, 400, "status"},
 		{"calendar with an unknown time zone", "PUT", "/api/v1/calendar",
 			map[string]any{"timeZone": "Europe/Gent", "weekly": []any{}, "holidays": "", "closures": []any{}}, 400, "calendar.timeZone"},
+		// Issue 19 item 8: a calendar without weekly would close the desk
+		// unasked; bad times name the entry.
+		{"calendar without weekly", "PUT", "/api/v1/calendar",
+			map[string]any{"timeZone": "Europe/Brussels", "holidays": "BE", "closures": []any{}}, 400, "calendar.weekly"},
+		{"calendar with 25:00", "PUT", "/api/v1/calendar",
+			map[string]any{"timeZone": "Europe/Brussels", "weekly": []any{map[string]any{"weekday": 1, "from": "09:00", "to": "12:00"},
+				map[string]any{"weekday": 2, "from": "09:00", "to": "25:00"}}, "holidays": "BE", "closures": []any{}}, 400, "calendar.weekly[1].to"},
+		{"calendar with 9:00", "PUT", "/api/v1/calendar",
+			map[string]any{"timeZone": "Europe/Brussels", "weekly": []any{map[string]any{"weekday": 1, "from": "9:00", "to": "12:00"}},
+				"holidays": "BE", "closures": []any{}}, 400, "calendar.weekly[0].from"},
 		{"unknown user role", "POST", "/api/v1/users", map[string]string{"email": "x@y.example", "name": "X", "role": "root"}, 400, "role"},
 		{"duplicate user e-mail", "POST", "/api/v1/users", map[string]string{"email": "ADMIN@desk.example", "name": "X", "role": "technician"}, 409, "email"},
 	}

@@ -98,7 +98,17 @@ func TestBackupAndTamperedCopy(t *testing.T) {
 	if err := os.Rename(backup, filepath.Join(copyDir, "meekijk.db")); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := relayCmd(t, "audit", "verify", "-data", copyDir); err != nil {
+	// A copy has no checkpoints of its own: it is checked against the
+	// relay's, with the key the relay printed (relay audit pubkey).
+	pub, err := relayCmd(t, "audit", "pubkey", "-data", r.dataDir)
+	if err != nil || !strings.HasPrefix(pub, "ed25519:") {
+		t.Fatalf("audit pubkey: %v %q", err, pub)
+	}
+	pub = strings.TrimSpace(pub)
+	if out, err := relayCmd(t, "audit", "verify", "-data", copyDir); err == nil || strings.Contains(out, "audit chain ok") {
+		t.Fatalf("a copy without checkpoints verified by default: %v\n%s", err, out)
+	}
+	if out, err := relayCmd(t, "audit", "verify", "-data", copyDir, "-checkpoints", "none"); err != nil {
 		t.Fatalf("verify untouched copy: %v\n%s", err, out)
 	}
 	checkpoints := filepath.Join(r.dataDir, "audit-checkpoints.log")
@@ -106,7 +116,7 @@ func TestBackupAndTamperedCopy(t *testing.T) {
 	if err != nil || !regexp.MustCompile(`seq=\d+ hash=[0-9a-f]{64}`).Match(cp) {
 		t.Fatalf("checkpoint file %q: %v", cp, err)
 	}
-	if out, err := relayCmd(t, "audit", "verify", "-data", copyDir, "-checkpoints", checkpoints); err != nil {
+	if out, err := relayCmd(t, "audit", "verify", "-data", copyDir, "-checkpoints", checkpoints, "-pubkey", pub); err != nil {
 		t.Fatalf("verify against checkpoints: %v\n%s", err, out)
 	}
 
@@ -123,15 +133,15 @@ func TestBackupAndTamperedCopy(t *testing.T) {
 	all := regexp.MustCompile(`seq=(\d+)`).FindAllStringSubmatch(string(cp), -1)
 	fmt.Sscanf(all[len(all)-1][1], "%d", &head)
 	tamper(fmt.Sprintf("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq >= %d", head))
-	if out, err := relayCmd(t, "audit", "verify", "-data", copyDir); err != nil {
+	if out, err := relayCmd(t, "audit", "verify", "-data", copyDir, "-checkpoints", "none"); err != nil {
 		t.Fatalf("a truncated chain should verify on its own: %v\n%s", err, out)
 	}
-	if out, err := relayCmd(t, "audit", "verify", "-data", copyDir, "-checkpoints", checkpoints); err == nil || !strings.Contains(out, "broken at seq") {
+	if out, err := relayCmd(t, "audit", "verify", "-data", copyDir, "-checkpoints", checkpoints, "-pubkey", pub); err == nil || !strings.Contains(out, "broken at seq") {
 		t.Fatalf("truncation not caught by the checkpoints: %v\n%s", err, out)
 	}
 	// An edited payload: verification names the entry.
 	tamper("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET payload = replace(payload, '7002', '1') WHERE event = 'rate.added'")
-	out, err = relayCmd(t, "audit", "verify", "-data", copyDir)
+	out, err = relayCmd(t, "audit", "verify", "-data", copyDir, "-checkpoints", "none")
 	if err == nil || !regexp.MustCompile(`broken at seq \d+: hash does not match`).MatchString(out) {
 		t.Fatalf("edited payload not caught: %v\n%s", err, out)
 	}

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/meekijk/meekijk/internal/audit"
 	"github.com/meekijk/meekijk/internal/billing"
 	"github.com/meekijk/meekijk/relay/hub"
 	"github.com/meekijk/meekijk/relay/server"
@@ -25,11 +26,50 @@ import (
 var version = "dev"
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return // -h printed the usage, as asked: not a failure
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "relay:", err)
 		os.Exit(1)
 	}
 }
+
+// usage is what `relay -h` prints before the flags: the subcommands too,
+// which flag.FlagSet alone would not list.
+const usage = `Usage:
+  relay [flags]                  run the relay (flags below)
+  relay audit verify [-data DIR] [-checkpoints FILE|none] [-pubkey KEY]
+                                 check the audit chain and its signed checkpoints
+  relay audit pubkey [-data DIR] print the public key that signs the checkpoints
+  relay backup [-data DIR] FILE  copy the database while the relay runs, and check the copy
+  relay quote < REQUEST.json     price sessions as the billing would (relay quote -h)
+
+Each subcommand takes -h. Flags of the relay:
+`
+
+// quoteUsage is `relay quote -h`: what the request holds, briefly;
+// docs/billing.md has all of it.
+const quoteUsage = `Usage: relay quote < REQUEST.json
+
+Prints the billing statement of a quote request as indented JSON: the answer
+POST /api/v1/quote gives, without a server or a database. The request is one
+JSON object (at most 64 KiB; docs/billing.md, "The request"):
+
+  referencePerson  required: true when the contact who asked is a reference person
+  contract         required: the customer's contract, or null when there is none
+  categoryCovered  required with a contract: true when it covers the ticket's category
+  sessions         [{"id", "ticketId", "ticketRef", "outsideHours",
+                     "segments": [{"start", "end", "level", "technician": {"id", "name"}}]}]
+                   times in RFC 3339 with their offset; level view, control or data_intervention
+  settings         optional: timeZone, mergeTicketDay, incrementMinutes, minimumMinutes,
+                   outOfHoursSurchargePercent, vatPercent, defaultRates, earlierRules
+  customer         optional, for the reader
+
+Keys are case-sensitive; unknown or repeated keys are refused. A bad request
+is an error naming the field (sessions[0].segments[1].end: ...) and exit status 1.
+`
 
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
@@ -53,6 +93,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
 	var cfg server.Config
 	var showVersion bool
 	var logLevel slog.Level
@@ -62,7 +106,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	codeTTL := fs.String("code-ttl", envOr("MEEKIJK_CODE_TTL", "10m"), "how long a session code stays valid (env MEEKIJK_CODE_TTL)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", os.Getenv("MEEKIJK_TLS_CERT"), "TLS certificate file; with -tls-key serves HTTPS (env MEEKIJK_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", os.Getenv("MEEKIJK_TLS_KEY"), "TLS key file (env MEEKIJK_TLS_KEY)")
-	fs.DurationVar(&cfg.CheckpointInterval, "checkpoint-interval", 10*time.Minute, "how often the audit chain's head is written to DATA/"+server.CheckpointFile)
+	fs.DurationVar(&cfg.CheckpointInterval, "checkpoint-interval", time.Minute, "how often the audit chain's head is sealed in DATA/"+server.CheckpointFile+" (at most 1m; also every 100 entries and at shutdown)")
+	fs.StringVar(&cfg.AuditSyslog, "audit-syslog", os.Getenv("MEEKIJK_AUDIT_SYSLOG"), "also send each audit checkpoint to this syslog server (RFC 5424), udp://HOST:PORT or tcp://HOST:PORT (env MEEKIJK_AUDIT_SYSLOG)")
 	fs.StringVar(&cfg.TURN.UDPAddr, "turn-udp", os.Getenv("MEEKIJK_TURN_UDP"), "embedded TURN relay's UDP listen address, e.g. 0.0.0.0:3478; empty: no TURN (env MEEKIJK_TURN_UDP)")
 	fs.StringVar(&cfg.TURN.TCPAddr, "turn-tcp", os.Getenv("MEEKIJK_TURN_TCP"), "embedded TURN relay's TCP listen address (env MEEKIJK_TURN_TCP)")
 	turnPublic := fs.String("turn-public-ip", os.Getenv("MEEKIJK_TURN_PUBLIC_IP"), "the IPv4 address customers and technicians reach the TURN relay at (env MEEKIJK_TURN_PUBLIC_IP)")
@@ -84,6 +129,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ttl, err := time.ParseDuration(*codeTTL)
 	if err != nil || ttl <= 0 {
 		return fmt.Errorf("-code-ttl %q: want a positive duration such as 10m", *codeTTL)
+	}
+	if cfg.CheckpointInterval <= 0 || cfg.CheckpointInterval > time.Minute {
+		return fmt.Errorf("-checkpoint-interval %v: want a duration above 0 and at most 1m, so the log's tail is never unsealed longer", cfg.CheckpointInterval)
 	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return fmt.Errorf("-tls-cert and -tls-key go together")
@@ -111,19 +159,36 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return srv.Run(ctx)
 }
 
-// runAudit: relay audit verify [-data DIR] [-checkpoints FILE]
+// runAudit: relay audit verify [-data DIR] [-checkpoints FILE|none] [-pubkey KEY]
+// and relay audit pubkey [-data DIR].
 func runAudit(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return fmt.Errorf("usage: relay audit verify [-data DIR] [-checkpoints FILE]")
+	const usage = "usage: relay audit verify [-data DIR] [-checkpoints FILE|none] [-pubkey KEY], or relay audit pubkey [-data DIR]"
+	if len(args) == 0 || (args[0] != "verify" && args[0] != "pubkey") {
+		return errors.New(usage)
 	}
-	fs := flag.NewFlagSet("relay audit verify", flag.ContinueOnError)
+	fs := flag.NewFlagSet("relay audit "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", envOr("MEEKIJK_DATA", "data"), "data directory (env MEEKIJK_DATA)")
-	checkpoints := fs.String("checkpoints", "", "a copy of the checkpoint file, kept elsewhere, to check the chain against")
+	var checkpoints, pubkey *string
+	if args[0] == "verify" {
+		checkpoints = fs.String("checkpoints", "", "checkpoint file to check the chain against (default DATA/"+server.CheckpointFile+"; a copy kept elsewhere is stronger; none: the chain alone)")
+		pubkey = fs.String("pubkey", "", "the checkpoints' public key as printed at first start (default: the key in DATA)")
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	return server.VerifyAudit(context.Background(), *data, *checkpoints, stdout)
+	if fs.NArg() != 0 {
+		return errors.New(usage)
+	}
+	if args[0] == "pubkey" {
+		pub, err := audit.PublicKey(*data)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, audit.FormatPublicKey(pub))
+		return nil
+	}
+	return server.VerifyAudit(context.Background(), *data, *checkpoints, *pubkey, stdout)
 }
 
 // runUser: relay user reset-password|reset-totp [-data DIR] LOGIN
@@ -175,6 +240,7 @@ func runBackup(args []string, stdout, stderr io.Writer) error {
 func runQuote(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("relay quote", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), quoteUsage) }
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

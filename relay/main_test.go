@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"errors"
+	"flag"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/meekijk/meekijk/internal/audit"
 	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/store"
 )
@@ -91,5 +95,51 @@ func TestUserResetPassword(t *testing.T) {
 		if err := run(args, &out, &errOut); err == nil {
 			t.Errorf("%v: no error", args)
 		}
+	}
+}
+
+// TestHelp: relay -h lists the subcommands and relay quote -h explains the
+// request; both are flag.ErrHelp, which main turns into exit status 0
+// (issue 19, item 8).
+func TestHelp(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"-h"}, []string{"relay audit verify", "relay audit pubkey", "relay backup", "relay quote", "-audit-syslog"}},
+		{[]string{"quote", "-h"}, []string{"referencePerson", "contract         required", "case-sensitive"}},
+		{[]string{"audit", "verify", "-h"}, []string{"-pubkey", "-checkpoints"}},
+	} {
+		var out, errOut bytes.Buffer
+		err := run(c.args, &out, &errOut)
+		if !errors.Is(err, flag.ErrHelp) {
+			t.Errorf("%v: %v, want flag.ErrHelp", c.args, err)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(errOut.String(), w) {
+				t.Errorf("%v does not mention %q:\n%s", c.args, w, errOut.String())
+			}
+		}
+	}
+}
+
+// TestAuditPubkey: relay audit pubkey prints the key that signs the
+// checkpoints; -checkpoint-interval may not leave the tail unsealed longer
+// than a minute.
+func TestAuditPubkey(t *testing.T) {
+	dir := t.TempDir()
+	key, _, err := audit.LoadOrCreateKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run([]string{"audit", "pubkey", "-data", dir}, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if want := audit.FormatPublicKey(key.Public().(ed25519.PublicKey)) + "\n"; out.String() != want {
+		t.Fatalf("printed %q, want %q", out.String(), want)
+	}
+	if err := run([]string{"-checkpoint-interval", "10m"}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "at most 1m") {
+		t.Fatalf("-checkpoint-interval 10m: %v", err)
 	}
 }

@@ -40,6 +40,12 @@ func TestQuoteErrors(t *testing.T) {
 		{"unknown field", "", strings.Replace(quoteRequest, `"customer"`, `"klant"`, 1), "quote: klant: unknown field"},
 		{"no rate", "", strings.Replace(quoteRequest, "2026-01-01", "2026-04-01", 1), "quote: settings.defaultRates: no hourly rate in force on 2026-03-02"},
 		{"empty stdin", "", "", "quote: no JSON value"},
+		// Issue 19 item 8: nested fields named exactly; contract required.
+		{"nested unknown field", "", `{"referencePerson": true, "categoryCovered": true, "contract": {"startsOn": "2026-01-01", "rates": [{"centsPerHour": 8500, "effectiveFrom": "2026-01-01", "note": "x"}]}}`,
+			"quote: contract.rates[0].note: unknown field"},
+		{"fractional cents", "", `{"referencePerson": true, "contract": null, "settings": {"defaultRates": [{"centsPerHour": 85.5, "effectiveFrom": "2026-01-01"}]}}`,
+			"quote: settings.defaultRates[0].centsPerHour: must be a whole number"},
+		{"contract left out", "", `{"referencePerson": true, "sessions": []}`, "quote: contract: is required"},
 		{"argument", "request.json", quoteRequest, "usage: relay quote < REQUEST.json"},
 	}
 	for _, c := range cases {

@@ -18,6 +18,7 @@ packages=(
 	x11vnc          # the peer make bench compares with
 	xclip           # the agent's clipboard sharing (robotgo calls xclip on X11)
 	default-jre-headless libsaxonhe-java  # Saxon runs the Peppol Schematrons over the invoices the tests write
+	rsyslog         # receives audit checkpoints in a test (started on 127.0.0.1 with its own config)
 )
 
 missing=()

@@ -1,18 +1,17 @@
 package billing
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/meekijk/meekijk/internal/helpdesk"
+	"github.com/meekijk/meekijk/internal/wirejson"
 )
 
 // MaxRequestBytes bounds a quote request, on the API and the command line
@@ -73,7 +72,7 @@ func within(path string, err error) error {
 type (
 	wireInput struct {
 		Customer        string            `json:"customer"`
-		Contract        *Contract         `json:"contract"`
+		Contract        json.RawMessage   `json:"contract"` // required; null for none
 		ReferencePerson *bool             `json:"referencePerson"`
 		CategoryCovered *bool             `json:"categoryCovered"`
 		Sessions        []json.RawMessage `json:"sessions"`
@@ -117,13 +116,24 @@ func Decode(r io.Reader) (Input, error) {
 		return Input{}, fieldErr("referencePerson", "is required: true when the contact who asked is a reference person")
 	}
 	in.ReferencePerson = *w.ReferencePerson
-	if w.Contract != nil {
+	// Left out, a contract would silently mean "none" and misquote a
+	// customer who has one: null says so on purpose.
+	if len(w.Contract) == 0 {
+		return Input{}, fieldErr("contract", "is required: the customer's contract, or null when there is none")
+	}
+	if string(w.Contract) != "null" {
+		in.Contract = new(Contract)
+		if err := strict(w.Contract, in.Contract); err != nil {
+			return Input{}, within("contract", err)
+		}
+	}
+	if in.Contract != nil {
 		if w.CategoryCovered == nil {
 			return Input{}, fieldErr("categoryCovered", "is required with a contract: true when it covers the ticket's category")
 		}
 		in.CategoryCovered = *w.CategoryCovered
 	}
-	in.Customer, in.Contract, in.Prepaid = w.Customer, w.Contract, w.Prepaid
+	in.Customer, in.Prepaid = w.Customer, w.Prepaid
 	if len(w.Sessions) > MaxSessions {
 		return Input{}, fieldErr("sessions", "more than %d sessions", MaxSessions)
 	}
@@ -180,67 +190,24 @@ func parseTime(field, v string) (time.Time, error) {
 	return t, nil
 }
 
-// indexedPath writes encoding/json's field path ("rates.0.note", as Go 1.27
-// names array elements) the way the rest of this package names fields:
-// "rates[0].note".
-func indexedPath(path string) string {
-	parts := strings.Split(path, ".")
-	var b strings.Builder
-	for i, p := range parts {
-		if _, err := strconv.Atoi(p); err == nil && i > 0 {
-			b.WriteString("[" + p + "]")
-			continue
-		}
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(p)
-	}
-	return b.String()
-}
-
-// strict decodes one JSON value, refusing unknown fields and trailing data,
-// and turns encoding/json's errors into FieldErrors where it names a field.
+// strict decodes one JSON value exactly (internal/wirejson: keys match
+// case-sensitively and once, unknown keys and trailing data are refused) and
+// turns its errors into FieldErrors naming the field as the request spells
+// it, nested ones included ("contract.rates[0].centsPerHour").
 func strict(raw []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &te) && te.Field != "":
-			return fieldErr(indexedPath(te.Field), "must be a JSON %s, not %s", kindOf(te.Type.Kind().String()), te.Value)
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			// The field is named in the message only; it is the field at
-			// fault, so the error names it.
-			name, uerr := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
-			if uerr != nil {
-				return &FieldError{Err: errors.New(strings.TrimPrefix(err.Error(), "json: "))}
-			}
-			return fieldErr(name, "unknown field")
-		case errors.Is(err, io.EOF):
-			return &FieldError{Err: errors.New("no JSON value")}
-		}
-		return &FieldError{Err: fmt.Errorf("not the expected JSON: %w", err)}
+	err := wirejson.Unmarshal(raw, v)
+	var we *wirejson.Error
+	switch {
+	case errors.As(err, &we) && we.Syntax:
+		// Not JSON: no field is at fault, but say where it broke.
+		return &FieldError{Err: errors.New(we.Error())}
+	case errors.As(err, &we):
+		return &FieldError{Field: we.Path, Err: errors.New(we.Reason)}
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return &FieldError{Err: errors.New("data after the JSON value")}
+	if err != nil {
+		return &FieldError{Err: err}
 	}
 	return nil
-}
-
-// kindOf names a Go kind the way JSON calls it.
-func kindOf(k string) string {
-	switch {
-	case strings.HasPrefix(k, "int"), strings.HasPrefix(k, "uint"), strings.HasPrefix(k, "float"):
-		return "number"
-	case k == "bool":
-		return "boolean"
-	case k == "slice", k == "array":
-		return "array"
-	case k == "struct", k == "map", k == "ptr":
-		return "object"
-	}
-	return k
 }
 
 // loadLocation refuses "" and "Local" like internal/calendar: the first is

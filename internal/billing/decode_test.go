@@ -8,7 +8,7 @@ import (
 	"github.com/meekijk/meekijk/internal/billing"
 )
 
-const minimalRequest = `{"referencePerson": true, "sessions": [{"id": 1, "segments": [
+const minimalRequest = `{"referencePerson": true, "contract": null, "sessions": [{"id": 1, "segments": [
 	{"start": "2026-03-02T09:00:00+01:00", "end": "2026-03-02T09:07:00+01:00", "level": "control", "technician": {"name": "Tina"}}]}],
 	"settings": {"defaultRates": [{"centsPerHour": 8500, "effectiveFrom": "2026-01-01"}]}}`
 
@@ -35,12 +35,12 @@ func TestDecodeErrors(t *testing.T) {
 	}
 	ok := seg("2026-03-02T09:00:00+01:00", "2026-03-02T09:07:00+01:00")
 	req := func(sessions string) string {
-		return `{"referencePerson": true, "sessions": [` + sessions + `], "settings": {"defaultRates": [{"centsPerHour": 8500, "effectiveFrom": "2026-01-01"}]}}`
+		return `{"referencePerson": true, "contract": null, "sessions": [` + sessions + `], "settings": {"defaultRates": [{"centsPerHour": 8500, "effectiveFrom": "2026-01-01"}]}}`
 	}
 	cases := []struct {
 		name, body, field, message string
 	}{
-		{"not JSON", `{"referencePerson": tru`, "", "not the expected JSON"},
+		{"not JSON", `{"referencePerson": tru`, "", "referencePerson: not valid JSON"},
 		{"empty", ``, "", "no JSON value"},
 		{"trailing data", req(`{"id": 1, "segments": [`+ok+`]}`) + ` {}`, "", "data after"},
 		{"unknown top-level field", `{"referencePerson": true, "reference": true}`, "reference", "unknown field"},
@@ -57,19 +57,32 @@ func TestDecodeErrors(t *testing.T) {
 			"sessions[0].segments[1].start", "overlaps segments[0]"},
 		{"wrong type", req(`{"id": "one", "segments": []}`), "sessions[0].id", "must be a JSON number"},
 		{"wrong type in contract", `{"referencePerson": true, "categoryCovered": true, "contract": {"startsOn": "2026-01-01", "rates": [{"centsPerHour": "85"}]}}`,
-			"contract.rates[0].centsPerHour", "number"},
+			"contract.rates[0].centsPerHour", "must be a JSON number, not string"},
+		// Issue 19 item 8: every path is exact, nested ones included.
+		{"unknown nested field", `{"referencePerson": true, "categoryCovered": true, "contract": {"startsOn": "2026-01-01", "rates": [{"centsPerHour": 8500, "effectiveFrom": "2026-01-01", "note": "x"}]}}`,
+			"contract.rates[0].note", "unknown field"},
+		{"settings field of the wrong type", `{"referencePerson": true, "contract": null, "settings": {"minimumMinutes": "60"}}`,
+			"settings.minimumMinutes", "must be a JSON number, not string"},
+		{"fractional cents", `{"referencePerson": true, "contract": null, "settings": {"defaultRates": [{"centsPerHour": 8550.5, "effectiveFrom": "2026-01-01"}]}}`,
+			"settings.defaultRates[0].centsPerHour", "must be a whole number"},
+		{"contract left out", `{"referencePerson": true, "sessions": []}`, "contract", "is required"},
+		// Issue 15 finding 10: exact keys.
+		{"duplicate key", `{"referencePerson": true, "referencePerson": false, "contract": null}`, "referencePerson", "appears twice"},
+		{"key in another case", `{"referencePerson": true, "Contract": null}`, "Contract", "unknown field"},
+		{"unknown level", req(`{"id": 1, "segments": [{"start": "2026-03-02T09:00:00+01:00", "end": "2026-03-02T09:07:00+01:00", "level": "superuser", "technician": {"name": "T"}}]}`),
+			"sessions[0].segments[0].level", "must be one of"},
 		{"reference person left out", `{"sessions": []}`, "referencePerson", "required"},
 		{"category left out with a contract", `{"referencePerson": true, "contract": {"startsOn": "2026-01-01"}}`, "categoryCovered", "required"},
-		{"unknown time zone", `{"referencePerson": true, "settings": {"timeZone": "Europe/Gent"}}`, "settings.timeZone", "unknown time zone"},
-		{"Local time zone", `{"referencePerson": true, "settings": {"timeZone": "Local"}}`, "settings.timeZone", "IANA"},
-		{"negative surcharge", `{"referencePerson": true, "settings": {"outOfHoursSurchargePercent": -1}}`, "settings.outOfHoursSurchargePercent", "0 to"},
-		{"earlier rules out of order", `{"referencePerson": true, "settings": {"earlierRules": [{"until": "2026-03-01T00:00:00+01:00", "incrementMinutes": 15}, {"until": "2026-02-01T00:00:00+01:00", "incrementMinutes": 15}]}}`,
+		{"unknown time zone", `{"referencePerson": true, "contract": null, "settings": {"timeZone": "Europe/Gent"}}`, "settings.timeZone", "unknown time zone"},
+		{"Local time zone", `{"referencePerson": true, "contract": null, "settings": {"timeZone": "Local"}}`, "settings.timeZone", "IANA"},
+		{"negative surcharge", `{"referencePerson": true, "contract": null, "settings": {"outOfHoursSurchargePercent": -1}}`, "settings.outOfHoursSurchargePercent", "0 to"},
+		{"earlier rules out of order", `{"referencePerson": true, "contract": null, "settings": {"earlierRules": [{"until": "2026-03-01T00:00:00+01:00", "incrementMinutes": 15}, {"until": "2026-02-01T00:00:00+01:00", "incrementMinutes": 15}]}}`,
 			"settings.earlierRules[1].until", "oldest first"},
-		{"earlier rules without until", `{"referencePerson": true, "settings": {"earlierRules": [{"incrementMinutes": 15}]}}`,
+		{"earlier rules without until", `{"referencePerson": true, "contract": null, "settings": {"earlierRules": [{"incrementMinutes": 15}]}}`,
 			"settings.earlierRules[0].until", "required"},
-		{"earlier increment of 0", `{"referencePerson": true, "settings": {"earlierRules": [{"until": "2026-03-01T00:00:00+01:00"}]}}`,
+		{"earlier increment of 0", `{"referencePerson": true, "contract": null, "settings": {"earlierRules": [{"until": "2026-03-01T00:00:00+01:00"}]}}`,
 			"settings.earlierRules[0].incrementMinutes", "1 to"},
-		{"earlier merging needs tickets", `{"referencePerson": true, "sessions": [{"id": 1, "segments": [` + ok + `]}], "settings": {"earlierRules": [{"until": "2026-03-01T00:00:00+01:00", "incrementMinutes": 15, "mergeTicketDay": true}]}}`,
+		{"earlier merging needs tickets", `{"referencePerson": true, "contract": null, "sessions": [{"id": 1, "segments": [` + ok + `]}], "settings": {"earlierRules": [{"until": "2026-03-01T00:00:00+01:00", "incrementMinutes": 15, "mergeTicketDay": true}]}}`,
 			"sessions[0].ticketId", "mergeTicketDay"},
 		{"too large", `{"customer": "` + strings.Repeat("x", billing.MaxRequestBytes) + `"}`, "", "over 65536 bytes"},
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/meekijk/meekijk/internal/wirejson"
 )
 
 // Size limits. They are part of the protocol: both sides refuse what exceeds
@@ -567,21 +569,16 @@ func Encode(m Message) ([]byte, error) {
 // would hide it. The caller drops such a message; whether to also close the
 // channel is its decision.
 //
-// Like internal/protocol, field names match case-insensitively and a
-// repeated field keeps its last value (encoding/json's rules); validation
-// runs on the decoded value, so neither can smuggle anything past it.
+// Like internal/protocol, keys match exactly and appear once
+// (internal/wirejson), so the agent and a browser cannot read one message
+// two ways; pointer and key actions are validated on the decoded value.
 func Decode(b []byte) (Message, error) {
 	if len(b) > MaxFrameBytes {
 		return nil, fmt.Errorf("%w: %d bytes exceeds %d", ErrMalformed, len(b), MaxFrameBytes)
 	}
 	var env envelope
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&env); err != nil {
+	if err := wirejson.Unmarshal(b, &env); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if trailing(dec, b) {
-		return nil, fmt.Errorf("%w: trailing data", ErrMalformed)
 	}
 	decode, ok := decoders[env.Type]
 	if !ok {
@@ -591,6 +588,9 @@ func Decode(b []byte) (Message, error) {
 		return nil, fmt.Errorf("%w: %s of %d bytes exceeds %d", ErrMalformed, env.Type, len(b), limit)
 	}
 	m, err := decode(env.Data)
+	if err == nil && len(env.Data) > 0 {
+		err = wirejson.Check(env.Data, m)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, env.Type, err)
 	}

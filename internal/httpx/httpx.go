@@ -8,12 +8,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/meekijk/meekijk/internal/wirejson"
 )
 
 // Problem is an error with a user-facing answer. Code is stable for clients
@@ -79,23 +82,29 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	JSON(w, p.Status, body)
 }
 
-// DecodeJSON reads a JSON body of at most maxBytes into v, refusing unknown
-// fields, so a typo in a client is an error instead of a silent default.
+// DecodeJSON reads a JSON body of at most maxBytes into v exactly
+// (internal/wirejson): keys match case-sensitively and once, and unknown
+// keys are refused, so a typo in a client is an error instead of a silent
+// default. Broken JSON is "bad_json"; JSON that does not fit is "invalid"
+// with the field named as the body spells it ("defaultRates[0].centsPerHour").
 func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, maxBytes int64) error {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBytes)
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return Errorf(http.StatusRequestEntityTooLarge, "too_large", "request body over %d bytes", maxBytes)
 		}
-		return Errorf(http.StatusBadRequest, "bad_json", "request body is not the expected JSON: %v", err)
+		return Errorf(http.StatusBadRequest, "bad_json", "reading the request body: %v", err)
 	}
-	if dec.More() {
-		return Errorf(http.StatusBadRequest, "bad_json", "request body has data after the JSON value")
+	err = wirejson.Unmarshal(body, v)
+	var we *wirejson.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &we) && !we.Syntax:
+		return FieldError(we.Path, "%s", we.Error())
 	}
-	return nil
+	return Errorf(http.StatusBadRequest, "bad_json", "request body is not JSON: %v", err)
 }
 
 // SecurityHeaders sets the headers every response of ours carries.

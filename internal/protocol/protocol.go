@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/meekijk/meekijk/internal/wirejson"
 )
 
 // Version is the protocol version spoken by this build.
@@ -583,13 +585,11 @@ func Decode(b []byte) (Message, error) {
 	if len(b) > MaxMessageBytes {
 		return nil, fmt.Errorf("%w: %d bytes exceeds %d", ErrMalformed, len(b), MaxMessageBytes)
 	}
+	// Exact keys, once each (internal/wirejson): encoding/json folds
+	// "Granted" onto "granted" and keeps the last, a browser matches keys
+	// exactly; refusing such a message keeps the two from disagreeing.
 	var env envelope
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&env); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if err := noTrailing(b, dec); err != nil {
+	if err := wirejson.Unmarshal(b, &env); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	decode, ok := decoders[env.Type]
@@ -597,6 +597,12 @@ func Decode(b []byte) (Message, error) {
 		return nil, fmt.Errorf("%w: unknown type %q", ErrMalformed, env.Type)
 	}
 	m, err := decode(env.Data)
+	if err == nil && len(env.Data) > 0 {
+		err = wirejson.Check(env.Data, m)
+	}
+	if err == nil {
+		err = checkEnums(m)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, env.Type, err)
 	}

@@ -34,6 +34,10 @@ var (
 type Store struct {
 	db  *sql.DB
 	now func() time.Time
+	// written gets a token after each committed write transaction (it
+	// holds at most one), so the audit checkpointer can count new entries
+	// without polling.
+	written chan struct{}
 }
 
 // Open opens (creating if needed) the database file at path and brings its
@@ -60,7 +64,7 @@ func OpenWithClock(ctx context.Context, file string, now func() time.Time) (*Sto
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", file, err)
 	}
-	s := &Store{db: db, now: now}
+	s := &Store{db: db, now: now, written: make(chan struct{}, 1)}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: migrate %s: %w", file, err)
@@ -124,8 +128,16 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	select {
+	case s.written <- struct{}{}:
+	default: // a wake-up is already pending
+	}
 	return nil
 }
+
+// Written signals after committed writes (coalesced): the audit chain may
+// have grown.
+func (s *Store) Written() <-chan struct{} { return s.written }
 
 func (s *Store) nowMS() int64 { return s.now().UnixMilli() }
 

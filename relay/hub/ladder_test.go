@@ -235,8 +235,9 @@ func TestReconfirmRecorded(t *testing.T) {
 	expect[protocol.Reconfirm](t, console)
 	agent.send(t, protocol.Reconfirm{Outcome: protocol.ReconfirmConfirmed})
 	expect[protocol.Reconfirm](t, console)
+	// An unknown outcome is refused by the decoder now (issue 15, finding 10).
 	agent.send(t, protocol.Reconfirm{Outcome: "maybe"})
-	expectError(t, agent, protocol.ErrNotAllowed)
+	expectError(t, agent, protocol.ErrBadMessage)
 	kinds := e.eventKinds()
 	if got := kinds[len(kinds)-2:]; !slices.Equal(got, []string{store.EventReconfirmAsked, store.EventReconfirmed}) {
 		t.Errorf("last events %v", got)

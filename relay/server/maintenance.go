@@ -4,13 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -33,41 +34,18 @@ func openExisting(ctx context.Context, dataDir string) (*store.Store, error) {
 	return store.Open(ctx, dbPath(dataDir))
 }
 
-// Checkpoint is a recorded head of the audit chain.
-type Checkpoint struct {
-	At   time.Time
-	Seq  int64
-	Hash []byte
-}
+// CheckpointsNone, given as the checkpoint file, checks the chain alone
+// (a backup copy, before its checkpoints are at hand).
+const CheckpointsNone = "none"
 
-func (c Checkpoint) String() string {
-	return fmt.Sprintf("%s seq=%d hash=%x", c.At.UTC().Format(time.RFC3339), c.Seq, c.Hash)
-}
-
-func parseCheckpoint(line string) (Checkpoint, error) {
-	var c Checkpoint
-	f := strings.Fields(line)
-	if len(f) != 3 || !strings.HasPrefix(f[1], "seq=") || !strings.HasPrefix(f[2], "hash=") {
-		return c, fmt.Errorf("checkpoint line %q: want TIME seq=N hash=HEX", line)
-	}
-	var err error
-	if c.At, err = time.Parse(time.RFC3339, f[0]); err != nil {
-		return c, fmt.Errorf("checkpoint line %q: %w", line, err)
-	}
-	if c.Seq, err = strconv.ParseInt(strings.TrimPrefix(f[1], "seq="), 10, 64); err != nil {
-		return c, fmt.Errorf("checkpoint line %q: %w", line, err)
-	}
-	if c.Hash, err = hex.DecodeString(strings.TrimPrefix(f[2], "hash=")); err != nil {
-		return c, fmt.Errorf("checkpoint line %q: %w", line, err)
-	}
-	return c, nil
-}
-
-// VerifyAudit checks the audit chain of dataDir, and, when checkpointPath
-// is given, that every recorded head is still in the chain: a chain cut
-// short or rewritten from scratch verifies on its own, but not against a
-// copy of the checkpoints kept elsewhere.
-func VerifyAudit(ctx context.Context, dataDir, checkpointPath string, out io.Writer) error {
+// VerifyAudit checks the audit chain of dataDir and then that every signed
+// checkpoint is still in it: a chain cut short, or rewritten and re-hashed
+// after its last checkpoint, verifies on its own but not against its seals.
+// checkpointPath "" means the data directory's file; pubKey "" means the
+// public half of the data directory's key (give the one printed at first
+// start, kept elsewhere, to rule out a replaced key). It prints only when
+// everything holds: a failure is the returned error alone.
+func VerifyAudit(ctx context.Context, dataDir, checkpointPath, pubKey string, out io.Writer) error {
 	st, err := openExisting(ctx, dataDir)
 	if err != nil {
 		return err
@@ -77,42 +55,91 @@ func VerifyAudit(ctx context.Context, dataDir, checkpointPath string, out io.Wri
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "audit chain ok: %d entries, head hash %x\n", head.Seq, head.Hash)
-	if checkpointPath == "" {
+	if checkpointPath == CheckpointsNone {
+		fmt.Fprintf(out, "audit chain ok: %d entries, head hash %x\nno checkpoints checked (-checkpoints none): a chain cut short or rewritten from scratch would pass\n", head.Seq, head.Hash)
 		return nil
 	}
-	f, err := os.Open(checkpointPath)
+	if checkpointPath == "" {
+		checkpointPath = filepath.Join(dataDir, CheckpointFile)
+	}
+	var pub ed25519.PublicKey
+	if pubKey != "" {
+		pub, err = audit.ParsePublicKey(pubKey)
+	} else {
+		pub, err = audit.PublicKey(dataDir)
+	}
 	if err != nil {
-		return fmt.Errorf("checkpoints: %w", err)
+		return fmt.Errorf("checkpoints: %w (or give -pubkey)", err)
+	}
+	res, err := checkCheckpoints(ctx, st, head, checkpointPath, pub)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "audit chain ok: %d entries, head hash %x\n", head.Seq, head.Hash)
+	fmt.Fprintf(out, "%d signed checkpoints match (key %s)\n", res.signed, audit.FormatPublicKey(pub))
+	if res.unsigned > 0 {
+		fmt.Fprintf(out, "%d older checkpoints without a signature match too (written before checkpoints were signed)\n", res.unsigned)
+	}
+	if tail := head.Seq - res.last; tail > 0 {
+		fmt.Fprintf(out, "%d entries after the last checkpoint (seq %d) are not sealed yet: a running relay seals them within a minute or 100 entries, and at shutdown\n", tail, res.last)
+	}
+	return nil
+}
+
+type checkpointResult struct {
+	signed, unsigned int
+	last             int64 // the newest checkpoint's seq
+}
+
+// checkCheckpoints matches every line of the checkpoint file against the
+// chain. Unsigned lines are accepted only before the first signed one
+// (files from before signing); after it they are forgeries.
+func checkCheckpoints(ctx context.Context, st *store.Store, head store.AuditHead, path string, pub ed25519.PublicKey) (checkpointResult, error) {
+	var res checkpointResult
+	f, err := os.Open(path)
+	if err != nil {
+		return res, fmt.Errorf("checkpoints: %w (the chain's tail cannot be checked without them; -checkpoints none checks the chain alone)", err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
-	n := 0
-	for sc.Scan() {
+	for line := 1; sc.Scan(); line++ {
 		if strings.TrimSpace(sc.Text()) == "" {
 			continue
 		}
-		cp, err := parseCheckpoint(sc.Text())
+		cp, err := audit.ParseCheckpoint(sc.Text())
 		if err != nil {
-			return err
+			return res, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		switch {
+		case cp.Sig == nil && res.signed > 0:
+			return res, fmt.Errorf("%s:%d: checkpoint %s has no signature after signed ones: forged", path, line, cp)
+		case cp.Sig != nil && !cp.Verify(pub):
+			return res, fmt.Errorf("%s:%d: checkpoint %s: signature does not verify with key %s: forged, or signed by another key", path, line, cp, audit.FormatPublicKey(pub))
 		}
 		if cp.Seq > head.Seq {
-			return &audit.BrokenError{Seq: head.Seq + 1, Reason: fmt.Sprintf("checkpoint %s is beyond the chain's end (entries removed)", cp)}
+			return res, &audit.BrokenError{Seq: head.Seq + 1, Reason: fmt.Sprintf("checkpoint %s is beyond the chain's end (entries removed)", cp)}
 		}
 		entries, err := st.AuditEntries(ctx, store.AuditFilter{AfterSeq: cp.Seq - 1, Limit: 1})
 		if err != nil {
-			return err
+			return res, err
 		}
 		if len(entries) != 1 || !bytes.Equal(entries[0].Hash, cp.Hash) {
-			return &audit.BrokenError{Seq: cp.Seq, Reason: fmt.Sprintf("checkpoint %s does not match the chain (rewritten)", cp)}
+			return res, &audit.BrokenError{Seq: cp.Seq, Reason: fmt.Sprintf("checkpoint %s does not match the chain (rewritten)", cp)}
 		}
-		n++
+		if cp.Sig != nil {
+			res.signed++
+		} else {
+			res.unsigned++
+		}
+		res.last = max(res.last, cp.Seq)
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("checkpoints: %w", err)
+		return res, fmt.Errorf("checkpoints: %w", err)
 	}
-	fmt.Fprintf(out, "%d checkpoints match\n", n)
-	return nil
+	if res.signed == 0 && head.Seq > 0 {
+		return res, fmt.Errorf("%s: no signed checkpoint: the chain's tail is not sealed", path)
+	}
+	return res, nil
 }
 
 // Backup copies the database of dataDir to file while the relay may be
@@ -146,46 +173,127 @@ func Backup(ctx context.Context, dataDir, file string, out io.Writer) error {
 	return nil
 }
 
-// checkpoints appends the audit head to the checkpoint file and the log
-// every interval (and once at start), until ctx ends.
-func (s *Server) checkpoints(ctx context.Context, interval time.Duration) {
-	path := filepath.Join(s.cfg.DataDir, CheckpointFile)
-	var last int64 = -1
-	write := func() {
-		head, err := s.store.VerifyAudit(ctx)
+// checkpointEvery is how many new entries make a checkpoint due before
+// the interval ends: a burst of writes is sealed soon, not a minute later.
+const checkpointEvery = 100
+
+// checkpointer seals the audit chain's head: it signs a checkpoint, appends
+// it to DATA/audit-checkpoints.log (fsynced) and, when configured, sends it
+// to syslog. It verifies new entries incrementally, so a checkpoint never
+// seals a chain that does not verify.
+type checkpointer struct {
+	store  *store.Store
+	key    ed25519.PrivateKey
+	path   string
+	syslog *audit.Syslog // nil: none
+	log    *slog.Logger
+	v      *audit.Verifier
+	sealed int64 // seq of the newest checkpoint written
+}
+
+// catchUp verifies the entries written since the last call.
+func (c *checkpointer) catchUp(ctx context.Context) error {
+	for {
+		seq, _ := c.v.Head()
+		entries, err := c.store.AuditEntries(ctx, store.AuditFilter{AfterSeq: seq, Limit: 500})
 		if err != nil {
-			if !errors.Is(err, context.Canceled) {
-				s.log.Error("audit chain does not verify", "err", err)
-			}
-			return
+			return err
 		}
-		if head.Seq == last {
-			return
-		}
-		cp := Checkpoint{At: time.Now(), Seq: head.Seq, Hash: head.Hash}
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-		if err == nil {
-			_, err = fmt.Fprintln(f, cp)
-			if cerr := f.Close(); err == nil {
-				err = cerr
+		for _, e := range entries {
+			if err := c.v.Add(e); err != nil {
+				return err
 			}
 		}
-		if err != nil {
-			s.log.Error("write audit checkpoint", "err", err)
-			return
+		if len(entries) < 500 {
+			return nil
 		}
-		last = head.Seq
-		s.log.Info("audit checkpoint", "seq", cp.Seq, "hash", hex.EncodeToString(cp.Hash))
 	}
-	write()
+}
+
+// seal writes a checkpoint of the current head unless it is sealed already.
+func (c *checkpointer) seal(ctx context.Context) {
+	if err := c.catchUp(ctx); err != nil {
+		if !errors.Is(err, context.Canceled) {
+			c.log.Error("audit chain does not verify: no checkpoint written", "err", err)
+		}
+		return
+	}
+	seq, hash := c.v.Head()
+	if seq == c.sealed {
+		return
+	}
+	cp := audit.SignCheckpoint(c.key, time.Now(), seq, hash)
+	if err := appendLine(c.path, cp.String()); err != nil {
+		c.log.Error("write audit checkpoint", "err", err)
+		return
+	}
+	c.sealed = seq
+	c.log.Info("audit checkpoint", "seq", cp.Seq, "hash", hex.EncodeToString(cp.Hash))
+	if c.syslog != nil {
+		if err := c.syslog.Send(ctx, cp); err != nil {
+			c.log.Error("send audit checkpoint to syslog", "err", err)
+		}
+	}
+}
+
+// appendLine appends one line and syncs it: a checkpoint the relay logged
+// as written survives a crash.
+func appendLine(path, line string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(f, line)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// run seals at start, every interval, whenever checkpointEvery entries
+// are unsealed, and once more when ctx ends (the caller cancels it after
+// the HTTP server and the hub have stopped, so the final checkpoint covers
+// everything this run wrote).
+func (c *checkpointer) run(ctx context.Context, interval time.Duration) {
+	c.seal(ctx)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			final, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			c.seal(final)
+			cancel()
 			return
 		case <-t.C:
-			write()
+			c.seal(ctx)
+		case <-c.store.Written():
+			if err := c.catchUp(ctx); err != nil {
+				continue // the next tick's seal logs why, once a minute
+			}
+			if seq, _ := c.v.Head(); seq-c.sealed >= checkpointEvery {
+				c.seal(ctx)
+			}
 		}
 	}
+}
+
+// newCheckpointer loads (or, at first start, creates) the signing key;
+// created says the key is new, so Run prints its public half. Its first
+// seal verifies the whole chain, later ones only what was added.
+func newCheckpointer(cfg Config, st *store.Store, log *slog.Logger) (c *checkpointer, created bool, err error) {
+	key, created, err := audit.LoadOrCreateKey(cfg.DataDir)
+	if err != nil {
+		return nil, false, fmt.Errorf("server: %w", err)
+	}
+	c = &checkpointer{store: st, key: key, path: filepath.Join(cfg.DataDir, CheckpointFile), log: log, v: audit.NewVerifier()}
+	if cfg.AuditSyslog != "" {
+		if c.syslog, err = audit.NewSyslog(cfg.AuditSyslog); err != nil {
+			return nil, false, fmt.Errorf("server: -audit-syslog: %w", err)
+		}
+	}
+	return c, created, nil
 }

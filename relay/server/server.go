@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/meekijk/meekijk/console"
+	"github.com/meekijk/meekijk/internal/audit"
 	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/mail"
@@ -41,9 +43,12 @@ type Config struct {
 	AssetsDir string
 	// AgentsDir holds the agent files the customer's download page offers.
 	AgentsDir string
-	// CheckpointInterval is how often the audit chain's head is appended
-	// to the checkpoint file; 0 means every 10 minutes.
+	// CheckpointInterval is how often the audit chain's head is sealed
+	// (also every 100 entries and at shutdown); 0 means every minute.
 	CheckpointInterval time.Duration
+	// AuditSyslog, "udp://HOST:PORT" or "tcp://HOST:PORT", also sends each
+	// checkpoint to syslog (RFC 5424); "" sends none.
+	AuditSyslog string
 	// TURN is the embedded TURN relay; off when it has no listener.
 	TURN TURNConfig
 	// Grace is how long a session keeps the customer's consent while its
@@ -84,6 +89,8 @@ type Server struct {
 	turn               *turnserver.Server
 	auth               *auth.Service
 	mail               *mail.Worker // sends the mail queue while Run runs
+	checkpointer       *checkpointer
+	newAuditKey        bool // created this start: Run prints its public half
 }
 
 // Routes lists every route the relay serves and the roles it needs.
@@ -114,6 +121,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log, store: st}
 	if err := s.bootstrap(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if s.checkpointer, s.newAuditKey, err = newCheckpointer(cfg, st, log.With("component", "audit")); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -257,14 +268,21 @@ func (s *Server) Run(ctx context.Context) error {
 			FirstAdminEmail, s.firstAdminPassword, DefaultCentsPerHour/100, DefaultCentsPerHour%100)
 		s.firstAdminPassword = ""
 	}
-	if s.cfg.CheckpointInterval <= 0 {
-		s.cfg.CheckpointInterval = 10 * time.Minute
+	if s.newAuditKey {
+		pub := s.checkpointer.key.Public().(ed25519.PublicKey)
+		fmt.Fprintf(s.cfg.Stdout, "Audit checkpoint key: %s\n(keep a copy elsewhere; `relay audit pubkey` prints it again)\n", audit.FormatPublicKey(pub))
 	}
-	cpCtx, stopCheckpoints := context.WithCancel(ctx)
+	if s.cfg.CheckpointInterval <= 0 {
+		s.cfg.CheckpointInterval = time.Minute
+	}
+	// Not derived from ctx: the checkpointer is stopped on return, after
+	// the HTTP server and the hub have shut down, so its last checkpoint
+	// seals what they recorded while shutting down.
+	cpCtx, stopCheckpoints := context.WithCancel(context.Background())
 	cpDone := make(chan struct{})
 	go func() {
 		defer close(cpDone)
-		s.checkpoints(cpCtx, s.cfg.CheckpointInterval)
+		s.checkpointer.run(cpCtx, s.cfg.CheckpointInterval)
 	}()
 	defer func() {
 		stopCheckpoints()

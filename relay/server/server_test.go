@@ -37,10 +37,18 @@ func (l *lockedBuffer) String() string {
 // stop is called; it returns the console URL and what was printed.
 func startRelay(t *testing.T, dataDir string) (url string, out *lockedBuffer, stop func() error) {
 	t.Helper()
+	_, url, out, stop = startRelayWith(t, Config{DataDir: dataDir})
+	return url, out, stop
+}
+
+// startRelayWith is startRelay with more of the configuration, and the
+// server itself, for tests that look inside.
+func startRelayWith(t *testing.T, cfg Config) (srv *Server, url string, out *lockedBuffer, stop func() error) {
+	t.Helper()
 	out = &lockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := New(ctx, Config{Addr: "127.0.0.1:0", DataDir: dataDir, Company: "Desk", Version: "test", Stdout: out},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg.Addr, cfg.Company, cfg.Version, cfg.Stdout = "127.0.0.1:0", "Desk", "test", out
+	srv, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +77,7 @@ func startRelay(t *testing.T, dataDir string) (url string, out *lockedBuffer, st
 		return runErr
 	}
 	t.Cleanup(func() { _ = stop() })
-	return url, out, stop
+	return srv, url, out, stop
 }
 
 func TestFirstAdminPrintedOnceAndNeverAgain(t *testing.T) {
