@@ -131,15 +131,15 @@ func lastCheckpoint(t *testing.T, dir string) audit.Checkpoint {
 func TestCheckpointAtShutdown(t *testing.T) {
 	dir, key := sealedDesk(t, 5)
 	cp := lastCheckpoint(t, dir)
-	if cp.Seq != 6 { // the first admin, then five entries
-		t.Fatalf("last checkpoint %s, want seq 6: the shutdown did not seal the head", cp)
+	if cp.Seq != 7 { // the first admin, the desk's default rate, then five entries
+		t.Fatalf("last checkpoint %s, want seq 7: the shutdown did not seal the head", cp)
 	}
 	pub, err := audit.ParsePublicKey(key)
 	if err != nil || !cp.Verify(pub) {
 		t.Fatalf("checkpoint %s does not verify with the printed key %s (%v)", cp, key, err)
 	}
 	out, err := verify(dir, "", "")
-	if err != nil || !strings.Contains(out, "audit chain ok: 6 entries") || !strings.Contains(out, "signed checkpoints match") ||
+	if err != nil || !strings.Contains(out, "audit chain ok: 7 entries") || !strings.Contains(out, "signed checkpoints match") ||
 		strings.Contains(out, "not sealed") {
 		t.Fatalf("verify: %v\n%s", err, out)
 	}
