@@ -450,7 +450,7 @@ func (c *console) freshCode(ctx context.Context) (string, []byte, error) {
 		if err != nil {
 			return "", nil, err
 		}
-		hash := sessioncode.Hash(code)
+		hash := c.Codes.Hash(code)
 		inUse, err := c.Store.CodeInUse(ctx, hash)
 		if err != nil {
 			return "", nil, err

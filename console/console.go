@@ -21,6 +21,7 @@ import (
 	"github.com/meekijk/meekijk/internal/calendar"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/i18n"
+	"github.com/meekijk/meekijk/internal/sessioncode"
 	"github.com/meekijk/meekijk/internal/store"
 )
 
@@ -43,6 +44,9 @@ type Config struct {
 	Socket SocketFunc
 	// CodeTTL is how long a session code stays valid.
 	CodeTTL time.Duration
+	// Codes hashes session codes for the store; nil: a random key, so
+	// codes work only while this process runs (tests).
+	Codes *sessioncode.Hasher
 	// AssetsDir, when set, serves the assets from disk instead of the
 	// binary, so pages can be edited without rebuilding.
 	AssetsDir string
@@ -71,6 +75,12 @@ type Route struct {
 func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Codes == nil {
+		var err error
+		if cfg.Codes, err = sessioncode.RandomHasher(); err != nil {
+			return nil, nil, err
+		}
 	}
 	catJSON, err := i18n.PageJSON("console.", "ticket.", "reason.")
 	if err != nil {

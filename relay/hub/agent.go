@@ -126,29 +126,28 @@ func (a *agentConn) handle(m protocol.Message) error {
 	return nil
 }
 
-// guessThrottled reports whether ip must wait before trying a code.
-func (h *Hub) guessThrottled(ip string) (time.Duration, bool) {
-	if ok, wait := h.guessByIP.Check(ip); !ok {
-		return wait, true
+// throttled reports whether a's address must wait before trying a code or
+// a resume token, and the refusal to send if so. Refusals are logged in
+// summary by the guard, not one line each.
+func (a *agentConn) throttled() (protocol.Error, bool) {
+	ok, wait := a.h.guard.Check(a.ip)
+	if ok {
+		return protocol.Error{}, false
 	}
-	if ok, wait := h.guessGlobal.Check("relay"); !ok {
-		return wait, true
-	}
-	return 0, false
+	return protocol.Error{Code: protocol.ErrThrottled, Message: "too many wrong codes",
+		RetryAfter: int((wait + time.Second - 1) / time.Second)}, true
 }
 
 func (a *agentConn) join(ctx context.Context, join protocol.Join) error {
 	// Checked before the code, so a throttled guesser learns nothing, not
 	// even from a right code.
-	if wait, throttled := a.h.guessThrottled(a.ip); throttled {
-		a.log.Warn("code guess throttled", "retry_after", wait)
-		return a.conn.Send(protocol.Error{Code: protocol.ErrThrottled, Message: "too many wrong codes",
-			RetryAfter: int((wait + time.Second - 1) / time.Second)})
+	if refusal, throttled := a.throttled(); throttled {
+		return a.conn.Send(refusal)
 	}
 	code, err := sessioncode.Normalize(join.Code)
 	var sess store.Session
 	if err == nil {
-		sess, err = a.h.store.RedeemCode(ctx, sessioncode.Hash(code), actorAgent, a.hello.Agent)
+		sess, err = a.h.store.RedeemCode(ctx, a.h.cfg.Codes.Hash(code), actorAgent, a.hello.Agent)
 	}
 	if err != nil {
 		return a.refuse(err)
@@ -216,8 +215,7 @@ func (a *agentConn) refuse(err error) error {
 		a.log.Error("redeem code", "err", err)
 		return a.conn.Send(protocol.Error{Code: protocol.ErrInternal, Message: "could not check the code"})
 	}
-	a.h.guessByIP.Fail(a.ip)
-	a.h.guessGlobal.Fail("relay")
+	a.h.guard.Fail(a.ip)
 	a.wrong++
 	a.log.Info("code refused", "reason", code, "wrong_on_conn", a.wrong)
 	refusal := protocol.Error{Code: code, Message: err.Error()}

@@ -18,7 +18,9 @@ import (
 	"github.com/meekijk/meekijk/console"
 	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/httpx"
+	"github.com/meekijk/meekijk/internal/privfile"
 	"github.com/meekijk/meekijk/internal/protocol"
+	"github.com/meekijk/meekijk/internal/sessioncode"
 	"github.com/meekijk/meekijk/internal/store"
 	"github.com/meekijk/meekijk/relay/hub"
 	"github.com/meekijk/meekijk/relay/turnserver"
@@ -84,6 +86,11 @@ type Server struct {
 // Routes lists every route the relay serves and the roles it needs.
 func (s *Server) Routes() []console.Route { return s.routes }
 
+// KeyFile, in the data directory, holds the HMAC key session codes and CSRF
+// tokens are stored under. It is kept out of the database on purpose: a
+// copy of the database alone reveals neither (docs/security.md).
+const KeyFile = "hmac.key"
+
 // FirstAdminEmail is the login of the admin created at the first start.
 const FirstAdminEmail = "admin"
 
@@ -97,6 +104,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: data dir: %w", err)
+	}
+	key, created, err := privfile.Key(filepath.Join(cfg.DataDir, KeyFile), sessioncode.KeySize)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if created {
+		log.Info("new HMAC key for session codes and CSRF tokens; back it up with the database", "file", KeyFile)
+	}
+	codes, err := sessioncode.NewHasher(key)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "meekijk.db"))
 	if err != nil {
@@ -117,20 +135,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if len(interrupted) > 0 {
 		log.Warn("sessions left open by the previous run are interrupted; their agents may resume them", "sessions", interrupted)
 	}
-	authn, err := auth.New(st, log.With("component", "auth"), auth.Config{SecureCookies: cfg.TLSCert != ""})
+	authn, err := auth.New(st, log.With("component", "auth"), auth.Config{SecureCookies: cfg.TLSCert != "", Key: key})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	pricer := console.NewPricer(st, nil)
-	hubCfg := hub.Config{Company: cfg.Company, Software: cfg.Version, Cost: pricer.CostNotice, Billable: pricer.BillableTime, Grace: cfg.Grace}
+	hubCfg := hub.Config{Company: cfg.Company, Software: cfg.Version, Codes: codes, Cost: pricer.CostNotice, Billable: pricer.BillableTime, Grace: cfg.Grace}
 	if err := s.startTURN(&hubCfg); err != nil {
 		st.Close()
 		return nil, err
 	}
 	s.hub = hub.New(st, log.With("component", "hub"), hubCfg)
 	consoleHandler, routes, err := console.New(console.Config{
-		Store: st, Auth: authn, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, AssetsDir: cfg.AssetsDir,
+		Store: st, Auth: authn, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, Codes: codes, AssetsDir: cfg.AssetsDir,
 		Recategorized: s.hub.Recategorized,
 	}, log.With("component", "console"))
 	if err != nil {
