@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/meekijk/meekijk/internal/codeguard"
 	"github.com/meekijk/meekijk/internal/helpdesk"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/sessioncode"
@@ -429,7 +430,8 @@ func (c *console) startSession(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s, err := c.Store.CreateSession(r.Context(), store.NewSession{TicketID: ticketID, TechnicianID: login(r).User.ID,
-		CodeHash: hash, CodeExpires: now.Add(c.CodeTTL), OutsideHours: outside, OverrideReason: reason})
+		CodeHash: hash, CodeExpires: now.Add(c.CodeTTL), OutsideHours: outside, OverrideReason: reason,
+		MaxLiveCodes: codeguard.LiveCodesPerTechnician, MaxPerHour: codeguard.SessionsPerTechnicianPerHour})
 	if err != nil {
 		return err
 	}

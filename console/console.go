@@ -190,7 +190,11 @@ func (c *console) handle(h apiFunc) http.HandlerFunc {
 func (c *console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var fe *store.FieldError
 	var ce *calendar.FieldError
+	var le *store.LimitError
 	switch {
+	case errors.As(err, &le):
+		err = &httpx.Problem{Status: http.StatusTooManyRequests, Code: "too_many_" + le.Limit,
+			Message: le.Error(), RetryAfter: le.Until.Sub(c.Now())}
 	case errors.As(err, &fe) && errors.Is(err, store.ErrConflict):
 		err = &httpx.Problem{Status: http.StatusConflict, Code: "conflict", Field: fe.Field, Message: fe.Err.Error()}
 	case errors.As(err, &fe):

@@ -51,6 +51,15 @@ func HitBound(addresses, live int, space float64) float64 {
 	return float64(addresses) * float64(AddressSchedule.MaxFailures(Day)) * float64(live) / space
 }
 
+// Caps per technician. Every live code is a target; these keep the live
+// codes near what the desk really uses, so ThreatLiveCodes = 100 is 20
+// technicians each at the cap. The hourly cap stops one login (or a stolen
+// one) from minting codes in a loop.
+const (
+	LiveCodesPerTechnician       = 5
+	SessionsPerTechnicianPerHour = 30
+)
+
 // maxKeys bounds each table: far above ThreatAddresses, and a few tens of
 // megabytes at most.
 const maxKeys = 200_000
