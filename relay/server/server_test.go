@@ -37,10 +37,16 @@ func (l *lockedBuffer) String() string {
 // stop is called; it returns the console URL and what was printed.
 func startRelay(t *testing.T, dataDir string) (url string, out *lockedBuffer, stop func() error) {
 	t.Helper()
+	return startRelayConfig(t, Config{DataDir: dataDir})
+}
+
+// startRelayConfig is startRelay with more of the configuration given.
+func startRelayConfig(t *testing.T, cfg Config) (url string, out *lockedBuffer, stop func() error) {
+	t.Helper()
 	out = &lockedBuffer{}
+	cfg.Addr, cfg.Company, cfg.Version, cfg.Stdout = "127.0.0.1:0", "Desk", "test", out
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := New(ctx, Config{Addr: "127.0.0.1:0", DataDir: dataDir, Company: "Desk", Version: "test", Stdout: out},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
