@@ -59,6 +59,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	codeTTL := fs.String("code-ttl", envOr("MEEKIJK_CODE_TTL", "10m"), "how long a session code stays valid (env MEEKIJK_CODE_TTL)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", os.Getenv("MEEKIJK_TLS_CERT"), "TLS certificate file; with -tls-key serves HTTPS (env MEEKIJK_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", os.Getenv("MEEKIJK_TLS_KEY"), "TLS key file (env MEEKIJK_TLS_KEY)")
+	publicURL := fs.String("public-url", os.Getenv("MEEKIJK_PUBLIC_URL"), "the URL technicians and agents reach the relay at, e.g. https://hulp.example.be; requests for another host are refused (env MEEKIJK_PUBLIC_URL)")
 	fs.DurationVar(&cfg.CheckpointInterval, "checkpoint-interval", 10*time.Minute, "how often the audit chain's head is written to DATA/"+server.CheckpointFile)
 	fs.StringVar(&cfg.TURN.UDPAddr, "turn-udp", os.Getenv("MEEKIJK_TURN_UDP"), "embedded TURN relay's UDP listen address, e.g. 0.0.0.0:3478; empty: no TURN (env MEEKIJK_TURN_UDP)")
 	fs.StringVar(&cfg.TURN.TCPAddr, "turn-tcp", os.Getenv("MEEKIJK_TURN_TCP"), "embedded TURN relay's TCP listen address (env MEEKIJK_TURN_TCP)")
@@ -83,6 +84,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return fmt.Errorf("-tls-cert and -tls-key go together")
+	}
+	if *publicURL != "" {
+		if cfg.PublicURL, err = server.ParsePublicURL(*publicURL); err != nil {
+			return err
+		}
+		if cfg.TLSCert != "" && cfg.PublicURL.Scheme != "https" {
+			return fmt.Errorf("-public-url %q: the relay serves HTTPS, so the URL must start with https://", *publicURL)
+		}
 	}
 	for _, f := range []struct {
 		flag, value string

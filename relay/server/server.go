@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -38,6 +39,11 @@ type Config struct {
 	CodeTTL time.Duration
 	// TLSCert and TLSKey, when both set, make the relay serve HTTPS.
 	TLSCert, TLSKey string
+	// PublicURL is the scheme and host technicians and agents use to
+	// reach the relay (-public-url); when set, requests for any other
+	// Host are refused and Origin must match it exactly (DNS rebinding,
+	// a TLS-terminating proxy). nil: the request's own Host and scheme.
+	PublicURL *url.URL
 	// AssetsDir serves the console's files from disk (development).
 	AssetsDir string
 	// CheckpointInterval is how often the audit chain's head is appended
@@ -85,6 +91,17 @@ type Server struct {
 
 // Routes lists every route the relay serves and the roles it needs.
 func (s *Server) Routes() []console.Route { return s.routes }
+
+// ParsePublicURL checks a -public-url: http or https, a host, nothing after
+// it (the console lives at the root).
+func ParsePublicURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("-public-url %q: want the relay's scheme and host, such as https://hulp.example.be", s)
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+}
 
 // KeyFile, in the data directory, holds the HMAC key session codes and CSRF
 // tokens are stored under. It is kept out of the database on purpose: a
@@ -135,7 +152,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if len(interrupted) > 0 {
 		log.Warn("sessions left open by the previous run are interrupted; their agents may resume them", "sessions", interrupted)
 	}
-	authn, err := auth.New(st, log.With("component", "auth"), auth.Config{SecureCookies: cfg.TLSCert != "", Key: key})
+	authn, err := auth.New(st, log.With("component", "auth"), auth.Config{SecureCookies: cfg.TLSCert != "" || cfg.PublicURL != nil && cfg.PublicURL.Scheme == "https", Key: key})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -162,8 +179,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	mux.HandleFunc("GET /ws/agent", s.hub.ServeAgent)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	s.routes = append(routes, console.Route{Pattern: "GET /ws/agent"}, console.Route{Pattern: "GET /healthz"})
+	handler := httpx.SecurityHeaders(console.CSP, mux)
+	if cfg.PublicURL != nil {
+		// A health check by address (a load balancer, a monitor) needs
+		// no name and changes nothing.
+		handler = httpx.PinOrigin(cfg.PublicURL, []string{"/healthz"}, handler)
+	}
 	s.http = &http.Server{
-		Handler: httpx.SecurityHeaders(console.CSP, mux),
+		Handler: handler,
 		// Slow clients must not hold connections open forever; WebSockets
 		// are exempt once upgraded (wsconn sets its own deadlines).
 		ReadHeaderTimeout: 10 * time.Second,
@@ -241,8 +264,14 @@ func (s *Server) Run(ctx context.Context) error {
 		scheme = "https"
 	}
 	url := fmt.Sprintf("%s://%s/", scheme, ln.Addr())
+	if s.cfg.PublicURL != nil {
+		url = s.cfg.PublicURL.Scheme + "://" + s.cfg.PublicURL.Host + "/"
+	}
 	s.log.Info("relay listening", "url", url, "version", s.cfg.Version)
 	fmt.Fprintf(s.cfg.Stdout, "Meekijk relay %s\nConsole: %s\n", s.cfg.Version, url)
+	if s.cfg.PublicURL != nil {
+		fmt.Fprintf(s.cfg.Stdout, "Listening on %s\n", ln.Addr())
+	}
 	if s.firstAdminPassword != "" {
 		fmt.Fprintf(s.cfg.Stdout, "First admin login: %s  password: %s\n(shown only this once; keep it safe)\n",
 			FirstAdminEmail, s.firstAdminPassword)
