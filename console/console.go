@@ -21,6 +21,7 @@ import (
 	"github.com/meekijk/meekijk/internal/calendar"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/i18n"
+	"github.com/meekijk/meekijk/internal/safetext"
 	"github.com/meekijk/meekijk/internal/sessioncode"
 	"github.com/meekijk/meekijk/internal/store"
 )
@@ -234,15 +235,19 @@ func queryID(r *http.Request, name string) (int64, error) {
 }
 
 // text validates a text field: trimmed, at most max characters, required
-// unless optional.
+// unless optional. A control character is refused; format characters
+// (bidi overrides, zero-width characters) are dropped by safetext, so no
+// title or name staff type reaches a customer's consent question or status
+// page able to read as something else.
 func text(field, v string, max int, optional bool) (string, error) {
-	v = strings.TrimSpace(v)
+	refused := strings.ContainsFunc(v, func(r rune) bool { return r < ' ' && r != '\n' && r != '\t' })
+	v = strings.TrimSpace(safetext.Lines(v))
 	switch {
 	case v == "" && !optional:
 		return "", httpx.FieldError(field, "%s is required", field)
 	case utf8.RuneCountInString(v) > max:
 		return "", httpx.FieldError(field, "%s is longer than %d characters", field, max)
-	case strings.ContainsFunc(v, func(r rune) bool { return r < ' ' && r != '\n' && r != '\t' }):
+	case refused:
 		return "", httpx.FieldError(field, "%s contains control characters", field)
 	}
 	return v, nil

@@ -21,6 +21,7 @@ import (
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/privfile"
 	"github.com/meekijk/meekijk/internal/protocol"
+	"github.com/meekijk/meekijk/internal/safetext"
 	"github.com/meekijk/meekijk/internal/sessioncode"
 	"github.com/meekijk/meekijk/internal/store"
 	"github.com/meekijk/meekijk/relay/hub"
@@ -119,6 +120,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.Stdout == nil {
 		cfg.Stdout = io.Discard
 	}
+	// Shown to every customer in the agent, like the names staff type.
+	cfg.Company = safetext.Line(cfg.Company)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: data dir: %w", err)
 	}
