@@ -67,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	turnRelayIP := fs.String("turn-relay-ip", os.Getenv("MEEKIJK_TURN_RELAY_IP"), "the host's own IPv4 address relayed media is sent from, when -turn-public-ip is a 1:1 NAT's address (env MEEKIJK_TURN_RELAY_IP)")
 	fs.StringVar(&cfg.TURN.Allow, "turn-allow", os.Getenv("MEEKIJK_TURN_ALLOW"), "comma-separated private ranges TURN may relay to (default none: loopback and private peers are refused)")
 	fs.BoolVar(&cfg.TURN.RelayOnly, "relay-only", false, "send media only through the TURN relay, keeping both sides' addresses private")
+	fs.IntVar(&cfg.MaxAgents, "max-agents", 0, "most agent connections at once; 0: as many as the descriptor limit allows, keeping a reserve for the console")
+	fs.IntVar(&cfg.MaxAgentsPerIP, "max-agents-per-ip", server.DefaultMaxAgentsPerIP, "most agent connections at once from one address")
 	fs.DurationVar(&cfg.Grace, "grace", hub.DefaultGrace, "how long a session keeps the customer's consent while the agent is unreachable")
 	fs.StringVar(&cfg.AssetsDir, "assets", "", "serve the console's files from this directory instead of the binary (development)")
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")

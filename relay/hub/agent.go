@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/meekijk/meekijk/internal/codeguard"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/sessioncode"
@@ -42,9 +43,19 @@ func (h *Hub) ServeAgent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := httpx.ClientIP(r)
+	addr, _ := codeguard.Keys(ip)
+	slot, ok := h.agents.Acquire(addr)
+	if !ok {
+		h.full.Add(addr)
+		// Agents retry on their own; half a minute spreads them out.
+		w.Header().Set("Retry-After", "30")
+		http.Error(w, "relay busy: too many agent connections", http.StatusServiceUnavailable)
+		return
+	}
 	log := h.log.With("peer", "agent", "ip", ip)
 	c := h.accept(w, r, log)
 	if c == nil {
+		slot()
 		return
 	}
 	a := &agentConn{h: h, conn: c, log: log, ip: ip}
@@ -54,6 +65,7 @@ func (h *Hub) ServeAgent(w http.ResponseWriter, r *http.Request) {
 	// hub's handlers group owns the goroutine (Shutdown waits for it).
 	ctx := context.WithoutCancel(r.Context())
 	go func() {
+		defer slot()
 		defer h.release(c)
 		err := c.Run(ctx, a.handle)
 		a.log.Debug("agent connection closed", "err", err)

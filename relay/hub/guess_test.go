@@ -3,6 +3,7 @@ package hub_test
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -18,16 +19,24 @@ import (
 // sees distinct addresses without trusting any forwarding header.
 func (e *env) agentFrom(ip string) *peer {
 	e.t.Helper()
-	d := websocket.Dialer{NetDialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}).DialContext}
-	ws, _, err := d.Dial(e.wsURL("/ws/agent"), nil)
+	a, _, err := e.dialFrom(ip)
 	if err != nil {
 		e.t.Fatalf("dial agent from %s: %v", ip, err)
 	}
-	e.t.Cleanup(func() { ws.Close() })
-	a := &peer{name: "agent " + ip, ws: ws}
 	a.send(e.t, protocol.Hello{Protocol: protocol.Version, Role: protocol.RoleAgent, Software: "t", Agent: &machine})
 	expect[protocol.Welcome](e.t, a)
 	return a
+}
+
+// dialFrom opens an agent connection from ip without its handshake.
+func (e *env) dialFrom(ip string) (*peer, *http.Response, error) {
+	d := websocket.Dialer{NetDialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}).DialContext}
+	ws, resp, err := d.Dial(e.wsURL("/ws/agent"), nil)
+	if err != nil {
+		return nil, resp, err
+	}
+	e.t.Cleanup(func() { ws.Close() })
+	return &peer{name: "agent " + ip, ws: ws}, resp, nil
 }
 
 // A flood of wrong codes from many addresses (more than the old relay-wide

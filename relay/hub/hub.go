@@ -23,6 +23,7 @@ import (
 	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/sessioncode"
 	"github.com/meekijk/meekijk/internal/store"
+	"github.com/meekijk/meekijk/internal/throttle"
 	"github.com/meekijk/meekijk/internal/wsconn"
 )
 
@@ -56,6 +57,11 @@ type Config struct {
 	Company string
 	// Software is the relay's version, sent in Welcome.
 	Software string
+	// MaxAgents and MaxAgentsPerIP cap the agent connections open at once
+	// (0: no cap); the relay derives the first from its descriptor limit
+	// so the console and API keep descriptors to work with. An agent over
+	// a cap is answered 503 with Retry-After before it is upgraded.
+	MaxAgents, MaxAgentsPerIP int
 	// Codes hashes the codes agents bring, as the console stored them;
 	// nil: a random key (tests that create sessions through the store
 	// pass their own).
@@ -101,6 +107,10 @@ type Hub struct {
 
 	upgrader websocket.Upgrader
 	guard    *codeguard.Guard
+	// agents holds a slot per open agent connection; full is the summary
+	// of the ones refused for want of a slot.
+	agents *throttle.Gate
+	full   *throttle.Summary
 
 	mu     sync.Mutex // guards the following
 	rooms  map[int64]*room
@@ -168,6 +178,8 @@ func New(st Store, log *slog.Logger, cfg Config) *Hub {
 		log:     log,
 		cfg:     cfg,
 		guard:   codeguard.New(log, cfg.Now),
+		agents:  throttle.NewGate(cfg.MaxAgents, cfg.MaxAgentsPerIP),
+		full:    throttle.NewSummary(log, "agent connections refused (relay full)", time.Minute, cfg.Now),
 		rooms:   map[int64]*room{},
 		ladders: &ladderBook{rooms: map[*room]*roomLadder{}},
 		conns:   map[*wsconn.Conn]struct{}{},
@@ -240,6 +252,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.stopWatch()
 	h.watching.Wait()
 	defer h.guard.Close()
+	defer h.full.Flush()
 	h.interruptAll(h.allRooms(), h.cfg.Now(), store.InterruptShutdown)
 	h.mu.Lock()
 	for c := range h.conns {

@@ -54,8 +54,13 @@ type Config struct {
 	TURN TURNConfig
 	// Grace is how long a session keeps the customer's consent while its
 	// agent is unreachable; 0 means hub.DefaultGrace.
-	Grace   time.Duration
-	Version string
+	Grace time.Duration
+	// MaxAgents caps the agent connections open at once; 0, or more than
+	// the descriptor limit allows, means what that limit allows
+	// (agentCap). MaxAgentsPerIP caps them per address; 0 means
+	// DefaultMaxAgentsPerIP.
+	MaxAgents, MaxAgentsPerIP int
+	Version                   string
 	// Stdout receives the lines meant for the person who started the
 	// relay: the console URL and, once, the first admin's password. They
 	// are kept out of the log on purpose.
@@ -161,7 +166,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	pricer := console.NewPricer(st, nil)
-	hubCfg := hub.Config{Company: cfg.Company, Software: cfg.Version, Codes: codes, Cost: pricer.CostNotice, Billable: pricer.BillableTime, Grace: cfg.Grace}
+	maxAgents, err := agentCap(cfg.MaxAgents)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if cfg.MaxAgentsPerIP <= 0 {
+		cfg.MaxAgentsPerIP = DefaultMaxAgentsPerIP
+	}
+	log.Info("agent connection caps", "total", maxAgents, "per_ip", cfg.MaxAgentsPerIP)
+	hubCfg := hub.Config{Company: cfg.Company, Software: cfg.Version, Codes: codes,
+		MaxAgents: maxAgents, MaxAgentsPerIP: cfg.MaxAgentsPerIP, Cost: pricer.CostNotice, Billable: pricer.BillableTime, Grace: cfg.Grace}
 	if err := s.startTURN(&hubCfg); err != nil {
 		st.Close()
 		return nil, err
