@@ -181,7 +181,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s.hub = hub.New(st, log.With("component", "hub"), hubCfg)
+	var hubStore hub.Store = st
+	if s.turn != nil {
+		hubStore = revokingStore{Store: st, turn: s.turn}
+	}
+	s.hub = hub.New(hubStore, log.With("component", "hub"), hubCfg)
 	consoleHandler, routes, err := console.New(console.Config{
 		Store: st, Auth: authn, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, Codes: codes, AssetsDir: cfg.AssetsDir,
 		Recategorized: s.hub.Recategorized,
