@@ -191,9 +191,12 @@ func (a *agentConn) sendJoined(ctx context.Context, sess store.Session, resumed 
 	if err != nil {
 		a.log.Error("read consent timers; using the defaults", "err", err)
 	}
+	// Cleaned on the way out as well as when typed: these become the
+	// customer's consent question, and a row written into the database
+	// by other means must not bring a bidi override with it.
 	return a.conn.Send(protocol.Joined{
-		SessionID: sess.ID, Technician: a.room.technicianName(sess), Company: a.h.cfg.Company,
-		TicketRef: sess.TicketRef, TicketTitle: sess.TicketTitle, ICEServers: servers, ICETransportPolicy: policy,
+		SessionID: sess.ID, Technician: stripControls(a.room.technicianName(sess)), Company: a.h.cfg.Company,
+		TicketRef: sess.TicketRef, TicketTitle: stripControls(sess.TicketTitle), ICEServers: servers, ICETransportPolicy: policy,
 		ReconfirmSeconds: int(timers.Every.Seconds()), ReconfirmAnswerSeconds: int(timers.Answer.Seconds()),
 		ResumeToken: token, GraceSeconds: int(a.h.cfg.Grace.Seconds()), Resumed: resumed,
 	})
