@@ -248,10 +248,6 @@ func resubmitCode(t *testing.T, tab context.Context, code string) {
 	)
 }
 
-func consoleStatus(t *testing.T, tab context.Context) string {
-	return eval[string](t, tab, `document.getElementById('status').dataset.status || ''`)
-}
-
 func waitConsoleStatus(t *testing.T, tab context.Context, want string, within time.Duration) {
 	t.Helper()
 	waitJS(t, tab, "console status "+want, `document.getElementById('status').dataset.status === '`+want+`'`, within)

@@ -89,19 +89,3 @@ func keysDown(t *testing.T, display string) []int {
 	}
 	return down
 }
-
-// pointerAt is where the X server's pointer is.
-func pointerAt(t *testing.T, display string) image.Point {
-	t.Helper()
-	x, err := xgb.NewConnDisplay(display)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
-	root := xproto.Setup(x).DefaultScreen(x).Root
-	p, err := xproto.QueryPointer(x, root).Reply()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return image.Pt(int(p.RootX), int(p.RootY))
-}

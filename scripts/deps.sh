@@ -20,6 +20,9 @@ packages=(
 )
 
 missing=()
+# The JavaScript type check (scripts/typecheck.sh) runs TypeScript from npm;
+# a machine whose Node.js came from elsewhere already has npm.
+command -v npm >/dev/null || missing+=(nodejs npm)
 for p in "${packages[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
 		missing+=("$p")

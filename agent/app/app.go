@@ -102,7 +102,6 @@ type App struct {
 	src       capture.Source
 	frames    int64
 	finished  bool
-	controlOn bool
 	questions []*question // questions[0] is on screen
 	promptSeq int64
 	reconfirm time.Time // when to ask next whether to keep sharing

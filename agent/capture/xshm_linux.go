@@ -259,7 +259,7 @@ type xshm struct {
 
 // errXDead and xError's other errors are always wrapped with the
 // operation, which carries the package prefix.
-var errXDead = errors.New("X connection lost")
+var errXDead = errors.New("connection to the X server lost")
 
 // newXShm opens the shared-memory source for a display whose desktop
 // rectangle is b, or says why it cannot.
@@ -322,7 +322,7 @@ func xError(code C.int) error {
 	case code < 0:
 		return fmt.Errorf("shared memory setup failed (step %d)", -int(code))
 	default:
-		return fmt.Errorf("X error %d", int(code))
+		return fmt.Errorf("error %d from the X server", int(code))
 	}
 }
 

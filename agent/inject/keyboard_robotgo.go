@@ -1,3 +1,5 @@
+//lint:file-ignore U1000 used only where platform_other.go builds (not Linux); compiled everywhere so the Linux build checks it.
+
 package inject
 
 import "github.com/go-vgo/robotgo"

@@ -19,7 +19,7 @@ export function unbase64(b64) {
   return out;
 }
 
-/** @param {ArrayBuffer|Uint8Array} data */
+/** @param {BufferSource} data */
 export async function sha256hex(data) {
   const d = new Uint8Array(await crypto.subtle.digest('SHA-256', data));
   return [...d].map((b) => b.toString(16).padStart(2, '0')).join('');

@@ -179,6 +179,25 @@ func parseTime(field, v string) (time.Time, error) {
 	return t, nil
 }
 
+// indexedPath writes encoding/json's field path ("rates.0.note", as Go 1.27
+// names array elements) the way the rest of this package names fields:
+// "rates[0].note".
+func indexedPath(path string) string {
+	parts := strings.Split(path, ".")
+	var b strings.Builder
+	for i, p := range parts {
+		if _, err := strconv.Atoi(p); err == nil && i > 0 {
+			b.WriteString("[" + p + "]")
+			continue
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
 // strict decodes one JSON value, refusing unknown fields and trailing data,
 // and turns encoding/json's errors into FieldErrors where it names a field.
 func strict(raw []byte, v any) error {
@@ -188,7 +207,7 @@ func strict(raw []byte, v any) error {
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &te) && te.Field != "":
-			return fieldErr(te.Field, "must be a JSON %s, not %s", kindOf(te.Type.Kind().String()), te.Value)
+			return fieldErr(indexedPath(te.Field), "must be a JSON %s, not %s", kindOf(te.Type.Kind().String()), te.Value)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			// The field is named in the message only; it is the field at
 			// fault, so the error names it.

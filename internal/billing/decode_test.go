@@ -57,7 +57,7 @@ func TestDecodeErrors(t *testing.T) {
 			"sessions[0].segments[1].start", "overlaps segments[0]"},
 		{"wrong type", req(`{"id": "one", "segments": []}`), "sessions[0].id", "must be a JSON number"},
 		{"wrong type in contract", `{"referencePerson": true, "categoryCovered": true, "contract": {"startsOn": "2026-01-01", "rates": [{"centsPerHour": "85"}]}}`,
-			"contract.rates.centsPerHour", "number"},
+			"contract.rates[0].centsPerHour", "number"},
 		{"reference person left out", `{"sessions": []}`, "referencePerson", "required"},
 		{"category left out with a contract", `{"referencePerson": true, "contract": {"startsOn": "2026-01-01"}}`, "categoryCovered", "required"},
 		{"unknown time zone", `{"referencePerson": true, "settings": {"timeZone": "Europe/Gent"}}`, "settings.timeZone", "unknown time zone"},

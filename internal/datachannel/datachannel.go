@@ -69,8 +69,6 @@ const (
 	MaxScreens = 16
 	// MaxScreenNameBytes bounds a screen's display name.
 	MaxScreenNameBytes = 128
-	// maxUnixMillis is 9999-12-31T23:59:59.999Z.
-	maxUnixMillis = 253402300799999
 )
 
 // Message is implemented by every payload type. The unexported validate
