@@ -431,7 +431,7 @@ func (c *console) startSession(w http.ResponseWriter, r *http.Request) error {
 	}
 	s, err := c.Store.CreateSession(r.Context(), store.NewSession{TicketID: ticketID, TechnicianID: login(r).User.ID,
 		CodeHash: hash, CodeExpires: now.Add(c.CodeTTL), OutsideHours: outside, OverrideReason: reason,
-		MaxLiveCodes: codeguard.LiveCodesPerTechnician, MaxPerHour: codeguard.SessionsPerTechnicianPerHour})
+		MaxLiveCodes: codeguard.LiveCodesPerTechnician, MaxPerHour: c.SessionsPerHour})
 	if err != nil {
 		return err
 	}

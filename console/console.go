@@ -19,6 +19,7 @@ import (
 
 	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/calendar"
+	"github.com/meekijk/meekijk/internal/codeguard"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/i18n"
 	"github.com/meekijk/meekijk/internal/safetext"
@@ -45,6 +46,9 @@ type Config struct {
 	Socket SocketFunc
 	// CodeTTL is how long a session code stays valid.
 	CodeTTL time.Duration
+	// SessionsPerHour caps the sessions one technician starts in an hour;
+	// 0 means codeguard.SessionsPerTechnicianPerHour.
+	SessionsPerHour int
 	// Codes hashes session codes for the store; nil: a random key, so
 	// codes work only while this process runs (tests).
 	Codes *sessioncode.Hasher
@@ -76,6 +80,9 @@ type Route struct {
 func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.SessionsPerHour <= 0 {
+		cfg.SessionsPerHour = codeguard.SessionsPerTechnicianPerHour
 	}
 	if cfg.Codes == nil {
 		var err error

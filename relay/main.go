@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/meekijk/meekijk/internal/billing"
+	"github.com/meekijk/meekijk/internal/codeguard"
 	"github.com/meekijk/meekijk/relay/hub"
 	"github.com/meekijk/meekijk/relay/server"
 )
@@ -69,6 +70,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&cfg.TURN.RelayOnly, "relay-only", false, "send media only through the TURN relay, keeping both sides' addresses private")
 	fs.IntVar(&cfg.MaxAgents, "max-agents", 0, "most agent connections at once; 0: as many as the descriptor limit allows, keeping a reserve for the console")
 	fs.IntVar(&cfg.MaxAgentsPerIP, "max-agents-per-ip", server.DefaultMaxAgentsPerIP, "most agent connections at once from one address")
+	fs.IntVar(&cfg.SessionsPerHour, "sessions-per-hour", codeguard.SessionsPerTechnicianPerHour, "most sessions one technician may start in an hour (load tests raise it)")
 	fs.DurationVar(&cfg.Grace, "grace", hub.DefaultGrace, "how long a session keeps the customer's consent while the agent is unreachable")
 	fs.StringVar(&cfg.AssetsDir, "assets", "", "serve the console's files from this directory instead of the binary (development)")
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")

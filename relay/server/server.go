@@ -60,7 +60,11 @@ type Config struct {
 	// (agentCap). MaxAgentsPerIP caps them per address; 0 means
 	// DefaultMaxAgentsPerIP.
 	MaxAgents, MaxAgentsPerIP int
-	Version                   string
+	// SessionsPerHour caps the sessions one technician starts in an hour;
+	// 0 means codeguard.SessionsPerTechnicianPerHour. Only load tests
+	// raise it: live codes stay capped whatever it is.
+	SessionsPerHour int
+	Version         string
 	// Stdout receives the lines meant for the person who started the
 	// relay: the console URL and, once, the first admin's password. They
 	// are kept out of the log on purpose.
@@ -187,7 +191,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.hub = hub.New(hubStore, log.With("component", "hub"), hubCfg)
 	consoleHandler, routes, err := console.New(console.Config{
-		Store: st, Auth: authn, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, Codes: codes, AssetsDir: cfg.AssetsDir,
+		Store: st, Auth: authn, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, Codes: codes,
+		SessionsPerHour: cfg.SessionsPerHour, AssetsDir: cfg.AssetsDir,
 		Recategorized: s.hub.Recategorized,
 	}, log.With("component", "console"))
 	if err != nil {
