@@ -87,3 +87,26 @@ func TestFormatCharactersNeverStored(t *testing.T) {
 		t.Errorf("the session the agent is told about: %q %q %q", s.TicketTitle, s.TechnicianName, s.CustomerName)
 	}
 }
+
+// Text that reached the database past the console's cleaning (stored by
+// an older relay, or written by other means) is cleaned again on its way
+// out of the status page.
+func TestStatusPageCleansStoredText(t *testing.T) {
+	e := newEnv(t)
+	c := e.login()
+	tk := e.createTicket(c, "Printer", "Bakkerij")
+	if _, err := e.st.DB().Exec("UPDATE tickets SET title = 'Factuur\u202efdp.exe'"); err != nil {
+		t.Fatal(err)
+	}
+	var detail struct{ StatusURL string }
+	e.do(c, "GET", fmt.Sprintf("/api/v1/tickets/%d", tk.ID), "").decode(t, &detail)
+	resp, err := http.Get(e.srv.URL + detail.StatusURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "Factuurfdp.exe") || hasFormat(string(page)) {
+		t.Errorf("status page %d: the stored title is not shown cleaned", resp.StatusCode)
+	}
+}
