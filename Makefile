@@ -6,10 +6,21 @@ export GOTOOLCHAIN := go1.27.3
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION)
+# RELAY_URL is the desk's relay, baked into the agent at build time so that
+# the code signature covers it (make agent-windows RELAY_URL=https://...).
+# Nothing is ever appended to a built or signed file.
+RELAY_URL ?=
+AGENT_LDFLAGS := $(LDFLAGS) $(if $(RELAY_URL),-X main.relayURL=$(RELAY_URL))
+# sign-agent: the vendor's Authenticode certificate (PEM or DER chain) and
+# key; SIGN_IN the file signed in place; TIMESTAMP an RFC 3161 server.
+CERT      ?=
+KEY       ?=
+SIGN_IN   ?= bin/agent.exe
+TIMESTAMP ?=
 ADDR    ?= 127.0.0.1:8080
 DATA    ?= data
 
-.PHONY: help build relay agent run check fmt-check vet staticcheck typecheck test deps tidy-check bench clean
+.PHONY: help build relay agent sign-agent run check fmt-check vet staticcheck typecheck test deps tidy-check bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -19,8 +30,16 @@ build: relay agent ## build both binaries into bin/
 relay: ## build the relay: one static binary, no cgo
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/relay ./relay
 
-agent: ## build the agent (cgo: OpenH264 encoder)
-	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/agent ./agent
+agent: ## build the agent (cgo: OpenH264 encoder); RELAY_URL=https://... bakes in the desk's relay
+	go build -trimpath -ldflags '$(AGENT_LDFLAGS)' -o bin/agent ./agent
+
+sign-agent: ## sign $(SIGN_IN) in place with Authenticode: make sign-agent CERT=cert.pem KEY=key.pem (osslsigncode)
+	@test -n "$(CERT)" && test -n "$(KEY)" || { echo "sign-agent: give the code-signing certificate and key: make sign-agent CERT=cert.pem KEY=key.pem" >&2; exit 2; }
+	@test -f "$(SIGN_IN)" || { echo "sign-agent: $(SIGN_IN) not found; build it first (make agent-windows)" >&2; exit 2; }
+	osslsigncode sign -certs '$(CERT)' -key '$(KEY)' -h sha256 -n Meekijk $(if $(TIMESTAMP),-ts '$(TIMESTAMP)') \
+		-in '$(SIGN_IN)' -out '$(SIGN_IN).signing'
+	mv '$(SIGN_IN).signing' '$(SIGN_IN)'
+	osslsigncode verify -CAfile '$(CERT)' -in '$(SIGN_IN)' >/dev/null || { echo "sign-agent: the signature does not verify against $(CERT)" >&2; exit 1; }
 
 run: relay ## build and start the relay on $(ADDR) with its data in ./$(DATA)/
 	./bin/relay -addr $(ADDR) -data $(DATA)

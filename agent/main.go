@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -16,12 +17,20 @@ import (
 	"syscall"
 
 	"github.com/meekijk/meekijk/agent/app"
+	"github.com/meekijk/meekijk/agent/indicator"
 	"github.com/meekijk/meekijk/agent/inject"
 	"github.com/meekijk/meekijk/internal/i18n"
 )
 
 // version is set at build time by the Makefile (-ldflags -X main.version=...).
 var version = "dev"
+
+// relayURL is the desk's relay, baked in at build time (make agent
+// RELAY_URL=https://...: -ldflags -X main.relayURL=...) so that the code
+// signature covers it: a customer runs the file and needs no address.
+// Configuration is never appended to a signed file; -relay and
+// MEEKIJK_RELAY still override it.
+var relayURL = ""
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -36,7 +45,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	var cfg app.Config
 	var showVersion, noBrowser bool
 	var logLevel slog.Level
-	fs.StringVar(&cfg.RelayURL, "relay", os.Getenv("MEEKIJK_RELAY"), "the help desk's relay, e.g. https://support.example.be (env MEEKIJK_RELAY)")
+	fs.StringVar(&cfg.RelayURL, "relay", cmp.Or(os.Getenv("MEEKIJK_RELAY"), relayURL), "the help desk's relay, e.g. https://support.example.be (env MEEKIJK_RELAY; default: the one built in)")
 	fs.StringVar(&cfg.Code, "code", "", "the session code the technician gave (optional; the page asks for it)")
 	fs.IntVar(&cfg.Display, "display", 0, "index of the screen to share")
 	lang := fs.String("lang", "", "language of the page: nl, fr or en (default: from the system locale)")
@@ -51,6 +60,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if showVersion {
 		fmt.Fprintln(stdout, "agent", version)
+		if relayURL != "" {
+			fmt.Fprintln(stdout, "relay", relayURL)
+		}
 		return nil
 	}
 	if cfg.RelayURL == "" {
@@ -80,6 +92,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	} else {
 		defer robot.Close()
 		cfg.Injector, cfg.Clipboard = robot, robot
+	}
+	// No flag turns the indicator off: sharing is never invisible where
+	// a window can be shown.
+	if ind, err := indicator.New("", log.With("component", "indicator")); err != nil {
+		log.Warn("no sharing indicator on this desktop; the page alone shows the sharing", "err", err)
+	} else {
+		cfg.Indicator = ind
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

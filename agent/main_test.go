@@ -41,3 +41,22 @@ func TestParseNets(t *testing.T) {
 		t.Fatalf("empty: %v, %v; want nil (all networks)", nets, err)
 	}
 }
+
+// A relay address built in (make agent RELAY_URL=...) is the default and
+// --version says which it is.
+func TestBuiltInRelay(t *testing.T) {
+	defer func(old string) { relayURL = old }(relayURL)
+	relayURL = "https://support.example.be"
+	var out, errOut bytes.Buffer
+	if err := run([]string{"--version"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "agent dev\nrelay https://support.example.be\n" {
+		t.Errorf("--version printed %q", got)
+	}
+	// A bad address given at the command line still wins over the
+	// built-in one, and is refused.
+	if err := run([]string{"-relay", "ftp://x"}, &out, &errOut); err == nil {
+		t.Error("-relay ftp://x accepted")
+	}
+}

@@ -328,7 +328,17 @@ func (a *API) SetUpSession(ctx context.Context, ticket int64) error {
 // SetupRate runs session set-ups from workers in parallel for at most d
 // or n set-ups, and returns how many completed per second. Any failure
 // stops the run: a rate with failures in it would flatter the relay.
+// A ticket has one live code at a time, so the first worker uses ticket
+// and each other one a ticket of its own, made before the clock starts.
 func (a *API) SetupRate(ctx context.Context, ticket int64, workers, n int, d time.Duration) (float64, int, error) {
+	tickets := []int64{ticket}
+	for w := 1; w < workers; w++ {
+		tk, err := a.NewTicket(fmt.Sprintf("Bench worker %d", w), "set-up rate")
+		if err != nil {
+			return 0, 0, err
+		}
+		tickets = append(tickets, tk)
+	}
 	end := time.Now().Add(d)
 	ctx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
@@ -341,7 +351,7 @@ func (a *API) SetupRate(ctx context.Context, ticket int64, workers, n int, d tim
 	)
 	left.Store(int64(n))
 	start := time.Now()
-	for range workers {
+	for _, ticket := range tickets {
 		wg.Go(func() {
 			for left.Add(-1) >= 0 && ctx.Err() == nil {
 				if err := a.SetUpSession(ctx, ticket); err != nil {

@@ -59,7 +59,7 @@ func (c *console) auditStatus(w http.ResponseWriter, r *http.Request) error {
 
 // auditLogins is the login history: successes, failures and logouts.
 func (c *console) auditLogins(w http.ResponseWriter, r *http.Request) error {
-	entries, err := c.Store.AuditEntries(r.Context(), store.AuditFilter{Events: []string{"login", "login_failed", "logout"}, Limit: 100000})
+	entries, err := c.Store.AuditEntries(r.Context(), store.AuditFilter{Events: []string{"login", "login_failed", "login_throttled", "login_failures", "logout"}, Limit: 100000})
 	if err != nil {
 		return err
 	}

@@ -134,7 +134,11 @@ func (c *console) customerStatement(ctx context.Context, cu store.Customer, from
 	if len(cbs) == 1 {
 		cb = cbs[0]
 	}
-	return statementOf(cb, set)
+	st, err := statementOf(cb, set)
+	if err != nil {
+		return st, err
+	}
+	return c.customerExtras(ctx, cu, from, to, st) // business.go
 }
 
 type statementJSON struct {
@@ -488,7 +492,8 @@ func (p *Pricer) CostNotice(ctx context.Context, sessionID int64, level string) 
 		if n.CentsPerHour == 0 {
 			return nil, fmt.Errorf("console: session %d: billable work without an hourly rate", sessionID)
 		}
-		return n, nil
+		n.Prepaid, err = p.c.prepaidNotice(ctx, cb.Customer.ID) // prepaid.go
+		return n, err
 	}
 	return nil, fmt.Errorf("console: session %d: nothing to price it by", sessionID)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -150,6 +151,11 @@ func (c *console) createTicket(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	c.log.Info("ticket created", "ticket", t.Reference, "user", login(r).User.ID)
+	// The confirmation mail (mail.go): the ticket exists whatever becomes
+	// of it, so a failure to queue is logged, not the request's failure.
+	if err := c.mailTicketCreated(r.Context(), t); err != nil {
+		c.log.Error("ticket confirmation mail not queued", "ticket", t.Reference, "err", err)
+	}
 	return c.respondTicket(w, r, http.StatusCreated, t)
 }
 
@@ -425,6 +431,10 @@ func (c *console) startSession(w http.ResponseWriter, r *http.Request) error {
 	if !outside {
 		reason = ""
 	}
+	replaced, err := c.retireWaitingCodes(r.Context(), ticketID, login(r).User.ID)
+	if err != nil {
+		return err
+	}
 	code, hash, err := c.freshCode(r.Context())
 	if err != nil {
 		return err
@@ -435,12 +445,44 @@ func (c *console) startSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c.log.Info("session created", "session", s.ID, "ticket", s.TicketRef, "user", login(r).User.ID, "outside_hours", outside)
+	c.log.Info("session created", "session", s.ID, "ticket", s.TicketRef, "user", login(r).User.ID, "outside_hours", outside, "replaced", replaced)
 	httpx.JSON(w, http.StatusCreated, struct {
-		Session sessionJSON `json:"session"`
-		Code    string      `json:"code"`
-	}{c.sessionOf(s), sessioncode.Format(code)})
+		Session  sessionJSON `json:"session"`
+		Code     string      `json:"code"`
+		Replaced []int64     `json:"replaced,omitempty"`
+	}{c.sessionOf(s), sessioncode.Format(code), replaced})
 	return nil
+}
+
+// retireWaitingCodes keeps one live code per ticket. A session whose
+// customer is connected refuses a new code (409 session_running: open
+// that session, or end it first). Sessions still waiting for their code
+// are ended, their codes dead, and returned: the relay keeps only a
+// code's hash, so a technician who asks again has lost the old one, and
+// two codes waiting on one ticket leave the customer's way in ambiguous.
+func (c *console) retireWaitingCodes(ctx context.Context, ticketID, userID int64) ([]int64, error) {
+	sessions, err := c.Store.SessionsForTicket(ctx, ticketID)
+	if err != nil {
+		return nil, err
+	}
+	var waiting []int64
+	for _, s := range sessions {
+		switch s.Status {
+		case store.StatusJoined, store.StatusLive:
+			return nil, &httpx.Problem{Status: http.StatusConflict, Code: "session_running",
+				Message: fmt.Sprintf("session %d of this ticket is running: open it, or end it before asking for a new code", s.ID)}
+		case store.StatusWaiting:
+			if !s.CodeExpired(c.Now()) {
+				waiting = append(waiting, s.ID)
+			}
+		}
+	}
+	for _, id := range waiting {
+		if _, err := c.Store.End(ctx, id, "technician", store.ActorName("technician", userID), "code_replaced"); err != nil {
+			return nil, err
+		}
+	}
+	return waiting, nil
 }
 
 // freshCode draws a code no waiting session uses. With a billion codes and a

@@ -22,6 +22,7 @@ import (
 	"github.com/meekijk/meekijk/internal/codeguard"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/i18n"
+	"github.com/meekijk/meekijk/internal/mail"
 	"github.com/meekijk/meekijk/internal/safetext"
 	"github.com/meekijk/meekijk/internal/sessioncode"
 	"github.com/meekijk/meekijk/internal/store"
@@ -60,13 +61,22 @@ type Config struct {
 	// category of a session's ticket, so covered work that became
 	// billable is announced to the customer again; nil: nothing to tell.
 	Recategorized func(ctx context.Context, sessionID int64) error
+	// Mail is the relay's mail worker (nil: no mail): its key seals the
+	// SMTP password, and waking it sends what was queued (mail.go).
+	Mail *mail.Worker
+	// Company is the desk's name, on the customer's download page.
+	Company string
+	// AgentsDir holds the agent files the download page (/hulp) offers;
+	// empty: it offers none, and says so.
+	AgentsDir string
 }
 
 type console struct {
 	Config
-	log     *slog.Logger
-	catalog []byte
-	status  *statusPages
+	log       *slog.Logger
+	catalog   []byte
+	status    *statusPages
+	downloads *downloads
 }
 
 // Route is one registered route and who may use it, so a test can check
@@ -104,7 +114,11 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	c := &console{Config: cfg, log: log, catalog: catJSON, status: status}
+	dl, err := newDownloads(cfg.AgentsDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := &console{Config: cfg, log: log, catalog: catJSON, status: status, downloads: dl}
 
 	mux := http.NewServeMux()
 	var routes []Route
@@ -118,6 +132,12 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 		mux.Handle(pattern, cfg.Auth.Require(c.handle(h), roles...))
 		routes = append(routes, Route{Pattern: pattern, Roles: roles})
 	}
+	// account routes stay open to a user who must first change their
+	// password or set up a second factor (auth.Service.Pending).
+	account := func(pattern string, h apiFunc) {
+		mux.Handle(pattern, cfg.Auth.RequireAccount(c.handle(h), staff...))
+		routes = append(routes, Route{Pattern: pattern, Roles: staff})
+	}
 
 	public("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assets)))
 	public("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -127,9 +147,15 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	public("POST /api/v1/login", c.handle(c.login))
 	// The customer's status page: no login, the link's secret is the key.
 	public("GET /status/{ref}/{secret}", c.handle(c.statusPage))
+	// The customer's download page and its files: no login, nothing secret.
+	public("GET /hulp", c.handle(c.downloadPage))
+	public("GET /hulp/{file}", c.handle(c.downloadFile))
 
-	protect("POST /api/v1/logout", c.logout, staff)
-	protect("GET /api/v1/me", c.me, staff)
+	account("POST /api/v1/logout", c.logout)
+	account("GET /api/v1/me", c.me)
+	account("POST /api/v1/account/password", c.changePassword)
+	account("POST /api/v1/account/totp", c.beginTOTP)
+	account("POST /api/v1/account/totp/confirm", c.confirmTOTP)
 
 	protect("GET /api/v1/tickets", c.listTickets, staff)
 	protect("POST /api/v1/tickets", c.createTicket, staff)
@@ -177,6 +203,11 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	protect("GET /api/v1/users", c.listUsers, staff)
 	protect("POST /api/v1/users", c.createUser, admin)
 	protect("PUT /api/v1/users/{id}", c.updateUser, admin)
+	protect("POST /api/v1/users/{id}/password-reset", c.resetPassword, admin)
+	protect("POST /api/v1/users/{id}/totp-reset", c.resetTOTP, admin)
+	protect("GET /api/v1/settings/security", c.getSecurity, admin)
+	protect("PUT /api/v1/settings/security", c.putSecurity, admin)
+	c.businessRoutes(public, protect, staff, admin) // business.go: prepaid hours, invoices, e-mail
 	return mux, routes, nil
 }
 

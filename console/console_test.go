@@ -21,6 +21,7 @@ import (
 	"github.com/meekijk/meekijk/console"
 	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/httpx"
+	"github.com/meekijk/meekijk/internal/mail"
 	"github.com/meekijk/meekijk/internal/sessioncode"
 	"github.com/meekijk/meekijk/internal/store"
 )
@@ -59,6 +60,8 @@ type env struct {
 	srv     *httptest.Server
 	user    store.User
 	sockets chan socketCall
+	auth    *auth.Service
+	mail    *mail.Worker // not running: a test that sends mail runs it
 }
 
 // newEnv serves the console the way the relay does: mounted at / and
@@ -82,13 +85,22 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := auth.New(st, discard, auth.Config{Now: clk.now})
+	key, err := auth.LoadKey(filepath.Join(dir, auth.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := auth.New(st, discard, auth.Config{Now: clk.now, Key: key})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sockets := make(chan socketCall, 4)
+	mailKey, err := mail.LoadKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker := mail.NewWorker(st, mailKey, mail.Sender{}, discard, clk.now, console.Receipts(st, clk.now))
 	h, _, err := console.New(console.Config{
-		Store: st, Auth: svc, CodeTTL: codeTTL, Now: clk.now, Codes: codes,
+		Store: st, Auth: svc, CodeTTL: codeTTL, Now: clk.now, Codes: codes, Mail: worker,
 		Socket: func(w http.ResponseWriter, r *http.Request, user store.User, id int64) {
 			sockets <- socketCall{user, id}
 			w.WriteHeader(http.StatusNoContent)
@@ -101,7 +113,7 @@ func newEnv(t *testing.T) *env {
 	mux.Handle("/", h)
 	srv := httptest.NewServer(httpx.SecurityHeaders(console.CSP, mux))
 	t.Cleanup(srv.Close)
-	return &env{t: t, clk: clk, dir: dir, st: st, srv: srv, user: u, sockets: sockets}
+	return &env{t: t, clk: clk, dir: dir, st: st, srv: srv, user: u, sockets: sockets, auth: svc, mail: worker}
 }
 
 type answer struct {

@@ -20,8 +20,9 @@ import (
 func TestSessionCapsPerTechnician(t *testing.T) {
 	e := newEnv(t)
 	c := e.login()
-	tk := e.createTicket(c, "Printer", "Bakkerij")
+	// One ticket each: a new code on a ticket replaces its waiting one.
 	start := func() answer {
+		tk := e.createTicket(c, "Printer", "Bakkerij")
 		return e.do(c, "POST", fmt.Sprintf("/api/v1/tickets/%d/sessions", tk.ID), "")
 	}
 	made := 0

@@ -22,7 +22,7 @@ import (
 	"github.com/meekijk/meekijk/internal/store"
 )
 
-//go:embed statuspage.html
+//go:embed statuspage.html pagetop.html
 var statusTemplate embed.FS
 
 // statusPages renders the customer's ticket status page, server-side: the
@@ -40,7 +40,7 @@ func newStatusPages() (*statusPages, error) {
 	tmpl, err := template.New("statuspage.html").Funcs(template.FuncMap{
 		// Replaced per request by the page's language.
 		"t": func(string, ...string) string { return "" },
-	}).ParseFS(statusTemplate, "statuspage.html")
+	}).ParseFS(statusTemplate, "statuspage.html", "pagetop.html")
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ type statusSession struct {
 type receipt struct {
 	Technicians []string
 	Start, End  time.Time
-	Levels      []levelTime
+	Levels      []billing.LevelMinutes
 	Consents    []consentGiven
 	Files       []fileMoved
 	// BilledMinutes of the intervention the session is billed in; Merged
@@ -84,11 +84,6 @@ type receipt struct {
 	Reasons         string // why the intervention is billable
 	Increment       int64
 	Minimum         int64
-}
-
-type levelTime struct {
-	Level   string
-	Minutes int64
 }
 
 type consentGiven struct {
@@ -103,6 +98,7 @@ type fileMoved struct {
 }
 
 type statusView struct {
+	Title       string // its catalog key
 	Lang        string
 	Langs       []string
 	Path        string
@@ -112,18 +108,30 @@ type statusView struct {
 	Notes       []store.Note
 	Sessions    []statusSession
 	DateTimeFmt func(time.Time) string
+	// Prepaid is the customer's balance of prepaid hours, nil without
+	// blocks (prepaid.go); PrepaidLeft and PrepaidExpired are its figures
+	// as the page's language writes hours.
+	Prepaid                     *billing.PrepaidSummary
+	PrepaidLeft, PrepaidExpired string
 }
 
 // statusPage answers the same "not found" for a wrong reference and a wrong
 // secret, so the page reveals nothing about which tickets exist.
 func (c *console) statusPage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	view := statusView{Lang: "nl", Langs: []string{"nl", "fr", "en"}, Path: r.URL.Path}
+	view := statusView{Title: "status.title", Lang: "nl", Langs: []string{"nl", "fr", "en"}, Path: r.URL.Path}
 	t, err := c.Store.TicketByReference(ctx, r.PathValue("ref"))
 	if err == nil && subtle.ConstantTimeCompare([]byte(t.StatusSecret), []byte(r.PathValue("secret"))) == 1 && t.StatusSecret != "" {
 		view.Found, view.Ticket = true, t
+		// The page is for the person the ticket is for: their language,
+		// else their company's.
 		if cu, err := c.Store.Customer(ctx, t.CustomerID); err == nil {
 			view.Lang = cu.Lang
+		}
+		if cts, err := c.Store.Contacts(ctx, t.CustomerID); err == nil {
+			if i := slices.IndexFunc(cts, func(ct store.Contact) bool { return ct.ID == t.ContactID }); i >= 0 {
+				view.Lang = cts[i].Lang
+			}
 		}
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -144,6 +152,9 @@ func (c *console) statusPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	if view.Found {
 		if err := c.fillStatus(ctx, &view); err != nil {
+			return err
+		}
+		if err := c.statusPrepaid(ctx, &view); err != nil { // prepaid.go
 			return err
 		}
 		now := c.Now()
@@ -202,7 +213,8 @@ func (c *console) fillStatus(ctx context.Context, v *statusView) error {
 		for _, seg := range b.Segments {
 			ss.Seconds += seg.Seconds()
 		}
-		ss.Minutes = (ss.Seconds + 59) / 60
+		// The same sum as the receipt's parts below it.
+		_, ss.Minutes = billing.WorkedByLevel(b.Segments)
 		if len(b.Segments) > 0 {
 			ss.When = b.Segments[0].Start
 		}
@@ -227,18 +239,12 @@ func (c *console) fillStatus(ctx context.Context, v *statusView) error {
 func receiptOf(b store.BillingSession, st billing.Statement, set billing.Settings, tr translate, comma bool) *receipt {
 	rc := &receipt{Start: b.Segments[0].Start, End: b.Segments[len(b.Segments)-1].End,
 		Increment: set.IncrementMinutes, Minimum: set.MinimumMinutes}
-	seconds := map[billing.Level]int64{}
 	for _, seg := range b.Segments {
 		if !slices.Contains(rc.Technicians, seg.Technician.Name) {
 			rc.Technicians = append(rc.Technicians, seg.Technician.Name)
 		}
-		seconds[seg.Level] += seg.Seconds()
 	}
-	for _, l := range billing.Levels {
-		if secs, ok := seconds[l]; ok {
-			rc.Levels = append(rc.Levels, levelTime{Level: string(l), Minutes: (secs + 59) / 60})
-		}
-	}
+	rc.Levels, _ = billing.WorkedByLevel(b.Segments)
 	for _, e := range b.Events {
 		var d struct {
 			Level     string `json:"level"`

@@ -21,12 +21,10 @@ import (
 )
 
 // liveSession brings a session to sharing: ticket, code, Allow, picture.
-// The desk gets a default hourly rate first: the scene's customer has no
-// contract, so control is billable, and billable work must have a price
-// before it may be asked for (the cost notice).
+// The scene's customer has no contract, so control is billable; the desk's
+// first-start hourly rate (€85) prices it.
 func (s *scene) liveSession(t *testing.T, title string, agentArgs ...string) (*agent, context.Context) {
 	t.Helper()
-	apiCall(t, s.console, "POST", "/rates/default", map[string]any{"centsPerHour": 8500, "effectiveFrom": "2020-01-01"}, 200)
 	code := startSession(t, s.console, title)
 	ag, customer := s.customer(t, agentArgs...)
 	enterCode(t, customer, ag.pageURL, code)

@@ -75,14 +75,8 @@ func consoleLogin(t *testing.T, tab context.Context, r *relay) {
 // loginAs logs a user in through the console's login form, in tab.
 func loginAs(t *testing.T, tab context.Context, r *relay, email, password string) {
 	t.Helper()
-	run(t, tab, "log in as "+email,
-		chromedp.Navigate(r.url+"/"),
-		chromedp.WaitVisible(chromedp.CSS(`#login input[name=email]`)),
-		chromedp.SendKeys(chromedp.CSS(`#login input[name=email]`), email),
-		chromedp.SendKeys(chromedp.CSS(`#login input[name=password]`), password),
-		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#new-ticket`)),
-	)
+	submitLogin(t, tab, r, email, password)
+	run(t, tab, "logged in as "+email, chromedp.WaitVisible(chromedp.CSS(`#new-ticket`)))
 }
 
 // newContext opens a tab in a fresh browser context: its own cookies, as

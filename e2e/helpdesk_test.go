@@ -118,8 +118,8 @@ func TestHelpdeskThroughTheConsole(t *testing.T) {
 	r, admin := s.relay, s.console
 
 	createCustomerUI(t, admin, r, "Boulangerie Dupont", "BE 0123.456.749", "fr")
-	if vat := text(t, admin, `#customer-vat`); vat != "BE0123456749" {
-		t.Errorf("VAT number shown as %q, want the normalised BE0123456749", vat)
+	if vat := text(t, admin, `#customer-vat`); vat != "BE 0123.456.749" {
+		t.Errorf("VAT number shown as %q, want it formatted as BE 0123.456.749", vat)
 	}
 	createContractUI(t, admin, "1200", "85")
 	if rate := text(t, admin, `.contract .rate`); !strings.Contains(rate, "85") {
@@ -447,13 +447,14 @@ func TestAdminPages(t *testing.T) {
 	}
 	shot(t, admin, "categories")
 
-	// A default hourly rate from today.
+	// A default hourly rate from today, replacing the one of the first
+	// start.
 	goTo(t, admin, r, "/rates", `#new-rate`)
 	run(t, admin, "add a default rate",
 		chromedp.SendKeys(chromedp.CSS(`#new-rate input[name=rate]`), "95.50"),
 		chromedp.Click(chromedp.CSS(`#new-rate button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#rates tr.current`)),
 	)
+	waitJS(t, admin, "the new rate in force", `document.querySelectorAll('#rates tbody tr').length === 2 && document.querySelectorAll('#rates tr.current').length === 1`, 10*time.Second)
 	if got := text(t, admin, `#rates tr.current`); !strings.Contains(got, "95") || !strings.Contains(got, "50") {
 		t.Errorf("current rate reads %q, want 95.50 euros", got)
 	}
@@ -463,8 +464,8 @@ func TestAdminPages(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#new-rate button[type=submit]`)),
 	)
 	waitJS(t, admin, "amount error", `document.querySelector('#new-rate [data-error-for=centsPerHour]').dataset.code === 'amount'`, 5*time.Second)
-	if n := eval[int](t, admin, `document.querySelectorAll('#rates tbody tr').length`); n != 1 {
-		t.Errorf("%d rates listed after a refused one, want 1", n)
+	if n := eval[int](t, admin, `document.querySelectorAll('#rates tbody tr').length`); n != 2 {
+		t.Errorf("%d rates listed after a refused one, want 2 (the first start's and 95.50)", n)
 	}
 	shot(t, admin, "rates")
 

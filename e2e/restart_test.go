@@ -85,7 +85,7 @@ func interruptions(t *testing.T, db *sql.DB) (reasons []string, downs []int64) {
 // never a second one.
 func TestRelayRestartsDuringALiveSession(t *testing.T) {
 	s := newScene(t)
-	_, customer := s.liveSession(t, "Boekhouding: BTW-aangifte blijft leeg")
+	ag, customer := s.liveSession(t, "Boekhouding: BTW-aangifte blijft leeg")
 	db := s.relay.db(t)
 
 	restart := func(how string, sig syscall.Signal) {
@@ -124,6 +124,11 @@ func TestRelayRestartsDuringALiveSession(t *testing.T) {
 	restart("SIGTERM", syscall.SIGTERM)
 	killedAt := time.Now()
 	restart("kill -9", syscall.SIGKILL)
+	// The agent resumed without its consent each time: it must have
+	// offered nothing the relay had to refuse before the new Allow.
+	if refused := logLinesWith(ag.Stderr(), "before consent"); len(refused) > 0 {
+		t.Errorf("agent signalled before the customer's new Allow:\n%s", strings.Join(refused, "\n"))
+	}
 
 	reasons, downs := interruptions(t, db)
 	if want := []string{"relay_shutdown", "relay_restart"}; strings.Join(reasons, ",") != strings.Join(want, ",") {

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -47,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return runBackup(args[1:], stdout, stderr)
 		case "quote":
 			return runQuote(args[1:], os.Stdin, stdout, stderr)
+		case "user":
+			return runUser(args[1:], stdout, stderr)
 		}
 	}
 	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
@@ -72,6 +75,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.MaxAgentsPerIP, "max-agents-per-ip", server.DefaultMaxAgentsPerIP, "most agent connections at once from one address")
 	fs.IntVar(&cfg.SessionsPerHour, "sessions-per-hour", codeguard.SessionsPerTechnicianPerHour, "most sessions one technician may start in an hour (load tests raise it)")
 	fs.DurationVar(&cfg.Grace, "grace", hub.DefaultGrace, "how long a session keeps the customer's consent while the agent is unreachable")
+	fs.StringVar(&cfg.AgentsDir, "agents", os.Getenv("MEEKIJK_AGENTS"), "directory of agent files (agent-windows-amd64.exe, agent-linux-amd64, …) offered to customers on /hulp (env MEEKIJK_AGENTS)")
 	fs.StringVar(&cfg.AssetsDir, "assets", "", "serve the console's files from this directory instead of the binary (development)")
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
@@ -133,6 +137,33 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return server.VerifyAudit(context.Background(), *data, *checkpoints, stdout)
+}
+
+// runUser: relay user reset-password|reset-totp [-data DIR] LOGIN
+func runUser(args []string, stdout, stderr io.Writer) error {
+	usage := errors.New("usage: relay user reset-password|reset-totp [-data DIR] LOGIN")
+	if len(args) == 0 {
+		return usage
+	}
+	var action func(ctx context.Context, dataDir, login string, out io.Writer) error
+	switch args[0] {
+	case "reset-password":
+		action = server.ResetPassword
+	case "reset-totp":
+		action = server.ResetTOTP
+	default:
+		return usage
+	}
+	fs := flag.NewFlagSet("relay user "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", envOr("MEEKIJK_DATA", "data"), "data directory (env MEEKIJK_DATA)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usage
+	}
+	return action(context.Background(), *data, fs.Arg(0), stdout)
 }
 
 // runBackup: relay backup [-data DIR] FILE

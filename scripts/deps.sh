@@ -17,6 +17,7 @@ packages=(
 	coturn          # turnutils_uclient: a TURN client by others, to check ours against
 	x11vnc          # the peer make bench compares with
 	xclip           # the agent's clipboard sharing (robotgo calls xclip on X11)
+	default-jre-headless libsaxonhe-java  # Saxon runs the Peppol Schematrons over the invoices the tests write
 )
 
 missing=()

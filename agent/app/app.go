@@ -8,6 +8,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/meekijk/meekijk/agent/capture"
 	"github.com/meekijk/meekijk/agent/files"
+	"github.com/meekijk/meekijk/agent/indicator"
 	"github.com/meekijk/meekijk/agent/input"
 	"github.com/meekijk/meekijk/agent/localui"
 	"github.com/meekijk/meekijk/agent/relayclient"
@@ -68,6 +70,19 @@ type Config struct {
 	FileFolders []string
 	// MaxFileBytes bounds a file either way; <= 0 means files.DefaultMaxSize.
 	MaxFileBytes int64
+	// Indicator shows on the customer's desktop, outside the browser,
+	// that the screen is shared, with a Stop of its own; nil: none (the
+	// page alone says so).
+	Indicator Indicator
+}
+
+// Indicator is agent/indicator's window, as the session loop drives it.
+type Indicator interface {
+	// Run owns the window until ctx ends; stop is called when the
+	// customer clicks its Stop.
+	Run(ctx context.Context, stop func()) error
+	Show(indicator.Sharing)
+	Hide()
 }
 
 // Clipboard is the customer's clipboard (agent/inject's Robot).
@@ -93,25 +108,27 @@ type App struct {
 	osUser     string
 
 	// Owned by the Run loop.
-	state     localui.State
-	conn      *wsconn.Conn
-	joined    *protocol.Joined
-	allowed   bool // the customer allowed viewing in this session
-	sender    *stream.Sender
-	shareStop context.CancelFunc // stops what feeds the loop from sender
-	src       capture.Source
-	frames    int64
-	finished  bool
-	questions []*question // questions[0] is on screen
-	promptSeq int64
-	reconfirm time.Time // when to ask next whether to keep sharing
-	incoming  map[string]*incoming
-	outgoing  map[string]*outgoing
-	fileSeq   int
-	uiDirty   bool // state changed without being published (progress)
-	runCtx    context.Context
-	runWG     *sync.WaitGroup
-	gate      *candidateGate // the running sender's signaling out
+	state  localui.State
+	conn   *wsconn.Conn
+	joined *protocol.Joined
+	// langChosen: the customer picked the page's language themselves.
+	langChosen bool
+	allowed    bool // the customer allowed viewing in this session
+	sender     *stream.Sender
+	shareStop  context.CancelFunc // stops what feeds the loop from sender
+	src        capture.Source
+	frames     int64
+	finished   bool
+	questions  []*question // questions[0] is on screen
+	promptSeq  int64
+	reconfirm  time.Time // when to ask next whether to keep sharing
+	incoming   map[string]*incoming
+	outgoing   map[string]*outgoing
+	fileSeq    int
+	uiDirty    bool // state changed without being published (progress)
+	runCtx     context.Context
+	runWG      *sync.WaitGroup
+	gate       *candidateGate // the running sender's signaling out
 
 	// The relay link (link.go).
 	heard      time.Time // last message from the relay
@@ -223,6 +240,23 @@ func (a *App) Run(ctx context.Context) error {
 	if a.cfg.OpenBrowser {
 		openBrowser(a.ui.URL(), a.log)
 	}
+	if ind := a.cfg.Indicator; ind != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// The window's Stop is the page's Stop: one way to end.
+			stop := func() {
+				select {
+				case a.actions <- localui.Action{Kind: "stop", Value: "indicator"}:
+				case <-ctx.Done():
+				}
+			}
+			if err := ind.Run(ctx, stop); err != nil {
+				// The page still shows the sharing and has its Stop.
+				a.log.Warn("sharing indicator failed", "err", err)
+			}
+		}()
+	}
 	var exit <-chan time.Time
 	for {
 		select {
@@ -242,6 +276,7 @@ func (a *App) Run(ctx context.Context) error {
 			return nil
 		}
 		a.syncControl()
+		a.syncIndicator()
 		switch {
 		case a.finished && exit == nil && a.pendingEnd != nil:
 			exit = time.After(max(a.cfg.Linger, endDelivery))
@@ -254,10 +289,33 @@ func (a *App) Run(ctx context.Context) error {
 
 func (a *App) publish() { a.ui.Publish(a.state) }
 
+// syncIndicator shows the desktop's indicator exactly while the customer's
+// consent to share stands.
+func (a *App) syncIndicator() {
+	ind := a.cfg.Indicator
+	if ind == nil {
+		return
+	}
+	if !a.allowed || a.finished || a.state.Phase != localui.PhaseSharing {
+		ind.Hide()
+		return
+	}
+	ind.Show(indicator.Sharing{Technician: a.state.Technician, Lang: i18n.Lang(a.state.Lang),
+		Control: protocol.LevelRank(a.state.Level) >= protocol.LevelRank(protocol.LevelControl)})
+}
+
 func (a *App) onAction(ctx context.Context, act localui.Action) {
 	switch act.Kind {
 	case "lang":
 		a.state.Lang = string(i18n.Parse(act.Value))
+		a.langChosen = true
+		a.reword()
+	case "browser_lang":
+		// Before the code the page speaks the browser's language; once
+		// joined, the contact's (or the customer's own choice) stands.
+		if !a.langChosen && a.joined == nil {
+			a.state.Lang = string(i18n.Parse(act.Value))
+		}
 	case "code":
 		if a.state.Phase != localui.PhaseCode {
 			return
@@ -290,7 +348,7 @@ func (a *App) onAction(ctx context.Context, act localui.Action) {
 			return
 		}
 		a.endByCustomer("customer_stopped")
-		a.log.Info("customer stopped sharing")
+		a.log.Info("customer stopped sharing", "from", cmp.Or(act.Value, "page"))
 	case "stop_control":
 		a.stepDown(protocol.LevelView, "customer")
 	case "stop_intervention":
@@ -436,7 +494,7 @@ func (a *App) onMessage(m protocol.Message) {
 		// Over on this side: whatever the relay still says changes
 		// nothing (a resume delivering a Stop may be answered with a
 		// question first).
-		if m, ok := m.(protocol.Joined); ok && m.Resumed {
+		if m, ok := m.(protocol.Joined); ok && m.Resumed && a.resuming {
 			a.onResumed(m)
 		}
 		return
@@ -465,10 +523,25 @@ func (a *App) onMessage(m protocol.Message) {
 		}
 	case protocol.Joined:
 		if m.Resumed {
+			if !a.resuming {
+				// Only the answer to the agent's own Resume may
+				// say what the relay kept.
+				a.log.Warn("ignored a resumed joined the agent did not ask for", "session", m.SessionID)
+				return
+			}
 			a.onResumed(m)
 			return
 		}
+		if a.joined != nil {
+			a.log.Warn("ignored a second joined", "session", m.SessionID)
+			return
+		}
 		a.joined = &m
+		// The desk knows the customer's language; a choice made on this
+		// page before the code was entered still wins.
+		if m.Lang != "" && !a.langChosen {
+			a.state.Lang = string(i18n.Parse(m.Lang))
+		}
 		a.state.Technician, a.state.Company = m.Technician, m.Company
 		a.state.TicketRef, a.state.TicketTitle = m.TicketRef, m.TicketTitle
 		a.log.Info("joined session", "session", m.SessionID)
@@ -516,7 +589,9 @@ func (a *App) onMessage(m protocol.Message) {
 // startSharing opens the screen and offers it. Called only from the loop,
 // and only with a.allowed set.
 func (a *App) startSharing() {
-	if !a.allowed || a.sender != nil || a.conn == nil {
+	// While a resume waits for its answer, the consent may have lapsed at
+	// the relay: nothing starts before it says.
+	if !a.allowed || a.sender != nil || a.conn == nil || a.resuming {
 		return
 	}
 	src, err := a.cfg.NewSource(a.cfg.Display)

@@ -149,21 +149,28 @@ func waitPhase(t *testing.T, a *App, phase string) {
 	waitState(t, a, `"phase":"`+phase+`"`)
 }
 
-// waitState reads the page's event stream until it shows want.
-func waitState(t *testing.T, a *App, want string) {
+// pageEvents opens the page's event stream for 5 s, as the page does.
+func pageEvents(t *testing.T, a *App) io.ReadCloser {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	req, _ := http.NewRequestWithContext(ctx, "GET", a.URL()+"events", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	return resp.Body
+}
+
+// waitState reads the page's event stream until it shows want.
+func waitState(t *testing.T, a *App, want string) {
+	t.Helper()
+	body := pageEvents(t, a)
+	defer body.Close()
 	buf := make([]byte, 4096)
 	var seen strings.Builder
 	for {
-		n, err := resp.Body.Read(buf)
+		n, err := body.Read(buf)
 		seen.Write(buf[:n])
 		if strings.Contains(seen.String(), want) {
 			return
@@ -252,5 +259,46 @@ func TestDenyOpensNothing(t *testing.T) {
 	waitPhase(t, a, "declined")
 	if n := c.opened.Load(); n != 0 {
 		t.Fatalf("screen opened %d times after Deny", n)
+	}
+}
+
+// A joined{resumed} the agent did not ask for (no resume was sent) changes
+// nothing: no second offer, no restart, no screen opened again.
+func TestUnaskedResumedJoinedIsIgnored(t *testing.T) {
+	var c counters
+	got := make(chan protocol.Message, 64)
+	proceed := make(chan struct{})
+	srv := hostileRelay(t, func(send func(protocol.Message)) {
+		send(protocol.Joined{SessionID: 3, Technician: "Jan", ResumeToken: "token-1", GraceSeconds: 60})
+		send(protocol.ConsentRequest{Level: protocol.LevelView})
+		select {
+		case <-proceed:
+		case <-time.After(10 * time.Second):
+			return
+		}
+		send(protocol.Joined{SessionID: 3, Technician: "Mallory", ResumeToken: "token-x", Resumed: true, KeptLevel: protocol.LevelControl})
+		send(protocol.Joined{SessionID: 3, Technician: "Mallory", ResumeToken: "token-y", Resumed: true})
+	}, got)
+	a, stop := startApp(t, srv.URL, &c)
+	defer stop()
+	act(t, a, "code", "123456789")
+	waitPhase(t, a, "ask")
+	act(t, a, "allow", "")
+	// The relay reads what the agent sent only once its script is done.
+	waitPhase(t, a, "sharing")
+	time.Sleep(300 * time.Millisecond)
+	close(proceed)
+	waitMessage(t, got, "offer")
+	time.Sleep(500 * time.Millisecond)
+	for len(got) > 0 {
+		if m := <-got; m.Type() == "offer" {
+			t.Fatal("a resumed joined the agent never asked for made it offer again")
+		}
+	}
+	if n := c.opened.Load(); n != 1 {
+		t.Errorf("screen opened %d times, want 1", n)
+	}
+	if s := pageState(t, a); !strings.Contains(s, `"phase":"sharing"`) || !strings.Contains(s, `"technician":"Jan"`) {
+		t.Errorf("page after the unasked joined: %s", s)
 	}
 }

@@ -26,11 +26,12 @@ const maxChatLines = 200
 // what answering it needs.
 type question struct {
 	prompt   localui.Prompt
-	asked    consent.Question       // consent prompts: the exact wording
-	work     *protocol.Intervention // data intervention only
-	screen   int                    // screen prompts: the screen asked for
-	file     *incoming              // file prompts
-	deadline time.Time              // reconfirm prompts
+	asked    consent.Question         // consent prompts: the exact wording
+	req      *protocol.ConsentRequest // consent and keep prompts: what was asked, to word it again
+	work     *protocol.Intervention   // data intervention only
+	screen   int                      // screen prompts: the screen asked for
+	file     *incoming                // file prompts
+	deadline time.Time                // reconfirm prompts
 }
 
 // ask queues q; a question that expires goes first.
@@ -113,12 +114,34 @@ func (a *App) onConsentRequest(m protocol.ConsentRequest) {
 }
 
 func (a *App) askConsent(m protocol.ConsentRequest) {
-	asked := consent.Ask(a.catalog, a.lang(), m.Level, a.who(), m.Intervention, m.Cost)
-	a.ask(&question{
-		prompt: localui.Prompt{Kind: localui.PromptConsent, Level: m.Level, Lines: asked.Lines,
-			Statements: asked.Statements, Acceptance: asked.Acceptance, Estimate: asked.Estimate},
-		asked: asked, work: m.Intervention,
-	})
+	q := &question{prompt: localui.Prompt{Kind: localui.PromptConsent, Level: m.Level}, work: m.Intervention, req: &m}
+	a.word(q)
+	a.ask(q)
+}
+
+// word puts a consent or keep question in the page's language. It is
+// worded again when the customer switches language with the question on
+// screen, so the page never mixes two, and the text recorded with the
+// answer is the one the customer read.
+func (a *App) word(q *question) {
+	m := *q.req
+	if q.prompt.Kind == localui.PromptKeep {
+		q.asked = consent.Keep(a.catalog, a.lang(), a.who(), m)
+	} else {
+		q.asked = consent.Ask(a.catalog, a.lang(), m.Level, a.who(), m.Intervention, m.Cost)
+	}
+	q.prompt.Lines, q.prompt.Statements = q.asked.Lines, q.asked.Statements
+	q.prompt.Acceptance, q.prompt.Estimate = q.asked.Acceptance, q.asked.Estimate
+}
+
+// reword puts the questions waiting in the new language.
+func (a *App) reword() {
+	for _, q := range a.questions {
+		if q.req != nil {
+			a.word(q)
+		}
+	}
+	a.showQuestion()
 }
 
 // onKeepRequest asks whether the work may go on at the level in force. A
@@ -135,12 +158,10 @@ func (a *App) onKeepRequest(m protocol.ConsentRequest) {
 		wait = time.Minute
 	}
 	deadline := time.Now().Add(wait)
-	asked := consent.Keep(a.catalog, a.lang(), a.who(), m)
-	a.ask(&question{
-		prompt: localui.Prompt{Kind: localui.PromptKeep, Level: m.Level, Keep: m.Keep, Lines: asked.Lines,
-			DeadlineMs: deadline.UnixMilli()},
-		asked: asked, deadline: deadline,
-	})
+	q := &question{prompt: localui.Prompt{Kind: localui.PromptKeep, Level: m.Level, Keep: m.Keep,
+		DeadlineMs: deadline.UnixMilli()}, deadline: deadline, req: &m}
+	a.word(q)
+	a.ask(q)
 }
 
 // answerKeep answers a keep question; no (or no answer in time) steps

@@ -213,7 +213,19 @@ func (a *App) onResumed(m protocol.Joined) {
 		a.pendingEnd, a.endDelivered = nil, true
 		return
 	}
-	a.log.Info("session resumed", "session", m.SessionID)
+	if m.KeptLevel == "" {
+		// The relay asks again (its grace period ran out, or it
+		// restarted): the consent is gone here too, before anything is
+		// captured or offered. The link itself is up.
+		a.log.Info("session resumed without its consent; the customer is asked again", "session", m.SessionID)
+		if a.allowed {
+			a.lapse()
+		}
+		a.downSince, a.state.Link = time.Time{}, ""
+		a.uiDirty = true
+		return
+	}
+	a.log.Info("session resumed", "session", m.SessionID, "level", m.KeptLevel)
 	a.linkUp()
 	a.flushOutbox()
 }

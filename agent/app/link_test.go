@@ -1,8 +1,10 @@
 package app
 
 import (
+	"bufio"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,8 +17,9 @@ import (
 // dropRelay is a relay whose first connection dies (no close frame, as
 // when a network drops) once the customer allowed viewing. Later
 // connections must resume with the token; they are refused while the
-// relay is "down" (refuse) and answered by resumed.
-func dropRelay(t *testing.T, grace int, refuse *atomic.Bool, resumed func(send func(protocol.Message)), got chan<- protocol.Message) *httptest.Server {
+// relay is "down" (refuse) and answered with kept (the consent level the
+// relay kept, "" for none), then by resumed.
+func dropRelay(t *testing.T, grace int, kept string, refuse *atomic.Bool, resumed func(send func(protocol.Message)), got chan<- protocol.Message) *httptest.Server {
 	t.Helper()
 	up := websocket.Upgrader{}
 	var conns atomic.Int32
@@ -74,7 +77,7 @@ func dropRelay(t *testing.T, grace int, refuse *atomic.Bool, resumed func(send f
 			t.Errorf("agent came back with %#v, want a resume of session 7 with its token", m)
 			return
 		}
-		send(protocol.Joined{SessionID: 7, Technician: "Jan", ResumeToken: "token-2", GraceSeconds: grace, Resumed: true})
+		send(protocol.Joined{SessionID: 7, Technician: "Jan", ResumeToken: "token-2", GraceSeconds: grace, Resumed: true, KeptLevel: kept})
 		resumed(send)
 		for read() != nil {
 		}
@@ -92,10 +95,10 @@ type dropped struct {
 	got      chan protocol.Message
 }
 
-func allowThenDrop(t *testing.T, grace int, resumed func(send func(protocol.Message))) *dropped {
+func allowThenDrop(t *testing.T, grace int, kept string, resumed func(send func(protocol.Message))) *dropped {
 	t.Helper()
 	d := &dropped{got: make(chan protocol.Message, 64)}
-	srv := dropRelay(t, grace, &d.refuse, resumed, d.got)
+	srv := dropRelay(t, grace, kept, &d.refuse, resumed, d.got)
 	var stop func()
 	d.app, stop = startApp(t, srv.URL, &d.counters)
 	t.Cleanup(stop)
@@ -108,7 +111,7 @@ func allowThenDrop(t *testing.T, grace int, resumed func(send func(protocol.Mess
 // A drop within the grace period: the page says so, no new question is
 // asked, and the stream is offered again on the new connection.
 func TestDropWithinGraceResumesWithoutNewConsent(t *testing.T) {
-	d := allowThenDrop(t, 60, func(func(protocol.Message)) {})
+	d := allowThenDrop(t, 60, protocol.LevelView, func(func(protocol.Message)) {})
 	a, got := d.app, d.got
 	waitState(t, a, `"link":"reconnecting"`)
 	time.Sleep(300 * time.Millisecond)
@@ -129,7 +132,7 @@ func TestDropWithinGraceResumesWithoutNewConsent(t *testing.T) {
 // A drop longer than the grace period stops sharing at the agent, and the
 // relay's new question is asked again.
 func TestDropLongerThanGraceStopsSharing(t *testing.T) {
-	d := allowThenDrop(t, 1, func(send func(protocol.Message)) {
+	d := allowThenDrop(t, 1, "", func(send func(protocol.Message)) {
 		send(protocol.ConsentRequest{Level: protocol.LevelView})
 	})
 	a, got, c := d.app, d.got, &d.counters
@@ -148,7 +151,7 @@ func TestDropLongerThanGraceStopsSharing(t *testing.T) {
 // A customer who stops sharing while the relay is unreachable is heard
 // once it is back: the agent resumes only to deliver the Stop.
 func TestStopDuringADropReachesTheRelay(t *testing.T) {
-	d := allowThenDrop(t, 60, func(send func(protocol.Message)) {
+	d := allowThenDrop(t, 60, "", func(send func(protocol.Message)) {
 		// An interrupted session would be asked again: the agent must
 		// not take the question up.
 		send(protocol.ConsentRequest{Level: protocol.LevelView})
@@ -162,4 +165,54 @@ func TestStopDuringADropReachesTheRelay(t *testing.T) {
 		t.Errorf("delivered %+v, want the customer's stop", end)
 	}
 	waitPhase(t, d.app, "ended")
+}
+
+// A relay that restarted (kill -9) within the grace period answers the
+// resume without keeping the consent, and asks again: the agent stops
+// capturing and offers nothing until the customer's new Allow, and the
+// page shows the question, not "link lost".
+func TestResumeWithoutKeptConsentSharesNothingBeforeAllow(t *testing.T) {
+	d := allowThenDrop(t, 60, "", func(send func(protocol.Message)) {
+		send(protocol.ConsentRequest{Level: protocol.LevelView})
+	})
+	a, got, c := d.app, d.got, &d.counters
+	waitState(t, a, `"link":"reconnecting"`)
+	d.refuse.Store(false)
+	waitMessage(t, got, "resume")
+	waitPhase(t, a, "ask")
+	opened := c.opened.Load()
+	time.Sleep(500 * time.Millisecond)
+	for len(got) > 0 {
+		if m := <-got; m.Type() == "offer" {
+			t.Fatalf("agent offered a stream after a resume that kept no consent, before a new Allow")
+		}
+	}
+	captures := c.captures.Load()
+	time.Sleep(300 * time.Millisecond)
+	if n := c.captures.Load() - captures; n != 0 {
+		t.Errorf("%d captures while the customer is asked again", n)
+	}
+	if n := c.opened.Load(); n != opened {
+		t.Errorf("screen opened %d times after the resume, before Allow", n-opened)
+	}
+	if s := pageState(t, a); strings.Contains(s, `"link":`) {
+		t.Errorf("page shows a link problem with the relay back: %s", s)
+	}
+	act(t, a, "allow", "")
+	waitMessage(t, got, "consent")
+	waitMessage(t, got, "offer")
+	waitPhase(t, a, "sharing")
+}
+
+// pageState is the state the page is shown now: the first event of its
+// stream.
+func pageState(t *testing.T, a *App) string {
+	t.Helper()
+	body := pageEvents(t, a)
+	defer body.Close()
+	line, err := bufio.NewReader(body).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	return line
 }

@@ -331,7 +331,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 
 var validActions = map[string]bool{
 	"code": true, "allow": true, "deny": true, "stop": true, "lang": true,
-	"yes": true, "no": true, // answers to the prompt on screen
+	"browser_lang": true,             // the browser's language, until the desk's is known
+	"yes":          true, "no": true, // answers to the prompt on screen
 	"stop_control": true, "stop_intervention": true, // stepping down
 	"screen": true, "chat": true,
 }

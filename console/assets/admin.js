@@ -4,8 +4,11 @@
 import { h, replace, select } from './dom.js';
 import { api, APIError } from './api.js';
 import { t, money, day, dateTime, weekdayName } from './i18n.js';
-import { form, field, checkbox, onSubmit, str, cents, today, errorText } from './forms.js';
+import { form, field, checkbox, onSubmit, str, today, errorText } from './forms.js';
+import { moneyInput, minutesInput, readMoney, readMinutes, RATE_BAND } from './amount.js';
 import { LANGS, ROLES, langOptions, categoryName, table } from './common.js';
+import { userAccountActions, securityCard } from './account.js';
+import { businessSettings } from './business.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
 
@@ -54,7 +57,8 @@ export async function usersView(ctx) {
       checkbox(t('user.active'), 'active', u.active),
       h('div', { class: 'toolbar' },
         h('button', { type: 'submit' }, t('save')),
-        h('button', { type: 'button', class: 'secondary', onclick: () => replace(editSlot) }, t('cancel'))));
+        h('button', { type: 'button', class: 'secondary', onclick: () => replace(editSlot) }, t('cancel'))),
+      userAccountActions(u));
     onSubmit(f, async (data) => {
       await api.put('/users/' + u.id, { name: str(data, 'name'), role: str(data, 'role'), lang: str(data, 'lang'),
         languages: data.getAll('languages').join(','), active: data.get('active') === 'on' });
@@ -91,7 +95,7 @@ export async function usersView(ctx) {
   replace(main, h('h1', {}, t('users.title')),
     h('div', { class: 'columns' },
       h('div', { class: 'main-col' }, list, editSlot),
-      h('div', { class: 'side-col' }, created, f)));
+      h('div', { class: 'side-col' }, created, f, await securityCard(me))));
 }
 
 /** The weekdays in the order a Belgian week runs: Monday first. */
@@ -233,30 +237,36 @@ export async function ratesView(ctx) {
   const list = h('div', { id: 'rate-list' });
   function render() {
     const now = today();
-    const current = rates.filter((r) => r.effectiveFrom <= now).map((r) => r.effectiveFrom).sort().pop();
+    // The rate in force is the last one recorded from the latest date
+    // not after today (the API lists them oldest first, as it applies
+    // them): of two rates from the same day, the later one counts.
+    const current = rates.filter((r) => r.effectiveFrom <= now).pop();
     replace(list, rates.length === 0 ? h('p', { class: 'warn', id: 'no-rate' }, t('rates.empty')) :
       table({ class: 'list', id: 'rates' }, [t('rate.from'), t('rate.rate'), ''],
         [...rates].sort((a, b) => b.effectiveFrom.localeCompare(a.effectiveFrom)).map((r) =>
-          h('tr', { class: r.effectiveFrom === current ? 'current' : '' },
+          h('tr', { class: r === current ? 'current' : '' },
             h('td', {}, day(r.effectiveFrom)), h('td', {}, t('per_hour', { amount: money(r.centsPerHour) })),
-            h('td', {}, r.effectiveFrom === current ? h('span', { class: 'badge' }, t('rates.current')) : r.effectiveFrom > now ? t('rates.future') : '')))));
+            h('td', {}, r === current ? h('span', { class: 'badge' }, t('rates.current')) : r.effectiveFrom > now ? t('rates.future') : '')))));
   }
   const f = form({ class: 'card', id: 'new-rate' },
     h('h2', {}, t('rates.new')),
     h('div', { class: 'row' },
-      field(t('rate.amount'), 'centsPerHour', h('input', { type: 'number', name: 'rate', min: 0, step: '0.01', inputmode: 'decimal' })),
+      field(t('rate.amount'), 'centsPerHour', moneyInput('rate')),
       field(t('rate.from'), 'effectiveFrom', h('input', { type: 'date', name: 'effectiveFrom', value: today() }))),
     h('button', { type: 'submit' }, t('rate.add')));
   onSubmit(f, async (data) => {
-    rates = await api.post('/rates/default', { centsPerHour: cents(data.get('rate'), 'centsPerHour'), effectiveFrom: str(data, 'effectiveFrom') });
+    rates = await api.post('/rates/default', { centsPerHour: readMoney(f, 'rate', 'centsPerHour', RATE_BAND), effectiveFrom: str(data, 'effectiveFrom') });
     f.reset();
+    // A reset fires no input event: the amount's read-back clears with it.
+    f.querySelector('input[name=rate]')?.dispatchEvent(new Event('input'));
     render();
   });
   render();
   const [rules, timers] = await Promise.all([api.get('/settings/billing'), api.get('/settings/consent')]);
   replace(main, h('h1', {}, t('rates.title')), h('p', { class: 'muted' }, t('rates.hint')),
     h('div', { class: 'columns' }, h('div', { class: 'main-col' }, list), h('div', { class: 'side-col' }, f)),
-    h('div', { class: 'columns' }, h('div', { class: 'main-col' }, billingRulesForm(rules)), h('div', { class: 'side-col' }, consentTimersForm(timers))));
+    h('div', { class: 'columns' }, h('div', { class: 'main-col' }, billingRulesForm(rules)), h('div', { class: 'side-col' }, consentTimersForm(timers))),
+    ...businessSettings());
 }
 
 /**
@@ -295,8 +305,8 @@ function billingRulesForm(rules) {
     h('h2', {}, t('settings.billing.title')),
     h('p', { class: 'muted' }, t('settings.billing.hint')),
     h('div', { class: 'row' },
-      field(t('settings.billing.increment'), 'incrementMinutes', num('incrementMinutes', rules.incrementMinutes, 1, 1440)),
-      field(t('settings.billing.minimum'), 'minimumMinutes', num('minimumMinutes', rules.minimumMinutes, 0, 1440))),
+      field(t('settings.billing.increment'), 'incrementMinutes', minutesInput({ name: 'incrementMinutes', value: rules.incrementMinutes })),
+      field(t('settings.billing.minimum'), 'minimumMinutes', minutesInput({ name: 'minimumMinutes', value: rules.minimumMinutes }))),
     h('div', { class: 'row' },
       field(t('settings.billing.surcharge'), 'outOfHoursSurchargePercent', num('outOfHoursSurchargePercent', rules.outOfHoursSurchargePercent, 0, 1000)),
       field(t('settings.billing.vat'), 'vatPercent', num('vatPercent', rules.vatPercent, 0, 100))),
@@ -307,7 +317,8 @@ function billingRulesForm(rules) {
     saved.textContent = '';
     const next = await api.put('/settings/billing', {
       mergeTicketDay: data.get('mergeTicketDay') === 'on',
-      incrementMinutes: Number(data.get('incrementMinutes')), minimumMinutes: Number(data.get('minimumMinutes')),
+      incrementMinutes: readMinutes(f, 'incrementMinutes', 'incrementMinutes', 1, 1440),
+      minimumMinutes: readMinutes(f, 'minimumMinutes', 'minimumMinutes', 0, 1440),
       outOfHoursSurchargePercent: Number(data.get('outOfHoursSurchargePercent')), vatPercent: Number(data.get('vatPercent')) });
     f.replaceWith(billingRulesForm(next));
     /** @type {HTMLElement} */ (document.querySelector('#billing-rules .ok')).textContent = t('saved');
@@ -328,14 +339,14 @@ function consentTimersForm(timers) {
     h('h2', {}, t('settings.consent.title')),
     h('p', { class: 'muted' }, t('settings.consent.hint')),
     field(t('settings.consent.every'), 'reconfirmSeconds',
-      h('input', { type: 'number', name: 'reconfirmMinutes', value: Math.round(timers.reconfirmSeconds / 60), min: 1, max: 480, step: 1 })),
+      minutesInput({ name: 'reconfirmMinutes', value: Math.round(timers.reconfirmSeconds / 60) })),
     field(t('settings.consent.answer'), 'reconfirmAnswerSeconds',
       h('input', { type: 'number', name: 'reconfirmAnswerSeconds', value: timers.reconfirmAnswerSeconds, min: 5, max: 600, step: 1 })),
     h('button', { type: 'submit' }, t('save')), saved,
     settingHistory('consent-timers-history', timers.history, (v, key) =>
       t(key.endsWith('answer_seconds') ? 'settings.consent.answer_was' : 'settings.consent.every_was', { seconds: v })));
   onSubmit(f, async (data) => {
-    const next = await api.put('/settings/consent', { reconfirmSeconds: Number(data.get('reconfirmMinutes')) * 60,
+    const next = await api.put('/settings/consent', { reconfirmSeconds: readMinutes(f, 'reconfirmMinutes', 'reconfirmSeconds', 1, 480) * 60,
       reconfirmAnswerSeconds: Number(data.get('reconfirmAnswerSeconds')) });
     f.replaceWith(consentTimersForm(next));
     /** @type {HTMLElement} */ (document.querySelector('#consent-timers .ok')).textContent = t('saved');

@@ -10,6 +10,21 @@ import { table, card } from './common.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
 
+/**
+ * Who did it, as a person reads it: "user:3" or "technician:3" is that
+ * user's name, "customer", "agent" and "relay" are words.
+ * @param {string} actor
+ * @param {any[]} users
+ */
+function actorName(actor, users) {
+  const m = /^(\w+):(\d+)$/.exec(actor || '');
+  if (m) {
+    const u = users.find((/** @type {any} */ x) => x.id === Number(m[2]));
+    return u ? `${u.name} (${t('role.' + u.role)})` : t('audit.actor.unknown', { id: m[2] });
+  }
+  return has('console.audit.actor.' + actor) ? t('audit.actor.' + actor) : actor;
+}
+
 /** @param {string} event */
 function eventName(event) {
   const key = 'console.event.' + event;
@@ -18,7 +33,7 @@ function eventName(event) {
 
 /** @param {Ctx} ctx */
 export async function auditView(ctx) {
-  const [status, logins] = await Promise.all([api.get('/audit/status'), api.get('/audit/logins')]);
+  const [status, logins, users] = await Promise.all([api.get('/audit/status'), api.get('/audit/logins'), api.get('/users')]);
   const chain = status.ok
     ? h('p', { id: 'chain-status', class: 'ok', 'data-ok': 'true' }, t('audit.chain.ok', { count: status.seq }),
       h('br'), h('code', { id: 'head-hash' }, status.headHash))
@@ -29,9 +44,22 @@ export async function auditView(ctx) {
     h('p', {}, h('a', { href: '#/audit/sessions', id: 'review-sessions' }, t('audit.sessions'))),
     card({}, t('audit.logins'), logins.length === 0 ? h('p', { class: 'muted' }, t('audit.none')) :
       table({ class: 'list', id: 'logins' }, [t('audit.when'), t('audit.event'), t('audit.actor'), t('audit.ip')],
-        logins.map((/** @type {any} */ e) => h('tr', { class: e.event === 'login_failed' ? 'failed' : '' },
+        logins.map((/** @type {any} */ e) => h('tr', { class: e.event === 'login' || e.event === 'logout' ? '' : 'failed', 'data-event': e.event },
           h('td', {}, dateTime(e.time)), h('td', {}, eventName(e.event)),
-          h('td', {}, e.event === 'login_failed' ? String(e.payload.account) : e.actor), h('td', {}, e.ip))))));
+          h('td', {}, loginWho(e, users)), h('td', {}, e.ip))))));
+}
+
+/**
+ * Who a login row is about: the user, or for failures the account typed
+ * ("*": every account the address tried while it was throttled), with the
+ * counts of a window's summary.
+ * @param {any} e @param {any} users
+ */
+function loginWho(e, users) {
+  if (e.event === 'login' || e.event === 'logout') return actorName(e.actor, users);
+  const account = String(e.payload.account);
+  if (e.event !== 'login_failures') return account;
+  return t('audit.failures', { account, failures: e.payload.failures, throttled: e.payload.throttled });
 }
 
 /** @param {Ctx} ctx */
@@ -72,31 +100,40 @@ export async function reviewView(ctx) {
 }
 
 /**
- * What an event's payload says, as text.
+ * What an event's payload says, as a sentence.
  * @param {any} e
  */
 function eventDetail(e) {
   const d = (e.payload && e.payload.detail) || {};
+  const level = (/** @type {string} */ l) => (l ? t('session.level.' + l) : '');
   switch (e.event) {
     case 'session.agent_joined':
       return h('span', { class: 'agent-info' }, t('session.agent', { hostname: d.hostname || '?', user: d.user || '?', os: d.os || '?' }));
     case 'session.consent_granted':
     case 'session.consent_denied':
       return h('div', {},
-        h('div', {}, `${d.level || ''} ${d.lang ? '(' + String(d.lang).toUpperCase() + ')' : ''}`),
+        h('div', {}, `${level(d.level)} ${d.lang ? '(' + t('lang.' + d.lang) + ')' : ''}`),
         d.text ? h('blockquote', { class: 'consent-text' }, d.text) : '',
         d.textSha256 ? h('div', { class: 'muted' }, 'SHA-256 ', h('code', {}, d.textSha256)) : '');
+    case 'session.consent_asked':
+      return level(d.level);
     case 'session.ended':
-      return `${d.by || ''} — ${d.reason || ''}`;
+      // The reason is a code; one without words (free text from an agent)
+      // is left out rather than shown raw.
+      return [d.by ? t('ended.' + d.by) : '', has('console.end_reason.' + d.reason) ? t('end_reason.' + d.reason) : '']
+        .filter(Boolean).join(' — ');
+    case 'session.chat':
+      return `${d.from === 'customer' ? t('role.customer') : d.from || ''}: ${d.text || ''}`;
     default:
-      return Object.keys(d).length ? JSON.stringify(d) : '';
+      // Anything else, field by field rather than as raw JSON.
+      return Object.entries(d).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' · ');
   }
 }
 
 /** @param {Ctx} ctx */
 export async function timelineView(ctx) {
   const id = Number(ctx.params[0]);
-  const tl = await api.get('/audit/sessions/' + id);
+  const [tl, users] = await Promise.all([api.get('/audit/sessions/' + id), api.get('/users')]);
   const s = tl.session;
   replace(ctx.main,
     h('h1', {}, t('audit.timeline', { id })),
@@ -105,5 +142,5 @@ export async function timelineView(ctx) {
     table({ class: 'list', id: 'timeline' }, [t('audit.seq'), t('audit.when'), t('audit.event'), t('audit.actor'), t('audit.ip'), t('audit.detail')],
       tl.events.map((/** @type {any} */ e) => h('tr', { 'data-event': e.event },
         h('td', {}, String(e.seq)), h('td', {}, dateTime(e.time)), h('td', {}, eventName(e.event)),
-        h('td', {}, e.actor), h('td', {}, e.ip), h('td', {}, eventDetail(e))))));
+        h('td', {}, actorName(e.actor, users)), h('td', {}, e.ip), h('td', {}, eventDetail(e))))));
 }

@@ -7,7 +7,8 @@ import { h, replace, select } from './dom.js';
 import { api, query, API } from './api.js';
 import { t, tr, has, money, day, current } from './i18n.js';
 import { form, field, onSubmit, str, today, errorText } from './forms.js';
-import { table, card } from './common.js';
+import { table, card, vatText } from './common.js';
+import { statementPrepaid, invoicesCard } from './business.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
 
@@ -65,7 +66,7 @@ export async function billingView(ctx) {
   if (customerId) {
     try {
       const st = await api.get('/billing/statement' + query({ customer: customerId, month }));
-      parts.push(statementCard(st), chartCard(customerId, month));
+      parts.push(statementCard(st), statementPrepaid(st), invoicesCard(customerId, month), chartCard(customerId, month));
     } catch (err) {
       parts.push(h('p', { class: 'error', id: 'statement-error' }, errorText(err)));
     }
@@ -93,7 +94,7 @@ function statementCard(st) {
     h('td', {}, `${at(l.start)}–${at(l.end)}`),
     h('td', { class: 'num' }, l.kind === 'work' ? String(l.workedMinutes) : ''),
     h('td', { class: 'num' }, String(l.billedMinutes)),
-    h('td', {}, l.covered ? t('billing.covered') : `${t('billing.billable')}: ${reasonsText(l.reasons)}`),
+    h('td', {}, l.covered ? t('billing.covered') : `${t('billing.billable')}: ${reasonsText(l.reasons)}` + (l.paidBy ? ` · ${t('prepaid.paid.' + l.paidBy)}` : '')),
     h('td', { class: 'num' }, money(l.centsPerHour) + (l.surchargePercent ? ` +${l.surchargePercent}%` : '')),
     h('td', { class: 'num amount' }, money(l.amountCents))));
   const tot = st.totals;
@@ -101,12 +102,12 @@ function statementCard(st) {
     h('div', { class: 'toolbar' },
       h('h2', {}, t('billing.statement.title', { month: monthName(st.month), customer: st.customer.name })),
       h('button', { class: 'secondary no-print', id: 'print', onclick: () => window.print() }, t('billing.print'))),
-    st.customer.vatNumber ? h('p', { class: 'muted' }, `${t('billing.vat')}: ${st.customer.vatNumber}`) : '',
+    st.customer.vatNumber ? h('p', { class: 'muted' }, `${t('billing.vat')}: ${vatText(st.customer.vatNumber)}`) : '',
     st.lines.length === 0 ? h('p', { class: 'muted', id: 'statement-empty' }, t('billing.none')) :
       table({ class: 'list', id: 'statement-lines' }, [t('billing.date'), t('billing.ticket'), t('billing.session'), t('billing.technician'),
         t('billing.level'), `${t('billing.start')}–${t('billing.end')}`, t('billing.worked'), t('billing.billed'), t('billing.verdict'),
         t('billing.rate'), t('billing.amount')], rows),
-    h('p', { class: 'muted' }, t('billing.total.minutes', { worked: tot.workedMinutes, covered: Math.ceil(tot.coveredSeconds / 60), billed: tot.billedMinutes })),
+    h('p', { class: 'muted' }, t('billing.total.minutes', { worked: tot.workedMinutes, covered: tot.coveredMinutes, billed: tot.billedMinutes })),
     h('dl', { class: 'facts totals', id: 'statement-totals' },
       h('dt', {}, t('billing.total.excl')), h('dd', { id: 'total-excl' }, money(tot.amountCents)),
       h('dt', {}, t('billing.total.vat', { percent: tot.vatPercent })), h('dd', { id: 'total-vat' }, money(tot.vatCents)),

@@ -29,6 +29,16 @@ export function langOptions() {
 }
 
 /**
+ * A VAT number as people read it: "BE 0477.123.456" for a Belgian one
+ * (the relay stores "BE0477123456"); others as stored.
+ * @param {string|undefined|null} vat
+ */
+export function vatText(vat) {
+  const m = /^BE(\d{4})(\d{3})(\d{3})$/.exec(vat || '');
+  return m ? `BE ${m[1]}.${m[2]}.${m[3]}` : (vat || '');
+}
+
+/**
  * A category's name in the page's language.
  * @param {{code: string, names: Record<string, string>}} cat
  */

@@ -4,11 +4,13 @@
 import { h, replace, select, debounce } from './dom.js';
 import { api, query } from './api.js';
 import { t, money, day, dateTime } from './i18n.js';
-import { form, field, onSubmit, showError, str, id, cents, today } from './forms.js';
+import { form, field, onSubmit, showError, str, id, today } from './forms.js';
+import { moneyInput, readMoney, RATE_BAND } from './amount.js';
 import {
-  REFERENCE_ROLES, FEE_PERIODS, CONTRACT_STATUSES, langOptions, categoryName, referenceLabel, table, card,
+  REFERENCE_ROLES, FEE_PERIODS, CONTRACT_STATUSES, langOptions, categoryName, referenceLabel, table, card, vatText,
 } from './common.js';
 import { ticketTable } from './tickets.js';
+import { prepaidCard, invoicingCard } from './business.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
 
@@ -31,7 +33,7 @@ export async function customersView(ctx) {
       table({ class: 'list', id: 'customers' }, [t('customer.name'), t('customer.vat'), t('customer.lang')],
         customers.map((/** @type {any} */ c) => h('tr', { 'data-customer': c.id },
           h('td', {}, h('a', { href: '#/customers/' + c.id }, c.name)),
-          h('td', {}, c.vatNumber || '—'),
+          h('td', {}, vatText(c.vatNumber) || '—'),
           h('td', {}, t('lang.' + c.lang))))));
   }
   search.addEventListener('input', debounce(() => reload().catch((err) => showError(searchForm, err)), 200));
@@ -42,7 +44,7 @@ export async function customersView(ctx) {
     create = form({ class: 'card', id: 'new-customer' },
       h('h2', {}, t('customers.new')),
       field(t('customer.name'), 'name', h('input', { name: 'name', maxlength: 200, autocomplete: 'off' })),
-      field(t('customer.vat'), 'vatNumber', h('input', { name: 'vatNumber', maxlength: 30, placeholder: 'BE0123.456.749', autocomplete: 'off' })),
+      field(t('customer.vat'), 'vatNumber', h('input', { name: 'vatNumber', maxlength: 30, placeholder: 'BE 0123.456.749', autocomplete: 'off' })),
       field(t('customer.lang'), 'lang', select({ name: 'lang' }, langOptions(), 'nl')),
       h('button', { type: 'submit' }, t('customers.create')));
     onSubmit(create, async (data) => {
@@ -80,18 +82,20 @@ export async function customerView(ctx) {
           card({ id: 'customer-tickets' }, t('customer.tickets'), ticketTable(tickets, { customer: false }))),
         h('div', { class: 'side-col' },
           detailsCard(),
+          prepaidCard(customerID, admin),
+          admin ? invoicingCard(customerID) : '',
           sitesCard())));
   }
 
   function detailsCard() {
     const facts = h('dl', { class: 'facts' },
-      h('dt', {}, t('customer.vat')), h('dd', { id: 'customer-vat' }, c.vatNumber || '—'),
+      h('dt', {}, t('customer.vat')), h('dd', { id: 'customer-vat' }, vatText(c.vatNumber) || '—'),
       h('dt', {}, t('customer.lang')), h('dd', { id: 'customer-lang' }, t('lang.' + c.lang)),
       h('dt', {}, t('customer.since')), h('dd', {}, dateTime(c.createdAt)));
     if (!admin) return card({ id: 'customer-details' }, t('customer.details'), facts);
     const f = form({ id: 'customer-edit' },
       field(t('customer.name'), 'name', h('input', { name: 'name', value: c.name, maxlength: 200 })),
-      field(t('customer.vat'), 'vatNumber', h('input', { name: 'vatNumber', value: c.vatNumber, maxlength: 30 })),
+      field(t('customer.vat'), 'vatNumber', h('input', { name: 'vatNumber', value: vatText(c.vatNumber), maxlength: 30 })),
       field(t('customer.lang'), 'lang', select({ name: 'lang' }, langOptions(), c.lang)),
       h('button', { type: 'submit' }, t('save')));
     onSubmit(f, async (data) => {
@@ -180,6 +184,7 @@ export async function customerView(ctx) {
   function contractsCard() {
     const cards = c.contracts.length === 0 ? [h('p', { class: 'warn', id: 'no-contract' }, t('contracts.none'))] :
       c.contracts.map((/** @type {any} */ co) => contractCard(co));
+    /** @type {HTMLFormElement|null} */
     let f = null;
     if (admin) {
       f = form({ id: 'new-contract', class: 'sub' },
@@ -188,15 +193,15 @@ export async function customerView(ctx) {
           field(t('contract.starts'), 'startsOn', h('input', { type: 'date', name: 'startsOn', value: today() })),
           field(t('contract.ends'), 'endsOn', h('input', { type: 'date', name: 'endsOn' }))),
         h('div', { class: 'row' },
-          field(t('contract.fee'), 'feeCents', h('input', { type: 'number', name: 'fee', min: 0, step: '0.01', inputmode: 'decimal' })),
+          field(t('contract.fee'), 'feeCents', moneyInput('fee')),
           field(t('contract.fee_period'), 'feePeriod', select({ name: 'feePeriod' }, FEE_PERIODS.map((p) => /** @type {[string, string]} */ ([p, t('period.' + p)])), 'year')),
-          field(t('contract.rate'), 'centsPerHour', h('input', { type: 'number', name: 'rate', min: 0, step: '0.01', inputmode: 'decimal' }))),
+          field(t('contract.rate'), 'centsPerHour', moneyInput('rate'))),
         h('button', { type: 'submit' }, t('contracts.add')));
       onSubmit(f, async (data) => {
         await api.post(`/customers/${customerID}/contracts`, {
           startsOn: str(data, 'startsOn'), endsOn: str(data, 'endsOn'),
-          feeCents: cents(data.get('fee'), 'feeCents'), feePeriod: str(data, 'feePeriod'),
-          centsPerHour: cents(data.get('rate'), 'centsPerHour'),
+          feeCents: readMoney(/** @type {HTMLFormElement} */ (f), 'fee', 'feeCents'), feePeriod: str(data, 'feePeriod'),
+          centsPerHour: readMoney(/** @type {HTMLFormElement} */ (f), 'rate', 'centsPerHour', RATE_BAND),
         });
         await refresh();
       });
@@ -235,11 +240,11 @@ export async function customerView(ctx) {
         await refresh();
       });
       const rateForm = form({ class: 'inline contract-rate-form' },
-        field(t('rate.amount'), 'centsPerHour', h('input', { type: 'number', name: 'rate', min: 0, step: '0.01', inputmode: 'decimal' })),
+        field(t('rate.amount'), 'centsPerHour', moneyInput('rate')),
         field(t('rate.from'), 'effectiveFrom', h('input', { type: 'date', name: 'effectiveFrom', value: today() })),
         h('button', { type: 'submit' }, t('rate.add')));
       onSubmit(rateForm, async (data) => {
-        await api.post(`/contracts/${co.id}/rates`, { centsPerHour: cents(data.get('rate'), 'centsPerHour'), effectiveFrom: str(data, 'effectiveFrom') });
+        await api.post(`/contracts/${co.id}/rates`, { centsPerHour: readMoney(rateForm, 'rate', 'centsPerHour', RATE_BAND), effectiveFrom: str(data, 'effectiveFrom') });
         await refresh();
       });
       /** @type {Record<string, boolean>} */

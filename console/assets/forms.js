@@ -5,6 +5,17 @@ import { t, tr, has } from './i18n.js';
 import { APIError } from './api.js';
 
 /**
+ * The labels of the API's fields, for an error shown away from its form:
+ * a page names a field as its user knows it, never as the API spells it.
+ * @type {Record<string, string>}
+ */
+const FIELD_LABELS = {
+  vatNumber: 'customer.vat', email: 'user.email', name: 'customer.name', title: 'ticket.subject',
+  customerId: 'ticket.customer', contactId: 'ticket.contact', centsPerHour: 'rate.amount',
+  effectiveFrom: 'rate.from', overrideReason: 'session.override_reason', categoryId: 'ticket.category',
+};
+
+/**
  * A text for any error, for a line under a form or on a page.
  * @param {unknown} err
  */
@@ -14,7 +25,7 @@ export function errorText(err) {
     if (err.code === 'throttled') return t('error.throttled', { seconds: err.retryAfter || 60 });
     // A cap on new sessions (too_many_live_codes, too_many_sessions_per_hour).
     if (err.code.startsWith('too_many_') && has(`console.error.${err.code}`)) return t(`error.${err.code}`, { seconds: err.retryAfter || 60 });
-    if (err.code === 'invalid' && err.field) return t('error.invalid', { field: err.field }) + (err.detail ? ` (${err.detail})` : '');
+    if (err.code === 'invalid' && err.field) return FIELD_LABELS[err.field] ? t('error.invalid', { field: t(FIELD_LABELS[err.field]) }) : t('error.invalid_unnamed');
     if (err.code === 'not_found') return t('error.not_found');
     if (err.code === 'forbidden') return t('error.forbidden');
     return t('error.generic', { message: err.message });
@@ -24,17 +35,19 @@ export function errorText(err) {
 
 /**
  * The text shown next to a field the API refused: the catalog's text for
- * this error on this field when it has one, else a general one followed
- * by the API's own (English) explanation in brackets.
+ * this error on this field when it has one, else a general one naming the
+ * field by its label. The API's own explanation is English and names
+ * fields as the API spells them: it goes to the console's log, not to a
+ * page in Dutch or French.
  * @param {APIError} err
  * @param {string} label
  */
 function fieldErrorText(err, label) {
+  if (err.status === 0) return err.detail;
   const specific = `console.error.${err.code}.${err.field}`;
   if (has(specific)) return tr(specific);
-  if (err.code === 'amount') return t('error.amount');
-  const text = err.code === 'conflict' ? t('error.conflict', { field: label }) : t('error.invalid', { field: label });
-  return err.detail ? `${text} (${err.detail})` : text;
+  if (err.detail) console.info(`${err.field}: ${err.detail}`);
+  return err.code === 'conflict' ? t('error.conflict', { field: label }) : t('error.invalid', { field: label });
 }
 
 /**
@@ -130,19 +143,6 @@ export function onSubmit(f, fn) {
       for (const b of buttons) b.disabled = false;
     }
   });
-}
-
-/**
- * Euros as typed in a number field ("85", "85.5") to cents; an error
- * naming the field when it is not an amount.
- * @param {FormDataEntryValue|null} v
- * @param {string} fieldName
- */
-export function cents(v, fieldName) {
-  const s = String(v || '').trim().replace(',', '.');
-  const n = Number(s);
-  if (s === '' || !Number.isFinite(n) || n < 0) throw new APIError(400, { error: 'amount', field: fieldName, message: '' });
-  return Math.round(n * 100);
 }
 
 /**

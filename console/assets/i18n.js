@@ -4,6 +4,22 @@
 /** @type {Record<string, Record<string, string>>} */
 let catalog = {};
 let lang = 'nl';
+/**
+ * The desk's time zone (its calendar's): moments are shown in it, with
+ * the zone's name, whatever zone the browser is in. Undefined until known.
+ * @type {string|undefined}
+ */
+let zone;
+
+/** @param {string} z an IANA zone, "Europe/Brussels" */
+export function setTimeZone(z) {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: z });
+    zone = z;
+  } catch {
+    // An unknown zone leaves the browser's: still labelled below.
+  }
+}
 
 export const languages = ['nl', 'fr', 'en'];
 
@@ -63,7 +79,25 @@ export function setLanguage(l) {
 export function tr(key, params = {}) {
   const entry = catalog[key];
   const text = entry ? (entry[lang] || entry.nl || key) : key;
-  return text.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
+  return fill(text, lang, params);
+}
+
+/**
+ * Fills a catalog text's placeholders: {name}, and {name|one|other} for a
+ * count, whose form follows the language's plural rules with # for the
+ * number (internal/i18n does the same for texts worded by the relay).
+ * @param {string} text
+ * @param {string} language
+ * @param {Record<string, string|number>} params
+ */
+function fill(text, language, params) {
+  const rules = new Intl.PluralRules(language);
+  return text.replace(/\{(\w+)(?:\|([^{}|]*)\|([^{}|]*))?\}/g, (m, name, one, other) => {
+    if (!(name in params)) return m;
+    const v = params[name];
+    if (one === undefined) return String(v);
+    return (rules.select(Number(v)) === 'one' ? one : other).replaceAll('#', String(v));
+  });
 }
 
 /**
@@ -98,7 +132,8 @@ export function money(cents) {
  */
 export function dateTime(iso) {
   if (!iso) return '—';
-  return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
+  return new Intl.DateTimeFormat(lang, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
+    timeZone: zone, timeZoneName: 'short' }).format(new Date(iso));
 }
 
 /**

@@ -11,8 +11,17 @@ import { categoryName } from './common.js';
 import { captureInput } from './remote.js';
 import { CHUNK, sendChunks, sha256hex, unbase64 } from './transfer.js';
 import { liveBilling } from './billing.js';
+import { prepaidBalance } from './business.js';
+import { minutesInput, parseMinutes, readMinutes } from './amount.js';
+import { field, clearErrors, showError } from './forms.js';
 
 const PROTOCOL = 1;
+
+/**
+ * Where the ticket page keeps a session's code in this tab.
+ * @param {number} id
+ */
+export function codeKey(id) { return 'meekijk.code.' + id; }
 const LEVELS = ['view', 'control', 'data_intervention'];
 
 /**
@@ -22,6 +31,12 @@ const LEVELS = ['view', 'control', 'data_intervention'];
  */
 export function sessionView(main, id) {
   const title = h('h1', {}, t('session.title', { id }));
+  const ticketLink = h('a', { id: 'session-ticket', class: 'back' });
+  // The code, kept by the ticket page in this tab when it was issued (the
+  // relay keeps only its hash): shown while the customer has yet to type it.
+  const code = sessionStorage.getItem(codeKey(id)) || '';
+  const codeLine = h('p', { id: 'session-code-line', class: 'info', hidden: true },
+    t('session.code'), ' ', h('strong', { class: 'code', id: 'session-page-code' }, code), ' ', t('session.tell'));
   const status = h('span', { class: 'status', id: 'status' });
   const reason = h('span', { class: 'muted', id: 'status-reason' });
   const levelBadge = h('span', { class: 'level', id: 'level', dataset: { level: '' } });
@@ -37,10 +52,26 @@ export function sessionView(main, id) {
   const end = h('button', { class: 'danger', id: 'end-session', onclick: () => send('end', {}) }, t('session.end'));
   // The estimate goes with the request: over an hour of billable work,
   // the customer approves it before control starts.
-  const controlEstimate = /** @type {HTMLInputElement} */ (h('input', { id: 'control-estimate', type: 'number', min: 1, max: 480, step: 1 }));
+  const controlEstimate = minutesInput({ id: 'control-estimate', placeholder: '30' });
   const estimateLabel = h('label', { class: 'inline', hidden: true }, t('session.estimate'), ' ', controlEstimate);
   const askControl = h('button', { id: 'request-control', type: 'button', hidden: true,
-    onclick: () => send('consent_request', { level: 'control', estimateMinutes: Math.max(0, Math.round(Number(controlEstimate.value) || 0)) }) },
+    onclick: () => {
+      // Optional: empty asks without an estimate; anything else must be
+      // whole minutes, not a guess at what was meant.
+      let estimateMinutes = 0;
+      if (controlEstimate.value.trim() !== '') {
+        try {
+          estimateMinutes = parseMinutes(controlEstimate.value, 1, 480);
+        } catch {
+          error.textContent = t('error.minutes', { min: 1, max: 480 });
+          controlEstimate.setAttribute('aria-invalid', 'true');
+          return;
+        }
+      }
+      controlEstimate.removeAttribute('aria-invalid');
+      error.textContent = '';
+      send('consent_request', { level: 'control', estimateMinutes });
+    } },
   t('session.ask_control'));
   const overrun = h('p', { class: 'warn', id: 'overrun-banner', role: 'alert', hidden: true });
   // The ticket's work category, which decides what the contract covers:
@@ -64,21 +95,29 @@ export function sessionView(main, id) {
   const interventionForm = h('form', { id: 'intervention-form', class: 'panel', hidden: true, onsubmit: (/** @type {Event} */ e) => {
     e.preventDefault();
     const f = /** @type {HTMLFormElement} */ (e.target);
+    clearErrors(f);
     const d = new FormData(f);
-    send('consent_request', { level: 'data_intervention', intervention: {
-      description: String(d.get('description') || ''), category: String(d.get('category') || ''),
-      estimateMinutes: Number(d.get('estimate') || 0) } });
+    try {
+      send('consent_request', { level: 'data_intervention', intervention: {
+        description: String(d.get('description') || ''), category: String(d.get('category') || ''),
+        estimateMinutes: readMinutes(f, 'estimate', 'estimateMinutes', 1, 480) } });
+    } catch (err) {
+      showError(f, err);
+      return;
+    }
     f.hidden = true;
   } },
   h('label', {}, t('session.intervention.description'), h('textarea', { name: 'description', required: true, maxlength: 500 })),
   h('label', {}, t('session.intervention.category'), categories),
-  h('label', {}, t('session.intervention.estimate'), h('input', { name: 'estimate', type: 'number', min: 1, max: 480, value: 30, required: true })),
-  h('button', { type: 'submit' }, t('session.intervention.submit')));
+  field(t('session.intervention.estimate'), 'estimateMinutes', minutesInput({ name: 'estimate', value: 30, required: true })),
+  h('button', { type: 'submit' }, t('session.intervention.submit')),
+  h('p', { class: 'error form-error', role: 'alert' }));
   call('GET', '/api/v1/categories').then((/** @type {any[]} */ cats) => {
     replace(categories, ...cats.map((c) => h('option', { value: c.code }, categoryName(c))));
     replace(category, h('option', { value: '0' }, '—'), ...cats.map((c) => h('option', { value: c.id }, categoryName(c))));
     return call('GET', '/api/v1/sessions/' + id).then((/** @type {any} */ s) => call('GET', '/api/v1/tickets/' + s.ticketId));
   }).then((/** @type {any} */ tk) => {
+    title.after(prepaidBalance(tk.customerId)); // business.js
     category.value = String(tk.categoryId || 0);
     category.dataset.loaded = 'true';
   }).catch(() => {});
@@ -94,17 +133,24 @@ export function sessionView(main, id) {
 
   // Clipboard, files and screens travel on the data channel.
   const clipText = /** @type {HTMLTextAreaElement} */ (h('textarea', { id: 'clipboard-text', rows: 2 }));
-  const fileInput = /** @type {HTMLInputElement} */ (h('input', { id: 'file-input', type: 'file' }));
+  // The browser's own file button is drawn in the browser's language and
+  // clipped ("N…en"): a label in the page's language opens it instead.
+  const fileName = h('span', { class: 'muted', id: 'file-name' }, t('session.file_none'));
+  const fileInput = /** @type {HTMLInputElement} */ (h('input', { id: 'file-input', type: 'file', class: 'visually-hidden',
+    onchange: () => { fileName.textContent = fileInput.files && fileInput.files[0] ? fileInput.files[0].name : t('session.file_none'); } }));
+  const filePicker = h('label', { class: 'button secondary file-pick' }, fileInput, t('session.file_choose'));
   const fileList = h('ul', { id: 'file-list', class: 'files' });
   const screenSelect = /** @type {HTMLSelectElement} */ (h('select', { id: 'screen-select' }));
   const screens = h('div', { id: 'screens', hidden: true }, t('session.screens'), ' ', screenSelect, ' ',
     h('button', { type: 'button', id: 'screen-ask', onclick: () => dcSend('screen_switch_request', { index: Number(screenSelect.value) }) }, t('session.screen_ask')));
+  // The chat is part of the session's record: it stays on the page, read
+  // only, once the session is over.
+  const chatSection = h('section', { id: 'chat', hidden: true }, h('h2', {}, t('session.chat')), chatLog, chat);
   const tools = h('div', { id: 'tools', class: 'tools', hidden: true },
-    h('section', {}, h('h2', {}, t('session.chat')), chatLog, chat),
     h('section', { id: 'clipboard' }, h('h2', {}, t('session.clipboard')), clipText,
       h('button', { type: 'button', id: 'clipboard-send', onclick: () => dcSend('clipboard', { text: clipText.value }) }, t('session.clipboard_send')),
       h('button', { type: 'button', id: 'clipboard-get', onclick: () => dcSend('clipboard_request', {}) }, t('session.clipboard_get'))),
-    h('section', {}, h('h2', {}, t('session.files')), fileInput,
+    h('section', {}, h('h2', {}, t('session.files')), filePicker, ' ', fileName, ' ',
       h('button', { type: 'button', id: 'file-send', onclick: () => { if (fileInput.files && fileInput.files[0]) offerFile(fileInput.files[0]); } }, t('session.file_send')),
       fileList),
     screens);
@@ -113,8 +159,9 @@ export function sessionView(main, id) {
   replace(main,
     // The texts that change every second come last, so the buttons do not
     // move under the technician's pointer.
+    ticketLink,
     h('div', { class: 'toolbar' }, title, status, levelBadge, estimateLabel, askControl, askIntervention, end, reason, stats),
-    agentLine, billing, categoryLine, overrun, error, notice, controlLine, interventionForm, video, tools);
+    codeLine, agentLine, billing, categoryLine, overrun, error, notice, controlLine, interventionForm, video, tools, chatSection);
   const stopBilling = liveBilling(billing, id);
 
   /** @type {RTCIceServer[]} */
@@ -151,6 +198,9 @@ export function sessionView(main, id) {
   function showLevel() {
     levelBadge.textContent = t('session.level.' + (level || 'none'));
     levelBadge.dataset.level = level;
+    // "No consent yet" is a question only while the customer may still
+    // answer it; on a session that is over it would mislead.
+    levelBadge.hidden = over || status.dataset.status === 'expired';
     const on = controlling();
     controlLine.dataset.control = on ? 'on' : 'off';
     controlLine.textContent = live ? t(on ? 'session.control_on' : 'session.control_off') : '';
@@ -160,11 +210,15 @@ export function sessionView(main, id) {
     askIntervention.hidden = !live || level !== 'control';
     if (askIntervention.hidden) interventionForm.hidden = true;
     tools.hidden = !live;
+    chat.hidden = !live;
+    chatSection.hidden = !live && chatLog.childElementCount === 0;
   }
 
   /** @param {{status: string, agent?: any, by?: string, reason?: string, level?: string}} st */
   function showStatus(st) {
     const s = st.status === 'waiting' && st.reason === 'code_expired' ? 'expired' : st.status;
+    // A notice belongs to the state it was said in.
+    if (s !== status.dataset.status) notice.textContent = '';
     status.textContent = t('status.' + s);
     status.className = 'status ' + s;
     status.dataset.status = s;
@@ -176,6 +230,8 @@ export function sessionView(main, id) {
     // consent stands: keep the level, send no input (not live).
     level = live || s === 'reconnecting' ? (st.level || 'view') : '';
     end.hidden = over || s === 'expired';
+    codeLine.hidden = s !== 'waiting' || !code;
+    if (s !== 'waiting') sessionStorage.removeItem(codeKey(id));
     if (over || s === 'interrupted') closePeer();
     const linkNotice = { reconnecting: 'session.reconnecting', interrupted: 'session.interrupted' }[s];
     if (linkNotice) notice.textContent = t(linkNotice);
@@ -189,6 +245,8 @@ export function sessionView(main, id) {
   let expiryTimer;
   call('GET', '/api/v1/sessions/' + id).then((/** @type {any} */ s) => {
     title.textContent = `${t('session.title', { id })} — ${s.ticketRef} ${s.ticketTitle}`;
+    ticketLink.setAttribute('href', '#/tickets/' + s.ticketId);
+    ticketLink.textContent = '← ' + t('session.back_to_ticket', { ref: s.ticketRef });
     if (s.status === 'waiting' && !s.codeExpired) {
       expiryTimer = setTimeout(() => {
         if (status.dataset.status === 'waiting') showStatus({ status: 'waiting', reason: 'code_expired' });
@@ -246,6 +304,7 @@ export function sessionView(main, id) {
     fileLine(fid, 'waiting', t('session.file_waiting', { name: file.name }));
     dcSend('file_offer', { id: fid, name: file.name, size: file.size, sha256: sha });
     fileInput.value = '';
+    fileName.textContent = t('session.file_none');
   }
 
   /** @param {string} type @param {any} d */
@@ -454,7 +513,11 @@ export function sessionView(main, id) {
       setTimeout(() => { if (!left) connect(); }, step / 2 + Math.random() * step / 2);
     };
   }
-  connect();
+  call('GET', `/api/v1/sessions/${id}/events`).then((/** @type {any[]} */ events) => {
+    for (const e of events) if (e.kind === 'chat' && e.detail) addChat(e.detail);
+    showLevel();
+  }).catch((err) => { error.textContent = t('error.generic', { message: String(err) }); })
+    .finally(() => { if (!left) connect(); });
 
   return () => {
     left = true;

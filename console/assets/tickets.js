@@ -3,10 +3,12 @@
 import { h, replace, select, setOptions, debounce } from './dom.js';
 import { api, query, APIError } from './api.js';
 import { t, tr, dateTime } from './i18n.js';
+import { codeKey } from './session.js';
 import { form, field, checkbox, onSubmit, showError, clearErrors, errorText, str, id } from './forms.js';
 import {
-  KINDS, STATUSES, PRIORITIES, IMPACTS, wordOptions, categoryName, contactOptionLabel, statusBadge, table, card, copyFrom,
+  KINDS, STATUSES, PRIORITIES, IMPACTS, wordOptions, categoryName, contactOptionLabel, statusBadge, table, card, copyFrom, vatText,
 } from './common.js';
+import { prepaidBalance } from './business.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
 
@@ -95,7 +97,7 @@ function expectedReasons(customer, contact) {
  */
 function newTicketForm(customers, users) {
   const customerOptions = (/** @type {any[]} */ list) => /** @type {Array<[string|number, string]>} */ (
-    [['', t('ticket.choose_customer')], ...list.map((c) => [c.id, c.vatNumber ? `${c.name} (${c.vatNumber})` : c.name])]);
+    [['', t('ticket.choose_customer')], ...list.map((c) => [c.id, c.vatNumber ? `${c.name} (${vatText(c.vatNumber)})` : c.name])]);
   const search = /** @type {HTMLInputElement} */ (h('input', { type: 'search', name: 'customerSearch', placeholder: t('customers.search_hint'),
     'aria-label': t('customers.search'), autocomplete: 'off' }));
   const customerSel = /** @type {HTMLSelectElement} */ (select({ name: 'customerId' }, customerOptions(customers)));
@@ -225,7 +227,8 @@ export async function ticketView(ctx) {
         ' · ', h('span', {}, t('ticket.contact') + ': '),
         h('span', { id: 'ticket-contact' }, tk.contactName ? (contact ? contactOptionLabel(contact) : tk.contactName) : t('ticket.no_contact')),
         ' · ', statusBadge(tk.status),
-        ' · ', h('span', { class: 'muted' }, t('ticket.created') + ' ' + dateTime(tk.createdAt))));
+        ' · ', h('span', { class: 'muted' }, t('ticket.created') + ' ' + dateTime(tk.createdAt))),
+      prepaidBalance(tk.customerId));
 
     const ent = tk.entitlement || { covered: false, reasons: [] };
     entitlement.dataset.covered = String(ent.covered);
@@ -332,19 +335,49 @@ export async function ticketView(ctx) {
       h('button', { type: 'button', class: 'secondary', onclick: () => { overrideForm.hidden = true; startButton.hidden = false; } }, t('cancel'))));
   const startButton = h('button', { id: 'start-session', type: 'button' }, t('session.start'));
 
+  /** @type {ReturnType<typeof setTimeout>|undefined} */
+  let watchTimer;
+  /**
+   * Follows the session whose code is shown until the customer answers:
+   * a declined, joined or expired code must not stay on the page as
+   * "waiting". The page element owns the timer: once the user went to
+   * another page, it stops.
+   * @param {number} sessionID
+   */
+  function watch(sessionID) {
+    clearTimeout(watchTimer);
+    watchTimer = setTimeout(async () => {
+      if (!main.isConnected) return;
+      const s = await api.get('/sessions/' + sessionID).catch(() => null);
+      const state = s ? statusOf(s) : 'waiting';
+      if (state === 'waiting') { watch(sessionID); return; }
+      sessionStorage.removeItem(codeKey(sessionID));
+      replace(codeBox,
+        h('p', { class: state === 'declined' || state === 'expired' ? 'warn' : 'ok', id: 'code-outcome', 'data-status': state }, t('ticket.code_outcome.' + state)),
+        h('a', { href: '#/sessions/' + sessionID, id: 'open-session', class: 'button secondary' }, t('session.open')));
+      tk = await api.get('/tickets/' + ticketID).catch(() => tk);
+      fill();
+    }, 2000);
+  }
+
   /** @param {string} reason */
   async function start(reason) {
     sessionError.textContent = '';
     const res = await api.post(`/tickets/${ticketID}/sessions`, reason ? { overrideReason: reason } : undefined);
     overrideForm.hidden = true;
     startButton.hidden = false;
+    sessionStorage.setItem(codeKey(res.session.id), res.code);
     replace(codeBox,
       h('div', { class: 'muted' }, t('session.code')),
       h('div', { class: 'code', id: 'session-code' }, res.code),
       h('p', {}, t('session.tell')),
+      res.replaced ? h('p', { class: 'muted small', id: 'code-replaced' }, t('session.code_replaced')) : '',
+      h('p', { class: 'small' }, t('session.download'), ' ',
+        h('a', { href: '/hulp', target: '_blank', rel: 'noopener', id: 'download-link' }, location.host + '/hulp')),
       res.session.outsideHours ? h('p', { class: 'warn small' }, tr('reason.outside_hours')) : '',
       h('a', { href: '#/sessions/' + res.session.id, id: 'open-session', class: 'button' }, t('session.open')));
     codeBox.hidden = false;
+    watch(res.session.id);
     tk = await api.get('/tickets/' + ticketID);
     fill();
   }
@@ -361,6 +394,13 @@ export async function ticketView(ctx) {
         overrideForm.hidden = false;
         startButton.hidden = true;
         overrideReason.focus();
+      } else if (err instanceof APIError && err.code === 'session_running') {
+        // One live code per ticket: the running session is where to go.
+        tk = await api.get('/tickets/' + ticketID).catch(() => tk);
+        fill();
+        const running = tk.sessions.find((/** @type {any} */ s) => s.status === 'joined' || s.status === 'live');
+        replace(sessionError, t('session.running'), ' ',
+          running ? h('a', { href: '#/sessions/' + running.id, id: 'running-session' }, t('session.title', { id: running.id })) : '');
       } else {
         sessionError.textContent = errorText(err);
       }

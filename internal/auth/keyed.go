@@ -2,14 +2,13 @@ package auth
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 )
 
-// The CSRF token of a login is derived from its cookie token under the
-// relay's key, and the store keeps only a keyed hash of it: a copy of the
+// The CSRF token of a login is derived from its cookie token under a key
+// derived from DATA/auth.key (Config.Key), and the store keeps only a keyed hash of it: a copy of the
 // database yields neither the cookie nor the CSRF token of any login.
 
 // csrfFor is the CSRF token of the login whose cookie token is cookie.
@@ -23,17 +22,9 @@ func (s *Service) storedCSRF(csrf string) string {
 }
 
 func (s *Service) mac(msg string) []byte {
-	m := hmac.New(sha256.New, s.cfg.Key)
+	m := hmac.New(sha256.New, s.keys.csrf)
 	m.Write([]byte(msg))
 	return m.Sum(nil)
-}
-
-// newKey is the key of a Service given none: logins then end with the
-// process, which suits tests and nothing else.
-func newKey() []byte {
-	k := make([]byte, 32)
-	_, _ = rand.Read(k)
-	return k
 }
 
 // cookieName is the login cookie's name. Under TLS it carries the

@@ -13,7 +13,6 @@ import (
 
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/store"
-	"github.com/meekijk/meekijk/internal/throttle"
 )
 
 // CookieName is the console's login cookie; under TLS it is sent as
@@ -30,6 +29,13 @@ type Store interface {
 	LoginByToken(ctx context.Context, tokenHash []byte) (store.Login, error)
 	DeleteLogin(ctx context.Context, tokenHash []byte) error
 	RecordAudit(ctx context.Context, event string, payload any) error
+	Setting(ctx context.Context, key string) (string, bool, error)
+	SetPassword(ctx context.Context, userID int64, hash string, mustChange bool, keep []byte, event string) error
+	UserTOTP(ctx context.Context, userID int64) (store.TOTP, error)
+	StartTOTP(ctx context.Context, userID int64, sealed []byte) error
+	EnableTOTP(ctx context.Context, userID, step int64, recoveryHashes [][]byte) error
+	UseTOTPStep(ctx context.Context, userID, step int64) (bool, error)
+	UseRecoveryCode(ctx context.Context, userID int64, hash []byte) (bool, int, error)
 }
 
 // Config tunes the service.
@@ -37,12 +43,14 @@ type Config struct {
 	// SecureCookies marks cookies Secure and names the login cookie
 	// __Host-meekijk_login; set when the relay serves TLS.
 	SecureCookies bool
-	// Key is the relay's HMAC key (data directory, not the database) the
-	// CSRF tokens are derived and stored under; nil: a random one.
-	Key []byte
 	// LoginTTL is how long a login lasts.
 	LoginTTL time.Duration
-	Now      func() time.Time
+	// Key seals second-factor secrets and keys the CSRF tokens
+	// (LoadKey; 32 bytes).
+	Key []byte
+	// Issuer names the desk in authenticator apps; "Meekijk" when empty.
+	Issuer string
+	Now    func() time.Time
 }
 
 // Service logs console users in and checks every request.
@@ -50,17 +58,15 @@ type Service struct {
 	store Store
 	log   *slog.Logger
 	cfg   Config
-	// Failures are limited per address and per account, so neither one
-	// address trying many accounts nor many addresses trying one account
-	// gets far.
-	byIP      *throttle.Limiter
-	byAccount *throttle.Limiter
+	guard *guard
+	keys  keys
 	// dummyHash is checked when the account does not exist, so a login
 	// takes as long for an unknown e-mail as for a wrong password.
 	dummyHash string
 }
 
-// New returns a Service.
+// New returns a Service; Run must run for the aggregated audit rows of
+// failed logins to be written.
 func New(st Store, log *slog.Logger, cfg Config) (*Service, error) {
 	if cfg.LoginTTL == 0 {
 		cfg.LoginTTL = 12 * time.Hour
@@ -68,8 +74,12 @@ func New(st Store, log *slog.Logger, cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Key == nil {
-		cfg.Key = newKey()
+	if cfg.Issuer == "" {
+		cfg.Issuer = "Meekijk"
+	}
+	k, err := deriveKeys(cfg.Key)
+	if err != nil {
+		return nil, err
 	}
 	dummy, err := HashPassword(NewToken())
 	if err != nil {
@@ -79,31 +89,47 @@ func New(st Store, log *slog.Logger, cfg Config) (*Service, error) {
 		store:     st,
 		log:       log,
 		cfg:       cfg,
-		byIP:      throttle.New(10, 15*time.Minute, 100_000, cfg.Now),
-		byAccount: throttle.New(5, 15*time.Minute, 100_000, cfg.Now),
+		guard:     newGuard(log, st.RecordAudit, cfg.Now),
+		keys:      k,
 		dummyHash: dummy,
 	}, nil
 }
 
+// Run writes the summaries of failed and throttled logins as their windows
+// end, until ctx ends; then it writes the rest and returns.
+func (s *Service) Run(ctx context.Context) { s.guard.run(ctx) }
+
+// FlushAudit writes the summaries of every window now, finished or not:
+// for shutdown without Run, and for tests.
+func (s *Service) FlushAudit(ctx context.Context) { s.guard.flush(ctx, true) }
+
 // ErrBadCredentials is the one answer for an unknown account or a wrong
 // password, so logins do not reveal which accounts exist.
-var ErrBadCredentials = &httpx.Problem{Status: http.StatusUnauthorized, Code: "bad_credentials", Message: "wrong e-mail or password"}
+var ErrBadCredentials = &httpx.Problem{Status: http.StatusUnauthorized, Code: "bad_credentials", Message: "wrong login or password"}
+
+var (
+	errCodeRequired = &httpx.Problem{Status: http.StatusUnauthorized, Code: "code_required", Field: "code",
+		Message: "enter the code from your authenticator app, or a recovery code"}
+	errBadCode = &httpx.Problem{Status: http.StatusUnauthorized, Code: "bad_code", Field: "code",
+		Message: "wrong or already used code"}
+)
+
+// Credentials is what a login form sends. Code is the second factor's code
+// (or a recovery code); it is needed only for users who set one up.
+type Credentials struct {
+	Login, Password, Code string
+}
 
 // Login checks the credentials and, when they are right, sets the login
-// cookie and returns the new login.
-func (s *Service) Login(w http.ResponseWriter, r *http.Request, email, password string) (store.Login, error) {
+// cookie and returns the new login. A user with a second factor who sent
+// no code gets errCodeRequired: the form then asks for it and sends all
+// three again, so no half-logged-in state is kept anywhere.
+func (s *Service) Login(w http.ResponseWriter, r *http.Request, c Credentials) (store.Login, error) {
 	ip := httpx.ClientIP(r)
 	ctx := store.WithActor(r.Context(), store.Actor{Name: "anonymous", IP: ip})
-	account := strings.ToLower(strings.TrimSpace(email))
-	for _, check := range []struct {
-		l   *throttle.Limiter
-		key string
-	}{{s.byIP, ip}, {s.byAccount, account}} {
-		if ok, wait := check.l.Check(check.key); !ok {
-			s.log.Warn("login throttled", "ip", ip)
-			return store.Login{}, &httpx.Problem{Status: http.StatusTooManyRequests, Code: "throttled",
-				Message: "too many failed logins; try again later", RetryAfter: wait}
-		}
+	account := strings.ToLower(strings.TrimSpace(c.Login))
+	if err := s.guard.check(ctx, ip, account); err != nil {
+		return store.Login{}, err
 	}
 	u, err := s.store.UserByEmail(ctx, account)
 	hash := u.PasswordHash
@@ -112,23 +138,30 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request, email, password 
 	} else if err != nil {
 		return store.Login{}, fmt.Errorf("login: %w", err)
 	}
-	ok, err := CheckPassword(hash, password)
+	ok, err := CheckPassword(hash, c.Password)
 	if err != nil {
 		return store.Login{}, fmt.Errorf("login: %w", err)
 	}
 	if !ok || u.ID == 0 || !u.Active {
-		s.byIP.Fail(ip)
-		s.byAccount.Fail(account)
+		s.guard.fail(ctx, ip, account, "password")
 		s.log.Info("login failed", "ip", ip)
-		// The account typed is kept (the password never is): admins review
-		// failed logins, and throttled ones are not recorded at all, so a
-		// flood cannot grow the log faster than the throttle allows.
-		if err := s.store.RecordAudit(ctx, "login_failed", map[string]any{"account": account}); err != nil {
-			return store.Login{}, fmt.Errorf("login: %w", err)
-		}
 		return store.Login{}, ErrBadCredentials
 	}
-	s.byAccount.Reset(account)
+	if u.TOTPEnabled {
+		if strings.TrimSpace(c.Code) == "" {
+			return store.Login{}, errCodeRequired
+		}
+		factor, ok, err := s.checkCode(ctx, u.ID, c.Code)
+		if err != nil {
+			return store.Login{}, fmt.Errorf("login: %w", err)
+		}
+		if !ok {
+			s.guard.fail(ctx, ip, account, factor)
+			s.log.Info("login code refused", "ip", ip, "user", u.ID)
+			return store.Login{}, errBadCode
+		}
+	}
+	s.guard.succeed(ip, account)
 	token := NewToken()
 	csrf := s.csrfFor(token)
 	expires := s.cfg.Now().Add(s.cfg.LoginTTL)
@@ -141,6 +174,34 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request, email, password 
 	})
 	s.log.Info("login", "user", u.ID, "ip", ip)
 	return store.Login{User: u, CSRFToken: csrf, ExpiresAt: expires}, nil
+}
+
+// checkCode checks a second-factor code: six digits are a TOTP code, which
+// is spent for its step; anything else is tried as a recovery code, which
+// is spent for good. factor names which one was tried.
+func (s *Service) checkCode(ctx context.Context, userID int64, code string) (factor string, ok bool, err error) {
+	code = strings.TrimSpace(code)
+	if len(code) == int(totpDigits) && strings.Trim(code, "0123456789") == "" {
+		t, err := s.store.UserTOTP(ctx, userID)
+		if err != nil {
+			return "totp", false, err
+		}
+		secret, err := s.keys.openSecret(userID, t.Sealed)
+		if err != nil {
+			return "totp", false, err
+		}
+		step, err := matchTOTP(secret, code, s.cfg.Now())
+		if err != nil || step == 0 {
+			return "totp", false, err
+		}
+		ok, err := s.store.UseTOTPStep(ctx, userID, step)
+		return "totp", ok, err
+	}
+	ok, remaining, err := s.store.UseRecoveryCode(ctx, userID, s.keys.hashRecovery(userID, code))
+	if ok {
+		s.log.Info("recovery code used", "user", userID, "remaining", remaining)
+	}
+	return "recovery", ok, err
 }
 
 // Logout ends the request's login and clears the cookie.
@@ -193,8 +254,21 @@ func LoginFrom(ctx context.Context) (store.Login, bool) {
 // Require lets through requests of a logged-in user with one of the roles.
 // Requests that may change state (anything but GET and HEAD) must also come
 // from our own origin and carry the login's CSRF token: SameSite cookies
-// alone do not cover every old browser or a same-site attacker.
+// alone do not cover every old browser or a same-site attacker. A user who
+// must first change their password or set up a second factor is refused
+// here (403 with the step to take); RequireAccount serves those steps.
 func (s *Service) Require(next http.Handler, roles ...store.Role) http.Handler {
+	return s.require(next, false, roles)
+}
+
+// RequireAccount is Require for the routes a user needs before anything
+// else: who they are, logging out, changing their password and setting up
+// their second factor.
+func (s *Service) RequireAccount(next http.Handler, roles ...store.Role) http.Handler {
+	return s.require(next, true, roles)
+}
+
+func (s *Service) require(next http.Handler, pendingOK bool, roles []store.Role) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		l, err := s.Authenticate(r)
 		if err != nil {
@@ -208,6 +282,17 @@ func (s *Service) Require(next http.Handler, roles ...store.Role) http.Handler {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			if err := CheckCSRF(r, l.CSRFToken); err != nil {
 				httpx.WriteError(w, r, s.log, err)
+				return
+			}
+		}
+		if !pendingOK {
+			step, err := s.Pending(r.Context(), l.User)
+			if err != nil {
+				httpx.WriteError(w, r, s.log, err)
+				return
+			}
+			if step != "" {
+				httpx.WriteError(w, r, s.log, httpx.Errorf(http.StatusForbidden, step+"_required", "finish setting up your account first"))
 				return
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meekijk/meekijk/internal/audit"
 	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/store"
@@ -63,6 +65,20 @@ type env struct {
 	clk *clock
 	st  *store.Store
 	srv *httptest.Server
+	svc *auth.Service
+	// client sends the requests; as() gives one bound to another address.
+	client *http.Client
+}
+
+// as returns the env seen from another loopback address (127.0.0.0/8 is
+// all ours on Linux): a second person's machine, for the per-address rules.
+func (e *env) as(ip string) *env {
+	c := *e
+	tr := e.srv.Client().Transport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}).DialContext
+	c.client = &http.Client{Transport: tr}
+	e.t.Cleanup(tr.CloseIdleConnections)
+	return &c
 }
 
 // newEnv serves a login route, a logout route and two routes behind Require
@@ -87,6 +103,11 @@ func newEnv(t *testing.T, cfg auth.Config) *env {
 	}
 	cfg.Now = clk.now
 	cfg.LoginTTL = loginTTL
+	key, err := auth.LoadKey(filepath.Join(t.TempDir(), auth.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Key = key
 	log := slog.New(slog.DiscardHandler)
 	svc, err := auth.New(st, log, cfg)
 	if err != nil {
@@ -102,7 +123,7 @@ func newEnv(t *testing.T, cfg auth.Config) *env {
 	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		l, err := svc.Login(w, r, r.FormValue("email"), r.FormValue("password"))
+		l, err := svc.Login(w, r, auth.Credentials{Login: r.FormValue("email"), Password: r.FormValue("password"), Code: r.FormValue("code")})
 		if err != nil {
 			httpx.WriteError(w, r, log, err)
 			return
@@ -118,7 +139,7 @@ func newEnv(t *testing.T, cfg auth.Config) *env {
 	mux.Handle("/admin", svc.Require(whoami, store.RoleAdmin))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &env{t: t, clk: clk, st: st, srv: srv}
+	return &env{t: t, clk: clk, st: st, srv: srv, svc: svc, client: srv.Client()}
 }
 
 func (e *env) origin() string { return e.srv.URL }
@@ -141,7 +162,7 @@ func (e *env) do(method, path string, header http.Header, body string) answer {
 	if body != "" {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	resp, err := e.srv.Client().Do(req)
+	resp, err := e.client.Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -385,5 +406,83 @@ func TestExpiredLoginRefused(t *testing.T) {
 	e.clk.advance(time.Second)
 	if a := e.do("GET", "/tech", s.header(), ""); a.status != http.StatusUnauthorized {
 		t.Fatalf("at expiry: %d %s, want 401", a.status, a.body)
+	}
+}
+
+// auditRows returns the audit entries of these events, oldest first.
+func (e *env) auditRows(events ...string) []audit.Entry {
+	e.t.Helper()
+	rows, err := e.st.AuditEntries(context.Background(), store.AuditFilter{Events: events, Limit: 1000})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return rows
+}
+
+// Issue 15, finding 2: wrong passwords for the admin from one address slow
+// that address for that account, and never the owner with the right
+// password elsewhere; the flood is audited in a few aggregated rows.
+func TestLoginFloodSparesOwnerElsewhere(t *testing.T) {
+	e := newEnv(t, auth.Config{})
+	attacker, owner := e.as("127.0.0.2"), e.as("127.0.0.3")
+	const flood = 200
+	refused := 0
+	for i := range flood {
+		a := attacker.login(adminEmail, "guess-"+strconv.Itoa(i))
+		switch a.status {
+		case http.StatusUnauthorized:
+		case http.StatusTooManyRequests:
+			refused++
+		default:
+			t.Fatalf("guess %d: %d %s", i, a.status, a.body)
+		}
+	}
+	if refused != flood-5 {
+		t.Errorf("%d of %d guesses throttled, want all but the first 5", refused, flood)
+	}
+	// The owner, from their own address, logs in at once.
+	owner.mustLogin(adminEmail, adminPass)
+	// The attacker's address stays throttled for the admin, even with the
+	// right password.
+	if a := attacker.login(adminEmail, adminPass); a.status != http.StatusTooManyRequests {
+		t.Errorf("attacker with the right password: %d %s, want 429", a.status, a.body)
+	}
+	e.svc.FlushAudit(context.Background())
+	rows := e.auditRows("login_failed", "login_throttled", "login_failures")
+	if len(rows) != 3 {
+		t.Fatalf("%d audit rows for a flood of %d, want 3 (first failure, first refusal, summary): %+v", len(rows), flood+1, rows)
+	}
+	var sum struct {
+		Account             string
+		Failures, Throttled int
+		Scope               string
+	}
+	for _, r := range rows {
+		if r.IP != "127.0.0.2" {
+			t.Errorf("row %s from %q, want the attacker's address", r.Event, r.IP)
+		}
+	}
+	if err := json.Unmarshal(rows[2].Payload, &sum); err != nil || rows[2].Event != "login_failures" {
+		t.Fatalf("summary %s %s: %v", rows[2].Event, rows[2].Payload, err)
+	}
+	if sum.Account != adminEmail || sum.Failures != 5 || sum.Throttled != flood-5+1 || sum.Scope != "account" {
+		t.Errorf("summary %+v, want %s: 5 failures, %d throttled, scope account", sum, adminEmail, flood-5+1)
+	}
+}
+
+// An address that tries many accounts is throttled for all of them, and
+// the account names it varies do not add audit rows.
+func TestLoginAddressFloodAuditedOnce(t *testing.T) {
+	e := newEnv(t, auth.Config{})
+	attacker := e.as("127.0.0.4")
+	for i := range 300 {
+		attacker.login("nobody"+strconv.Itoa(i)+"@example.com", "x")
+	}
+	e.as("127.0.0.5").mustLogin(techEmail, techPass)
+	e.svc.FlushAudit(context.Background())
+	// 10 first failures (one per account tried before the address limit),
+	// one refusal and one summary for the address.
+	if n := len(e.auditRows("login_failed", "login_throttled", "login_failures")); n != 12 {
+		t.Errorf("%d audit rows for 300 guesses over 300 accounts, want 12", n)
 	}
 }

@@ -251,6 +251,9 @@ type Input struct {
 	CategoryCovered bool      `json:"categoryCovered"`
 	Sessions        []Session `json:"sessions"`
 	Settings        Settings  `json:"settings"`
+	// Prepaid is the customer's prepaid blocks, nil for none; Compute
+	// deducts from them (DeductPrepaid).
+	Prepaid *Prepaid `json:"prepaid,omitempty"`
 }
 
 // Line kinds.
@@ -298,6 +301,13 @@ type Line struct {
 	AmountCents int64 `json:"amountCents"`
 	// Note explains an adjustment line in words.
 	Note string `json:"note,omitempty"`
+	// With prepaid blocks (DeductPrepaid), a billable line's billed
+	// minutes split into those paid from a block and those billed as
+	// regie; AmountCents is then the regie minutes' price, and PaidBy
+	// labels the line (PaidPrepaid, PaidRegie or PaidPrepaidRegie).
+	PrepaidMinutes int64  `json:"prepaidMinutes,omitempty"`
+	RegieMinutes   int64  `json:"regieMinutes,omitempty"`
+	PaidBy         string `json:"paidBy,omitempty"`
 }
 
 // Intervention sums up one intervention: one session, or with
@@ -325,13 +335,23 @@ type Intervention struct {
 	BilledMinutes   int64 `json:"billedMinutes"`
 	CentsPerHour    int64 `json:"centsPerHour"`
 	AmountCents     int64 `json:"amountCents"`
+	// With prepaid blocks: the billed minutes paid from blocks (which,
+	// how many) and those billed as regie.
+	PrepaidMinutes int64       `json:"prepaidMinutes,omitempty"`
+	RegieMinutes   int64       `json:"regieMinutes,omitempty"`
+	Deductions     []Deduction `json:"deductions,omitempty"`
 }
 
 // Totals sum a statement. Amounts are euro cents; VAT is computed once on
 // the total exclusive of VAT, rounded half up.
 type Totals struct {
-	WorkedSeconds     int64 `json:"workedSeconds"`
-	WorkedMinutes     int64 `json:"workedMinutes"` // rounded up
+	WorkedSeconds int64 `json:"workedSeconds"`
+	// WorkedMinutes and CoveredMinutes are the sums of the work lines'
+	// WorkedMinutes (all, and the covered ones): a total shown beside its
+	// lines must add up to them, so it is summed from the rounded lines,
+	// never rounded again from the seconds.
+	WorkedMinutes     int64 `json:"workedMinutes"`
+	CoveredMinutes    int64 `json:"coveredMinutes"`
 	CoveredSeconds    int64 `json:"coveredSeconds"`
 	BillableSeconds   int64 `json:"billableSeconds"`
 	BillableMinutes   int64 `json:"billableMinutes"` // sum over interventions
@@ -341,6 +361,10 @@ type Totals struct {
 	VATPercent        int64 `json:"vatPercent"`
 	VATCents          int64 `json:"vatCents"`
 	TotalCents        int64 `json:"totalCents"` // inclusive of VAT
+	// With prepaid blocks: billed minutes paid from blocks, and billed as
+	// regie (BilledMinutes = PrepaidMinutes + RegieMinutes).
+	PrepaidMinutes int64 `json:"prepaidMinutes,omitempty"`
+	RegieMinutes   int64 `json:"regieMinutes,omitempty"`
 }
 
 // Statement is what Compute returns: the interventions, their lines (each
@@ -354,6 +378,8 @@ type Statement struct {
 	Lines         []Line         `json:"lines"`
 	Totals        Totals         `json:"totals"`
 	Settings      Settings       `json:"settings"`
+	// Prepaid is set when the customer's prepaid blocks were applied.
+	Prepaid *PrepaidSummary `json:"prepaid,omitempty"`
 }
 
 // Compute bills the sessions of in. It rejects input it cannot bill
@@ -364,7 +390,11 @@ func Compute(in Input) (Statement, error) {
 	if err := Validate(in); err != nil {
 		return Statement{}, err
 	}
-	return compute(in.Customer, in.Settings, []Input{in})
+	st, err := compute(in.Customer, in.Settings, []Input{in})
+	if err != nil || in.Prepaid == nil {
+		return st, err
+	}
+	return DeductPrepaid(st, *in.Prepaid)
 }
 
 // ComputeAll bills one customer's sessions whose facts differ (tickets of
@@ -426,7 +456,15 @@ func compute(customer string, s Settings, parts []Input) (Statement, error) {
 		t.BilledMinutes += iv.BilledMinutes
 		t.AmountCents += iv.AmountCents
 	}
-	t.WorkedMinutes = ceilDiv(t.WorkedSeconds, 60)
+	for _, l := range st.Lines {
+		if l.Kind != KindWork {
+			continue
+		}
+		t.WorkedMinutes += l.WorkedMinutes
+		if l.Covered {
+			t.CoveredMinutes += l.WorkedMinutes
+		}
+	}
 	t.VATPercent = s.VATPercent
 	t.VATCents = roundHalfUp(t.AmountCents*s.VATPercent, 100)
 	t.TotalCents = t.AmountCents + t.VATCents
@@ -632,6 +670,14 @@ func price(iv Intervention, lines []Line, s Settings) []Line {
 		lines = append(lines, adj)
 	}
 
+	priceLines(lines)
+	return lines
+}
+
+// priceLines prices one intervention's billable lines on the running total
+// of the minutes they charge for per surcharge: their billed minutes less
+// those a prepaid block paid.
+func priceLines(lines []Line) {
 	priced := map[int64]int64{} // surcharge -> minutes priced so far
 	for i := range lines {
 		l := &lines[i]
@@ -640,10 +686,10 @@ func price(iv Intervention, lines []Line, s Settings) []Line {
 		}
 		k := l.CentsPerHour * (100 + l.SurchargePercent)
 		before := priced[l.SurchargePercent]
-		priced[l.SurchargePercent] = before + l.BilledMinutes
-		l.AmountCents = roundHalfUp((before+l.BilledMinutes)*k, 6000) - roundHalfUp(before*k, 6000)
+		charged := l.BilledMinutes - l.PrepaidMinutes
+		priced[l.SurchargePercent] = before + charged
+		l.AmountCents = roundHalfUp((before+charged)*k, 6000) - roundHalfUp(before*k, 6000)
 	}
-	return lines
 }
 
 // RoundUp gives the minutes added to billable minutes: up to the next

@@ -78,6 +78,7 @@ type (
 		CategoryCovered *bool             `json:"categoryCovered"`
 		Sessions        []json.RawMessage `json:"sessions"`
 		Settings        *Settings         `json:"settings"`
+		Prepaid         *Prepaid          `json:"prepaid"` // prepaid.go
 	}
 	wireSession struct {
 		ID           int64             `json:"id"`
@@ -122,7 +123,7 @@ func Decode(r io.Reader) (Input, error) {
 		}
 		in.CategoryCovered = *w.CategoryCovered
 	}
-	in.Customer, in.Contract = w.Customer, w.Contract
+	in.Customer, in.Contract, in.Prepaid = w.Customer, w.Contract, w.Prepaid
 	if len(w.Sessions) > MaxSessions {
 		return Input{}, fieldErr("sessions", "more than %d sessions", MaxSessions)
 	}
@@ -268,6 +269,11 @@ func Validate(in Input) error {
 	if c := in.Contract; c != nil {
 		if err := validateContract(*c); err != nil {
 			return within("contract", err)
+		}
+	}
+	if p := in.Prepaid; p != nil {
+		if err := ValidatePrepaid(*p); err != nil {
+			return within("prepaid", err)
 		}
 	}
 	if len(in.Sessions) > MaxSessions {

@@ -244,3 +244,67 @@ func FuzzQuoteJSON(f *testing.F) {
 		checkConsistent(t, st)
 	})
 }
+
+// TestShownTotalsAddUp: the statement's summary ("6 min worked, of which
+// 2 min covered; 60 min billed") equals the sum of the lines shown above
+// it, for random months of sessions: the totals are summed from the
+// rounded lines, never rounded again on their own.
+func TestShownTotalsAddUp(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 2))
+	for i := range 2000 {
+		in := randomInput(r)
+		st, err := billing.Compute(in)
+		if err != nil {
+			t.Fatalf("input %d: %v", i, err)
+		}
+		var worked, covered, billed int64
+		for _, l := range st.Lines {
+			billed += l.BilledMinutes
+			if l.Kind != billing.KindWork {
+				continue
+			}
+			worked += l.WorkedMinutes
+			if l.Covered {
+				covered += l.WorkedMinutes
+			}
+		}
+		tot := st.Totals
+		if tot.WorkedMinutes != worked || tot.CoveredMinutes != covered || tot.BilledMinutes != billed {
+			t.Fatalf("input %d: totals say %d min worked, %d covered, %d billed; the lines add up to %d, %d, %d",
+				i, tot.WorkedMinutes, tot.CoveredMinutes, tot.BilledMinutes, worked, covered, billed)
+		}
+	}
+}
+
+// TestWorkedByLevelAddsUp: over random sessions, the duration a customer's
+// status page shows equals the sum of its parts per level, each part is
+// its own seconds rounded up once, and the total never hides time.
+func TestWorkedByLevelAddsUp(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 4))
+	for i := range 5000 {
+		var segs []billing.Segment
+		at := time.Date(2026, 3, 2, 9, 0, 0, 0, brussels)
+		seconds := map[billing.Level]int64{}
+		var all int64
+		for range r.IntN(8) {
+			at = at.Add(time.Duration(r.IntN(300)) * time.Second)
+			end := at.Add(time.Duration(r.IntN(400)) * time.Second)
+			seg := billing.Segment{Start: at, End: end, Level: billing.Levels[r.IntN(len(billing.Levels))], Technician: tina}
+			segs = append(segs, seg)
+			seconds[seg.Level] += seg.Seconds()
+			all += seg.Seconds()
+			at = end
+		}
+		parts, total := billing.WorkedByLevel(segs)
+		var sum int64
+		for _, p := range parts {
+			sum += p.Minutes
+			if p.Minutes != (seconds[p.Level]+59)/60 {
+				t.Fatalf("input %d: %s shown as %d min for %d s", i, p.Level, p.Minutes, seconds[p.Level])
+			}
+		}
+		if total != sum || total < (all+59)/60 {
+			t.Fatalf("input %d: duration %d min, parts add up to %d, worked %d s", i, total, sum, all)
+		}
+	}
+}

@@ -155,6 +155,7 @@ func CostLines(cat i18n.Catalog, lang i18n.Lang, c *protocol.CostNotice) []strin
 			"billed", strconv.FormatInt(e.BilledMinutes, 10), "amount", Euros(lang, e.AmountCents),
 			"vat", Euros(lang, e.VATCents), "total", Euros(lang, e.AmountCents+e.VATCents)))
 	}
+	lines = append(lines, prepaidLines(cat, lang, c.Prepaid)...)
 	return append(lines, cat.T(lang, "agent.cost.accept"))
 }
 

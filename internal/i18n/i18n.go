@@ -7,6 +7,8 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -99,7 +101,10 @@ func PageJSON(prefixes ...string) ([]byte, error) {
 }
 
 // T returns key's text in lang (Dutch when missing), with {name}
-// placeholders replaced from params given as name, value pairs.
+// placeholders replaced from params given as name, value pairs. A count
+// is written {name|one|other}: the form for lang's plural category of the
+// number, with # standing for it ("{minutes|# minuut|# minuten}"), so no
+// page says "1 minutes".
 func (c Catalog) T(lang Lang, key string, params ...string) string {
 	texts, ok := c[key]
 	if !ok {
@@ -109,8 +114,41 @@ func (c Catalog) T(lang Lang, key string, params ...string) string {
 	if !ok {
 		s = texts[Default]
 	}
+	values := map[string]string{}
 	for i := 0; i+1 < len(params); i += 2 {
-		s = strings.ReplaceAll(s, "{"+params[i]+"}", params[i+1])
+		values[params[i]] = params[i+1]
 	}
-	return s
+	return Placeholder.ReplaceAllStringFunc(s, func(m string) string {
+		p := Placeholder.FindStringSubmatch(m)
+		v, ok := values[p[1]]
+		switch {
+		case !ok:
+			return m
+		case p[2] == "":
+			return v
+		case PluralOne(lang, v):
+			return strings.ReplaceAll(p[3], "#", v)
+		default:
+			return strings.ReplaceAll(p[4], "#", v)
+		}
+	})
+}
+
+// Placeholder matches {name} and the plural form {name|one|other}; its
+// groups are the name, the "|" that marks a plural, and the two forms.
+var Placeholder = regexp.MustCompile(`\{([a-z]+)(?:(\|)([^{}|]*)\|([^{}|]*))?\}`)
+
+// PluralOne tells whether the number n takes the "one" form in lang, as
+// CLDR (and the browser's Intl.PluralRules) has it: 1 in Dutch and
+// English, 0 and 1 in French. A value that is not a whole number takes
+// "other".
+func PluralOne(lang Lang, n string) bool {
+	i, err := strconv.ParseInt(n, 10, 64)
+	if err != nil {
+		return false
+	}
+	if lang == FR {
+		return i == 0 || i == 1
+	}
+	return i == 1
 }

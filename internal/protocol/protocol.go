@@ -154,6 +154,15 @@ type Joined struct {
 	// keeps the consent (within the grace period) or asks for a new one
 	// with a ConsentRequest.
 	Resumed bool `json:"resumed,omitempty"`
+	// Lang is the language ("nl", "fr", "en") of the contact the session
+	// is for, as the desk recorded it: the customer's page switches to it
+	// (the customer can still switch back). "" when unknown.
+	Lang string `json:"lang,omitempty"`
+	// KeptLevel, in an answer to Resume, is the consent the relay kept:
+	// the agent shares again (and offers a stream) only when it is set.
+	// Empty: the consent lapsed (the grace period ran out, or the relay
+	// restarted) and a ConsentRequest follows.
+	KeptLevel string `json:"keptLevel,omitempty"`
 }
 
 // ICEServer mirrors the browser's RTCIceServer.
@@ -230,6 +239,19 @@ type CostNotice struct {
 	// Estimate is set when the technician's estimate exceeds an hour: the
 	// customer approves it, apart from the notice, before the work starts.
 	Estimate *Estimate `json:"estimate,omitempty"`
+	// Prepaid is set when the customer holds prepaid hours: the work is
+	// deducted from them before anything is billed (docs/billing.md).
+	Prepaid *PrepaidNotice `json:"prepaid,omitempty"`
+}
+
+// PrepaidNotice is the customer's prepaid balance before the work starts.
+type PrepaidNotice struct {
+	// LeftMinutes is what the valid blocks hold now.
+	LeftMinutes int64 `json:"leftMinutes"`
+	// Warning: the balance is at or below the desk's threshold.
+	Warning bool `json:"warning,omitempty"`
+	// ExpiredMinutes were left on blocks that expired unused.
+	ExpiredMinutes int64 `json:"expiredMinutes,omitempty"`
 }
 
 // Estimate is what a technician's estimate would cost, billed as the

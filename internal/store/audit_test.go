@@ -17,7 +17,7 @@ func auditedStore(t *testing.T) *Store {
 	t.Helper()
 	s, _ := openTest(t)
 	ctx := WithActor(context.Background(), Actor{Name: "user:1", IP: "192.0.2.7"})
-	if _, err := s.BootstrapAdmin(ctx, User{Email: "admin", Name: "Admin", PasswordHash: "secret-hash"}); err != nil {
+	if _, err := s.BootstrapAdmin(ctx, User{Email: "admin", Name: "Admin", PasswordHash: "secret-hash"}, 0); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 10; i++ {

@@ -128,11 +128,8 @@ func (s *Store) SetContractStatus(ctx context.Context, contractID int64, status,
 // the desk's default rate when contractID is 0. Earlier rates are kept: a
 // past session is billed at the rate of its day.
 func (s *Store) AddRate(ctx context.Context, contractID, centsPerHour int64, effectiveFrom string, by int64) error {
-	payload := map[string]any{"contract": contractID, "centsPerHour": centsPerHour, "effectiveFrom": effectiveFrom}
-	err := s.audited(ctx, "rate.added", payload, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO hourly_rates (contract_id, cents_per_hour, effective_from, created_by, created_at)
-			VALUES (?, ?, ?, ?, ?)`, nullID(contractID), centsPerHour, effectiveFrom, by, s.nowMS())
-		return err
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		return s.insertRate(ctx, tx, "", contractID, centsPerHour, effectiveFrom, by)
 	})
 	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY") {
 		return fmt.Errorf("store: contract %d: %w", contractID, ErrNotFound)
@@ -141,6 +138,17 @@ func (s *Store) AddRate(ctx context.Context, contractID, centsPerHour int64, eff
 		return fmt.Errorf("store: add rate: %w", err)
 	}
 	return nil
+}
+
+// insertRate records a rate and its audit entry in tx, by actor ("" for
+// the logged-in user the context carries).
+func (s *Store) insertRate(ctx context.Context, tx *sql.Tx, actor string, contractID, centsPerHour int64, effectiveFrom string, by int64) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO hourly_rates (contract_id, cents_per_hour, effective_from, created_by, created_at)
+		VALUES (?, ?, ?, ?, ?)`, nullID(contractID), centsPerHour, effectiveFrom, by, s.nowMS()); err != nil {
+		return err
+	}
+	return s.appendAudit(ctx, tx, actor, "rate.added",
+		map[string]any{"contract": contractID, "centsPerHour": centsPerHour, "effectiveFrom": effectiveFrom})
 }
 
 // DefaultRates returns the desk's default hourly rates, oldest first.

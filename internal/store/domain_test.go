@@ -100,7 +100,7 @@ func TestCoverageOverride(t *testing.T) {
 func TestLastAdminStaysAndDeactivationEndsLogins(t *testing.T) {
 	s, c := openTest(t)
 	ctx := context.Background()
-	if _, err := s.BootstrapAdmin(ctx, User{Email: "admin", Name: "Admin", PasswordHash: "h"}); err != nil {
+	if _, err := s.BootstrapAdmin(ctx, User{Email: "admin", Name: "Admin", PasswordHash: "h"}, 0); err != nil {
 		t.Fatal(err)
 	}
 	admin, _ := s.UserByEmail(ctx, "admin")

@@ -103,6 +103,9 @@ type Session struct {
 	TicketTitle    string
 	CustomerName   string
 	TechnicianName string
+	// Lang is the language of the person the session is for: the ticket's
+	// contact, else its customer; "" when the ticket names neither.
+	Lang string
 }
 
 // CodeExpired reports whether the session still waits for an agent whose
@@ -123,10 +126,12 @@ type Event struct {
 const sessionSelect = `
 	SELECT s.id, s.ticket_id, s.technician_id, s.status, s.code_expires_at, s.code_used_at, s.created_at,
 	       s.ended_at, COALESCE(s.ended_by, ''), COALESCE(s.end_reason, ''), s.outside_hours, s.override_reason,
-	       t.reference, t.title, t.customer_name, u.name
+	       t.reference, t.title, t.customer_name, u.name, COALESCE(ct.lang, cu.lang, '')
 	FROM remote_sessions s
 	JOIN tickets t ON t.id = s.ticket_id
-	JOIN users u ON u.id = s.technician_id`
+	JOIN users u ON u.id = s.technician_id
+	LEFT JOIN contacts ct ON ct.id = t.contact_id
+	LEFT JOIN customers cu ON cu.id = t.customer_id`
 
 func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 	var s Session
@@ -134,7 +139,7 @@ func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 	var used, ended sql.NullInt64
 	err := row.Scan(&s.ID, &s.TicketID, &s.TechnicianID, &s.Status, &expires, &used, &created,
 		&ended, &s.EndedBy, &s.EndReason, &s.OutsideHours, &s.OverrideReason,
-		&s.TicketRef, &s.TicketTitle, &s.CustomerName, &s.TechnicianName)
+		&s.TicketRef, &s.TicketTitle, &s.CustomerName, &s.TechnicianName, &s.Lang)
 	if err != nil {
 		return Session{}, err
 	}

@@ -99,7 +99,7 @@ func TestReopenKeepsDataAndSchemaVersion(t *testing.T) {
 func TestBootstrapAdminOnlyOnce(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
-	ok, err := s.BootstrapAdmin(ctx, User{Email: "admin", Name: "Admin", PasswordHash: "h"})
+	ok, err := s.BootstrapAdmin(ctx, User{Email: "admin", Name: "Admin", PasswordHash: "h"}, 0)
 	if err != nil || !ok {
 		t.Fatalf("first bootstrap = %v, %v", ok, err)
 	}
@@ -107,9 +107,28 @@ func TestBootstrapAdminOnlyOnce(t *testing.T) {
 	if _, err := s.db.Exec("DELETE FROM users"); err != nil {
 		t.Fatal(err)
 	}
-	ok, err = s.BootstrapAdmin(ctx, User{Email: "admin2", Name: "Admin", PasswordHash: "h"})
+	ok, err = s.BootstrapAdmin(ctx, User{Email: "admin2", Name: "Admin", PasswordHash: "h"}, 0)
 	if err != nil || ok {
 		t.Fatalf("second bootstrap = %v, %v; want false, nil", ok, err)
+	}
+}
+
+// TestBootstrapSetsDefaultRate: a fresh desk can price billable work at
+// once; the rate is in force from the first start and in the audit log.
+func TestBootstrapSetsDefaultRate(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	if ok, err := s.BootstrapAdmin(ctx, User{Email: "admin", Name: "Admin", PasswordHash: "h"}, 8500); err != nil || !ok {
+		t.Fatalf("bootstrap = %v, %v", ok, err)
+	}
+	today := time.Now().UTC().Format(time.DateOnly)
+	cents, ok, err := s.DefaultRateOn(ctx, today)
+	if err != nil || !ok || cents != 8500 {
+		t.Fatalf("default rate today = %d, %v, %v; want 8500", cents, ok, err)
+	}
+	var n int
+	if err := s.db.QueryRow(`SELECT count(*) FROM audit_log WHERE event = 'rate.added' AND actor = 'relay'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d rate.added entries by the relay (%v), want 1", n, err)
 	}
 }
 

@@ -29,14 +29,23 @@ type User struct {
 	Active       bool
 	PasswordHash string
 	CreatedAt    time.Time
+	// MustChangePassword is set by an admin's reset: the user may do
+	// nothing but choose a new password until they have.
+	MustChangePassword bool
+	// TOTPEnabled: the user confirmed a second factor and logins ask for it.
+	TOTPEnabled bool
 }
 
-const userColumns = "id, email, name, role, lang, languages, active, password_hash, created_at"
+// userColumns are the columns scanUser reads, each qualified by the table
+// alias u, so joins can use them too.
+const userColumns = "u.id, u.email, u.name, u.role, u.lang, u.languages, u.active, u.password_hash, u.created_at, " +
+	"u.must_change_password, u.totp_enabled_at IS NOT NULL"
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var created int64
-	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Lang, &u.Languages, &u.Active, &u.PasswordHash, &created); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Lang, &u.Languages, &u.Active, &u.PasswordHash, &created,
+		&u.MustChangePassword, &u.TOTPEnabled); err != nil {
 		return User{}, err
 	}
 	u.CreatedAt = fromMS(created)
@@ -82,11 +91,14 @@ func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 
 const settingBootstrapped = "bootstrapped_at"
 
-// BootstrapAdmin creates the first admin, once in the life of the database.
+// BootstrapAdmin creates the first admin, once in the life of the database,
+// and, when defaultCentsPerHour > 0, the desk's default hourly rate from
+// today, in the same transaction: a fresh desk can price billable work at
+// once, before anyone has found the rates page.
 // It returns false, creating nothing, when the bootstrap already happened:
 // even if every admin was later removed, this path stays closed, so the
 // first-start password can never be printed a second time by a restart.
-func (s *Store) BootstrapAdmin(ctx context.Context, u User) (bool, error) {
+func (s *Store) BootstrapAdmin(ctx context.Context, u User, defaultCentsPerHour int64) (bool, error) {
 	created := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var dummy string
@@ -106,6 +118,13 @@ func (s *Store) BootstrapAdmin(ctx context.Context, u User) (bool, error) {
 		if err := s.appendAudit(ctx, tx, "relay", "user.bootstrap_admin", userAudit(admin)); err != nil {
 			return err
 		}
+		if defaultCentsPerHour > 0 {
+			// From today in UTC: never later than the desk's own date.
+			from := fromMS(now).UTC().Format(time.DateOnly)
+			if err := s.insertRate(ctx, tx, "relay", 0, defaultCentsPerHour, from, admin.ID); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO settings (key, value) VALUES (?, ?)",
 			settingBootstrapped, fromMS(now).Format(time.RFC3339)); err != nil {
 			return err
@@ -121,7 +140,7 @@ func (s *Store) BootstrapAdmin(ctx context.Context, u User) (bool, error) {
 
 // UserByEmail finds a user by e-mail, case-insensitively.
 func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
-	return one(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE email = ?", email),
+	return one(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users u WHERE email = ?", email),
 		scanUser, fmt.Sprintf("user %q", email))
 }
 
@@ -132,13 +151,13 @@ func userAudit(u User) map[string]any {
 
 // User returns one user.
 func (s *Store) User(ctx context.Context, id int64) (User, error) {
-	return one(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id),
+	return one(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users u WHERE id = ?", id),
 		scanUser, fmt.Sprintf("user %d", id))
 }
 
 // Users lists every user, active ones first.
 func (s *Store) Users(ctx context.Context) ([]User, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT "+userColumns+" FROM users ORDER BY active DESC, name COLLATE NOCASE")
+	rows, err := s.db.QueryContext(ctx, "SELECT "+userColumns+" FROM users u ORDER BY active DESC, name COLLATE NOCASE")
 	if err != nil {
 		return nil, fmt.Errorf("store: users: %w", err)
 	}
@@ -208,23 +227,31 @@ func (s *Store) CreateLogin(ctx context.Context, tokenHash []byte, userID int64,
 // LoginByToken returns the unexpired login with this token hash.
 func (s *Store) LoginByToken(ctx context.Context, tokenHash []byte) (Login, error) {
 	row := s.db.QueryRowContext(ctx, `
-		SELECT l.csrf_token, l.expires_at, u.id, u.email, u.name, u.role, u.lang, u.languages, u.active, u.password_hash, u.created_at
+		SELECT l.csrf_token, l.expires_at, `+userColumns+`
 		FROM logins l JOIN users u ON u.id = l.user_id
 		WHERE l.token_hash = ? AND l.expires_at > ? AND u.active = 1`, tokenHash, s.nowMS())
-	var l Login
-	var expires, created int64
-	err := row.Scan(&l.CSRFToken, &expires, &l.User.ID, &l.User.Email, &l.User.Name, &l.User.Role,
-		&l.User.Lang, &l.User.Languages, &l.User.Active, &l.User.PasswordHash, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Login{}, fmt.Errorf("store: login: %w", ErrNotFound)
-	}
+	var expires int64
+	l, err := one(row, func(r interface{ Scan(...any) error }) (Login, error) {
+		var l Login
+		var err error
+		l.User, err = scanUser(scanPrefix{r, []any{&l.CSRFToken, &expires}})
+		return l, err
+	}, "login")
 	if err != nil {
-		return Login{}, fmt.Errorf("store: login: %w", err)
+		return Login{}, err
 	}
 	l.ExpiresAt = fromMS(expires)
-	l.User.CreatedAt = fromMS(created)
 	return l, nil
 }
+
+// scanPrefix scans a row whose first columns go to prefix and the rest to
+// the caller's destinations, so a join can reuse scanUser.
+type scanPrefix struct {
+	row    interface{ Scan(...any) error }
+	prefix []any
+}
+
+func (p scanPrefix) Scan(dest ...any) error { return p.row.Scan(append(p.prefix, dest...)...) }
 
 // DeleteLogin ends a login (logout). Expired logins are swept at the same time.
 func (s *Store) DeleteLogin(ctx context.Context, tokenHash []byte) error {

@@ -172,15 +172,16 @@ func (a *agentConn) join(ctx context.Context, join protocol.Join) error {
 	r.mu.Unlock()
 	a.room = r
 	a.log.Info("agent joined")
-	if err := a.sendJoined(ctx, sess, false); err != nil {
+	if err := a.sendJoined(ctx, sess, false, ""); err != nil {
 		return err
 	}
 	return a.askView(ctx, "")
 }
 
 // sendJoined tells the agent who asks, the session's settings, and the
-// token it may resume the session with after a drop.
-func (a *agentConn) sendJoined(ctx context.Context, sess store.Session, resumed bool) error {
+// token it may resume the session with after a drop; kept is the consent
+// level a resumed session keeps ("" when the customer is asked again).
+func (a *agentConn) sendJoined(ctx context.Context, sess store.Session, resumed bool, kept string) error {
 	token, err := a.h.newResumeToken(ctx, sess.ID)
 	if err != nil {
 		// The session works without; a drop then ends it.
@@ -198,7 +199,7 @@ func (a *agentConn) sendJoined(ctx context.Context, sess store.Session, resumed 
 		SessionID: sess.ID, Technician: stripControls(a.room.technicianName(sess)), Company: a.h.cfg.Company,
 		TicketRef: sess.TicketRef, TicketTitle: stripControls(sess.TicketTitle), ICEServers: servers, ICETransportPolicy: policy,
 		ReconfirmSeconds: int(timers.Every.Seconds()), ReconfirmAnswerSeconds: int(timers.Answer.Seconds()),
-		ResumeToken: token, GraceSeconds: int(a.h.cfg.Grace.Seconds()), Resumed: resumed,
+		ResumeToken: token, GraceSeconds: int(a.h.cfg.Grace.Seconds()), Resumed: resumed, Lang: sess.Lang, KeptLevel: kept,
 	})
 }
 
@@ -210,7 +211,23 @@ func (a *agentConn) askView(ctx context.Context, reason string) error {
 		map[string]string{"level": protocol.LevelView}); err != nil {
 		a.log.Error("record consent request", "err", err)
 	}
-	return a.conn.Send(protocol.ConsentRequest{Level: protocol.LevelView})
+	return a.conn.Send(protocol.ConsentRequest{Level: protocol.LevelView, Cost: a.viewCost(ctx)})
+}
+
+// viewCost is the cost notice for viewing when the session will be
+// billable (no contract, outside hours, ...), so the customer learns it
+// with the first question rather than on the bill. Viewing is not held
+// back when it cannot be priced: control is, and asks again.
+func (a *agentConn) viewCost(ctx context.Context) *protocol.CostNotice {
+	if a.h.cfg.Cost == nil {
+		return nil
+	}
+	cost, err := a.h.cfg.Cost(ctx, a.room.id, protocol.LevelView)
+	if err != nil {
+		a.log.Warn("view question without its cost notice", "err", err)
+		return nil
+	}
+	return cost
 }
 
 // refuse answers a failed join. Every failure counts as a guess, including

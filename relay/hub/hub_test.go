@@ -437,7 +437,7 @@ func TestJoinOutcomes(t *testing.T) {
 			j.ResumeToken = ""
 			want := protocol.Joined{SessionID: e.sess.ID, Technician: techName, Company: company,
 				TicketRef: e.sess.TicketRef, TicketTitle: "Kassa print geen tickets", ICEServers: iceServers,
-				ReconfirmSeconds: 1800, ReconfirmAnswerSeconds: 60, GraceSeconds: 60}
+				ReconfirmSeconds: 1800, ReconfirmAnswerSeconds: 60, GraceSeconds: 60, Lang: "nl"}
 			if !reflect.DeepEqual(j, want) {
 				t.Errorf("joined = %+v\nwant     %+v", j, want)
 			}

@@ -322,7 +322,11 @@ func (a *agentConn) resume(ctx context.Context, m protocol.Resume) error {
 		old.Close()
 	}
 	a.log.Info("agent resumed", "consent_kept", kept)
-	if err := a.sendJoined(ctx, sess, true); err != nil {
+	keptLevel := ""
+	if kept {
+		keptLevel = level
+	}
+	if err := a.sendJoined(ctx, sess, true, keptLevel); err != nil {
 		return err
 	}
 	if wasDown || interrupted {

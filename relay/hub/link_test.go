@@ -51,7 +51,10 @@ func TestDropWithinGraceKeepsTheConsent(t *testing.T) {
 	}
 	e.waitEvent(store.EventLinkDown)
 
-	back, _ := e.resumeAgent(oldToken)
+	back, j := e.resumeAgent(oldToken)
+	if j.KeptLevel != protocol.LevelControl {
+		t.Errorf("agent told the kept consent is %q, want control", j.KeptLevel)
+	}
 	if st := expectStatus(t, console, protocol.StatusLive); st.Reason != protocol.ReasonResumed || st.Level != protocol.LevelControl {
 		t.Errorf("console told %+v, want live, resumed, at control", st)
 	}
@@ -86,7 +89,10 @@ func TestDropLongerThanGraceNeedsNewConsent(t *testing.T) {
 				t.Fatalf("stored status %s, want interrupted", s.Status)
 			}
 
-			back, _ := e.resumeAgent(token)
+			back, j := e.resumeAgent(token)
+			if j.KeptLevel != "" {
+				t.Errorf("agent told the consent %q was kept, after the grace period", j.KeptLevel)
+			}
 			if q := expect[protocol.ConsentRequest](t, back); q.Level != protocol.LevelView {
 				t.Errorf("question %+v, want view again", q)
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/meekijk/meekijk/console"
 	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/httpx"
+	"github.com/meekijk/meekijk/internal/mail"
 	"github.com/meekijk/meekijk/internal/privfile"
 	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/safetext"
@@ -47,6 +48,8 @@ type Config struct {
 	PublicURL *url.URL
 	// AssetsDir serves the console's files from disk (development).
 	AssetsDir string
+	// AgentsDir holds the agent files the customer's download page offers.
+	AgentsDir string
 	// CheckpointInterval is how often the audit chain's head is appended
 	// to the checkpoint file; 0 means every 10 minutes.
 	CheckpointInterval time.Duration
@@ -97,6 +100,8 @@ type Server struct {
 	firstAdminPassword string
 	routes             []console.Route
 	turn               *turnserver.Server
+	auth               *auth.Service
+	mail               *mail.Worker // sends the mail queue while Run runs
 }
 
 // Routes lists every route the relay serves and the roles it needs.
@@ -113,13 +118,19 @@ func ParsePublicURL(s string) (*url.URL, error) {
 	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
 }
 
-// KeyFile, in the data directory, holds the HMAC key session codes and CSRF
-// tokens are stored under. It is kept out of the database on purpose: a
-// copy of the database alone reveals neither (docs/security.md).
+// KeyFile, in the data directory, holds the HMAC key session codes are
+// stored under. It is kept out of the database on purpose: a copy of the
+// database alone reveals no code (docs/security.md). CSRF tokens are keyed
+// under auth.KeyFile.
 const KeyFile = "hmac.key"
 
 // FirstAdminEmail is the login of the admin created at the first start.
 const FirstAdminEmail = "admin"
+
+// DefaultCentsPerHour is the desk's hourly rate set at the first start
+// (docs/billing.md), so billable work can be priced before an admin has
+// set the desk's own rate on the rates page.
+const DefaultCentsPerHour = 8500
 
 // New opens the store and builds the relay.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
@@ -139,7 +150,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	if created {
-		log.Info("new HMAC key for session codes and CSRF tokens; back it up with the database", "file", KeyFile)
+		log.Info("new HMAC key for session codes; back it up apart from the database", "file", KeyFile)
 	}
 	codes, err := sessioncode.NewHasher(key)
 	if err != nil {
@@ -164,11 +175,27 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if len(interrupted) > 0 {
 		log.Warn("sessions left open by the previous run are interrupted; their agents may resume them", "sessions", interrupted)
 	}
-	authn, err := auth.New(st, log.With("component", "auth"), auth.Config{SecureCookies: cfg.TLSCert != "" || cfg.PublicURL != nil && cfg.PublicURL.Scheme == "https", Key: key})
+	// The key sealing second factors lives beside the database, not in it.
+	authKey, err := auth.LoadKey(filepath.Join(cfg.DataDir, auth.KeyFile))
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	s.auth, err = auth.New(st, log.With("component", "auth"),
+		auth.Config{SecureCookies: cfg.TLSCert != "" || cfg.PublicURL != nil && cfg.PublicURL.Scheme == "https",
+			Key: authKey, Issuer: cfg.Company})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	// Mail (internal/mail): the key sealing the SMTP password lives beside
+	// the database, and one worker, started by Run, sends the queue.
+	mailKey, err := mail.LoadKey(cfg.DataDir)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.mail = mail.NewWorker(st, mailKey, mail.Sender{}, log.With("component", "mail"), nil, console.Receipts(st, nil))
 	pricer := console.NewPricer(st, nil)
 	maxAgents, err := agentCap(cfg.MaxAgents)
 	if err != nil {
@@ -191,9 +218,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.hub = hub.New(hubStore, log.With("component", "hub"), hubCfg)
 	consoleHandler, routes, err := console.New(console.Config{
-		Store: st, Auth: authn, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, Codes: codes,
+		Store: st, Auth: s.auth, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, Codes: codes,
 		SessionsPerHour: cfg.SessionsPerHour, AssetsDir: cfg.AssetsDir,
-		Recategorized: s.hub.Recategorized,
+		Company: cfg.Company, AgentsDir: cfg.AgentsDir,
+		Recategorized: s.hub.Recategorized, Mail: s.mail,
 	}, log.With("component", "console"))
 	if err != nil {
 		st.Close()
@@ -267,7 +295,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	created, err := s.store.BootstrapAdmin(ctx, store.User{Email: FirstAdminEmail, Name: "Admin", PasswordHash: hash})
+	created, err := s.store.BootstrapAdmin(ctx, store.User{Email: FirstAdminEmail, Name: "Admin", PasswordHash: hash}, DefaultCentsPerHour)
 	if err != nil {
 		return err
 	}
@@ -300,8 +328,9 @@ func (s *Server) Run(ctx context.Context) error {
 		fmt.Fprintf(s.cfg.Stdout, "Listening on %s\n", ln.Addr())
 	}
 	if s.firstAdminPassword != "" {
-		fmt.Fprintf(s.cfg.Stdout, "First admin login: %s  password: %s\n(shown only this once; keep it safe)\n",
-			FirstAdminEmail, s.firstAdminPassword)
+		fmt.Fprintf(s.cfg.Stdout, "First admin login: %s  password: %s\n(shown only this once; keep it safe)\n"+
+			"Default hourly rate: EUR %d.%02d (change it in the console under Rates)\n",
+			FirstAdminEmail, s.firstAdminPassword, DefaultCentsPerHour/100, DefaultCentsPerHour%100)
 		s.firstAdminPassword = ""
 	}
 	if s.cfg.CheckpointInterval <= 0 {
@@ -317,6 +346,12 @@ func (s *Server) Run(ctx context.Context) error {
 		stopCheckpoints()
 		<-cpDone
 	}()
+	// The login guard writes its audit summaries until Run returns: its
+	// deferred stop runs after the HTTP server has shut down, so the last
+	// failures are counted in them.
+	defer runOwned(context.WithoutCancel(ctx), s.auth.Run)()
+	// The mail worker stops with ctx; what it has not sent stays queued.
+	defer runOwned(ctx, s.mail.Run)()
 	serveErr := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCert != "" {
@@ -349,4 +384,20 @@ func (s *Server) Run(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// runOwned runs run(ctx) in a goroutine and returns the function that
+// cancels it and waits until it has returned: Run defers it, so the
+// goroutine never outlives the server.
+func runOwned(ctx context.Context, run func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }

@@ -158,6 +158,10 @@ func TestEveryRouteIsPublicByIntentOrProtected(t *testing.T) {
 		"GET /i18n.json":             "texts of the login page",
 		"POST /api/v1/login":         "logging in",
 		"GET /status/{ref}/{secret}": "the customer's status page; the secret is the key",
+		"GET /estimate/{token}":      "the customer's estimate approval from the mailed link; the token is the key",
+		"POST /estimate/{token}":     "the customer approves an estimate; the token is the key",
+		"GET /hulp":                  "the customer's download page",
+		"GET /hulp/{file}":           "the agent files it offers",
 		"GET /ws/agent":              "agents authenticate with their one-time code",
 		"GET /healthz":               "health checks",
 	}

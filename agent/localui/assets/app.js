@@ -10,7 +10,14 @@ let state = { phase: 'code', lang: 'nl' };
 function t(key, params = {}) {
   const entry = catalog['agent.' + key];
   const text = entry ? (entry[state.lang] || entry.nl) : key;
-  return text.replace(/\{(\w+)\}/g, (m, n) => (n in params ? String(params[n]) : m));
+  // {n} and, for a count, {n|one|other} with # for the number, by the
+  // language's plural rules (as internal/i18n words them in Go).
+  const rules = new Intl.PluralRules(state.lang);
+  return text.replace(/\{(\w+)(?:\|([^{}|]*)\|([^{}|]*))?\}/g, (m, n, one, other) => {
+    if (!(n in params)) return m;
+    if (one === undefined) return String(params[n]);
+    return (rules.select(Number(params[n])) === 'one' ? one : other).replaceAll('#', String(params[n]));
+  });
 }
 
 /**
@@ -32,8 +39,13 @@ async function send(url, init) {
   }
 }
 
+// agentGone: the agent program stopped (its page server no longer
+// answers). Nothing on the page can work then, so nothing is offered.
+let agentGone = false;
+
 /** @param {string} kind @param {string} [value] */
 async function act(kind, value = '') {
+  if (agentGone) return;
   await send('action', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind, value }) });
 }
 
@@ -147,7 +159,12 @@ function render() {
   for (const el of document.querySelectorAll('[data-t]')) el.textContent = t(/** @type {string} */ (el.getAttribute('data-t')));
   document.title = t('title');
   /** @type {HTMLSelectElement} */ ($('lang')).value = state.lang;
-  for (const sec of document.querySelectorAll('main > section')) /** @type {HTMLElement} */ (sec).hidden = sec.id !== 'phase-' + state.phase;
+  // A session that ended says so itself; any other state of a program
+  // that stopped is no longer true.
+  const gone = agentGone && state.phase !== 'ended' && state.phase !== 'declined';
+  document.body.dataset.agent = gone ? 'gone' : 'running';
+  $('gone').hidden = !gone;
+  for (const sec of document.querySelectorAll('main > section')) /** @type {HTMLElement} */ (sec).hidden = gone || sec.id !== 'phase-' + state.phase;
   $('code-error').textContent = state.error ? t('error.' + state.error, { seconds: state.retryAfter || 60 }) : '';
   const ask = state.phase === 'ask' && state.prompt ? state.prompt.lines : [];
   $('ask-lines').replaceChildren(...ask.map((/** @type {string} */ l, /** @type {number} */ i) => el(i === 0 ? 'h1' : 'p', l)));
@@ -157,7 +174,7 @@ function render() {
   $('level-line').textContent = state.level ? t('level.' + state.level) : '';
   $('stop-control').hidden = state.level !== 'control';
   $('stop-intervention').hidden = state.level !== 'data_intervention';
-  $('link').hidden = !state.link;
+  $('link').hidden = gone || !state.link;
   $('link').textContent = state.link ? t('link.' + state.link) : '';
   renderPrompt();
   $('chat-log').replaceChildren(...(state.chat || []).map((/** @type {any} */ c) => {
@@ -235,7 +252,28 @@ send('i18n.json').then((r) => r.json()).then((c) => {
   catalog = c;
   render();
   const events = new EventSource('events');
-  events.onmessage = (ev) => { state = JSON.parse(ev.data); render(); };
+  let first = true;
+  events.onmessage = (ev) => {
+    state = JSON.parse(ev.data);
+    render();
+    // Until the code says whom the session is for, the browser's
+    // language is the best guess (the agent ignores it after that).
+    const browser = (navigator.language || '').slice(0, 2);
+    if (first && state.phase === 'code' && ['nl', 'fr', 'en'].includes(browser) && browser !== state.lang) act('browser_lang', browser);
+    first = false;
+  };
   // Once the session is over the agent exits; keep showing the last state.
-  events.onerror = () => { if (state.phase === 'ended' || state.phase === 'declined') events.close(); };
+  // Otherwise a broken stream means the program stopped, unless its page
+  // server still answers (then the stream reconnects by itself).
+  events.onerror = () => {
+    if (state.phase === 'ended' || state.phase === 'declined') {
+      events.close();
+      return;
+    }
+    fetch('i18n.json', { cache: 'no-store' }).then((r) => { if (!r.ok) throw new Error(String(r.status)); }).catch(() => {
+      events.close();
+      agentGone = true;
+      render();
+    });
+  };
 });
