@@ -242,7 +242,8 @@ func measureCapacity(t *testing.T) *capacity {
 
 // startRelayBinary starts the real relay binary on a free loopback port.
 func startRelayBinary(t *testing.T) (p *testrig.Proc, base, password string, err error) {
-	p, err = testrig.Start(t, nil, bin.relay, "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-company", "Softwarehuis Janssens")
+	p, err = testrig.Start(t, nil, bin.relay, "-addr", "127.0.0.1:0", "-data", t.TempDir(), "-company", "Softwarehuis Janssens",
+		"-max-agents-per-ip", strconv.Itoa(benchAgentsPerIP), "-sessions-per-hour", strconv.Itoa(benchSessionsPerHour))
 	if err != nil {
 		return nil, "", "", err
 	}

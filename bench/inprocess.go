@@ -12,6 +12,14 @@ import (
 	"github.com/meekijk/meekijk/relay/server"
 )
 
+// The benchmark measures what the relay can carry, so it lifts the caps a
+// desk runs with: its idle agents come from a few loopback addresses and
+// its one technician starts thousands of sessions.
+const (
+	benchAgentsPerIP     = 1 << 20
+	benchSessionsPerHour = 1 << 20
+)
+
 // Relay is the relay's own server code running in this process: what the
 // cheap tests talk to, and what the benchmark profiles the heap of.
 type Relay struct {
@@ -23,7 +31,8 @@ type Relay struct {
 // until ctx ends; Wait returns its exit.
 func StartRelay(ctx context.Context, dir string, log *slog.Logger) (*Relay, error) {
 	pr, pw := io.Pipe()
-	srv, err := server.New(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dir, Company: "Bench", Version: "bench", Stdout: pw}, log)
+	srv, err := server.New(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dir, Company: "Bench", Version: "bench", Stdout: pw,
+		MaxAgentsPerIP: benchAgentsPerIP, SessionsPerHour: benchSessionsPerHour}, log)
 	if err != nil {
 		return nil, fmt.Errorf("relay: %w", err)
 	}

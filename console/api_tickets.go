@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/meekijk/meekijk/internal/codeguard"
 	"github.com/meekijk/meekijk/internal/helpdesk"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/sessioncode"
@@ -439,7 +440,8 @@ func (c *console) startSession(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s, err := c.Store.CreateSession(r.Context(), store.NewSession{TicketID: ticketID, TechnicianID: login(r).User.ID,
-		CodeHash: hash, CodeExpires: now.Add(c.CodeTTL), OutsideHours: outside, OverrideReason: reason})
+		CodeHash: hash, CodeExpires: now.Add(c.CodeTTL), OutsideHours: outside, OverrideReason: reason,
+		MaxLiveCodes: codeguard.LiveCodesPerTechnician, MaxPerHour: c.SessionsPerHour})
 	if err != nil {
 		return err
 	}
@@ -492,7 +494,7 @@ func (c *console) freshCode(ctx context.Context) (string, []byte, error) {
 		if err != nil {
 			return "", nil, err
 		}
-		hash := sessioncode.Hash(code)
+		hash := c.Codes.Hash(code)
 		inUse, err := c.Store.CodeInUse(ctx, hash)
 		if err != nil {
 			return "", nil, err

@@ -19,9 +19,12 @@ import (
 
 	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/calendar"
+	"github.com/meekijk/meekijk/internal/codeguard"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/i18n"
 	"github.com/meekijk/meekijk/internal/mail"
+	"github.com/meekijk/meekijk/internal/safetext"
+	"github.com/meekijk/meekijk/internal/sessioncode"
 	"github.com/meekijk/meekijk/internal/store"
 )
 
@@ -44,6 +47,12 @@ type Config struct {
 	Socket SocketFunc
 	// CodeTTL is how long a session code stays valid.
 	CodeTTL time.Duration
+	// SessionsPerHour caps the sessions one technician starts in an hour;
+	// 0 means codeguard.SessionsPerTechnicianPerHour.
+	SessionsPerHour int
+	// Codes hashes session codes for the store; nil: a random key, so
+	// codes work only while this process runs (tests).
+	Codes *sessioncode.Hasher
 	// AssetsDir, when set, serves the assets from disk instead of the
 	// binary, so pages can be edited without rebuilding.
 	AssetsDir string
@@ -81,6 +90,15 @@ type Route struct {
 func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.SessionsPerHour <= 0 {
+		cfg.SessionsPerHour = codeguard.SessionsPerTechnicianPerHour
+	}
+	if cfg.Codes == nil {
+		var err error
+		if cfg.Codes, err = sessioncode.RandomHasher(); err != nil {
+			return nil, nil, err
+		}
 	}
 	catJSON, err := i18n.PageJSON("console.", "ticket.", "reason.")
 	if err != nil {
@@ -211,7 +229,11 @@ func (c *console) handle(h apiFunc) http.HandlerFunc {
 func (c *console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var fe *store.FieldError
 	var ce *calendar.FieldError
+	var le *store.LimitError
 	switch {
+	case errors.As(err, &le):
+		err = &httpx.Problem{Status: http.StatusTooManyRequests, Code: "too_many_" + le.Limit,
+			Message: le.Error(), RetryAfter: le.Until.Sub(c.Now())}
 	case errors.As(err, &fe) && errors.Is(err, store.ErrConflict):
 		err = &httpx.Problem{Status: http.StatusConflict, Code: "conflict", Field: fe.Field, Message: fe.Err.Error()}
 	case errors.As(err, &fe):
@@ -251,15 +273,19 @@ func queryID(r *http.Request, name string) (int64, error) {
 }
 
 // text validates a text field: trimmed, at most max characters, required
-// unless optional.
+// unless optional. A control character is refused; format characters
+// (bidi overrides, zero-width characters) are dropped by safetext, so no
+// title or name staff type reaches a customer's consent question or status
+// page able to read as something else.
 func text(field, v string, max int, optional bool) (string, error) {
-	v = strings.TrimSpace(v)
+	refused := strings.ContainsFunc(v, func(r rune) bool { return r < ' ' && r != '\n' && r != '\t' })
+	v = strings.TrimSpace(safetext.Lines(v))
 	switch {
 	case v == "" && !optional:
 		return "", httpx.FieldError(field, "%s is required", field)
 	case utf8.RuneCountInString(v) > max:
 		return "", httpx.FieldError(field, "%s is longer than %d characters", field, max)
-	case strings.ContainsFunc(v, func(r rune) bool { return r < ' ' && r != '\n' && r != '\t' }):
+	case refused:
 		return "", httpx.FieldError(field, "%s contains control characters", field)
 	}
 	return v, nil

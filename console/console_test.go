@@ -34,6 +34,9 @@ const (
 
 var discard = slog.New(slog.DiscardHandler)
 
+// codes is the console's code hasher, under a fixed test key.
+var codes, _ = sessioncode.NewHasher([]byte("0123456789abcdef0123456789abcdef"))
+
 // passwordHash is computed once: argon2id is deliberately slow.
 var passwordHash = sync.OnceValues(func() (string, error) { return auth.HashPassword(password) })
 
@@ -97,7 +100,7 @@ func newEnv(t *testing.T) *env {
 	}
 	worker := mail.NewWorker(st, mailKey, mail.Sender{}, discard, clk.now, console.Receipts(st, clk.now))
 	h, _, err := console.New(console.Config{
-		Store: st, Auth: svc, CodeTTL: codeTTL, Now: clk.now, Mail: worker,
+		Store: st, Auth: svc, CodeTTL: codeTTL, Now: clk.now, Codes: codes, Mail: worker,
 		Socket: func(w http.ResponseWriter, r *http.Request, user store.User, id int64) {
 			sockets <- socketCall{user, id}
 			w.WriteHeader(http.StatusNoContent)
@@ -440,8 +443,8 @@ func TestStartSession(t *testing.T) {
 		Code    string
 	}
 	a.decode(t, &out)
-	if !regexp.MustCompile(`^\d{3} \d{3} \d{3}$`).MatchString(out.Code) {
-		t.Fatalf("code %q, want three groups of three digits", out.Code)
+	if !regexp.MustCompile(`^\d{3} \d{3} \d{3} \d{3}$`).MatchString(out.Code) {
+		t.Fatalf("code %q, want four groups of three digits", out.Code)
 	}
 	digits := strings.ReplaceAll(out.Code, " ", "")
 	s := out.Session
@@ -459,7 +462,7 @@ func TestStartSession(t *testing.T) {
 	if err := e.st.DB().QueryRow("SELECT code_hash FROM remote_sessions WHERE id = ?", s.ID).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(stored, sessioncode.Hash(digits)) {
+	if !bytes.Equal(stored, codes.Hash(digits)) {
 		t.Error("stored code_hash is not the hash of the shown code")
 	}
 	files, _ := filepath.Glob(filepath.Join(e.dir, "m.db*"))

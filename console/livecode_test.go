@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meekijk/meekijk/internal/sessioncode"
 	"github.com/meekijk/meekijk/internal/store"
 )
 
@@ -36,10 +35,10 @@ func TestOneLiveCodePerTicket(t *testing.T) {
 		t.Fatalf("first session after a new code: %q, %v; want ended", old.Status, err)
 	}
 	digits := func(code string) string { return strings.ReplaceAll(code, " ", "") }
-	if _, err := e.st.RedeemCode(ctx, sessioncode.Hash(digits(first.Code)), "agent", nil); !errors.Is(err, store.ErrSessionOver) {
+	if _, err := e.st.RedeemCode(ctx, codes.Hash(digits(first.Code)), "agent", nil); !errors.Is(err, store.ErrSessionOver) {
 		t.Errorf("the replaced code still works: %v", err)
 	}
-	if _, err := e.st.RedeemCode(ctx, sessioncode.Hash(digits(second.Code)), "agent", nil); err != nil {
+	if _, err := e.st.RedeemCode(ctx, codes.Hash(digits(second.Code)), "agent", nil); err != nil {
 		t.Fatalf("the live code: %v", err)
 	}
 	a := e.do(c, "POST", path, "")

@@ -6,7 +6,9 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 	"github.com/meekijk/meekijk/internal/billing"
 	"github.com/meekijk/meekijk/internal/helpdesk"
 	"github.com/meekijk/meekijk/internal/i18n"
+	"github.com/meekijk/meekijk/internal/safetext"
 	"github.com/meekijk/meekijk/internal/store"
 )
 
@@ -167,15 +170,20 @@ func (c *console) statusPage(w http.ResponseWriter, r *http.Request) error {
 	tmpl.Funcs(template.FuncMap{"t": func(key string, params ...string) string {
 		return c.status.catalog.T(lang, key, params...)
 	}})
+	// Rendered whole, then cleaned by safetext as it leaves: text typed
+	// before cleaning existed, or written into the database by other
+	// means, reaches the customer without bidi or format characters too.
+	// The page's own markup and catalogue hold none.
+	var page strings.Builder
+	if err := tmpl.Execute(&page, view); err != nil {
+		return fmt.Errorf("render status page: %w", err)
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if !view.Found {
 		w.WriteHeader(http.StatusNotFound)
 	}
-	if err := tmpl.Execute(w, view); err != nil {
-		// Headers are sent: the page can only be cut short, and logged.
-		c.log.Error("render status page", "err", err)
-	}
+	_, _ = io.WriteString(w, safetext.Lines(page.String()))
 	return nil
 }
 

@@ -106,8 +106,8 @@ func startSession(t *testing.T, tab context.Context, title string) string {
 		chromedp.Click(chromedp.CSS(`#open-session`)),
 		chromedp.WaitVisible(chromedp.CSS(`#status[data-status]`)),
 	)
-	if len(strings.ReplaceAll(code, " ", "")) != 9 {
-		t.Fatalf("session code %q is not 9 digits", code)
+	if len(strings.ReplaceAll(code, " ", "")) != 12 {
+		t.Fatalf("session code %q is not 12 digits", code)
 	}
 	return code
 }

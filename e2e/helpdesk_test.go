@@ -357,8 +357,8 @@ func TestOverrideOutsideHours(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#session-code`)),
 	)
 	code := strings.ReplaceAll(text(t, admin, `#session-code`), " ", "")
-	if len(code) != 9 {
-		t.Fatalf("session code %q is not 9 digits", code)
+	if len(code) != 12 {
+		t.Fatalf("session code %q is not 12 digits", code)
 	}
 	var outside bool
 	var reason string

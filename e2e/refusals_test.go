@@ -57,8 +57,8 @@ func codeError(t *testing.T, tab context.Context) string {
 }
 
 // TestCodeRefusals: wrong, reused and expired codes are refused with a
-// clear message in the customer's language, and the sixth wrong guess in a
-// minute is throttled, even with the right code.
+// clear message in the customer's language, and after three wrong guesses
+// the address waits, even with the right code.
 func TestCodeRefusals(t *testing.T) {
 	s := newScene(t, "-code-ttl", "3s")
 	r, console := s.relay, s.console
@@ -72,23 +72,23 @@ func TestCodeRefusals(t *testing.T) {
 	}
 	waitConsoleStatus(t, console, "expired", 5*time.Second)
 
-	// Wrong codes: four more (the expired one counted as a guess).
-	for i := 0; i < 4; i++ {
-		resubmitCode(t, customer, "000 000 00"+string(rune('1'+i)))
+	// Wrong codes: two more (the expired one counted as a guess).
+	for i := 0; i < 2; i++ {
+		resubmitCode(t, customer, "000 000 000 00"+string(rune('1'+i)))
 		if msg := codeError(t, customer); !strings.Contains(msg, "niet juist") {
 			t.Fatalf("wrong code %d: message %q, want 'niet juist'", i+1, msg)
 		}
 	}
 	// A malformed code is caught on the page and never sent.
 	resubmitCode(t, customer, "12345")
-	if msg := codeError(t, customer); !strings.Contains(msg, "9 cijfers") {
-		t.Errorf("short code message %q, want '9 cijfers'", msg)
+	if msg := codeError(t, customer); !strings.Contains(msg, "12 cijfers") {
+		t.Errorf("short code message %q, want '12 cijfers'", msg)
 	}
-	// The sixth wrong guess within the minute is throttled, and so is a
-	// right code: a guesser learns nothing while throttled.
-	resubmitCode(t, customer, "000 000 009")
+	// The fourth guess within the minute is throttled, and so is a right
+	// code: a guesser learns nothing while throttled.
+	resubmitCode(t, customer, "000 000 000 009")
 	if msg := codeError(t, customer); !strings.Contains(msg, "Te veel foute pogingen") {
-		t.Fatalf("sixth guess: message %q, want throttling", msg)
+		t.Fatalf("fourth guess: message %q, want throttling", msg)
 	}
 	run(t, console, "back to tickets", chromedp.Navigate(r.url+"/#/tickets"), chromedp.WaitVisible(chromedp.CSS(`#new-ticket`)))
 	fresh := startSession(t, console, "Verse code")

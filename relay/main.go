@@ -18,6 +18,7 @@ import (
 
 	"github.com/meekijk/meekijk/internal/audit"
 	"github.com/meekijk/meekijk/internal/billing"
+	"github.com/meekijk/meekijk/internal/codeguard"
 	"github.com/meekijk/meekijk/relay/hub"
 	"github.com/meekijk/meekijk/relay/server"
 )
@@ -106,6 +107,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	codeTTL := fs.String("code-ttl", envOr("MEEKIJK_CODE_TTL", "10m"), "how long a session code stays valid (env MEEKIJK_CODE_TTL)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", os.Getenv("MEEKIJK_TLS_CERT"), "TLS certificate file; with -tls-key serves HTTPS (env MEEKIJK_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", os.Getenv("MEEKIJK_TLS_KEY"), "TLS key file (env MEEKIJK_TLS_KEY)")
+	publicURL := fs.String("public-url", os.Getenv("MEEKIJK_PUBLIC_URL"), "the URL technicians and agents reach the relay at, e.g. https://hulp.example.be; requests for another host are refused (env MEEKIJK_PUBLIC_URL)")
 	fs.DurationVar(&cfg.CheckpointInterval, "checkpoint-interval", time.Minute, "how often the audit chain's head is sealed in DATA/"+server.CheckpointFile+" (at most 1m; also every 100 entries and at shutdown)")
 	fs.StringVar(&cfg.AuditSyslog, "audit-syslog", os.Getenv("MEEKIJK_AUDIT_SYSLOG"), "also send each audit checkpoint to this syslog server (RFC 5424), udp://HOST:PORT or tcp://HOST:PORT (env MEEKIJK_AUDIT_SYSLOG)")
 	fs.StringVar(&cfg.TURN.UDPAddr, "turn-udp", os.Getenv("MEEKIJK_TURN_UDP"), "embedded TURN relay's UDP listen address, e.g. 0.0.0.0:3478; empty: no TURN (env MEEKIJK_TURN_UDP)")
@@ -114,6 +116,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	turnRelayIP := fs.String("turn-relay-ip", os.Getenv("MEEKIJK_TURN_RELAY_IP"), "the host's own IPv4 address relayed media is sent from, when -turn-public-ip is a 1:1 NAT's address (env MEEKIJK_TURN_RELAY_IP)")
 	fs.StringVar(&cfg.TURN.Allow, "turn-allow", os.Getenv("MEEKIJK_TURN_ALLOW"), "comma-separated private ranges TURN may relay to (default none: loopback and private peers are refused)")
 	fs.BoolVar(&cfg.TURN.RelayOnly, "relay-only", false, "send media only through the TURN relay, keeping both sides' addresses private")
+	fs.IntVar(&cfg.MaxAgents, "max-agents", 0, "most agent connections at once; 0: as many as the descriptor limit allows, keeping a reserve for the console")
+	fs.IntVar(&cfg.MaxAgentsPerIP, "max-agents-per-ip", server.DefaultMaxAgentsPerIP, "most agent connections at once from one address")
+	fs.IntVar(&cfg.SessionsPerHour, "sessions-per-hour", codeguard.SessionsPerTechnicianPerHour, "most sessions one technician may start in an hour (load tests raise it)")
 	fs.DurationVar(&cfg.Grace, "grace", hub.DefaultGrace, "how long a session keeps the customer's consent while the agent is unreachable")
 	fs.StringVar(&cfg.AgentsDir, "agents", os.Getenv("MEEKIJK_AGENTS"), "directory of agent files (agent-windows-amd64.exe, agent-linux-amd64, …) offered to customers on /hulp (env MEEKIJK_AGENTS)")
 	fs.StringVar(&cfg.AssetsDir, "assets", "", "serve the console's files from this directory instead of the binary (development)")
@@ -135,6 +140,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return fmt.Errorf("-tls-cert and -tls-key go together")
+	}
+	if *publicURL != "" {
+		if cfg.PublicURL, err = server.ParsePublicURL(*publicURL); err != nil {
+			return err
+		}
+		if cfg.TLSCert != "" && cfg.PublicURL.Scheme != "https" {
+			return fmt.Errorf("-public-url %q: the relay serves HTTPS, so the URL must start with https://", *publicURL)
+		}
 	}
 	for _, f := range []struct {
 		flag, value string

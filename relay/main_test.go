@@ -26,6 +26,10 @@ func TestFlags(t *testing.T) {
 		{[]string{"-code-ttl", "-5m"}, "-code-ttl", ""},
 		{[]string{"-tls-cert", "c.pem"}, "go together", ""},
 		{[]string{"-nonsense"}, "flag provided but not defined", ""},
+		{[]string{"-public-url", "ftp://desk.example.be"}, "-public-url", ""},
+		{[]string{"-public-url", "https://desk.example.be/console"}, "-public-url", ""},
+		{[]string{"-public-url", "desk.example.be"}, "-public-url", ""},
+		{[]string{"-tls-cert", "c.pem", "-tls-key", "k.pem", "-public-url", "http://desk.example.be"}, "https://", ""},
 	}
 	for _, c := range cases {
 		var out, errOut bytes.Buffer

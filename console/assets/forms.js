@@ -23,6 +23,8 @@ export function errorText(err) {
   if (err instanceof APIError) {
     if (err.code === 'bad_credentials') return t('error.bad_credentials');
     if (err.code === 'throttled') return t('error.throttled', { seconds: err.retryAfter || 60 });
+    // A cap on new sessions (too_many_live_codes, too_many_sessions_per_hour).
+    if (err.code.startsWith('too_many_') && has(`console.error.${err.code}`)) return t(`error.${err.code}`, { seconds: err.retryAfter || 60 });
     if (err.code === 'invalid' && err.field) return FIELD_LABELS[err.field] ? t('error.invalid', { field: t(FIELD_LABELS[err.field]) }) : t('error.invalid_unnamed');
     if (err.code === 'not_found') return t('error.not_found');
     if (err.code === 'forbidden') return t('error.forbidden');

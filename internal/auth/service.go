@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -14,7 +15,8 @@ import (
 	"github.com/meekijk/meekijk/internal/store"
 )
 
-// CookieName is the console's login cookie.
+// CookieName is the console's login cookie; under TLS it is sent as
+// "__Host-" + CookieName (cookieName).
 const CookieName = "meekijk_login"
 
 // CSRFHeader carries the login's CSRF token on every state-changing request.
@@ -38,11 +40,13 @@ type Store interface {
 
 // Config tunes the service.
 type Config struct {
-	// SecureCookies marks cookies Secure; set when the relay serves TLS.
+	// SecureCookies marks cookies Secure and names the login cookie
+	// __Host-meekijk_login; set when the relay serves TLS.
 	SecureCookies bool
 	// LoginTTL is how long a login lasts.
 	LoginTTL time.Duration
-	// Key seals second-factor secrets (LoadKey; 32 bytes).
+	// Key seals second-factor secrets and keys the CSRF tokens
+	// (LoadKey; 32 bytes).
 	Key []byte
 	// Issuer names the desk in authenticator apps; "Meekijk" when empty.
 	Issuer string
@@ -158,13 +162,14 @@ func (s *Service) Login(w http.ResponseWriter, r *http.Request, c Credentials) (
 		}
 	}
 	s.guard.succeed(ip, account)
-	token, csrf := NewToken(), NewToken()
+	token := NewToken()
+	csrf := s.csrfFor(token)
 	expires := s.cfg.Now().Add(s.cfg.LoginTTL)
-	if err := s.store.CreateLogin(ctx, HashToken(token), u.ID, csrf, expires); err != nil {
+	if err := s.store.CreateLogin(ctx, HashToken(token), u.ID, s.storedCSRF(csrf), expires); err != nil {
 		return store.Login{}, fmt.Errorf("login: %w", err)
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: CookieName, Value: token, Path: "/", Expires: expires,
+		Name: s.cookieName(), Value: token, Path: "/", Expires: expires,
 		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteStrictMode,
 	})
 	s.log.Info("login", "user", u.ID, "ip", ip)
@@ -201,14 +206,14 @@ func (s *Service) checkCode(ctx context.Context, userID int64, code string) (fac
 
 // Logout ends the request's login and clears the cookie.
 func (s *Service) Logout(w http.ResponseWriter, r *http.Request) error {
-	if c, err := r.Cookie(CookieName); err == nil {
+	if c, err := r.Cookie(s.cookieName()); err == nil {
 		// Logout is served behind Require, which names the actor in the
 		// context for the audit entry.
 		if err := s.store.DeleteLogin(r.Context(), HashToken(c.Value)); err != nil {
 			return err
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1,
+	http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteStrictMode})
 	return nil
 }
@@ -217,7 +222,7 @@ var errNoLogin = &httpx.Problem{Status: http.StatusUnauthorized, Code: "login_re
 
 // Authenticate returns the login behind the request's cookie.
 func (s *Service) Authenticate(r *http.Request) (store.Login, error) {
-	c, err := r.Cookie(CookieName)
+	c, err := r.Cookie(s.cookieName())
 	if err != nil || c.Value == "" {
 		return store.Login{}, errNoLogin
 	}
@@ -225,7 +230,17 @@ func (s *Service) Authenticate(r *http.Request) (store.Login, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Login{}, errNoLogin
 	}
-	return l, err
+	if err != nil {
+		return store.Login{}, err
+	}
+	csrf := s.csrfFor(c.Value)
+	if !hmac.Equal([]byte(l.CSRFToken), []byte(s.storedCSRF(csrf))) {
+		// A login row not made under this key: stored by an older relay
+		// or written into the database by hand.
+		return store.Login{}, errNoLogin
+	}
+	l.CSRFToken = csrf
+	return l, nil
 }
 
 type loginKey struct{}

@@ -194,7 +194,7 @@ func (e *env) mustLogin(email, pw string) session {
 	}
 	resp := http.Response{Header: a.header}
 	for _, c := range resp.Cookies() {
-		if c.Name == auth.CookieName {
+		if c.Name == auth.CookieName || c.Name == "__Host-"+auth.CookieName {
 			return session{cookie: c, csrf: out.CSRF}
 		}
 	}
@@ -227,6 +227,11 @@ func TestLoginSetsStrictCookie(t *testing.T) {
 			}
 			if c.Secure != secure {
 				t.Errorf("Secure = %v, want %v", c.Secure, secure)
+			}
+			// Under TLS the __Host- prefix: no subdomain or plain-HTTP
+			// page can plant or overwrite the login cookie.
+			if want := map[bool]string{false: auth.CookieName, true: "__Host-" + auth.CookieName}[secure]; c.Name != want || c.Domain != "" {
+				t.Errorf("cookie %q (domain %q), want %q without a domain", c.Name, c.Domain, want)
 			}
 			if c.Path != "/" {
 				t.Errorf("Path = %q, want /", c.Path)

@@ -64,6 +64,7 @@ func LoadKey(path string) ([]byte, error) {
 type keys struct {
 	seal     cipher.AEAD
 	recovery []byte
+	csrf     []byte // keyed.go
 }
 
 func deriveKeys(key []byte) (keys, error) {
@@ -83,7 +84,7 @@ func deriveKeys(key []byte) (keys, error) {
 	if err != nil {
 		return keys{}, err
 	}
-	return keys{seal: aead, recovery: sub("meekijk recovery code")}, nil
+	return keys{seal: aead, recovery: sub("meekijk recovery code"), csrf: sub("meekijk csrf")}, nil
 }
 
 // userAD binds a sealed secret to its user: copied into another user's row

@@ -5,6 +5,7 @@
 package httpx
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +14,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/meekijk/meekijk/internal/wirejson"
@@ -107,7 +110,10 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, maxBytes int64) e
 	return Errorf(http.StatusBadRequest, "bad_json", "request body is not JSON: %v", err)
 }
 
-// SecurityHeaders sets the headers every response of ours carries.
+// SecurityHeaders sets the headers every response of ours carries. Over
+// HTTPS (served, or behind a proxy named by PinOrigin) that includes HSTS:
+// once a browser has seen the relay over TLS, a network attacker cannot
+// bring it back to plain HTTP to read the login cookie or the codes.
 func SecurityHeaders(csp string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -116,13 +122,54 @@ func SecurityHeaders(csp string, next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if scheme(r) == "https" {
+			// A year, the usual figure; not includeSubDomains, which
+			// would bind other hosts of the desk's domain too.
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// SameOrigin reports whether the request's Origin header names the host the
-// request was sent to. A request without Origin is not same-origin: every
-// browser sends it on WebSocket upgrades and on fetch POSTs.
+type publicKey struct{}
+
+// PinOrigin serves only requests addressed to public (the relay's
+// -public-url): a request with another Host is answered 421 Misdirected
+// Request. This is what stops DNS rebinding: a page at evil.example whose
+// name now resolves to the relay sends Host: evil.example and Origin:
+// http://evil.example, which match each other but not the relay. The
+// paths in open (a health check by address) are served whatever the Host.
+// SameOrigin then compares Origin with public itself, scheme included,
+// which also holds behind a proxy that terminates TLS.
+func PinOrigin(public *url.URL, open []string, next http.Handler) http.Handler {
+	origin := &url.URL{Scheme: public.Scheme, Host: public.Host}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(r.Host, public.Host) && !slices.Contains(open, r.URL.Path) {
+			http.Error(w, "this relay answers only at "+origin.String(), http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), publicKey{}, origin)))
+	})
+}
+
+// scheme is the scheme the client used: the pinned public URL's, else
+// https when the request came over TLS.
+func scheme(r *http.Request) string {
+	if pub, ok := r.Context().Value(publicKey{}).(*url.URL); ok {
+		return pub.Scheme
+	}
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// SameOrigin reports whether the request's Origin header names the origin
+// the request was sent to: scheme and host, so that a plain-HTTP page on
+// the relay's name cannot act on its HTTPS console. Under PinOrigin the
+// origin must be the public URL's. A request without Origin is not
+// same-origin: every browser sends it on WebSocket upgrades and on fetch
+// POSTs.
 func SameOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
@@ -132,7 +179,10 @@ func SameOrigin(r *http.Request) bool {
 	if err != nil {
 		return false
 	}
-	return u.Host == r.Host && (u.Scheme == "http" || u.Scheme == "https")
+	if pub, ok := r.Context().Value(publicKey{}).(*url.URL); ok {
+		return u.Scheme == pub.Scheme && strings.EqualFold(u.Host, pub.Host)
+	}
+	return u.Scheme == scheme(r) && u.Host == r.Host
 }
 
 // ClientIP is the address the request came from. Meekijk does not trust

@@ -3,13 +3,7 @@ package mail_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -20,6 +14,7 @@ import (
 
 	"github.com/meekijk/meekijk/internal/mail"
 	"github.com/meekijk/meekijk/internal/mail/mailtest"
+	"github.com/meekijk/meekijk/internal/testrig"
 )
 
 // TestKeyFile: the key is created readable by its owner only, seals and
@@ -61,7 +56,7 @@ func TestKeyFile(t *testing.T) {
 // a real SMTP server on loopback, with its headers intact; a wrong
 // password is an error naming the login.
 func TestSendWithSTARTTLS(t *testing.T) {
-	cert, pool := selfSigned(t)
+	cert, pool, _, _ := testrig.SelfSigned(t, "localhost")
 	srv := mailtest.Start(t, "127.0.0.1:0", "desk", "geheim", &tls.Config{Certificates: []tls.Certificate{cert}})
 	_, portText, _ := net.SplitHostPort(srv.Addr)
 	port, _ := strconv.Atoi(portText)
@@ -90,26 +85,4 @@ func TestSendWithSTARTTLS(t *testing.T) {
 	if err := sender.Send(context.Background(), s, "julie@klant.example", msg); err == nil || !strings.Contains(err.Error(), "log in") {
 		t.Errorf("a wrong password: %v", err)
 	}
-}
-
-func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(c)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
 }

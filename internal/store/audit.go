@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/meekijk/meekijk/internal/audit"
+	"github.com/meekijk/meekijk/internal/privfile"
 )
 
 type actorKey struct{}
@@ -172,6 +173,11 @@ func (s *Store) IntegrityCheck(ctx context.Context) error {
 // Backup writes a consistent copy of the database to path while others
 // keep writing (VACUUM INTO reads one snapshot). path must not exist.
 func (s *Store) Backup(ctx context.Context, path string) error {
+	// VACUUM INTO fills an empty file and keeps its mode: made private
+	// first, the copy is never readable by others, whatever the umask.
+	if err := privfile.Create(path); err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
 	if _, err := s.db.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
 		return fmt.Errorf("store: backup to %s: %w", path, err)
 	}

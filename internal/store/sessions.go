@@ -65,6 +65,23 @@ var (
 	ErrSessionOver = errors.New("session already over")
 )
 
+// Limits a technician's new session can run into (LimitError.Limit).
+const (
+	LimitLiveCodes       = "live_codes"
+	LimitSessionsPerHour = "sessions_per_hour"
+)
+
+// LimitError refuses a new session: its technician is at a cap until Until.
+type LimitError struct {
+	Limit string
+	Max   int
+	Until time.Time
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("at most %d %s; try again at %s", e.Max, e.Limit, e.Until.UTC().Format(time.RFC3339))
+}
+
 // Session is a remote session on a ticket.
 type Session struct {
 	ID            int64
@@ -160,6 +177,11 @@ type NewSession struct {
 	// override's reason is then required and recorded.
 	OutsideHours   bool
 	OverrideReason string
+	// MaxLiveCodes caps the technician's unused, unexpired codes, and
+	// MaxPerHour the sessions they create in an hour (0: no cap). Every
+	// live code is a target for guessers, so one login must not make
+	// thousands (docs/security.md).
+	MaxLiveCodes, MaxPerHour int
 }
 
 // CreateSession opens a session on a ticket, waiting for an agent with the
@@ -168,6 +190,11 @@ func (s *Store) CreateSession(ctx context.Context, ns NewSession) (Session, erro
 	var id int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		now := s.nowMS()
+		// Counted in the write transaction (BEGIN IMMEDIATE), so two
+		// requests at once cannot both slip under a cap.
+		if err := s.checkSessionCaps(ctx, tx, ns, now); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO remote_sessions (ticket_id, technician_id, code_hash, code_expires_at, status, created_at,
 				outside_hours, override_reason)
@@ -190,6 +217,33 @@ func (s *Store) CreateSession(ctx context.Context, ns NewSession) (Session, erro
 		return Session{}, fmt.Errorf("store: create session: %w", err)
 	}
 	return s.Session(ctx, id)
+}
+
+// checkSessionCaps returns a LimitError when ns's technician is at a cap.
+func (s *Store) checkSessionCaps(ctx context.Context, tx *sql.Tx, ns NewSession, now int64) error {
+	hourAgo := now - time.Hour.Milliseconds()
+	var live, lastHour int
+	var liveEnds, hourFrees sql.NullInt64
+	err := tx.QueryRowContext(ctx, `
+		SELECT
+			(SELECT count(*) FROM remote_sessions WHERE technician_id = ?1 AND status = 'waiting'
+				AND code_used_at IS NULL AND code_expires_at > ?2),
+			(SELECT min(code_expires_at) FROM remote_sessions WHERE technician_id = ?1 AND status = 'waiting'
+				AND code_used_at IS NULL AND code_expires_at > ?2),
+			(SELECT count(*) FROM remote_sessions WHERE technician_id = ?1 AND created_at > ?3),
+			(SELECT min(created_at) FROM remote_sessions WHERE technician_id = ?1 AND created_at > ?3)`,
+		ns.TechnicianID, now, hourAgo).Scan(&live, &liveEnds, &lastHour, &hourFrees)
+	if err != nil {
+		return fmt.Errorf("session caps: %w", err)
+	}
+	switch {
+	case ns.MaxLiveCodes > 0 && live >= ns.MaxLiveCodes:
+		return &LimitError{Limit: LimitLiveCodes, Max: ns.MaxLiveCodes, Until: fromMS(liveEnds.Int64)}
+	case ns.MaxPerHour > 0 && lastHour >= ns.MaxPerHour:
+		return &LimitError{Limit: LimitSessionsPerHour, Max: ns.MaxPerHour,
+			Until: fromMS(hourFrees.Int64 + time.Hour.Milliseconds())}
+	}
+	return nil
 }
 
 // CodeInUse reports whether a waiting, unexpired session has this code hash;

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/meekijk/meekijk/internal/privfile"
 )
 
 //go:embed migrations/*.sql
@@ -59,6 +61,12 @@ func OpenWithClock(ctx context.Context, file string, now func() time.Time) (*Sto
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
+	// The database holds customers' names and the audit trail: it is made
+	// 0600 before SQLite opens it (SQLite gives the WAL and SHM files the
+	// database's mode), and files of an older relay are tightened.
+	if err := privfile.Create(file); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("store: open %s: %w", file, err)
+	}
 	dsn := "file:" + file + "?" + q.Encode()
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -68,6 +76,10 @@ func OpenWithClock(ctx context.Context, file string, now func() time.Time) (*Sto
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: migrate %s: %w", file, err)
+	}
+	if err := privfile.Tighten(file, file+"-wal", file+"-shm"); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", file, err)
 	}
 	return s, nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/meekijk/meekijk/internal/codeguard"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/sessioncode"
@@ -42,9 +43,19 @@ func (h *Hub) ServeAgent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := httpx.ClientIP(r)
+	addr, _ := codeguard.Keys(ip)
+	slot, ok := h.agents.Acquire(addr)
+	if !ok {
+		h.full.Add(addr)
+		// Agents retry on their own; half a minute spreads them out.
+		w.Header().Set("Retry-After", "30")
+		http.Error(w, "relay busy: too many agent connections", http.StatusServiceUnavailable)
+		return
+	}
 	log := h.log.With("peer", "agent", "ip", ip)
 	c := h.accept(w, r, log)
 	if c == nil {
+		slot()
 		return
 	}
 	a := &agentConn{h: h, conn: c, log: log, ip: ip}
@@ -54,6 +65,7 @@ func (h *Hub) ServeAgent(w http.ResponseWriter, r *http.Request) {
 	// hub's handlers group owns the goroutine (Shutdown waits for it).
 	ctx := context.WithoutCancel(r.Context())
 	go func() {
+		defer slot()
 		defer h.release(c)
 		err := c.Run(ctx, a.handle)
 		a.log.Debug("agent connection closed", "err", err)
@@ -126,29 +138,28 @@ func (a *agentConn) handle(m protocol.Message) error {
 	return nil
 }
 
-// guessThrottled reports whether ip must wait before trying a code.
-func (h *Hub) guessThrottled(ip string) (time.Duration, bool) {
-	if ok, wait := h.guessByIP.Check(ip); !ok {
-		return wait, true
+// throttled reports whether a's address must wait before trying a code or
+// a resume token, and the refusal to send if so. Refusals are logged in
+// summary by the guard, not one line each.
+func (a *agentConn) throttled() (protocol.Error, bool) {
+	ok, wait := a.h.guard.Check(a.ip)
+	if ok {
+		return protocol.Error{}, false
 	}
-	if ok, wait := h.guessGlobal.Check("relay"); !ok {
-		return wait, true
-	}
-	return 0, false
+	return protocol.Error{Code: protocol.ErrThrottled, Message: "too many wrong codes",
+		RetryAfter: int((wait + time.Second - 1) / time.Second)}, true
 }
 
 func (a *agentConn) join(ctx context.Context, join protocol.Join) error {
 	// Checked before the code, so a throttled guesser learns nothing, not
 	// even from a right code.
-	if wait, throttled := a.h.guessThrottled(a.ip); throttled {
-		a.log.Warn("code guess throttled", "retry_after", wait)
-		return a.conn.Send(protocol.Error{Code: protocol.ErrThrottled, Message: "too many wrong codes",
-			RetryAfter: int((wait + time.Second - 1) / time.Second)})
+	if refusal, throttled := a.throttled(); throttled {
+		return a.conn.Send(refusal)
 	}
 	code, err := sessioncode.Normalize(join.Code)
 	var sess store.Session
 	if err == nil {
-		sess, err = a.h.store.RedeemCode(ctx, sessioncode.Hash(code), actorAgent, a.hello.Agent)
+		sess, err = a.h.store.RedeemCode(ctx, a.h.cfg.Codes.Hash(code), actorAgent, a.hello.Agent)
 	}
 	if err != nil {
 		return a.refuse(err)
@@ -181,9 +192,12 @@ func (a *agentConn) sendJoined(ctx context.Context, sess store.Session, resumed 
 	if err != nil {
 		a.log.Error("read consent timers; using the defaults", "err", err)
 	}
+	// Cleaned on the way out as well as when typed: these become the
+	// customer's consent question, and a row written into the database
+	// by other means must not bring a bidi override with it.
 	return a.conn.Send(protocol.Joined{
-		SessionID: sess.ID, Technician: a.room.technicianName(sess), Company: a.h.cfg.Company,
-		TicketRef: sess.TicketRef, TicketTitle: sess.TicketTitle, ICEServers: servers, ICETransportPolicy: policy,
+		SessionID: sess.ID, Technician: stripControls(a.room.technicianName(sess)), Company: a.h.cfg.Company,
+		TicketRef: sess.TicketRef, TicketTitle: stripControls(sess.TicketTitle), ICEServers: servers, ICETransportPolicy: policy,
 		ReconfirmSeconds: int(timers.Every.Seconds()), ReconfirmAnswerSeconds: int(timers.Answer.Seconds()),
 		ResumeToken: token, GraceSeconds: int(a.h.cfg.Grace.Seconds()), Resumed: resumed, Lang: sess.Lang, KeptLevel: kept,
 	})
@@ -233,8 +247,7 @@ func (a *agentConn) refuse(err error) error {
 		a.log.Error("redeem code", "err", err)
 		return a.conn.Send(protocol.Error{Code: protocol.ErrInternal, Message: "could not check the code"})
 	}
-	a.h.guessByIP.Fail(a.ip)
-	a.h.guessGlobal.Fail("relay")
+	a.h.guard.Fail(a.ip)
 	a.wrong++
 	a.log.Info("code refused", "reason", code, "wrong_on_conn", a.wrong)
 	refusal := protocol.Error{Code: code, Message: err.Error()}

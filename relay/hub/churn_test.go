@@ -10,7 +10,6 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/meekijk/meekijk/internal/protocol"
-	"github.com/meekijk/meekijk/internal/sessioncode"
 	"github.com/meekijk/meekijk/internal/store"
 )
 
@@ -36,9 +35,9 @@ func (p *peer) vanish() { p.ws.Close() }
 // and attaches a console; with live, the customer allows viewing too.
 func (e *env) churnSession(i int, live bool) (agent, console *peer) {
 	e.t.Helper()
-	code := fmt.Sprintf("7%08d", i)
+	code := fmt.Sprintf("7%011d", i)
 	sess, err := e.st.CreateSession(context.Background(), store.NewSession{TicketID: e.sess.TicketID,
-		TechnicianID: e.tech.ID, CodeHash: sessioncode.Hash(code), CodeExpires: e.clk.now().Add(10 * time.Minute)})
+		TechnicianID: e.tech.ID, CodeHash: codes.Hash(code), CodeExpires: e.clk.now().Add(10 * time.Minute)})
 	if err != nil {
 		e.t.Fatalf("cycle %d: create session: %v", i, err)
 	}

@@ -19,7 +19,9 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/meekijk/meekijk/internal/codeguard"
 	"github.com/meekijk/meekijk/internal/protocol"
+	"github.com/meekijk/meekijk/internal/sessioncode"
 	"github.com/meekijk/meekijk/internal/store"
 	"github.com/meekijk/meekijk/internal/throttle"
 	"github.com/meekijk/meekijk/internal/wsconn"
@@ -44,17 +46,10 @@ type Store interface {
 	EndAbandoned(ctx context.Context, cutoff time.Time, actor string) ([]int64, error)
 }
 
-// Limits on guessing session codes.
-const (
-	// GuessesPerIP wrong codes a minute from one address; the next is refused.
-	GuessesPerIP = 5
-	// GuessesPerConn wrong codes on one connection before it is closed.
-	GuessesPerConn = 5
-	// GuessesRelayWide wrong codes a minute from all addresses together: the
-	// bound on a distributed guesser, whatever its number of addresses.
-	GuessesRelayWide = 100
-	guessWindow      = time.Minute
-)
+// GuessesPerConn wrong codes on one connection before it is closed: as
+// many as an address may get wrong at once (the limits per address and
+// network are codeguard's).
+const GuessesPerConn = codeguard.FreePerAddress
 
 // Config describes the hub.
 type Config struct {
@@ -62,6 +57,15 @@ type Config struct {
 	Company string
 	// Software is the relay's version, sent in Welcome.
 	Software string
+	// MaxAgents and MaxAgentsPerIP cap the agent connections open at once
+	// (0: no cap); the relay derives the first from its descriptor limit
+	// so the console and API keep descriptors to work with. An agent over
+	// a cap is answered 503 with Retry-After before it is upgraded.
+	MaxAgents, MaxAgentsPerIP int
+	// Codes hashes the codes agents bring, as the console stored them;
+	// nil: a random key (tests that create sessions through the store
+	// pass their own).
+	Codes *sessioncode.Hasher
 	// ICE gives the ICE servers (with credentials) and the transport policy
 	// for one session; nil means none (direct connections only).
 	ICE func(sessionID int64) (servers []protocol.ICEServer, policy string)
@@ -101,9 +105,12 @@ type Hub struct {
 	log   *slog.Logger
 	cfg   Config
 
-	upgrader    websocket.Upgrader
-	guessByIP   *throttle.Limiter
-	guessGlobal *throttle.Limiter
+	upgrader websocket.Upgrader
+	guard    *codeguard.Guard
+	// agents holds a slot per open agent connection; full is the summary
+	// of the ones refused for want of a slot.
+	agents *throttle.Gate
+	full   *throttle.Summary
 
 	mu     sync.Mutex // guards the following
 	rooms  map[int64]*room
@@ -161,15 +168,21 @@ func New(st Store, log *slog.Logger, cfg Config) *Hub {
 	if cfg.Grace <= 0 {
 		cfg.Grace = DefaultGrace
 	}
+	if cfg.Codes == nil {
+		// Drawing 32 random bytes does not fail on Linux; a hasher
+		// under a key nobody knows would only make every code wrong.
+		cfg.Codes, _ = sessioncode.RandomHasher()
+	}
 	h := &Hub{
-		store:       st,
-		log:         log,
-		cfg:         cfg,
-		guessByIP:   throttle.New(GuessesPerIP, guessWindow, 100_000, cfg.Now),
-		guessGlobal: throttle.New(GuessesRelayWide, guessWindow, 1, cfg.Now),
-		rooms:       map[int64]*room{},
-		ladders:     &ladderBook{rooms: map[*room]*roomLadder{}},
-		conns:       map[*wsconn.Conn]struct{}{},
+		store:   st,
+		log:     log,
+		cfg:     cfg,
+		guard:   codeguard.New(log, cfg.Now),
+		agents:  throttle.NewGate(cfg.MaxAgents, cfg.MaxAgentsPerIP),
+		full:    throttle.NewSummary(log, "agent connections refused (relay full)", time.Minute, cfg.Now),
+		rooms:   map[int64]*room{},
+		ladders: &ladderBook{rooms: map[*room]*roomLadder{}},
+		conns:   map[*wsconn.Conn]struct{}{},
 	}
 	h.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
@@ -238,6 +251,8 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.mu.Unlock()
 	h.stopWatch()
 	h.watching.Wait()
+	defer h.guard.Close()
+	defer h.full.Flush()
 	h.interruptAll(h.allRooms(), h.cfg.Now(), store.InterruptShutdown)
 	h.mu.Lock()
 	for c := range h.conns {

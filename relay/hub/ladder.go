@@ -3,11 +3,11 @@ package hub
 import (
 	"context"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/meekijk/meekijk/internal/consent"
 	"github.com/meekijk/meekijk/internal/protocol"
+	"github.com/meekijk/meekijk/internal/safetext"
 	"github.com/meekijk/meekijk/internal/store"
 )
 
@@ -111,16 +111,9 @@ func cleanIntervention(w *protocol.Intervention) (*protocol.Intervention, string
 	return out, ""
 }
 
-// stripControls drops control and format characters but keeps the text's
-// length, unlike cleanText, which also shortens.
-func stripControls(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return -1
-		}
-		return r
-	}, s)
-}
+// stripControls drops control and format characters (safetext) but keeps
+// the text's length, unlike cleanText, which also shortens.
+func stripControls(s string) string { return safetext.Line(s) }
 
 // decide records the customer's answer to a control or intervention
 // request. The view decision, which makes the session live, is consent().

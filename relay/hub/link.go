@@ -270,10 +270,8 @@ func (h *Hub) newResumeToken(ctx context.Context, id int64) (string, error) {
 // period at the level the customer granted, after it (or after a relay
 // restart) with a new question.
 func (a *agentConn) resume(ctx context.Context, m protocol.Resume) error {
-	if wait, throttled := a.h.guessThrottled(a.ip); throttled {
-		a.log.Warn("resume throttled", "retry_after", wait)
-		return a.conn.Send(protocol.Error{Code: protocol.ErrThrottled, Message: "too many wrong codes",
-			RetryAfter: int((wait + time.Second - 1) / time.Second)})
+	if refusal, throttled := a.throttled(); throttled {
+		return a.conn.Send(refusal)
 	}
 	sum := sha256.Sum256([]byte(m.Token))
 	var (

@@ -205,7 +205,7 @@ func TestAbandonedSessionIsEnded(t *testing.T) {
 func TestResumeOfASessionThisHubDoesNotHold(t *testing.T) {
 	e := newEnv(t)
 	e.live()
-	other := hub.New(e.st, discard, hub.Config{Company: company, Now: e.clk.now})
+	other := hub.New(e.st, discard, hub.Config{Company: company, Now: e.clk.now, Codes: codes})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws/agent", other.ServeAgent)
 	srv := httptest.NewServer(mux)

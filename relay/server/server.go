@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -21,7 +22,10 @@ import (
 	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/mail"
+	"github.com/meekijk/meekijk/internal/privfile"
 	"github.com/meekijk/meekijk/internal/protocol"
+	"github.com/meekijk/meekijk/internal/safetext"
+	"github.com/meekijk/meekijk/internal/sessioncode"
 	"github.com/meekijk/meekijk/internal/store"
 	"github.com/meekijk/meekijk/relay/hub"
 	"github.com/meekijk/meekijk/relay/turnserver"
@@ -39,6 +43,11 @@ type Config struct {
 	CodeTTL time.Duration
 	// TLSCert and TLSKey, when both set, make the relay serve HTTPS.
 	TLSCert, TLSKey string
+	// PublicURL is the scheme and host technicians and agents use to
+	// reach the relay (-public-url); when set, requests for any other
+	// Host are refused and Origin must match it exactly (DNS rebinding,
+	// a TLS-terminating proxy). nil: the request's own Host and scheme.
+	PublicURL *url.URL
 	// AssetsDir serves the console's files from disk (development).
 	AssetsDir string
 	// AgentsDir holds the agent files the customer's download page offers.
@@ -53,8 +62,17 @@ type Config struct {
 	TURN TURNConfig
 	// Grace is how long a session keeps the customer's consent while its
 	// agent is unreachable; 0 means hub.DefaultGrace.
-	Grace   time.Duration
-	Version string
+	Grace time.Duration
+	// MaxAgents caps the agent connections open at once; 0, or more than
+	// the descriptor limit allows, means what that limit allows
+	// (agentCap). MaxAgentsPerIP caps them per address; 0 means
+	// DefaultMaxAgentsPerIP.
+	MaxAgents, MaxAgentsPerIP int
+	// SessionsPerHour caps the sessions one technician starts in an hour;
+	// 0 means codeguard.SessionsPerTechnicianPerHour. Only load tests
+	// raise it: live codes stay capped whatever it is.
+	SessionsPerHour int
+	Version         string
 	// Stdout receives the lines meant for the person who started the
 	// relay: the console URL and, once, the first admin's password. They
 	// are kept out of the log on purpose.
@@ -96,6 +114,23 @@ type Server struct {
 // Routes lists every route the relay serves and the roles it needs.
 func (s *Server) Routes() []console.Route { return s.routes }
 
+// ParsePublicURL checks a -public-url: http or https, a host, nothing after
+// it (the console lives at the root).
+func ParsePublicURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("-public-url %q: want the relay's scheme and host, such as https://hulp.example.be", s)
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+}
+
+// KeyFile, in the data directory, holds the HMAC key session codes are
+// stored under. It is kept out of the database on purpose: a copy of the
+// database alone reveals no code (docs/security.md). CSRF tokens are keyed
+// under auth.KeyFile.
+const KeyFile = "hmac.key"
+
 // FirstAdminEmail is the login of the admin created at the first start.
 const FirstAdminEmail = "admin"
 
@@ -112,8 +147,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.Stdout == nil {
 		cfg.Stdout = io.Discard
 	}
+	// Shown to every customer in the agent, like the names staff type.
+	cfg.Company = safetext.Line(cfg.Company)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: data dir: %w", err)
+	}
+	key, created, err := privfile.Key(filepath.Join(cfg.DataDir, KeyFile), sessioncode.KeySize)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if created {
+		log.Info("new HMAC key for session codes; back it up apart from the database", "file", KeyFile)
+	}
+	codes, err := sessioncode.NewHasher(key)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "meekijk.db"))
 	if err != nil {
@@ -145,7 +193,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.auth, err = auth.New(st, log.With("component", "auth"),
-		auth.Config{SecureCookies: cfg.TLSCert != "", Key: authKey, Issuer: cfg.Company})
+		auth.Config{SecureCookies: cfg.TLSCert != "" || cfg.PublicURL != nil && cfg.PublicURL.Scheme == "https",
+			Key: authKey, Issuer: cfg.Company})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -159,14 +208,29 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.mail = mail.NewWorker(st, mailKey, mail.Sender{}, log.With("component", "mail"), nil, console.Receipts(st, nil))
 	pricer := console.NewPricer(st, nil)
-	hubCfg := hub.Config{Company: cfg.Company, Software: cfg.Version, Cost: pricer.CostNotice, Billable: pricer.BillableTime, Grace: cfg.Grace}
+	maxAgents, err := agentCap(cfg.MaxAgents)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if cfg.MaxAgentsPerIP <= 0 {
+		cfg.MaxAgentsPerIP = DefaultMaxAgentsPerIP
+	}
+	log.Info("agent connection caps", "total", maxAgents, "per_ip", cfg.MaxAgentsPerIP)
+	hubCfg := hub.Config{Company: cfg.Company, Software: cfg.Version, Codes: codes,
+		MaxAgents: maxAgents, MaxAgentsPerIP: cfg.MaxAgentsPerIP, Cost: pricer.CostNotice, Billable: pricer.BillableTime, Grace: cfg.Grace}
 	if err := s.startTURN(&hubCfg); err != nil {
 		st.Close()
 		return nil, err
 	}
-	s.hub = hub.New(st, log.With("component", "hub"), hubCfg)
+	var hubStore hub.Store = st
+	if s.turn != nil {
+		hubStore = revokingStore{Store: st, turn: s.turn}
+	}
+	s.hub = hub.New(hubStore, log.With("component", "hub"), hubCfg)
 	consoleHandler, routes, err := console.New(console.Config{
-		Store: st, Auth: s.auth, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, AssetsDir: cfg.AssetsDir,
+		Store: st, Auth: s.auth, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, Codes: codes,
+		SessionsPerHour: cfg.SessionsPerHour, AssetsDir: cfg.AssetsDir,
 		Company: cfg.Company, AgentsDir: cfg.AgentsDir,
 		Recategorized: s.hub.Recategorized, Mail: s.mail,
 	}, log.With("component", "console"))
@@ -181,8 +245,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	mux.HandleFunc("GET /ws/agent", s.hub.ServeAgent)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	s.routes = append(routes, console.Route{Pattern: "GET /ws/agent"}, console.Route{Pattern: "GET /healthz"})
+	handler := httpx.SecurityHeaders(console.CSP, mux)
+	if cfg.PublicURL != nil {
+		// A health check by address (a load balancer, a monitor) needs
+		// no name and changes nothing.
+		handler = httpx.PinOrigin(cfg.PublicURL, []string{"/healthz"}, handler)
+	}
 	s.http = &http.Server{
-		Handler: httpx.SecurityHeaders(console.CSP, mux),
+		Handler: handler,
 		// Slow clients must not hold connections open forever; WebSockets
 		// are exempt once upgraded (wsconn sets its own deadlines).
 		ReadHeaderTimeout: 10 * time.Second,
@@ -260,8 +330,14 @@ func (s *Server) Run(ctx context.Context) error {
 		scheme = "https"
 	}
 	url := fmt.Sprintf("%s://%s/", scheme, ln.Addr())
+	if s.cfg.PublicURL != nil {
+		url = s.cfg.PublicURL.Scheme + "://" + s.cfg.PublicURL.Host + "/"
+	}
 	s.log.Info("relay listening", "url", url, "version", s.cfg.Version)
 	fmt.Fprintf(s.cfg.Stdout, "Meekijk relay %s\nConsole: %s\n", s.cfg.Version, url)
+	if s.cfg.PublicURL != nil {
+		fmt.Fprintf(s.cfg.Stdout, "Listening on %s\n", ln.Addr())
+	}
 	if s.firstAdminPassword != "" {
 		fmt.Fprintf(s.cfg.Stdout, "First admin login: %s  password: %s\n(shown only this once; keep it safe)\n"+
 			"Default hourly rate: EUR %d.%02d (change it in the console under Rates)\n",

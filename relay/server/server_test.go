@@ -46,8 +46,8 @@ func startRelay(t *testing.T, dataDir string) (url string, out *lockedBuffer, st
 func startRelayWith(t *testing.T, cfg Config) (srv *Server, url string, out *lockedBuffer, stop func() error) {
 	t.Helper()
 	out = &lockedBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
 	cfg.Addr, cfg.Company, cfg.Version, cfg.Stdout = "127.0.0.1:0", "Desk", "test", out
+	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -117,7 +117,7 @@ func (g relayGenerator) AllocatePacketConn(network string, requestedPort int) (n
 	// in loops is held; Close waits for relays only once loops is zero, so
 	// this Add cannot race with that Wait.
 	s.relays.Add(1)
-	rc := &relayConn{PacketConn: conn, s: s}
+	rc := &relayConn{PacketConn: conn, s: s, port: local.Port}
 	s.mu.Lock()
 	s.relaySet[rc] = struct{}{}
 	s.mu.Unlock()
@@ -135,7 +135,11 @@ func (g relayGenerator) AllocateConn(string, int) (net.Conn, net.Addr, error) {
 // reading (its EVEN-PORT probe) count as finished when closed.
 type relayConn struct {
 	net.PacketConn
-	s           *Server
+	s    *Server
+	port int // local port, to match pion's allocation reports
+	// session is the session whose credentials made the allocation
+	// (0 until pion reports it); guarded by s.mu.
+	session     int64
 	readStarted atomic.Bool
 	finishOnce  sync.Once
 	closeOnce   sync.Once

@@ -103,6 +103,10 @@ type Server struct {
 	closing  bool       // no relay socket may be created once set
 	conns    map[*trackedConn]struct{}
 	relaySet map[*relayConn]struct{}
+	// revoked holds the sessions whose credentials were revoked, with
+	// when; entries go after RevokedKeep, once every credential the relay
+	// issued for them has expired anyway.
+	revoked map[int64]time.Time
 	// allocs counts allocations pion reported created and not yet
 	// deleted; pion reports a deletion as the last act of the goroutine
 	// that ends an allocation. Close sets allocsGone to hear it reach 0.
@@ -136,6 +140,7 @@ func New(cfg Config) (*Server, error) {
 		quota:    newQuota(cfg.MaxAllocationsPerUser),
 		conns:    map[*trackedConn]struct{}{},
 		relaySet: map[*relayConn]struct{}{},
+		revoked:  map[int64]time.Time{},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -455,7 +460,7 @@ func (s *Server) authenticate(username, realm string, src net.Addr) ([]byte, boo
 			"realm", logSafe(realm), "remote", src)
 		return nil, false
 	}
-	expiry, _, ok := parseUsername(username)
+	expiry, sessionID, ok := parseUsername(username)
 	if !ok {
 		s.warn("turn authentication refused", "reason", "malformed username", "username", logSafe(username),
 			"remote", src)
@@ -464,6 +469,10 @@ func (s *Server) authenticate(username, realm string, src net.Addr) ([]byte, boo
 	if expires := time.Unix(expiry, 0); !s.now().Before(expires) {
 		s.warn("turn authentication refused", "reason", "credentials expired", "username", logSafe(username),
 			"expired", expires.UTC(), "remote", src)
+		return nil, false
+	}
+	if s.isRevoked(sessionID) {
+		s.warn("turn authentication refused", "reason", "session over", "username", logSafe(username), "remote", src)
 		return nil, false
 	}
 	return turn.GenerateAuthKey(username, realm, s.password(username)), true
@@ -485,13 +494,61 @@ func (s *Server) checkQuota(username, _ string, src net.Addr) bool {
 	return false
 }
 
+// RevokedKeep is how long a revoked session's credentials stay refused:
+// longer than any credential the relay issues lives.
+const RevokedKeep = 24 * time.Hour
+
+// Revoke ends a session's TURN credentials, as its session ended: new
+// requests with them are refused, and the relay sockets of its allocations
+// are closed, which stops the media they carry. Without it a credential
+// stayed good for the 12 hours it was issued for.
+func (s *Server) Revoke(sessionID int64) {
+	now := s.now()
+	var doomed []*relayConn
+	s.mu.Lock()
+	for id, at := range s.revoked {
+		if now.Sub(at) > RevokedKeep {
+			delete(s.revoked, id)
+		}
+	}
+	s.revoked[sessionID] = now
+	for rc := range s.relaySet {
+		if rc.session == sessionID {
+			doomed = append(doomed, rc)
+		}
+	}
+	s.mu.Unlock()
+	for _, rc := range doomed {
+		_ = rc.Close()
+	}
+	if len(doomed) > 0 {
+		s.log.Info("turn allocations of an ended session closed", "session", sessionID, "sockets", len(doomed))
+	}
+}
+
+func (s *Server) isRevoked(sessionID int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.revoked[sessionID]
+	return ok
+}
+
 // Pion reports every allocation's transport as UDP (the relayed leg); the
 // logs use the client's transport instead.
 
 func (s *Server) onAllocationCreated(src, _ net.Addr, _, username, _ string, relay net.Addr, _ int) {
 	s.quota.created(username, src)
+	_, sessionID, _ := parseUsername(username)
 	s.mu.Lock()
 	s.allocs++
+	// The relay socket learns its session here, so Revoke can close it.
+	if ra, ok := relay.(*net.UDPAddr); ok {
+		for rc := range s.relaySet {
+			if rc.port == ra.Port {
+				rc.session = sessionID
+			}
+		}
+	}
 	s.mu.Unlock()
 	s.log.Info("turn allocation created", "username", username, "remote", src, "transport", src.Network(),
 		"relay", relay)

@@ -207,7 +207,7 @@ function render() {
 $('code-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const value = /** @type {HTMLInputElement} */ ($('code')).value;
-  if (value.replace(/[\s.-]/g, '').length !== 9 || /[^\d\s.-]/.test(value)) {
+  if (value.replace(/[\s.-]/g, '').length !== 12 || /[^\d\s.-]/.test(value)) {
     $('code-error').textContent = t('error.format');
     return;
   }
