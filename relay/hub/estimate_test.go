@@ -82,6 +82,9 @@ type estimateEnv struct {
 	timers   *fakeTimers
 	billable atomic.Int64 // time.Duration
 	priced   atomic.Bool  // the work is billable
+	// gate, when set, runs inside every Billable query: a test holds the
+	// hub there to line up a race.
+	gate atomic.Pointer[func()]
 }
 
 func newEstimateEnv(t *testing.T, coveredFirst bool) *estimateEnv {
@@ -95,7 +98,12 @@ func newEstimateEnv(t *testing.T, coveredFirst bool) *estimateEnv {
 			n := billableNotice
 			return &n, nil
 		}
-		c.Billable = func(context.Context, int64) (time.Duration, error) { return time.Duration(ee.billable.Load()), nil }
+		c.Billable = func(context.Context, int64) (time.Duration, error) {
+			if g := ee.gate.Load(); g != nil {
+				(*g)()
+			}
+			return time.Duration(ee.billable.Load()), nil
+		}
 		c.AfterFunc = ee.timers.after
 	})
 	return ee

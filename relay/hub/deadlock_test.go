@@ -1,0 +1,93 @@
+package hub_test
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"runtime/pprof"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/meekijk/meekijk/internal/protocol"
+)
+
+// A technician opening the session (a hand-over) while the hub records
+// the customer's answer to an overrun question must not freeze the room.
+// The hub is held inside the answer's billable-time query while the new
+// console attaches, which is the window in which the two once took the
+// room's lock and the hub-wide estimate lock in opposite orders.
+func TestHandoverRacingAnOverrunAnswer(t *testing.T) {
+	ee := newEstimateEnv(t, false)
+	agent, console := ee.approved(90)
+	ee.setBillable(2 * time.Hour)
+	ee.timers.fire(t, 6750*time.Second)
+	expect[protocol.Overrun](t, console)
+	if req := expect[protocol.ConsentRequest](t, agent); req.Keep != protocol.KeepOverrun {
+		t.Fatalf("agent asked %+v", req)
+	}
+
+	entered, release := make(chan struct{}), make(chan struct{})
+	gate := func() {
+		close(entered)
+		<-release
+	}
+	ee.gate.Store(&gate)
+	agent.send(t, protocol.Consent{Level: protocol.LevelControl, Granted: true, Text: "verder", Lang: "nl"})
+	select {
+	case <-entered:
+	case <-time.After(wait):
+		t.Fatal("the answer never asked for the billable time")
+	}
+	ee.gate.Store(nil)
+
+	// The other technician opens the session while the answer is held.
+	ws, _, err := websocket.DefaultDialer.Dial(ee.wsURL("/ws/console/"+strconv.FormatInt(ee.sess.ID, 10)+"?as=other"),
+		http.Header{"Origin": {ee.srv.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	other := &peer{name: "other console", ws: ws}
+	other.send(t, protocol.Hello{Protocol: protocol.Version, Role: protocol.RoleConsole})
+	expect[protocol.Welcome](t, other)
+	// Welcome is sent just before the hand-over takes the room: give it
+	// the moment it needs to get there, then let the answer go on.
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+
+	done := make(chan protocol.Status, 1)
+	go func() {
+		_ = ws.SetReadDeadline(time.Now().Add(2 * wait))
+		for {
+			_, b, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			if m, err := protocol.Decode(b); err == nil {
+				if st, ok := m.(protocol.Status); ok {
+					done <- st
+					return
+				}
+			}
+		}
+	}()
+	select {
+	case st := <-done:
+		if st.Level != protocol.LevelView {
+			t.Errorf("new technician sees level %q, want view", st.Level)
+		}
+	case <-time.After(wait):
+		// The room is frozen, and the cleanup's Shutdown would wait on
+		// it forever (a panic runs cleanups too): show every goroutine's
+		// stack and fail the run now rather than hang.
+		fmt.Fprintln(os.Stderr, "FAIL: hand-over and overrun answer deadlocked the room; goroutines:")
+		_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 2)
+		os.Exit(1)
+	}
+	if h := expect[protocol.Handover](t, agent); h.Technician != "Piet Janssens" {
+		t.Errorf("agent told %+v", h)
+	}
+}
