@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -96,6 +97,12 @@ func (h *Hub) ice(sessionID int64) ([]protocol.ICEServer, string) {
 }
 
 // Hub pairs agents and consoles.
+//
+// Locks: the hub's mu and each room's mu are never held together; neither
+// is held while the hub writes to the store, asks Billable or Cost, or
+// sends to a peer (a send only queues, but a store write can take a disk
+// sync). Code decides under a lock, unlocks, then does its I/O; a
+// function whose name ends in Locked expects its room's mu held.
 type Hub struct {
 	store Store
 	log   *slog.Logger
@@ -105,25 +112,25 @@ type Hub struct {
 	guessByIP   *throttle.Limiter
 	guessGlobal *throttle.Limiter
 
-	mu     sync.Mutex // guards the following
+	mu     sync.Mutex // guards the following three
 	rooms  map[int64]*room
 	conns  map[*wsconn.Conn]struct{}
 	closed bool
+	// stopping is closed as an atomic, for code holding a room's lock:
+	// no estimate or keep timer is armed once it is set.
+	stopping atomic.Bool
 
-	handlers  sync.WaitGroup // one per connection being served
-	stopWatch context.CancelFunc
-	graces    sync.WaitGroup // grace-period timers armed or running
-	// ladders holds what the relay keeps per live room for estimates and
-	// keep questions (estimate.go).
-	ladders  *ladderBook
-	watching sync.WaitGroup // the link watcher
+	handlers sync.WaitGroup // one per connection being served
+	graces   sync.WaitGroup // grace-period timers armed or running
+	timers   sync.WaitGroup // estimate and keep timers armed or running
 }
 
-// room is one live session's pair of connections.
+// room is one live session: its connections and everything the relay
+// knows of its consent. It is the unit of locking (see Hub).
 type room struct {
 	id int64
 
-	mu        sync.Mutex // guards the following
+	mu        sync.Mutex // guards every field below
 	agent     *wsconn.Conn
 	agentInfo *protocol.AgentInfo
 	console   *wsconn.Conn
@@ -151,9 +158,24 @@ type room struct {
 	// resumed: the agent came back after the session was interrupted, so
 	// a "no" to the new question ends the session instead of declining it.
 	resumed bool
+
+	// Estimates and keep questions (estimate.go, consent.go).
+	//
+	// noticed holds the levels in force that were granted with a cost
+	// notice: a category change makes only the others billable anew.
+	noticed map[string]bool
+	// watch is the approved estimate being watched, if any; watchGen
+	// bumps whenever its timer is armed or stopped, so a timer that fires
+	// after it was replaced does nothing.
+	watch    *estimateWatch
+	watchGen int
+	// keepStop stops the answer timer of the keep question asked;
+	// keepGen tells one keep question's timer from the next.
+	keepStop func() bool
+	keepGen  int
 }
 
-// New returns a Hub.
+// New returns a Hub; it starts nothing (see Run).
 func New(st Store, log *slog.Logger, cfg Config) *Hub {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -168,7 +190,6 @@ func New(st Store, log *slog.Logger, cfg Config) *Hub {
 		guessByIP:   throttle.New(GuessesPerIP, guessWindow, 100_000, cfg.Now),
 		guessGlobal: throttle.New(GuessesRelayWide, guessWindow, 1, cfg.Now),
 		rooms:       map[int64]*room{},
-		ladders:     &ladderBook{rooms: map[*room]*roomLadder{}},
 		conns:       map[*wsconn.Conn]struct{}{},
 	}
 	h.upgrader = websocket.Upgrader{
@@ -184,14 +205,14 @@ func New(st Store, log *slog.Logger, cfg Config) *Hub {
 		ReadBufferSize:  1024,
 		WriteBufferPool: &sync.Pool{},
 	}
-	watchCtx, stop := context.WithCancel(context.Background())
-	h.stopWatch = stop
-	h.watching.Add(1)
-	go func() {
-		defer h.watching.Done()
-		h.watchLinks(watchCtx)
-	}()
 	return h
+}
+
+// Run watches the agents' links (silence, heartbeats, abandoned sessions)
+// until ctx ends. The hub serves without it, but then a dead link is only
+// noticed when its connection closes.
+func (h *Hub) Run(ctx context.Context) {
+	h.watchLinks(ctx)
 }
 
 // accept upgrades the request and registers the connection so Shutdown can
@@ -236,17 +257,23 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()
-	h.stopWatch()
-	h.watching.Wait()
+	h.stopping.Store(true)
 	h.interruptAll(h.allRooms(), h.cfg.Now(), store.InterruptShutdown)
 	h.mu.Lock()
 	for c := range h.conns {
 		c.Finish(protocol.Error{Code: protocol.ErrRelayRestarting, Message: "relay shutting down"})
 	}
 	h.mu.Unlock()
-	// Every room was interrupted above, which stopped its timer; one
-	// that had fired is let finish.
+	// A room's timers stop when it is interrupted or ends; a room not
+	// open (joined, never live) may still hold none, but is forgotten
+	// here all the same. A timer that had fired is let finish.
+	for _, r := range h.allRooms() {
+		r.mu.Lock()
+		r.forgetEstimatesLocked()
+		r.mu.Unlock()
+	}
 	h.graces.Wait()
+	h.timers.Wait()
 	done := make(chan struct{})
 	go func() {
 		h.handlers.Wait()
@@ -276,7 +303,7 @@ func (h *Hub) room(id int64) *room {
 	defer h.mu.Unlock()
 	r := h.rooms[id]
 	if r == nil {
-		r = &room{id: id, asked: map[string]protocol.ConsentRequest{}}
+		r = &room{id: id, asked: map[string]protocol.ConsentRequest{}, noticed: map[string]bool{}}
 		h.rooms[id] = r
 	}
 	return r

@@ -128,7 +128,23 @@ func newEnv(t *testing.T, options ...func(*hub.Config)) *env {
 		srv.Close()
 		st.Close()
 	})
+	runHub(t, h)
 	return &env{t: t, clk: clk, st: st, hub: h, srv: srv, tech: tech, other: other, sess: sess}
+}
+
+// runHub runs h's link watcher for the test; cleanups run last first,
+// so it stops before the hub shuts down, as in the relay.
+func runHub(t *testing.T, h *hub.Hub) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 }
 
 func (e *env) wsURL(path string) string { return "ws" + strings.TrimPrefix(e.srv.URL, "http") + path }
