@@ -21,6 +21,7 @@ import (
 	"github.com/meekijk/meekijk/internal/calendar"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/i18n"
+	"github.com/meekijk/meekijk/internal/pricing"
 	"github.com/meekijk/meekijk/internal/store"
 )
 
@@ -273,5 +274,5 @@ func login(r *http.Request) store.Login {
 
 // calendarOf returns the desk's support calendar.
 func (c *console) calendarOf(ctx context.Context) (calendar.Calendar, error) {
-	return loadCalendar(ctx, c.Store)
+	return pricing.LoadCalendar(ctx, c.Store)
 }

@@ -13,11 +13,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/meekijk/meekijk/console"
 	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/httpx"
+	"github.com/meekijk/meekijk/internal/pricing"
 	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/store"
 	"github.com/meekijk/meekijk/relay/hub"
@@ -122,20 +124,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	pricer := console.NewPricer(st, nil)
+	pricer := pricing.New(st, nil)
 	hubCfg := hub.Config{Company: cfg.Company, Software: cfg.Version, Cost: pricer.CostNotice, Billable: pricer.BillableTime, Grace: cfg.Grace}
 	if err := s.startTURN(&hubCfg); err != nil {
 		st.Close()
 		return nil, err
 	}
+	// The hub starts nothing until Run; from here on, a failure closes
+	// the TURN listeners and the store.
 	s.hub = hub.New(st, log.With("component", "hub"), hubCfg)
 	consoleHandler, routes, err := console.New(console.Config{
 		Store: st, Auth: authn, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, AssetsDir: cfg.AssetsDir,
 		Recategorized: s.hub.Recategorized,
 	}, log.With("component", "console"))
 	if err != nil {
-		st.Close()
-		return nil, err
+		return nil, errors.Join(err, s.closeTURN(), st.Close())
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", consoleHandler)
@@ -211,9 +214,12 @@ func (s *Server) bootstrap(ctx context.Context) error {
 }
 
 // Run serves until ctx ends, then shuts down in reverse order of start:
-// stop accepting, tell connected peers, close the store.
-func (s *Server) Run(ctx context.Context) error {
-	defer s.store.Close()
+// stop accepting, tell connected peers, close TURN and the store. Every
+// way out, a failed listen or a failed serve included, unwinds the same.
+func (s *Server) Run(ctx context.Context) (err error) {
+	defer func() {
+		err = errors.Join(err, s.closeTURN(), s.store.Close())
+	}()
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("server: listen: %w", err)
@@ -233,15 +239,14 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.cfg.CheckpointInterval <= 0 {
 		s.cfg.CheckpointInterval = 10 * time.Minute
 	}
-	cpCtx, stopCheckpoints := context.WithCancel(ctx)
-	cpDone := make(chan struct{})
-	go func() {
-		defer close(cpDone)
-		s.checkpoints(cpCtx, s.cfg.CheckpointInterval)
-	}()
+	// The checkpoints and the hub's link watcher run until Run returns.
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	var background sync.WaitGroup
+	background.Go(func() { s.checkpoints(bgCtx, s.cfg.CheckpointInterval) })
+	background.Go(func() { s.hub.Run(bgCtx) })
 	defer func() {
-		stopCheckpoints()
-		<-cpDone
+		stopBackground()
+		background.Wait()
 	}()
 	serveErr := make(chan error, 1)
 	go func() {
@@ -251,28 +256,41 @@ func (s *Server) Run(ctx context.Context) error {
 			serveErr <- s.http.Serve(ln)
 		}
 	}()
+	var errs []error
+	served := false
 	select {
 	case err := <-serveErr:
-		return fmt.Errorf("server: serve: %w", err)
+		// Serve closed ln; the sessions still go down as at a stop.
+		errs = append(errs, fmt.Errorf("server: serve: %w", err))
+		served = true
 	case <-ctx.Done():
 	}
 	s.log.Info("relay shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var errs []error
 	if err := s.http.Shutdown(shutCtx); err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 	}
 	if err := s.hub.Shutdown(shutCtx); err != nil {
 		errs = append(errs, err)
 	}
-	if s.turn != nil {
-		if err := s.turn.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("turn: %w", err))
+	if !served {
+		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
 		}
 	}
-	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		errs = append(errs, err)
-	}
 	return errors.Join(errs...)
+}
+
+// closeTURN closes the TURN listeners, if any, once.
+func (s *Server) closeTURN() error {
+	if s.turn == nil {
+		return nil
+	}
+	t := s.turn
+	s.turn = nil
+	if err := t.Close(); err != nil {
+		return fmt.Errorf("turn: %w", err)
+	}
+	return nil
 }
