@@ -156,6 +156,10 @@ func (a *agentConn) join(ctx context.Context, join protocol.Join) error {
 	a.log = a.log.With("session", sess.ID)
 	r := a.h.room(sess.ID)
 	r.mu.Lock()
+	if a.h.stopping.Load() {
+		r.mu.Unlock()
+		return a.tooLate(ctx, r)
+	}
 	r.agent, r.agentInfo = a.conn, a.hello.Agent
 	r.seen, r.open = a.h.cfg.Now(), true
 	r.mu.Unlock()
@@ -165,6 +169,20 @@ func (a *agentConn) join(ctx context.Context, join protocol.Join) error {
 		return err
 	}
 	return a.askView(ctx, "")
+}
+
+// tooLate refuses a join or resume that reached the room after Shutdown
+// interrupted every open one: the session is interrupted in the store as
+// the others were, so its agent resumes it with a fresh consent. The
+// check sits in the room's critical section, which Shutdown's own takes
+// after setting stopping, so no session opens unseen.
+func (a *agentConn) tooLate(ctx context.Context, r *room) error {
+	if _, err := a.h.store.Interrupt(ctx, r.id, a.h.cfg.Now(), store.InterruptShutdown, actorRelay); err != nil {
+		a.log.Error("interrupt a session joined during shutdown", "session", r.id, "err", err)
+	}
+	a.h.dropIfEmpty(r)
+	a.conn.Finish(protocol.Error{Code: protocol.ErrRelayRestarting, Message: "relay shutting down"})
+	return errPeerDone
 }
 
 // sendJoined tells the agent who asks, the session's settings, and the

@@ -80,14 +80,18 @@ func TestHandoverRacingAnOverrunAnswer(t *testing.T) {
 			t.Errorf("new technician sees level %q, want view", st.Level)
 		}
 	case <-time.After(wait):
-		// The room is frozen, and the cleanup's Shutdown would wait on
-		// it forever (a panic runs cleanups too): show every goroutine's
-		// stack and fail the run now rather than hang.
-		fmt.Fprintln(os.Stderr, "FAIL: hand-over and overrun answer deadlocked the room; goroutines:")
-		_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 2)
-		os.Exit(1)
+		frozen("hand-over and overrun answer deadlocked the room")
 	}
 	if h := expect[protocol.Handover](t, agent); h.Technician != "Piet Janssens" {
 		t.Errorf("agent told %+v", h)
 	}
+}
+
+// frozen fails the run at once with every goroutine's stack: with a room
+// frozen, the cleanup's Shutdown would wait on it forever (a panic or
+// t.Fatal runs cleanups too), and a test must fail rather than hang.
+func frozen(what string) {
+	fmt.Fprintf(os.Stderr, "FAIL: %s; goroutines:\n", what)
+	_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 2)
+	os.Exit(1)
 }

@@ -305,6 +305,10 @@ func (a *agentConn) resume(ctx context.Context, m protocol.Resume) error {
 			}
 		}
 	}
+	if a.h.stopping.Load() {
+		r.mu.Unlock()
+		return a.tooLate(ctx, r)
+	}
 	a.log = a.log.With("session", sess.ID)
 	old := r.agent
 	r.agent, r.agentInfo = a.conn, a.hello.Agent
