@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/meekijk/meekijk/internal/msgtag"
 )
 
 // Version is the protocol version spoken by this build.
@@ -486,31 +488,31 @@ func (Overrun) Type() string        { return "overrun" }
 
 // decoders maps each type tag to a function decoding its payload. Keeping it
 // a map of constructors (not of values) means Decode never shares state.
-var decoders = map[string]func(json.RawMessage) (Message, error){
-	"hello":           decodeAs[Hello],
-	"welcome":         decodeAs[Welcome],
-	"error":           decodeAs[Error],
-	"join":            decodeAs[Join],
-	"joined":          decodeAs[Joined],
-	"consent_request": decodeAs[ConsentRequest],
-	"consent":         decodeAs[Consent],
-	"offer":           decodeAs[Offer],
-	"answer":          decodeAs[Answer],
-	"candidate":       decodeAs[Candidate],
-	"renegotiate":     decodeAs[Renegotiate],
-	"media_started":   decodeAs[MediaStarted],
-	"end":             decodeAs[End],
-	"status":          decodeAs[Status],
-	"level":           decodeAs[LevelChange],
-	"reconfirm":       decodeAs[Reconfirm],
-	"handover":        decodeAs[Handover],
-	"chat":            decodeAs[Chat],
-	"file_event":      decodeAs[FileEvent],
-	"screen_switch":   decodeAs[ScreenSwitch],
-	"resume":          decodeAs[Resume],
-	"heartbeat":       decodeAs[Heartbeat],
-	"overrun":         decodeAs[Overrun],
-}
+var decoders = msgtag.New(
+	msgtag.For[Hello](decodeAs[Hello]),
+	msgtag.For[Welcome](decodeAs[Welcome]),
+	msgtag.For[Error](decodeAs[Error]),
+	msgtag.For[Join](decodeAs[Join]),
+	msgtag.For[Joined](decodeAs[Joined]),
+	msgtag.For[ConsentRequest](decodeAs[ConsentRequest]),
+	msgtag.For[Consent](decodeAs[Consent]),
+	msgtag.For[Offer](decodeAs[Offer]),
+	msgtag.For[Answer](decodeAs[Answer]),
+	msgtag.For[Candidate](decodeAs[Candidate]),
+	msgtag.For[Renegotiate](decodeAs[Renegotiate]),
+	msgtag.For[MediaStarted](decodeAs[MediaStarted]),
+	msgtag.For[End](decodeAs[End]),
+	msgtag.For[Status](decodeAs[Status]),
+	msgtag.For[LevelChange](decodeAs[LevelChange]),
+	msgtag.For[Reconfirm](decodeAs[Reconfirm]),
+	msgtag.For[Handover](decodeAs[Handover]),
+	msgtag.For[Chat](decodeAs[Chat]),
+	msgtag.For[FileEvent](decodeAs[FileEvent]),
+	msgtag.For[ScreenSwitch](decodeAs[ScreenSwitch]),
+	msgtag.For[Resume](decodeAs[Resume]),
+	msgtag.For[Heartbeat](decodeAs[Heartbeat]),
+	msgtag.For[Overrun](decodeAs[Overrun]),
+)
 
 func decodeAs[T Message](data json.RawMessage) (Message, error) {
 	var m T
