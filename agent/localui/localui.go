@@ -28,6 +28,7 @@ import (
 	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/i18n"
+	"github.com/meekijk/meekijk/internal/protocol"
 )
 
 //go:embed assets
@@ -61,7 +62,7 @@ type State struct {
 	EndedBy     string `json:"endedBy,omitempty"`
 	// Level is the consent level granted: "", view, control or
 	// data_intervention.
-	Level string `json:"level,omitempty"`
+	Level protocol.Level `json:"level,omitempty"`
 	// Prompt is the question on screen, if any; while one is shown the
 	// agent ignores the technician's input.
 	Prompt  *Prompt  `json:"prompt,omitempty"`
@@ -92,9 +93,9 @@ const (
 // Prompt is one question to the customer. ID changes with every prompt, so
 // a click on a question that is no longer shown answers nothing.
 type Prompt struct {
-	ID    int64  `json:"id"`
-	Kind  string `json:"kind"`
-	Level string `json:"level,omitempty"`
+	ID    int64          `json:"id"`
+	Kind  string         `json:"kind"`
+	Level protocol.Level `json:"level,omitempty"`
 	// Lines, Statements and Acceptance are the question's text, worded by
 	// internal/consent (consent prompts) or the agent.
 	Lines      []string `json:"lines"`

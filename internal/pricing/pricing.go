@@ -95,7 +95,7 @@ func Verdict(cb store.CustomerBilling, b store.BillingSession, set billing.Setti
 // when it is covered, so the customer can be shown it before the work
 // starts. An error means it cannot be priced (no hourly rate for the day,
 // say): the work must not start unannounced.
-func (p *Pricer) CostNotice(ctx context.Context, sessionID int64, level string) (*protocol.CostNotice, error) {
+func (p *Pricer) CostNotice(ctx context.Context, sessionID int64, level protocol.Level) (*protocol.CostNotice, error) {
 	sess, err := p.store.Session(ctx, sessionID)
 	if err != nil {
 		return nil, err
@@ -109,7 +109,7 @@ func (p *Pricer) CostNotice(ctx context.Context, sessionID int64, level string) 
 		if i < 0 {
 			continue
 		}
-		line, err := Verdict(cb, cb.Sessions[i], set, billing.Level(level))
+		line, err := Verdict(cb, cb.Sessions[i], set, level)
 		if err != nil {
 			return nil, err
 		}

@@ -165,19 +165,25 @@ type ICEServer struct {
 	Credential string   `json:"credential,omitempty"`
 }
 
+// Level is a consent level. Levels are ordered (Rank) and travel as their
+// words; a word that is no level is refused when decoded, so "superuser"
+// never reaches the code that compares levels.
+type Level string
+
 // Consent levels, in the order a customer grants them. They are the same
 // words as internal/billing's levels, which price the time spent at each.
 const (
-	LevelView             = "view"
-	LevelControl          = "control"
-	LevelDataIntervention = "data_intervention"
+	LevelNone             Level = ""
+	LevelView             Level = "view"
+	LevelControl          Level = "control"
+	LevelDataIntervention Level = "data_intervention"
 )
 
-// LevelRank orders the levels: 0 for none, then view, control, data
+// Rank orders the levels: 0 for none, then view, control, data
 // intervention. An unknown level ranks -1.
-func LevelRank(level string) int {
-	switch level {
-	case "":
+func (l Level) Rank() int {
+	switch l {
+	case LevelNone:
 		return 0
 	case LevelView:
 		return 1
@@ -189,11 +195,35 @@ func LevelRank(level string) int {
 	return -1
 }
 
+// Valid reports whether l is a level or none.
+func (l Level) Valid() bool { return l.Rank() >= 0 }
+
+// Below reports whether l ranks below m.
+func (l Level) Below(m Level) bool { return l.Rank() < m.Rank() }
+
+// MarshalText refuses to send a word that is no level.
+func (l Level) MarshalText() ([]byte, error) {
+	if !l.Valid() {
+		return nil, fmt.Errorf("protocol: unknown consent level %q", string(l))
+	}
+	return []byte(l), nil
+}
+
+// UnmarshalText accepts only the levels' words (or none).
+func (l *Level) UnmarshalText(b []byte) error {
+	v := Level(b)
+	if !v.Valid() {
+		return fmt.Errorf("protocol: unknown consent level %q", string(b))
+	}
+	*l = v
+	return nil
+}
+
 // ConsentRequest asks the agent to put a consent question to the customer.
 // The relay sends the view request itself when the agent joins; the console
 // sends the others, and the relay passes them on after recording them.
 type ConsentRequest struct {
-	Level string `json:"level"`
+	Level Level `json:"level"`
 	// Intervention describes the work, for LevelDataIntervention only.
 	Intervention *Intervention `json:"intervention,omitempty"`
 	// Cost, set by the relay when the work asked for is billable, is the
@@ -284,8 +314,8 @@ type Intervention struct {
 // exactly as it was shown, so the record proves what was agreed to. The
 // relay passes Level and Granted (never the text) on to the console.
 type Consent struct {
-	Level   string `json:"level"`
-	Granted bool   `json:"granted"`
+	Level   Level `json:"level"`
+	Granted bool  `json:"granted"`
 	// Text is the question as the customer read it, in Lang.
 	Text string `json:"text,omitempty"`
 	Lang string `json:"lang,omitempty"`
@@ -320,7 +350,7 @@ type StatementAnswer struct {
 // the new, lower level), and by the relay to the console when the level
 // changed either way.
 type LevelChange struct {
-	Level string `json:"level"`
+	Level Level `json:"level"`
 	// Reason: "customer" (stepped down on the agent's page),
 	// "reconfirm_timeout", "handover", "granted" (relay to console only);
 	// from the relay to the console also "overrun_declined",
@@ -459,7 +489,7 @@ type Status struct {
 	By     string     `json:"by,omitempty"`
 	Reason string     `json:"reason,omitempty"`
 	// Level is the consent level the customer granted (live sessions).
-	Level string `json:"level,omitempty"`
+	Level Level `json:"level,omitempty"`
 }
 
 func (Hello) Type() string          { return "hello" }

@@ -211,7 +211,7 @@ func (a *agentConn) sendJoined(ctx context.Context, sess store.Session, resumed 
 func (a *agentConn) askView(ctx context.Context, reason string) error {
 	a.room.toConsole(protocol.Status{Status: protocol.StatusJoined, Agent: a.hello.Agent, Reason: reason})
 	if err := a.h.store.AddEvent(ctx, a.room.id, store.EventConsentAsked, actorRelay,
-		map[string]string{"level": protocol.LevelView}); err != nil {
+		map[string]protocol.Level{"level": protocol.LevelView}); err != nil {
 		a.log.Error("record consent request", "err", err)
 	}
 	return a.conn.Send(protocol.ConsentRequest{Level: protocol.LevelView})

@@ -55,7 +55,7 @@ func (c *consoleConn) askLevel(ctx context.Context, req protocol.ConsentRequest)
 	switch req.Level {
 	case protocol.LevelControl:
 		if level != protocol.LevelView {
-			return refuse("control is asked from view, the session is at " + level)
+			return refuse("control is asked from view, the session is at " + string(level))
 		}
 		if estimate < 0 || estimate > maxEstimateMinutes {
 			return refuse("the estimate must be 1 to 480 minutes, or none")
@@ -78,7 +78,7 @@ func (c *consoleConn) askLevel(ctx context.Context, req protocol.ConsentRequest)
 		req.Intervention, req.EstimateMinutes, estimate = w, 0, w.EstimateMinutes
 		detail["description"], detail["category"], detail["estimateMinutes"] = w.Description, w.Category, w.EstimateMinutes
 	default:
-		return refuse("a console may ask for control or a data intervention, not " + req.Level)
+		return refuse("a console may ask for control or a data intervention, not " + string(req.Level))
 	}
 	if c.h.cfg.Cost != nil {
 		cost, err := c.h.cfg.Cost(ctx, r.id, req.Level)
@@ -125,7 +125,7 @@ func (a *agentConn) answer(ctx context.Context, c protocol.Consent) error {
 		return a.answerView(ctx, c, detail)
 	case protocol.LevelControl, protocol.LevelDataIntervention:
 	default:
-		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: "unknown consent level " + c.Level})
+		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: "unknown consent level " + string(c.Level)})
 	}
 	r := a.room
 	r.mu.Lock()
@@ -135,7 +135,7 @@ func (a *agentConn) answer(ctx context.Context, c protocol.Consent) error {
 	r.mu.Unlock()
 	switch {
 	case !wasAsked:
-		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: "no " + c.Level + " was asked"})
+		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: "no " + string(c.Level) + " was asked"})
 	case req.Keep != "" && level != req.Level:
 		return nil // the level dropped meanwhile: there is nothing to keep
 	case req.Keep != "":
@@ -153,8 +153,8 @@ func (a *agentConn) answer(ctx context.Context, c protocol.Consent) error {
 		a.log.Info("customer declined", "level", c.Level)
 		r.toConsole(protocol.Consent{Level: c.Level, Granted: false})
 		return nil
-	case protocol.LevelRank(c.Level) != protocol.LevelRank(level)+1:
-		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: c.Level + " granted at level " + level})
+	case c.Level.Rank() != level.Rank()+1:
+		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: string(c.Level) + " granted at level " + string(level)})
 	}
 	if est := estimateOf(req); est != nil {
 		if !c.EstimateApproved {
@@ -272,7 +272,7 @@ func (a *agentConn) acceptIntervention(ctx context.Context, c protocol.Consent, 
 // raise sets the room's level after a recorded grant of req, made at
 // level from, notes whether it came with a cost notice and watches its
 // approved estimate, which replaces an older one; then tells the console.
-func (h *Hub) raise(ctx context.Context, r *room, from string, req protocol.ConsentRequest) {
+func (h *Hub) raise(ctx context.Context, r *room, from protocol.Level, req protocol.ConsentRequest) {
 	var w *estimateWatch
 	if req.Cost != nil && req.Cost.Estimate != nil && h.cfg.Billable != nil {
 		baseline, err := h.cfg.Billable(ctx, r.id)
@@ -310,21 +310,21 @@ func (h *Hub) raise(ctx context.Context, r *room, from string, req protocol.Cons
 // the levels above: every question put (each was for a level above to, or
 // to keep one), their cost notices, the estimate watched for them, the
 // keep question's timer. It reports the level it stepped down from.
-func (r *room) lowerLocked(from, to string) (string, bool) {
+func (r *room) lowerLocked(from, to protocol.Level) (protocol.Level, bool) {
 	was := r.level
 	if !r.live || (from != "" && was != from) ||
-		protocol.LevelRank(to) < protocol.LevelRank(protocol.LevelView) || protocol.LevelRank(to) >= protocol.LevelRank(was) {
+		to.Below(protocol.LevelView) || !to.Below(was) {
 		return was, false
 	}
 	r.level = to
 	clear(r.asked)
 	for lv := range r.noticed {
-		if protocol.LevelRank(lv) > protocol.LevelRank(to) {
+		if to.Below(lv) {
 			delete(r.noticed, lv)
 		}
 	}
 	r.stopKeepLocked()
-	if r.watch != nil && protocol.LevelRank(r.watch.level) > protocol.LevelRank(to) {
+	if r.watch != nil && to.Below(r.watch.level) {
 		r.stopWatchTimerLocked()
 		r.watch = nil
 	}
@@ -335,7 +335,7 @@ func (r *room) lowerLocked(from, to string) (string, bool) {
 // not empty), records it and tells the console; the agent is told too
 // when the relay decided (actorRelay), since it did not step down itself.
 // It reports the level it stepped down from and whether it did.
-func (h *Hub) lower(ctx context.Context, r *room, from, to, actor, reason string) (string, bool) {
+func (h *Hub) lower(ctx context.Context, r *room, from, to protocol.Level, actor, reason string) (protocol.Level, bool) {
 	r.mu.Lock()
 	was, ok := r.lowerLocked(from, to)
 	r.mu.Unlock()
@@ -351,9 +351,9 @@ func (h *Hub) lower(ctx context.Context, r *room, from, to, actor, reason string
 	return was, true
 }
 
-func (h *Hub) recordLowered(ctx context.Context, r *room, from, to, actor, reason string) {
+func (h *Hub) recordLowered(ctx context.Context, r *room, from, to protocol.Level, actor, reason string) {
 	if err := h.store.AddEvent(ctx, r.id, store.EventConsentRevoked, actor,
-		map[string]string{"level": to, "from": from, "reason": reason}); err != nil {
+		map[string]any{"level": to, "from": from, "reason": reason}); err != nil {
 		h.log.Error("record step down", "session", r.id, "err", err)
 	}
 	h.log.Info("level lowered", "session", r.id, "level", to, "from", from, "reason", reason)
@@ -363,7 +363,7 @@ func (h *Hub) recordLowered(ctx context.Context, r *room, from, to, actor, reaso
 // level. Only a step down is accepted: a step up is always a new question.
 func (a *agentConn) stepDown(ctx context.Context, m protocol.LevelChange) error {
 	if from, ok := a.h.lower(ctx, a.room, "", m.Level, actorCustomer, orDefault(m.Reason, "customer")); !ok {
-		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: "level " + m.Level + " is not below " + from})
+		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: "level " + string(m.Level) + " is not below " + string(from)})
 	}
 	return nil
 }
@@ -382,7 +382,7 @@ func (c *consoleConn) handOver(ctx context.Context, sess store.Session) {
 	prev := r.technician
 	changed := prev.ID != c.user.ID
 	r.technician = c.user
-	var from string
+	var from protocol.Level
 	lowered := false
 	if changed {
 		from, lowered = r.lowerLocked("", protocol.LevelView)
@@ -418,7 +418,7 @@ func (h *Hub) checkOverrun(r *room, gen int) {
 	w := *r.watch
 	level := r.level
 	_, asking := r.asked[level]
-	if !r.live || protocol.LevelRank(level) < protocol.LevelRank(w.level) {
+	if !r.live || level.Below(w.level) {
 		// Lowering stops the watch; this is the belt to its braces.
 		r.stopWatchTimerLocked()
 		r.watch = nil
@@ -450,7 +450,7 @@ func (h *Hub) checkOverrun(r *room, gen int) {
 }
 
 // askOverrun puts the overrun to the customer and warns the technician.
-func (h *Hub) askOverrun(ctx context.Context, r *room, w estimateWatch, level string, billable time.Duration) {
+func (h *Hub) askOverrun(ctx context.Context, r *room, w estimateWatch, level protocol.Level, billable time.Duration) {
 	next := w
 	next.continued++
 	limitMin := ceilMinutes(next.limit() - w.baseline)
@@ -501,7 +501,7 @@ func (h *Hub) askKeep(ctx context.Context, r *room, req protocol.ConsentRequest,
 }
 
 // keepExpired records a keep question the agent never answered.
-func (h *Hub) keepExpired(r *room, level string, gen int) {
+func (h *Hub) keepExpired(r *room, level protocol.Level, gen int) {
 	r.mu.Lock()
 	if r.keepGen != gen {
 		r.mu.Unlock()
@@ -612,7 +612,7 @@ func (h *Hub) Recategorized(ctx context.Context, sessionID int64) error {
 	_, asking := r.asked[level]
 	noticed := r.noticed[level]
 	r.mu.Unlock()
-	if !live || protocol.LevelRank(level) < protocol.LevelRank(protocol.LevelControl) || asking || noticed {
+	if !live || level.Below(protocol.LevelControl) || asking || noticed {
 		return nil
 	}
 	cost, err := h.cfg.Cost(ctx, sessionID, level)

@@ -23,7 +23,7 @@ const keepGrace = 5 * time.Second
 
 // estimateWatch is an approved estimate being watched.
 type estimateWatch struct {
-	level   string // the level it was approved for, or a higher one
+	level   protocol.Level // the level it was approved for, or a higher one
 	notice  protocol.CostNotice
 	minutes int
 	// baseline is the session's billable time when it was approved: the

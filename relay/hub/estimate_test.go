@@ -91,7 +91,7 @@ func newEstimateEnv(t *testing.T, coveredFirst bool) *estimateEnv {
 	ee := &estimateEnv{timers: &fakeTimers{}}
 	ee.priced.Store(!coveredFirst)
 	ee.env = newEnv(t, func(c *hub.Config) {
-		c.Cost = func(context.Context, int64, string) (*protocol.CostNotice, error) {
+		c.Cost = func(context.Context, int64, protocol.Level) (*protocol.CostNotice, error) {
 			if !ee.priced.Load() {
 				return nil, nil
 			}
@@ -383,7 +383,7 @@ func TestCategoryChangeDeclinedStepsDown(t *testing.T) {
 func TestCategoryChangeWithoutARateStepsDown(t *testing.T) {
 	var failing atomic.Bool
 	e := newEnv(t, func(c *hub.Config) {
-		c.Cost = func(context.Context, int64, string) (*protocol.CostNotice, error) {
+		c.Cost = func(context.Context, int64, protocol.Level) (*protocol.CostNotice, error) {
 			if failing.Load() {
 				return nil, errors.New("no hourly rate on 2026-03-02")
 			}

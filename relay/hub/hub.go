@@ -69,7 +69,7 @@ type Config struct {
 	Now func() time.Time
 	// Cost prices work at a level on a session for the customer's cost
 	// notice: nil when covered. nil Cost: nothing is ever billable.
-	Cost func(ctx context.Context, sessionID int64, level string) (*protocol.CostNotice, error)
+	Cost func(ctx context.Context, sessionID int64, level protocol.Level) (*protocol.CostNotice, error)
 	// Grace is how long a session keeps the customer's consent while its
 	// agent is unreachable; <= 0 means DefaultGrace.
 	Grace time.Duration
@@ -136,11 +136,11 @@ type room struct {
 	console   *wsconn.Conn
 	live      bool // the customer allowed viewing
 	// level is the consent level the customer granted ("" before view).
-	level string
+	level protocol.Level
 	// asked holds the requests put to the customer and not yet answered,
 	// by level: the agent may grant only what was asked, and an
 	// intervention's acceptance is stored with the work it was asked for.
-	asked map[string]protocol.ConsentRequest
+	asked map[protocol.Level]protocol.ConsentRequest
 	// technician is who works the session now: the session's technician
 	// until another one opens its console (a hand-over).
 	technician store.User
@@ -163,7 +163,7 @@ type room struct {
 	//
 	// noticed holds the levels in force that were granted with a cost
 	// notice: a category change makes only the others billable anew.
-	noticed map[string]bool
+	noticed map[protocol.Level]bool
 	// watch is the approved estimate being watched, if any; watchGen
 	// bumps whenever its timer is armed or stopped, so a timer that fires
 	// after it was replaced does nothing.
@@ -303,7 +303,7 @@ func (h *Hub) room(id int64) *room {
 	defer h.mu.Unlock()
 	r := h.rooms[id]
 	if r == nil {
-		r = &room{id: id, asked: map[string]protocol.ConsentRequest{}, noticed: map[string]bool{}}
+		r = &room{id: id, asked: map[protocol.Level]protocol.ConsentRequest{}, noticed: map[protocol.Level]bool{}}
 		h.rooms[id] = r
 	}
 	return r

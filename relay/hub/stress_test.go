@@ -68,7 +68,7 @@ func TestStressRooms(t *testing.T) {
 	var priced, unpriceable sync.Map
 	e := newEnv(t, func(c *hub.Config) {
 		c.Grace = 30 * time.Millisecond
-		c.Cost = func(_ context.Context, id int64, _ string) (*protocol.CostNotice, error) {
+		c.Cost = func(_ context.Context, id int64, _ protocol.Level) (*protocol.CostNotice, error) {
 			if v, _ := unpriceable.Load(id); v == true {
 				return nil, errors.New("no hourly rate")
 			}
