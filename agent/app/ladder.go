@@ -194,7 +194,7 @@ func (a *App) answer(yes bool, value string) {
 	case localui.PromptReconfirm:
 		a.dropQuestion(q)
 		if !yes {
-			a.endByCustomer("customer_stopped")
+			a.endByCustomer(protocol.ReasonCustomerStopped)
 			return
 		}
 		_ = a.toRelay(protocol.Reconfirm{Outcome: protocol.ReconfirmConfirmed})

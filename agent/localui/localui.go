@@ -330,11 +330,28 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// The customer's actions on the page (Action.Kind), the words app.js posts.
+const (
+	ActionCode             = "code"
+	ActionAllow            = "allow" // the view question
+	ActionDeny             = "deny"
+	ActionStop             = "stop"
+	ActionLang             = "lang"
+	ActionYes              = "yes" // answers to the prompt on screen
+	ActionNo               = "no"
+	ActionStopControl      = "stop_control" // stepping down
+	ActionStopIntervention = "stop_intervention"
+	ActionScreen           = "screen"
+	ActionChat             = "chat"
+	// ActionSendFile comes from the upload route, never from the action
+	// route.
+	ActionSendFile = "sendfile"
+)
+
 var validActions = map[string]bool{
-	"code": true, "allow": true, "deny": true, "stop": true, "lang": true,
-	"yes": true, "no": true, // answers to the prompt on screen
-	"stop_control": true, "stop_intervention": true, // stepping down
-	"screen": true, "chat": true,
+	ActionCode: true, ActionAllow: true, ActionDeny: true, ActionStop: true, ActionLang: true,
+	ActionYes: true, ActionNo: true, ActionStopControl: true, ActionStopIntervention: true,
+	ActionScreen: true, ActionChat: true,
 }
 
 // maxActionBytes bounds an action's body: a chat line of 2000 characters
@@ -413,7 +430,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "upload failed", http.StatusBadRequest)
 		return
 	}
-	if !s.send(w, r, Action{Kind: "sendfile", Value: name, Path: f.Name()}) {
+	if !s.send(w, r, Action{Kind: ActionSendFile, Value: name, Path: f.Name()}) {
 		_ = os.Remove(f.Name())
 	}
 }

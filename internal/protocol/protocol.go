@@ -482,6 +482,29 @@ const (
 	ReasonResumed = "resumed" // back within the grace period
 )
 
+// Why a session ended or its level dropped (Status.Reason, End.Reason,
+// LevelChange.Reason): the words the console and the agent page translate
+// (reason.* in the catalogue). A keep question adds its own: Keep + the
+// suffix (KeepDeclinedReason).
+const (
+	ReasonTechnicianEnded = "technician_ended"
+	ReasonCustomerStopped = "customer_stopped"
+	ReasonDeclined        = "declined"        // the customer refused the view question
+	ReasonDeclinedResume  = "declined_resume" // … after an interruption
+	ReasonCodeExpired     = "code_expired"    // shown to a console of a session never joined
+	ReasonHandover        = "handover"        // another technician took the session
+	ReasonCustomer        = "customer"        // the customer stepped down
+)
+
+// KeepDeclinedReason is why the level dropped after a keep question was
+// declined (or, timedOut, left unanswered).
+func KeepDeclinedReason(keep string, timedOut bool) string {
+	if timedOut {
+		return keep + "_timeout"
+	}
+	return keep + "_declined"
+}
+
 // Status tells the console where the session stands.
 type Status struct {
 	Status string     `json:"status"`

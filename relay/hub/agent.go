@@ -118,7 +118,7 @@ func (a *agentConn) handle(m protocol.Message) error {
 		return a.screenSwitch(ctx, m)
 	case protocol.End:
 		a.ending = true
-		a.h.end(ctx, a.room, protocol.ByCustomer, actorCustomer, orDefault(m.Reason, "customer_stopped"))
+		a.h.end(ctx, a.room, protocol.ByCustomer, actorCustomer, orDefault(m.Reason, protocol.ReasonCustomerStopped))
 		return errPeerDone
 	default:
 		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: m.Type() + " is not an agent message"})

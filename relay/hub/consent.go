@@ -195,7 +195,7 @@ func (a *agentConn) answerView(ctx context.Context, c protocol.Consent, detail m
 			a.log.Error("record denial", "err", err)
 		}
 		a.ending = true
-		a.h.end(ctx, r, protocol.ByCustomer, actorCustomer, "declined_resume")
+		a.h.end(ctx, r, protocol.ByCustomer, actorCustomer, protocol.ReasonDeclinedResume)
 		return errPeerDone
 	}
 	if !c.Granted {
@@ -209,7 +209,7 @@ func (a *agentConn) answerView(ctx context.Context, c protocol.Consent, detail m
 		r.mu.Unlock()
 		a.log.Info("customer declined")
 		r.toConsole(protocol.Status{Status: protocol.StatusDeclined, By: protocol.ByCustomer})
-		a.conn.Finish(protocol.End{By: protocol.ByCustomer, Reason: "declined"})
+		a.conn.Finish(protocol.End{By: protocol.ByCustomer, Reason: protocol.ReasonDeclined})
 		return errPeerDone
 	}
 	err := a.h.store.Transition(ctx, r.id, []string{store.StatusJoined}, store.StatusLive,
@@ -362,7 +362,7 @@ func (h *Hub) recordLowered(ctx context.Context, r *room, from, to protocol.Leve
 // stepDown records the customer (or the agent on its own) lowering the
 // level. Only a step down is accepted: a step up is always a new question.
 func (a *agentConn) stepDown(ctx context.Context, m protocol.LevelChange) error {
-	if from, ok := a.h.lower(ctx, a.room, "", m.Level, actorCustomer, orDefault(m.Reason, "customer")); !ok {
+	if from, ok := a.h.lower(ctx, a.room, "", m.Level, actorCustomer, orDefault(m.Reason, protocol.ReasonCustomer)); !ok {
 		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: "level " + string(m.Level) + " is not below " + string(from)})
 	}
 	return nil
@@ -398,7 +398,7 @@ func (c *consoleConn) handOver(ctx context.Context, sess store.Session) {
 		c.h.log.Error("record hand-over", "session", r.id, "err", err)
 	}
 	if lowered {
-		c.h.recordLowered(ctx, r, from, protocol.LevelView, actorRelay, "handover")
+		c.h.recordLowered(ctx, r, from, protocol.LevelView, actorRelay, protocol.ReasonHandover)
 	}
 	if agent != nil {
 		_ = agent.Send(protocol.Handover{Technician: c.user.Name})
@@ -579,10 +579,7 @@ func (h *Hub) keepRefused(ctx context.Context, r *room, req protocol.ConsentRequ
 	if err := h.store.AddEvent(ctx, r.id, store.EventConsentDenied, actor, detail); err != nil {
 		h.log.Error("record keep refusal", "session", r.id, "err", err)
 	}
-	reason := req.Keep + "_declined"
-	if timedOut {
-		reason = req.Keep + "_timeout"
-	}
+	reason := protocol.KeepDeclinedReason(req.Keep, timedOut)
 	h.lower(ctx, r, req.Level, protocol.LevelView, actor, reason)
 	if req.Keep == protocol.KeepOverrun && req.Overrun != nil {
 		ov := *req.Overrun

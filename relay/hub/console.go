@@ -75,7 +75,7 @@ func (c *consoleConn) handle(m protocol.Message, sess store.Session) error {
 	case protocol.Chat:
 		return c.room.chat(ctx, c.h, c.conn, m, c.actor, c.user.Name)
 	case protocol.End:
-		c.h.end(ctx, c.room, protocol.ByTechnician, c.actor, orDefault(m.Reason, "technician_ended"))
+		c.h.end(ctx, c.room, protocol.ByTechnician, c.actor, orDefault(m.Reason, protocol.ReasonTechnicianEnded))
 	default:
 		return c.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: m.Type() + " is not a console message"})
 	}
@@ -115,7 +115,7 @@ func (c *consoleConn) attach(ctx context.Context, id int64) error {
 		st.Reason = protocol.ReasonResumed // the customer is asked again
 	}
 	if sess.CodeExpired(c.h.cfg.Now()) {
-		st.Reason = "code_expired"
+		st.Reason = protocol.ReasonCodeExpired
 	}
 	if err := c.conn.Send(st); err != nil {
 		return err
