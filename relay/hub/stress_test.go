@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -92,6 +94,7 @@ func TestStressRooms(t *testing.T) {
 			return time.AfterFunc(d, f).Stop
 		}
 	})
+	srv := stressServer(e)
 	ctx := context.Background()
 	ids := make([]int64, rooms)
 	for i := range rooms {
@@ -113,8 +116,8 @@ func TestStressRooms(t *testing.T) {
 		// Half the rooms do billable work from the start: their
 		// estimates are watched and overrun.
 		priced.Store(ids[i], roomRand.IntN(2) == 0)
-		w := &stressRoom{e: e, peers: peers, id: ids[i], code: stressCode(i), rng: rand.New(rand.NewPCG(seed, uint64(i)+2)),
-			priced: &priced, unpriceable: &unpriceable, steps: &steps, opened: &opened, live: make(chan struct{}), stopping: stopping, opening: opening}
+		w := &stressRoom{e: e, srv: srv, peers: peers, id: ids[i], code: stressCode(i), rng: rand.New(rand.NewPCG(seed, uint64(i)+2)),
+			priced: &priced, unpriceable: &unpriceable, steps: &steps, opened: &opened, settled: make(chan struct{}), stopping: stopping, opening: opening}
 		workers.Go(w.run)
 	}
 	// Shutdown lands in the middle of the work: once every room opened
@@ -188,6 +191,36 @@ func TestStressRooms(t *testing.T) {
 	goleak.VerifyNone(t, goleak.IgnoreCurrent())
 }
 
+// stressServer serves e's hub with each room's peers at an address of
+// their own: a resume refused after its session ended counts as a wrong
+// code guess, and one shared address would soon be throttled for all.
+func stressServer(e *env) *httptest.Server {
+	room := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			id, _ := strconv.Atoi(r.Header.Get("X-Stress-Room"))
+			r.RemoteAddr = fmt.Sprintf("10.%d.%d.1:1", id/256, id%256)
+			h(w, r)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ws/agent", room(e.hub.ServeAgent))
+	mux.HandleFunc("GET /ws/console/{id}", room(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		user := e.tech
+		if r.URL.Query().Get("as") == "other" {
+			user = e.other
+		}
+		e.hub.ServeConsole(w, r, user, id)
+	}))
+	srv := httptest.NewServer(mux)
+	e.t.Cleanup(srv.Close)
+	return srv
+}
+
+// settles are the statuses that answer the view question or end the room.
+var settles = map[string]bool{protocol.StatusLive: true, protocol.StatusDeclined: true,
+	protocol.StatusEnded: true, protocol.StatusInterrupted: true}
+
 func stressCode(i int) string { return fmt.Sprintf("5%08d", i) }
 
 // peerSet holds every client connection, so the test closes them all.
@@ -234,6 +267,7 @@ func (c *stressConn) send(m protocol.Message) error {
 // question at random, and technicians acting at random.
 type stressRoom struct {
 	e           *env
+	srv         *httptest.Server
 	peers       *peerSet
 	id          int64
 	code        string
@@ -245,16 +279,21 @@ type stressRoom struct {
 
 	agent, console *stressConn
 	token          atomic.Pointer[string]
-	// live closes when a console first hears the session is live.
-	live     chan struct{}
-	liveOnce sync.Once
-	stopping <-chan struct{} // closed when the test shuts the hub down
-	opening  chan struct{}   // a semaphore shared by all rooms
+	// settled closes when a console first hears the customer's answer to
+	// the view question (live or declined) or the end.
+	settled     chan struct{}
+	settledOnce sync.Once
+	stopping    <-chan struct{} // closed when the test shuts the hub down
+	opening     chan struct{}   // a semaphore shared by all rooms
 }
 
 func (w *stressRoom) dial(path string, header http.Header) (*websocket.Conn, error) {
 	d := websocket.Dialer{HandshakeTimeout: wait}
-	ws, _, err := d.Dial(w.e.wsURL(path), header)
+	if header == nil {
+		header = http.Header{}
+	}
+	header.Set("X-Stress-Room", strconv.FormatInt(w.id, 10))
+	ws, _, err := d.Dial("ws"+strings.TrimPrefix(w.srv.URL, "http")+path, header)
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +362,7 @@ func (w *stressRoom) answer(c *stressConn, rng *rand.Rand) {
 // connectConsole opens a console, as the session's technician or the
 // other one (a hand-over), and drains what it is sent.
 func (w *stressRoom) connectConsole(as string) error {
-	ws, err := w.dial("/ws/console/"+strconv.FormatInt(w.id, 10)+"?as="+as, http.Header{"Origin": {w.e.srv.URL}})
+	ws, err := w.dial("/ws/console/"+strconv.FormatInt(w.id, 10)+"?as="+as, http.Header{"Origin": {w.srv.URL}})
 	if err != nil {
 		return err
 	}
@@ -336,8 +375,8 @@ func (w *stressRoom) connectConsole(as string) error {
 				return
 			}
 			if m, err := protocol.Decode(b); err == nil {
-				if st, ok := m.(protocol.Status); ok && st.Status == protocol.StatusLive {
-					w.liveOnce.Do(func() { close(w.live) })
+				if st, ok := m.(protocol.Status); ok && settles[st.Status] {
+					w.settledOnce.Do(func() { close(w.settled) })
 				}
 			}
 		}
@@ -345,9 +384,8 @@ func (w *stressRoom) connectConsole(as string) error {
 	return c.send(protocol.Hello{Protocol: protocol.Version, Role: protocol.RoleConsole})
 }
 
-// open connects the room's console and agent and waits until the
-// customer let the technician in; it reports false when a "no" or the
-// shutdown came first.
+// open connects the room's console and agent and waits for the
+// customer's answer; it reports false when the shutdown came first.
 func (w *stressRoom) open(seed uint64) bool {
 	w.opening <- struct{}{}
 	defer func() {
@@ -358,11 +396,9 @@ func (w *stressRoom) open(seed uint64) bool {
 		return false // the hub is already shutting down
 	}
 	select {
-	case <-w.live:
-		return true
+	case <-w.settled:
+		return true // declined, the steps fail at once and the room stops
 	case <-w.stopping:
-		return false
-	case <-time.After(wait): // declined: the console never hears live
 		return false
 	}
 }
