@@ -21,13 +21,7 @@ import (
 // room's lock and the hub-wide estimate lock in opposite orders.
 func TestHandoverRacingAnOverrunAnswer(t *testing.T) {
 	ee := newEstimateEnv(t, false)
-	agent, console := ee.approved(90)
-	ee.setBillable(2 * time.Hour)
-	ee.timers.fire(t, 6750*time.Second)
-	expect[protocol.Overrun](t, console)
-	if req := expect[protocol.ConsentRequest](t, agent); req.Keep != protocol.KeepOverrun {
-		t.Fatalf("agent asked %+v", req)
-	}
+	agent, _ := ee.overrunAsked()
 
 	entered, release := make(chan struct{}), make(chan struct{})
 	gate := func() {

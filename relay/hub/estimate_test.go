@@ -263,13 +263,24 @@ func TestOverrunAskedContinuedThenDeclined(t *testing.T) {
 	expect[protocol.ConsentRequest](t, agent)
 }
 
-func TestOverrunUnansweredStepsDownToView(t *testing.T) {
-	ee := newEstimateEnv(t, false)
-	agent, console := ee.approved(90)
+// overrunAsked brings the session to control with a 90-minute estimate
+// that overran: the console warned, the agent asked to keep control.
+func (ee *estimateEnv) overrunAsked() (agent, console *peer) {
+	t := ee.t
+	t.Helper()
+	agent, console = ee.approved(90)
 	ee.setBillable(2 * time.Hour)
 	ee.timers.fire(t, 6750*time.Second)
 	expect[protocol.Overrun](t, console)
-	expect[protocol.ConsentRequest](t, agent)
+	if req := expect[protocol.ConsentRequest](t, agent); req.Keep != protocol.KeepOverrun {
+		t.Fatalf("agent asked %+v", req)
+	}
+	return agent, console
+}
+
+func TestOverrunUnansweredStepsDownToView(t *testing.T) {
+	ee := newEstimateEnv(t, false)
+	agent, console := ee.overrunAsked()
 	// The agent never answers: the relay records it at the deadline plus
 	// the agent's grace.
 	ee.timers.fire(t, 65*time.Second)

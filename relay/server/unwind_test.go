@@ -16,10 +16,7 @@ import (
 // listening, hub built) and Run fails at its listen.
 func TestRunUnwindsWhenItsPortIsTaken(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	taken := takenPort(t)
 	defer taken.Close()
 	srv, err := New(context.Background(), Config{Addr: taken.Addr().String(), DataDir: t.TempDir(), Version: "test",
 		TURN: TURNConfig{UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", PublicIP: net.IPv4(127, 0, 0, 1)}},
@@ -54,13 +51,10 @@ func TestRunUnwindsWhenItsPortIsTaken(t *testing.T) {
 // closed and the store closed.
 func TestNewUnwindsWhenTURNCannotListen(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	taken := takenPort(t)
 	defer taken.Close()
 	dir := t.TempDir()
-	_, err = New(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: dir, Version: "test",
+	_, err := New(context.Background(), Config{Addr: "127.0.0.1:0", DataDir: dir, Version: "test",
 		TURN: TURNConfig{UDPAddr: "127.0.0.1:0", TCPAddr: taken.Addr().String(), PublicIP: net.IPv4(127, 0, 0, 1)}},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err == nil || !strings.Contains(err.Error(), "TURN") {
@@ -77,4 +71,14 @@ func TestNewUnwindsWhenTURNCannotListen(t *testing.T) {
 	if err := srv.Run(ctx); err != nil {
 		t.Errorf("Run after cancel: %v", err)
 	}
+}
+
+// takenPort holds a loopback TCP port, for a relay that must fail to get it.
+func takenPort(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
 }
