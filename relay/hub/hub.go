@@ -116,8 +116,10 @@ type Hub struct {
 	rooms  map[int64]*room
 	conns  map[*wsconn.Conn]struct{}
 	closed bool
-	// stopping is closed as an atomic, for code holding a room's lock:
-	// no estimate or keep timer is armed once it is set.
+	// stopping is set by Shutdown before it interrupts the rooms. It is
+	// an atomic, not under mu, because code holding a room's lock reads
+	// it: no estimate or keep timer is armed and no room opened once it
+	// is set.
 	stopping atomic.Bool
 
 	handlers sync.WaitGroup // one per connection being served
