@@ -1,10 +1,8 @@
 package console
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -14,25 +12,11 @@ import (
 	"github.com/meekijk/meekijk/internal/calendar"
 	"github.com/meekijk/meekijk/internal/helpdesk"
 	"github.com/meekijk/meekijk/internal/httpx"
+	"github.com/meekijk/meekijk/internal/pricing"
 	"github.com/meekijk/meekijk/internal/store"
 )
 
-const settingCalendar = "calendar"
-
-// loadCalendar returns the desk's support calendar: the admin's, or the
-// default (Mon-Fri 09:00-12:00 and 13:30-18:00, Belgian holidays, closed
-// 24 Dec to 1 Jan, Europe/Brussels) until an admin saves one.
-func loadCalendar(ctx context.Context, st *store.Store) (calendar.Calendar, error) {
-	raw, ok, err := st.Setting(ctx, settingCalendar)
-	if err != nil || !ok {
-		return calendar.Default(), err
-	}
-	var cal calendar.Calendar
-	if err := json.Unmarshal([]byte(raw), &cal); err != nil {
-		return calendar.Calendar{}, fmt.Errorf("console: stored calendar: %w", err)
-	}
-	return cal, nil
-}
+const settingCalendar = pricing.SettingCalendar
 
 type calendarStatusJSON struct {
 	calendar.Calendar

@@ -15,7 +15,7 @@ import (
 	"github.com/meekijk/meekijk/internal/helpdesk"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/i18n"
-	"github.com/meekijk/meekijk/internal/protocol"
+	"github.com/meekijk/meekijk/internal/pricing"
 	"github.com/meekijk/meekijk/internal/store"
 )
 
@@ -29,28 +29,24 @@ const (
 // billingOf gathers what f selects, with the desk's rules in its
 // calendar's time zone, and the relay's clock for live sessions.
 func (c *console) billingOf(ctx context.Context, f store.BillingFilter) (billing.Settings, []store.CustomerBilling, error) {
-	cal, err := c.calendarOf(ctx)
-	if err != nil {
-		return billing.Settings{}, nil, err
-	}
-	set, err := c.Store.BillingSettings(ctx, cal.TimeZone)
-	if err != nil {
-		return set, nil, err
-	}
-	cbs, err := c.Store.Billing(ctx, f, set, c.Now())
-	return set, cbs, err
+	return pricing.New(c.Store, c.Now).Billing(ctx, f)
 }
 
 // statementOf bills one customer's parts. The data is the desk's own, so
 // what the engine refuses (no hourly rate on a day with billable work) is
 // for an admin to fix, not a bad request: 409 with the engine's words.
 func statementOf(cb store.CustomerBilling, set billing.Settings) (billing.Statement, error) {
-	st, err := billing.ComputeAll(cb.Customer.Name, set, cb.Parts)
+	st, err := pricing.Statement(cb, set)
+	return st, cannotBill(cb, err)
+}
+
+// cannotBill makes the engine's refusal to bill cb a 409.
+func cannotBill(cb store.CustomerBilling, err error) error {
 	var fe *billing.FieldError
 	if errors.As(err, &fe) {
-		return st, httpx.Errorf(http.StatusConflict, "cannot_bill", "cannot bill %s: %s", cb.Customer.Name, fe.Err)
+		return httpx.Errorf(http.StatusConflict, "cannot_bill", "cannot bill %s: %s", cb.Customer.Name, fe.Err)
 	}
-	return st, err
+	return err
 }
 
 // monthParam reads a YYYY-MM query parameter as the first moment of that
@@ -426,95 +422,10 @@ func (c *console) sessionBilling(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// verdict bills a moment of work at level at the session's end (now, when
-// live) with the facts of its part: coverage decided by the engine itself.
-// A customer without any billing part has nothing to go on: billable, for
-// no reason the engine can name.
+// verdict is pricing.Verdict with the engine's refusal a 409.
 func verdict(cb store.CustomerBilling, b store.BillingSession, set billing.Settings, level billing.Level) (billing.Line, error) {
-	if len(cb.Parts) == 0 {
-		return billing.Line{Reasons: []helpdesk.Reason{}}, nil
-	}
-	in := cb.Parts[b.Part]
-	tech := billing.Technician{ID: b.Session.TechnicianID, Name: b.Session.TechnicianName}
-	in.Sessions = []billing.Session{{ID: b.Session.ID, TicketID: b.Session.TicketID, OutsideHours: b.Session.OutsideHours,
-		Segments: []billing.Segment{{Start: b.End, End: b.End, Level: level, Technician: tech}}}}
-	st, err := statementOf(store.CustomerBilling{Customer: cb.Customer, Parts: []billing.Input{in}}, set)
-	if err != nil || len(st.Lines) == 0 {
-		return billing.Line{Reasons: []helpdesk.Reason{}}, err
-	}
-	return st.Lines[0], nil
-}
-
-// Pricer tells the relay's hub whether work on a session would be
-// billable, and on what terms, so the customer can be shown the cost notice
-// before it starts. It bills as the statements will: same engine, same
-// facts.
-type Pricer struct{ c *console }
-
-// NewPricer prices with the desk's data in st; now is the relay's clock.
-func NewPricer(st *store.Store, now func() time.Time) *Pricer {
-	if now == nil {
-		now = time.Now
-	}
-	return &Pricer{c: &console{Config: Config{Store: st, Now: now}}}
-}
-
-// CostNotice returns the notice for work at level on the session, or nil
-// when it is covered. An error means it cannot be priced (no hourly rate
-// for the day, say): the work must not start unannounced.
-func (p *Pricer) CostNotice(ctx context.Context, sessionID int64, level string) (*protocol.CostNotice, error) {
-	sess, err := p.c.Store.Session(ctx, sessionID)
-	if err != nil {
-		return nil, err
-	}
-	set, cbs, err := p.c.billingOf(ctx, store.BillingFilter{TicketID: sess.TicketID})
-	if err != nil {
-		return nil, err
-	}
-	for _, cb := range cbs {
-		i := slices.IndexFunc(cb.Sessions, func(b store.BillingSession) bool { return b.Session.ID == sessionID })
-		if i < 0 {
-			continue
-		}
-		line, err := verdict(cb, cb.Sessions[i], set, billing.Level(level))
-		if err != nil {
-			return nil, err
-		}
-		if line.Covered {
-			return nil, nil
-		}
-		n := &protocol.CostNotice{CentsPerHour: line.CentsPerHour, IncrementMinutes: set.IncrementMinutes,
-			MinimumMinutes: set.MinimumMinutes, SurchargePercent: line.SurchargePercent, VATPercent: set.VATPercent,
-			Reasons: []string{}}
-		for _, r := range line.Reasons {
-			n.Reasons = append(n.Reasons, string(r))
-		}
-		if n.CentsPerHour == 0 {
-			return nil, fmt.Errorf("console: session %d: billable work without an hourly rate", sessionID)
-		}
-		n.Prepaid, err = p.c.prepaidNotice(ctx, cb.Customer.ID) // prepaid.go
-		return n, err
-	}
-	return nil, fmt.Errorf("console: session %d: nothing to price it by", sessionID)
-}
-
-// BillableTime is the session's billable time so far by the relay's
-// clock, as its statement would bill it: what the hub watches an approved
-// estimate against. It is the session's own time, merged or not.
-func (p *Pricer) BillableTime(ctx context.Context, sessionID int64) (time.Duration, error) {
-	sess, err := p.c.Store.Session(ctx, sessionID)
-	if err != nil {
-		return 0, err
-	}
-	set, cbs, err := p.c.billingOf(ctx, store.BillingFilter{SessionID: sess.ID})
-	if err != nil || len(cbs) == 0 || len(cbs[0].Sessions) == 0 {
-		return 0, err
-	}
-	st, err := statementOf(cbs[0], set)
-	if err != nil {
-		return 0, err
-	}
-	return time.Duration(st.Totals.BillableSeconds) * time.Second, nil
+	line, err := pricing.Verdict(cb, b, set, level)
+	return line, cannotBill(cb, err)
 }
 
 type sessionCategoryIn struct {

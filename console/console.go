@@ -23,6 +23,7 @@ import (
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/i18n"
 	"github.com/meekijk/meekijk/internal/mail"
+	"github.com/meekijk/meekijk/internal/pricing"
 	"github.com/meekijk/meekijk/internal/safetext"
 	"github.com/meekijk/meekijk/internal/sessioncode"
 	"github.com/meekijk/meekijk/internal/store"
@@ -330,5 +331,5 @@ func login(r *http.Request) store.Login {
 
 // calendarOf returns the desk's support calendar.
 func (c *console) calendarOf(ctx context.Context) (calendar.Calendar, error) {
-	return loadCalendar(ctx, c.Store)
+	return pricing.LoadCalendar(ctx, c.Store)
 }

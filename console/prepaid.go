@@ -10,7 +10,7 @@ import (
 	"github.com/meekijk/meekijk/internal/billing"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/i18n"
-	"github.com/meekijk/meekijk/internal/protocol"
+	"github.com/meekijk/meekijk/internal/pricing"
 	"github.com/meekijk/meekijk/internal/store"
 )
 
@@ -20,93 +20,18 @@ import (
 // the balance the technician, the customer and the statement show is one
 // figure.
 
-// prepaidOf returns the customer's blocks for billing the work in
-// [from, to): each with what the work before from used, the desk's
-// threshold, and to's eve as the date of the balance. nil when the
-// customer has no blocks.
-func (c *console) prepaidOf(ctx context.Context, cu store.Customer, from, to time.Time) (*billing.Prepaid, error) {
-	blocks, err := c.Store.PrepaidBlocks(ctx, cu.ID)
-	if err != nil || len(blocks) == 0 {
-		return nil, err
-	}
-	warn, err := c.Store.PrepaidWarnMinutes(ctx)
-	if err != nil {
-		return nil, err
-	}
-	loc, err := c.deskLocation(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p := &billing.Prepaid{WarnMinutes: warn, AsOf: to.In(loc).AddDate(0, 0, -1).Format(time.DateOnly)}
-	for _, b := range blocks {
-		p.Blocks = append(p.Blocks, b.Billing())
-	}
-	first, err := time.ParseInLocation(time.DateOnly, blocks[0].PurchasedOn, loc) // blocks are oldest first
-	if err != nil || !first.Before(from) {
-		return p, err
-	}
-	set, cbs, err := c.billingOf(ctx, store.BillingFilter{From: first, To: from, CustomerID: cu.ID})
-	if err != nil || len(cbs) == 0 {
-		return p, err
-	}
-	before, err := statementOf(cbs[0], set)
-	if err != nil {
-		return nil, err
-	}
-	if before, err = billing.DeductPrepaid(before, billing.Prepaid{Blocks: p.Blocks}); err != nil {
-		return nil, err
-	}
-	for i, b := range before.Prepaid.Blocks {
-		p.Blocks[i].UsedMinutes = b.DeductedMinutes // both oldest first
-	}
-	return p, nil
-}
-
 // withPrepaid applies the customer's blocks to its statement of [from, to).
 func (c *console) withPrepaid(ctx context.Context, cu store.Customer, from, to time.Time, st billing.Statement) (billing.Statement, error) {
-	p, err := c.prepaidOf(ctx, cu, from, to)
+	p, err := pricing.New(c.Store, c.Now).PrepaidOf(ctx, cu, from, to)
 	if err != nil || p == nil {
 		return st, err
 	}
 	return billing.DeductPrepaid(st, *p)
 }
 
-// prepaidNow is the customer's balance today, after all work so far
-// (a live session's up to now); nil without blocks.
+// prepaidNow is the customer's balance today (internal/pricing).
 func (c *console) prepaidNow(ctx context.Context, cu store.Customer) (*billing.PrepaidSummary, error) {
-	loc, err := c.deskLocation(ctx)
-	if err != nil {
-		return nil, err
-	}
-	now := c.Now().In(loc)
-	tomorrow := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, loc)
-	p, err := c.prepaidOf(ctx, cu, tomorrow, tomorrow)
-	if err != nil || p == nil {
-		return nil, err
-	}
-	st, err := billing.DeductPrepaid(billing.Statement{}, *p)
-	if err != nil {
-		return nil, err
-	}
-	return st.Prepaid, nil
-}
-
-// prepaidNotice is the balance as the customer's cost notice states it,
-// nil when the customer has no blocks.
-func (c *console) prepaidNotice(ctx context.Context, customerID int64) (*protocol.PrepaidNotice, error) {
-	if customerID == 0 {
-		return nil, nil
-	}
-	cu, err := c.Store.Customer(ctx, customerID)
-	if err != nil {
-		return nil, err
-	}
-	sum, err := c.prepaidNow(ctx, cu)
-	if err != nil || sum == nil {
-		return nil, err
-	}
-	return &protocol.PrepaidNotice{LeftMinutes: sum.RemainingMinutes, Warning: sum.Warning,
-		ExpiredMinutes: sum.ExpiredMinutes}, nil
+	return pricing.New(c.Store, c.Now).PrepaidNow(ctx, cu)
 }
 
 type prepaidJSON struct {

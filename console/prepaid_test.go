@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meekijk/meekijk/console"
+	"github.com/meekijk/meekijk/internal/pricing"
+	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/store"
 )
 
@@ -115,7 +116,7 @@ func TestPrepaidHours(t *testing.T) {
 	// The threshold: at 9 h, 525 minutes left warn; the live session's
 	// cost notice says so, with the balance.
 	e.call(b.admin, "PUT", "/api/v1/settings/prepaid", map[string]any{"warnMinutes": 540}, 200, nil)
-	n, err := console.NewPricer(e.st, e.clk.now).CostNotice(context.Background(), live, "control")
+	n, err := pricing.New(e.st, e.clk.now).CostNotice(context.Background(), live, protocol.LevelControl)
 	if err != nil || n == nil || n.Prepaid == nil || n.Prepaid.LeftMinutes != 525 || !n.Prepaid.Warning {
 		t.Fatalf("cost notice %+v (%v)", n, err)
 	}

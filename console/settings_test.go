@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meekijk/meekijk/console"
+	"github.com/meekijk/meekijk/internal/pricing"
 	"github.com/meekijk/meekijk/internal/store"
 )
 
@@ -155,7 +155,7 @@ func TestSessionCategoryFromTheSessionPage(t *testing.T) {
 
 	// The relay's watch reads the session's billable time: the 5
 	// minutes since the change.
-	p := console.NewPricer(e.st, e.clk.now)
+	p := pricing.New(e.st, e.clk.now)
 	if d, err := p.BillableTime(ctx, live); err != nil || d != 5*time.Minute {
 		t.Errorf("billable time %v, %v; want 5m", d, err)
 	}

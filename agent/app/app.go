@@ -301,22 +301,22 @@ func (a *App) syncIndicator() {
 		return
 	}
 	ind.Show(indicator.Sharing{Technician: a.state.Technician, Lang: i18n.Lang(a.state.Lang),
-		Control: protocol.LevelRank(a.state.Level) >= protocol.LevelRank(protocol.LevelControl)})
+		Control: !protocol.Level(a.state.Level).Below(protocol.LevelControl)})
 }
 
 func (a *App) onAction(ctx context.Context, act localui.Action) {
 	switch act.Kind {
-	case "lang":
+	case localui.ActionLang:
 		a.state.Lang = string(i18n.Parse(act.Value))
 		a.langChosen = true
 		a.reword()
-	case "browser_lang":
+	case localui.ActionBrowserLang:
 		// Before the code the page speaks the browser's language; once
 		// joined, the contact's (or the customer's own choice) stands.
 		if !a.langChosen && a.joined == nil {
 			a.state.Lang = string(i18n.Parse(act.Value))
 		}
-	case "code":
+	case localui.ActionCode:
 		if a.state.Phase != localui.PhaseCode {
 			return
 		}
@@ -334,32 +334,32 @@ func (a *App) onAction(ctx context.Context, act localui.Action) {
 			a.attach(conn)
 		}
 		_ = a.conn.Send(protocol.Join{Code: act.Value})
-	case "allow", "deny":
+	case localui.ActionAllow, localui.ActionDeny:
 		// Only an answer clicked while the view question is on screen
 		// counts.
 		if a.state.Phase != localui.PhaseAsk || len(a.questions) == 0 {
 			return
 		}
-		a.answerView(a.questions[0], act.Kind == "allow")
-	case "yes", "no":
-		a.answer(act.Kind == "yes", act.Value)
-	case "stop":
+		a.answerView(a.questions[0], act.Kind == localui.ActionAllow)
+	case localui.ActionYes, localui.ActionNo:
+		a.answer(act.Kind == localui.ActionYes, act.Value)
+	case localui.ActionStop:
 		if a.state.Phase != localui.PhaseSharing {
 			return
 		}
-		a.endByCustomer("customer_stopped")
+		a.endByCustomer(protocol.ReasonCustomerStopped)
 		a.log.Info("customer stopped sharing", "from", cmp.Or(act.Value, "page"))
-	case "stop_control":
-		a.stepDown(protocol.LevelView, "customer")
-	case "stop_intervention":
-		a.stepDown(protocol.LevelControl, "customer")
-	case "screen":
+	case localui.ActionStopControl:
+		a.stepDown(protocol.LevelView, protocol.ReasonCustomer)
+	case localui.ActionStopIntervention:
+		a.stepDown(protocol.LevelControl, protocol.ReasonCustomer)
+	case localui.ActionScreen:
 		a.chooseScreen(act.Value)
-	case "chat":
+	case localui.ActionChat:
 		if a.allowed && act.Value != "" {
 			_ = a.toRelay(protocol.Chat{Text: act.Value})
 		}
-	case "sendfile":
+	case localui.ActionSendFile:
 		a.offerFile(act.Value, act.Path)
 	}
 	a.publish()
@@ -383,7 +383,7 @@ func (a *App) endByCustomer(reason string) {
 		}
 	}
 	a.state.Phase, a.state.EndedBy = localui.PhaseEnded, protocol.ByCustomer
-	if reason != "customer_stopped" {
+	if reason != protocol.ReasonCustomerStopped {
 		a.state.EndedBy = reason
 	}
 	a.clearQuestions()

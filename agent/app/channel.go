@@ -33,7 +33,7 @@ func (a *App) onChannel(dm dcMessage) {
 	if dm.sender != a.sender {
 		return // from a stream already stopped
 	}
-	controlling := protocol.LevelRank(a.state.Level) >= protocol.LevelRank(protocol.LevelControl)
+	controlling := a.state.Level.Rank() >= protocol.LevelControl.Rank()
 	switch m := dm.m.(type) {
 	case datachannel.Pointer, datachannel.Key, datachannel.Text, datachannel.ReleaseAll:
 		// Only without a controller: nothing to inject into.

@@ -93,7 +93,7 @@ func (a *App) onConsentRequest(m protocol.ConsentRequest) {
 		return
 	}
 	// A step up is asked from the level just below, while sharing.
-	if a.state.Phase != localui.PhaseSharing || protocol.LevelRank(m.Level) != protocol.LevelRank(a.state.Level)+1 {
+	if a.state.Phase != localui.PhaseSharing || m.Level.Rank() != a.state.Level.Rank()+1 {
 		a.log.Warn("consent request out of order ignored", "level", m.Level, "at", a.state.Level)
 		return
 	}
@@ -148,7 +148,7 @@ func (a *App) reword() {
 // question for another level than the one in force is stale: ignored.
 func (a *App) onKeepRequest(m protocol.ConsentRequest) {
 	if a.state.Phase != localui.PhaseSharing || m.Level != a.state.Level ||
-		protocol.LevelRank(m.Level) < protocol.LevelRank(protocol.LevelControl) {
+		m.Level.Rank() < protocol.LevelControl.Rank() {
 		a.log.Warn("keep question out of order ignored", "level", m.Level, "at", a.state.Level)
 		return
 	}
@@ -215,7 +215,7 @@ func (a *App) answer(yes bool, value string) {
 	case localui.PromptReconfirm:
 		a.dropQuestion(q)
 		if !yes {
-			a.endByCustomer("customer_stopped")
+			a.endByCustomer(protocol.ReasonCustomerStopped)
 			return
 		}
 		_ = a.toRelay(protocol.Reconfirm{Outcome: protocol.ReconfirmConfirmed})
@@ -266,8 +266,8 @@ func (a *App) answerConsent(q *question, yes bool, ans localui.Answer) {
 }
 
 // stepDown lowers the level at once, then tells the relay.
-func (a *App) stepDown(level, reason string) {
-	if a.state.Phase != localui.PhaseSharing || protocol.LevelRank(level) >= protocol.LevelRank(a.state.Level) {
+func (a *App) stepDown(level protocol.Level, reason string) {
+	if a.state.Phase != localui.PhaseSharing || level.Rank() >= a.state.Level.Rank() {
 		return
 	}
 	a.state.Level = level
@@ -281,8 +281,8 @@ func (a *App) stepDown(level, reason string) {
 // saw go unanswered, work it can no longer price). Only down: a level is
 // raised by the customer's own answer, never by the relay.
 func (a *App) onRelayLevel(m protocol.LevelChange) {
-	if a.state.Phase != localui.PhaseSharing || protocol.LevelRank(m.Level) < protocol.LevelRank(protocol.LevelView) ||
-		protocol.LevelRank(m.Level) >= protocol.LevelRank(a.state.Level) {
+	if a.state.Phase != localui.PhaseSharing || m.Level.Rank() < protocol.LevelView.Rank() ||
+		m.Level.Rank() >= a.state.Level.Rank() {
 		return
 	}
 	a.state.Level = m.Level
@@ -294,7 +294,7 @@ func (a *App) onRelayLevel(m protocol.LevelChange) {
 func (a *App) onHandover(m protocol.Handover) {
 	a.state.Technician = cleanName(m.Technician)
 	// The relay has recorded the drop to view; the agent enforces it.
-	if protocol.LevelRank(a.state.Level) > protocol.LevelRank(protocol.LevelView) {
+	if a.state.Level.Rank() > protocol.LevelView.Rank() {
 		a.state.Level = protocol.LevelView
 		a.setControl(false)
 	}
@@ -324,7 +324,7 @@ func cleanName(s string) string {
 // syncControl switches remote input on exactly when it is allowed.
 func (a *App) syncControl() {
 	a.setControl(a.sender != nil && len(a.questions) == 0 && a.downSince.IsZero() &&
-		protocol.LevelRank(a.state.Level) >= protocol.LevelRank(protocol.LevelControl))
+		a.state.Level.Rank() >= protocol.LevelControl.Rank())
 }
 
 func (a *App) setControl(on bool) {

@@ -15,7 +15,7 @@ import (
 )
 
 // sharingApp is an agent sharing at level, without a relay connection.
-func sharingApp(t *testing.T, level string) *App {
+func sharingApp(t *testing.T, level protocol.Level) *App {
 	t.Helper()
 	a, err := New(Config{RelayURL: "http://127.0.0.1:1", Lang: i18n.NL}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 // connections must resume with the token; they are refused while the
 // relay is "down" (refuse) and answered with kept (the consent level the
 // relay kept, "" for none), then by resumed.
-func dropRelay(t *testing.T, grace int, kept string, refuse *atomic.Bool, resumed func(send func(protocol.Message)), got chan<- protocol.Message) *httptest.Server {
+func dropRelay(t *testing.T, grace int, kept protocol.Level, refuse *atomic.Bool, resumed func(send func(protocol.Message)), got chan<- protocol.Message) *httptest.Server {
 	t.Helper()
 	up := websocket.Upgrader{}
 	var conns atomic.Int32
@@ -95,7 +95,7 @@ type dropped struct {
 	got      chan protocol.Message
 }
 
-func allowThenDrop(t *testing.T, grace int, kept string, resumed func(send func(protocol.Message))) *dropped {
+func allowThenDrop(t *testing.T, grace int, kept protocol.Level, resumed func(send func(protocol.Message))) *dropped {
 	t.Helper()
 	d := &dropped{got: make(chan protocol.Message, 64)}
 	srv := dropRelay(t, grace, kept, &d.refuse, resumed, d.got)

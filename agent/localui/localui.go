@@ -28,6 +28,7 @@ import (
 	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/i18n"
+	"github.com/meekijk/meekijk/internal/protocol"
 )
 
 //go:embed assets
@@ -61,7 +62,7 @@ type State struct {
 	EndedBy     string `json:"endedBy,omitempty"`
 	// Level is the consent level granted: "", view, control or
 	// data_intervention.
-	Level string `json:"level,omitempty"`
+	Level protocol.Level `json:"level,omitempty"`
 	// Prompt is the question on screen, if any; while one is shown the
 	// agent ignores the technician's input.
 	Prompt  *Prompt  `json:"prompt,omitempty"`
@@ -92,9 +93,9 @@ const (
 // Prompt is one question to the customer. ID changes with every prompt, so
 // a click on a question that is no longer shown answers nothing.
 type Prompt struct {
-	ID    int64  `json:"id"`
-	Kind  string `json:"kind"`
-	Level string `json:"level,omitempty"`
+	ID    int64          `json:"id"`
+	Kind  string         `json:"kind"`
+	Level protocol.Level `json:"level,omitempty"`
 	// Lines, Statements and Acceptance are the question's text, worded by
 	// internal/consent (consent prompts) or the agent.
 	Lines      []string `json:"lines"`
@@ -329,12 +330,29 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// The customer's actions on the page (Action.Kind), the words app.js posts.
+const (
+	ActionCode             = "code"
+	ActionAllow            = "allow" // the view question
+	ActionDeny             = "deny"
+	ActionStop             = "stop"
+	ActionLang             = "lang"
+	ActionBrowserLang      = "browser_lang" // the browser's language, until the desk's is known
+	ActionYes              = "yes"          // answers to the prompt on screen
+	ActionNo               = "no"
+	ActionStopControl      = "stop_control" // stepping down
+	ActionStopIntervention = "stop_intervention"
+	ActionScreen           = "screen"
+	ActionChat             = "chat"
+	// ActionSendFile comes from the upload route, never from the action
+	// route.
+	ActionSendFile = "sendfile"
+)
+
 var validActions = map[string]bool{
-	"code": true, "allow": true, "deny": true, "stop": true, "lang": true,
-	"browser_lang": true,             // the browser's language, until the desk's is known
-	"yes":          true, "no": true, // answers to the prompt on screen
-	"stop_control": true, "stop_intervention": true, // stepping down
-	"screen": true, "chat": true,
+	ActionCode: true, ActionAllow: true, ActionDeny: true, ActionStop: true, ActionLang: true,
+	ActionBrowserLang: true, ActionYes: true, ActionNo: true, ActionStopControl: true, ActionStopIntervention: true,
+	ActionScreen: true, ActionChat: true,
 }
 
 // maxActionBytes bounds an action's body: a chat line of 2000 characters
@@ -413,7 +431,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "upload failed", http.StatusBadRequest)
 		return
 	}
-	if !s.send(w, r, Action{Kind: "sendfile", Value: name, Path: f.Name()}) {
+	if !s.send(w, r, Action{Kind: ActionSendFile, Value: name, Path: f.Name()}) {
 		_ = os.Remove(f.Name())
 	}
 }

@@ -21,19 +21,20 @@ import (
 	"time"
 
 	"github.com/meekijk/meekijk/internal/helpdesk"
+	"github.com/meekijk/meekijk/internal/protocol"
 )
 
 // Level is what the technician could do during a segment: the consent level
-// the customer granted.
-type Level string
+// the customer granted, the protocol's own type.
+type Level = protocol.Level
 
 // The levels, in the order a customer grants them. Only a data intervention
 // is billable on its own (helpdesk.DataIntervention): it is never included
 // in a maintenance contract.
 const (
-	LevelView             Level = "view"
-	LevelControl          Level = "control"
-	LevelDataIntervention Level = "data_intervention"
+	LevelView             = protocol.LevelView
+	LevelControl          = protocol.LevelControl
+	LevelDataIntervention = protocol.LevelDataIntervention
 )
 
 // Levels lists the valid levels.

@@ -87,9 +87,11 @@ type (
 		Segments     []json.RawMessage `json:"segments"`
 	}
 	wireSegment struct {
-		Start      string     `json:"start"`
-		End        string     `json:"end"`
-		Level      Level      `json:"level"`
+		Start string `json:"start"`
+		End   string `json:"end"`
+		// Level is read as a word and checked with the segment, so an
+		// unknown one is refused naming its field.
+		Level      string     `json:"level"`
 		Technician Technician `json:"technician"`
 	}
 )
@@ -164,7 +166,7 @@ func decodeSession(raw []byte) (Session, error) {
 		if err := strict(raw, &ws); err != nil {
 			return Session{}, within(fmt.Sprintf("segments[%d]", j), err)
 		}
-		seg := Segment{Level: ws.Level, Technician: ws.Technician}
+		seg := Segment{Level: Level(ws.Level), Technician: ws.Technician}
 		var err error
 		if seg.Start, err = parseTime("start", ws.Start); err != nil {
 			return Session{}, within(fmt.Sprintf("segments[%d]", j), err)

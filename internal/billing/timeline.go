@@ -34,14 +34,7 @@ const (
 )
 
 // rank orders the levels; 0 is no consent at all.
-func rank(l Level) int {
-	for i, v := range Levels {
-		if v == l {
-			return i + 1
-		}
-	}
-	return 0
-}
+func rank(l Level) int { return max(l.Rank(), 0) }
 
 // Timeline turns a session's history (in the order it was recorded) into
 // its worked segments. The clock runs from the customer's first consent

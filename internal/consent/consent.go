@@ -43,7 +43,7 @@ type Who struct {
 
 // Question is one question as the customer sees it.
 type Question struct {
-	Level string
+	Level protocol.Level
 	// Lines are the paragraphs above the buttons.
 	Lines []string
 	// Statements are the conditions to confirm one by one, and Acceptance
@@ -60,7 +60,7 @@ type Question struct {
 // intervention (nil for the other levels).
 // A cost notice, when the relay sends one, comes after the question and
 // before the statements: accepting the question accepts the cost.
-func Ask(cat i18n.Catalog, lang i18n.Lang, level string, who Who, work *protocol.Intervention, cost *protocol.CostNotice) Question {
+func Ask(cat i18n.Catalog, lang i18n.Lang, level protocol.Level, who Who, work *protocol.Intervention, cost *protocol.CostNotice) Question {
 	q := Question{Level: level}
 	ticket := cat.T(lang, "agent.ask.ticket", "ref", who.TicketRef, "title", who.TicketTitle)
 	switch level {

@@ -23,8 +23,8 @@ func TestAskEveryLevelInEveryLanguage(t *testing.T) {
 	who := Who{Technician: "Jan Peeters", Company: "Softwarehuis", TicketRef: "2026-000001", TicketTitle: "Kassa"}
 	work := &protocol.Intervention{Description: "Dubbele facturen wissen", Category: "data", EstimateMinutes: 45}
 	for _, lang := range []i18n.Lang{i18n.NL, i18n.FR, i18n.EN} {
-		texts := map[string]string{}
-		for _, level := range []string{protocol.LevelView, protocol.LevelControl, protocol.LevelDataIntervention} {
+		texts := map[protocol.Level]string{}
+		for _, level := range []protocol.Level{protocol.LevelView, protocol.LevelControl, protocol.LevelDataIntervention} {
 			q := Ask(cat, lang, level, who, work, nil)
 			text := q.Text()
 			if strings.Contains(text, "agent.") || strings.Contains(text, "{") {

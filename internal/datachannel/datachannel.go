@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/meekijk/meekijk/internal/msgtag"
 	"github.com/meekijk/meekijk/internal/wirejson"
 )
 
@@ -471,23 +472,23 @@ func checkText(s string, multiline bool) error {
 // decoders maps each type tag to a function decoding and validating its
 // payload. Keeping it a map of constructors (not of values) means Decode
 // never shares state.
-var decoders = map[string]func(json.RawMessage) (Message, error){
-	"pointer":               decodeAs[Pointer],
-	"key":                   decodeAs[Key],
-	"text":                  decodeAs[Text],
-	"release_all":           decodeAs[ReleaseAll],
-	"clipboard_request":     decodeAs[ClipboardRequest],
-	"clipboard":             decodeAs[Clipboard],
-	"file_offer":            decodeAs[FileOffer],
-	"file_accept":           decodeAs[FileAccept],
-	"file_decline":          decodeAs[FileDecline],
-	"file_chunk":            decodeAs[FileChunk],
-	"file_done":             decodeAs[FileDone],
-	"file_cancel":           decodeAs[FileCancel],
-	"file_progress":         decodeAs[FileProgress],
-	"screens":               decodeAs[Screens],
-	"screen_switch_request": decodeAs[ScreenSwitchRequest],
-}
+var decoders = msgtag.New(
+	msgtag.For[Pointer](decodeAs[Pointer]),
+	msgtag.For[Key](decodeAs[Key]),
+	msgtag.For[Text](decodeAs[Text]),
+	msgtag.For[ReleaseAll](decodeAs[ReleaseAll]),
+	msgtag.For[ClipboardRequest](decodeAs[ClipboardRequest]),
+	msgtag.For[Clipboard](decodeAs[Clipboard]),
+	msgtag.For[FileOffer](decodeAs[FileOffer]),
+	msgtag.For[FileAccept](decodeAs[FileAccept]),
+	msgtag.For[FileDecline](decodeAs[FileDecline]),
+	msgtag.For[FileChunk](decodeAs[FileChunk]),
+	msgtag.For[FileDone](decodeAs[FileDone]),
+	msgtag.For[FileCancel](decodeAs[FileCancel]),
+	msgtag.For[FileProgress](decodeAs[FileProgress]),
+	msgtag.For[Screens](decodeAs[Screens]),
+	msgtag.For[ScreenSwitchRequest](decodeAs[ScreenSwitchRequest]),
+)
 
 // maxBytes is the size limit of an encoded message of type typ.
 func maxBytes(typ string) int {

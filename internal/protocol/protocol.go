@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/meekijk/meekijk/internal/msgtag"
 	"github.com/meekijk/meekijk/internal/wirejson"
 )
 
@@ -164,7 +165,7 @@ type Joined struct {
 	// the agent shares again (and offers a stream) only when it is set.
 	// Empty: the consent lapsed (the grace period ran out, or the relay
 	// restarted) and a ConsentRequest follows.
-	KeptLevel string `json:"keptLevel,omitempty"`
+	KeptLevel Level `json:"keptLevel,omitempty"`
 }
 
 // ICEServer mirrors the browser's RTCIceServer.
@@ -174,19 +175,25 @@ type ICEServer struct {
 	Credential string   `json:"credential,omitempty"`
 }
 
+// Level is a consent level. Levels are ordered (Rank) and travel as their
+// words; a word that is no level is refused when decoded, so "superuser"
+// never reaches the code that compares levels.
+type Level string
+
 // Consent levels, in the order a customer grants them. They are the same
 // words as internal/billing's levels, which price the time spent at each.
 const (
-	LevelView             = "view"
-	LevelControl          = "control"
-	LevelDataIntervention = "data_intervention"
+	LevelNone             Level = ""
+	LevelView             Level = "view"
+	LevelControl          Level = "control"
+	LevelDataIntervention Level = "data_intervention"
 )
 
-// LevelRank orders the levels: 0 for none, then view, control, data
+// Rank orders the levels: 0 for none, then view, control, data
 // intervention. An unknown level ranks -1.
-func LevelRank(level string) int {
-	switch level {
-	case "":
+func (l Level) Rank() int {
+	switch l {
+	case LevelNone:
 		return 0
 	case LevelView:
 		return 1
@@ -198,11 +205,35 @@ func LevelRank(level string) int {
 	return -1
 }
 
+// Valid reports whether l is a level or none.
+func (l Level) Valid() bool { return l.Rank() >= 0 }
+
+// Below reports whether l ranks below m.
+func (l Level) Below(m Level) bool { return l.Rank() < m.Rank() }
+
+// MarshalText refuses to send a word that is no level.
+func (l Level) MarshalText() ([]byte, error) {
+	if !l.Valid() {
+		return nil, fmt.Errorf("protocol: unknown consent level %q", string(l))
+	}
+	return []byte(l), nil
+}
+
+// UnmarshalText accepts only the levels' words (or none).
+func (l *Level) UnmarshalText(b []byte) error {
+	v := Level(b)
+	if !v.Valid() {
+		return fmt.Errorf("protocol: unknown consent level %q", string(b))
+	}
+	*l = v
+	return nil
+}
+
 // ConsentRequest asks the agent to put a consent question to the customer.
 // The relay sends the view request itself when the agent joins; the console
 // sends the others, and the relay passes them on after recording them.
 type ConsentRequest struct {
-	Level string `json:"level"`
+	Level Level `json:"level"`
 	// Intervention describes the work, for LevelDataIntervention only.
 	Intervention *Intervention `json:"intervention,omitempty"`
 	// Cost, set by the relay when the work asked for is billable, is the
@@ -306,8 +337,8 @@ type Intervention struct {
 // exactly as it was shown, so the record proves what was agreed to. The
 // relay passes Level and Granted (never the text) on to the console.
 type Consent struct {
-	Level   string `json:"level"`
-	Granted bool   `json:"granted"`
+	Level   Level `json:"level"`
+	Granted bool  `json:"granted"`
 	// Text is the question as the customer read it, in Lang.
 	Text string `json:"text,omitempty"`
 	Lang string `json:"lang,omitempty"`
@@ -342,7 +373,7 @@ type StatementAnswer struct {
 // the new, lower level), and by the relay to the console when the level
 // changed either way.
 type LevelChange struct {
-	Level string `json:"level"`
+	Level Level `json:"level"`
 	// Reason: "customer" (stepped down on the agent's page),
 	// "reconfirm_timeout", "handover", "granted" (relay to console only);
 	// from the relay to the console also "overrun_declined",
@@ -474,6 +505,29 @@ const (
 	ReasonResumed = "resumed" // back within the grace period
 )
 
+// Why a session ended or its level dropped (Status.Reason, End.Reason,
+// LevelChange.Reason): the words the console and the agent page translate
+// (reason.* in the catalogue). A keep question adds its own: Keep + the
+// suffix (KeepDeclinedReason).
+const (
+	ReasonTechnicianEnded = "technician_ended"
+	ReasonCustomerStopped = "customer_stopped"
+	ReasonDeclined        = "declined"        // the customer refused the view question
+	ReasonDeclinedResume  = "declined_resume" // … after an interruption
+	ReasonCodeExpired     = "code_expired"    // shown to a console of a session never joined
+	ReasonHandover        = "handover"        // another technician took the session
+	ReasonCustomer        = "customer"        // the customer stepped down
+)
+
+// KeepDeclinedReason is why the level dropped after a keep question was
+// declined (or, timedOut, left unanswered).
+func KeepDeclinedReason(keep string, timedOut bool) string {
+	if timedOut {
+		return keep + "_timeout"
+	}
+	return keep + "_declined"
+}
+
 // Status tells the console where the session stands.
 type Status struct {
 	Status string     `json:"status"`
@@ -481,7 +535,7 @@ type Status struct {
 	By     string     `json:"by,omitempty"`
 	Reason string     `json:"reason,omitempty"`
 	// Level is the consent level the customer granted (live sessions).
-	Level string `json:"level,omitempty"`
+	Level Level `json:"level,omitempty"`
 }
 
 func (Hello) Type() string          { return "hello" }
@@ -510,31 +564,31 @@ func (Overrun) Type() string        { return "overrun" }
 
 // decoders maps each type tag to a function decoding its payload. Keeping it
 // a map of constructors (not of values) means Decode never shares state.
-var decoders = map[string]func(json.RawMessage) (Message, error){
-	"hello":           decodeAs[Hello],
-	"welcome":         decodeAs[Welcome],
-	"error":           decodeAs[Error],
-	"join":            decodeAs[Join],
-	"joined":          decodeAs[Joined],
-	"consent_request": decodeAs[ConsentRequest],
-	"consent":         decodeAs[Consent],
-	"offer":           decodeAs[Offer],
-	"answer":          decodeAs[Answer],
-	"candidate":       decodeAs[Candidate],
-	"renegotiate":     decodeAs[Renegotiate],
-	"media_started":   decodeAs[MediaStarted],
-	"end":             decodeAs[End],
-	"status":          decodeAs[Status],
-	"level":           decodeAs[LevelChange],
-	"reconfirm":       decodeAs[Reconfirm],
-	"handover":        decodeAs[Handover],
-	"chat":            decodeAs[Chat],
-	"file_event":      decodeAs[FileEvent],
-	"screen_switch":   decodeAs[ScreenSwitch],
-	"resume":          decodeAs[Resume],
-	"heartbeat":       decodeAs[Heartbeat],
-	"overrun":         decodeAs[Overrun],
-}
+var decoders = msgtag.New(
+	msgtag.For[Hello](decodeAs[Hello]),
+	msgtag.For[Welcome](decodeAs[Welcome]),
+	msgtag.For[Error](decodeAs[Error]),
+	msgtag.For[Join](decodeAs[Join]),
+	msgtag.For[Joined](decodeAs[Joined]),
+	msgtag.For[ConsentRequest](decodeAs[ConsentRequest]),
+	msgtag.For[Consent](decodeAs[Consent]),
+	msgtag.For[Offer](decodeAs[Offer]),
+	msgtag.For[Answer](decodeAs[Answer]),
+	msgtag.For[Candidate](decodeAs[Candidate]),
+	msgtag.For[Renegotiate](decodeAs[Renegotiate]),
+	msgtag.For[MediaStarted](decodeAs[MediaStarted]),
+	msgtag.For[End](decodeAs[End]),
+	msgtag.For[Status](decodeAs[Status]),
+	msgtag.For[LevelChange](decodeAs[LevelChange]),
+	msgtag.For[Reconfirm](decodeAs[Reconfirm]),
+	msgtag.For[Handover](decodeAs[Handover]),
+	msgtag.For[Chat](decodeAs[Chat]),
+	msgtag.For[FileEvent](decodeAs[FileEvent]),
+	msgtag.For[ScreenSwitch](decodeAs[ScreenSwitch]),
+	msgtag.For[Resume](decodeAs[Resume]),
+	msgtag.For[Heartbeat](decodeAs[Heartbeat]),
+	msgtag.For[Overrun](decodeAs[Overrun]),
+)
 
 func decodeAs[T Message](data json.RawMessage) (Message, error) {
 	var m T

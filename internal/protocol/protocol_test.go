@@ -173,3 +173,26 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// A consent level travels as its word; a word that is no level is refused
+// both ways, so it never reaches code that compares levels.
+func TestLevelIsOrderedAndRefusesUnknownWords(t *testing.T) {
+	if !(LevelNone.Below(LevelView) && LevelView.Below(LevelControl) && LevelControl.Below(LevelDataIntervention)) {
+		t.Error("levels out of order")
+	}
+	m, err := Decode([]byte(`{"type":"consent","data":{"level":"control","granted":true}}`))
+	if err != nil || m.(Consent).Level != LevelControl {
+		t.Fatalf("decode control: %v %+v", err, m)
+	}
+	for _, word := range []string{"superuser", "Control", "view "} {
+		if _, err := Decode([]byte(`{"type":"consent","data":{"level":"` + word + `","granted":true}}`)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("level %q decoded: %v", word, err)
+		}
+	}
+	if _, err := Encode(LevelChange{Level: "superuser"}); err == nil {
+		t.Error("an unknown level was encoded")
+	}
+	if b, err := Encode(Status{Status: StatusLive}); err != nil || strings.Contains(string(b), "level") {
+		t.Errorf("no level: %s, %v", b, err)
+	}
+}

@@ -5,24 +5,29 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/meekijk/meekijk/internal/pipenet"
 	"github.com/meekijk/meekijk/internal/protocol"
 )
 
 // TestPingsWhileIdle: with no writer goroutine parked on an idle
 // connection, the pings come from a timer; they must keep coming, and the
 // writer must be gone again after a message went out.
-func TestPingsWhileIdle(t *testing.T) {
+// It runs on synctest's clock over in-memory pipes: five pings at a
+// 20 ms period take no real time.
+func TestPingsWhileIdle(t *testing.T) { synctest.Test(t, testPingsWhileIdle) }
+
+func testPingsWhileIdle(t *testing.T) {
 	conns := make(chan *Conn, 1)
 	runs := make(chan error, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ln := pipenet.Listen()
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
 		if err != nil {
 			return
@@ -31,10 +36,19 @@ func TestPingsWhileIdle(t *testing.T) {
 		c.pingPeriod = 20 * time.Millisecond
 		conns <- c
 		runs <- c.Run(context.Background(), func(protocol.Message) error { return nil })
-	}))
-	defer srv.Close()
+	})}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.Serve(ln)
+	}()
+	defer func() {
+		srv.Close()
+		<-served
+	}()
 
-	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	dialer := websocket.Dialer{NetDialContext: ln.Dial}
+	ws, _, err := dialer.Dial("ws://pipe/", nil)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
@@ -63,12 +77,12 @@ func TestPingsWhileIdle(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("message not delivered")
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for pings.Load() < 5 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d pings in 5 s at a 20 ms period", pings.Load())
-		}
-		time.Sleep(10 * time.Millisecond)
+	// Five periods and a little: every goroutine waits on the pipes
+	// or the ping timer, so the bubble's clock jumps there.
+	time.Sleep(5*20*time.Millisecond + time.Millisecond)
+	synctest.Wait()
+	if n := pings.Load(); n < 5 {
+		t.Fatalf("%d pings in 101 ms at a 20 ms period", n)
 	}
 	c.mu.Lock()
 	writing := c.writing

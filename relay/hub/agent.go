@@ -104,7 +104,7 @@ func (a *agentConn) handle(m protocol.Message) error {
 	case protocol.Heartbeat:
 		return a.conn.Send(protocol.Heartbeat{})
 	case protocol.Consent:
-		return a.consent(ctx, m)
+		return a.answer(ctx, m)
 	case protocol.Offer, protocol.Candidate:
 		// Signaling flows only once the customer's consent is recorded.
 		if !a.room.isLive() {
@@ -130,7 +130,7 @@ func (a *agentConn) handle(m protocol.Message) error {
 		return a.screenSwitch(ctx, m)
 	case protocol.End:
 		a.ending = true
-		a.h.end(ctx, a.room, protocol.ByCustomer, actorCustomer, orDefault(m.Reason, "customer_stopped"))
+		a.h.end(ctx, a.room, protocol.ByCustomer, actorCustomer, orDefault(m.Reason, protocol.ReasonCustomerStopped))
 		return errPeerDone
 	default:
 		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: m.Type() + " is not an agent message"})
@@ -167,6 +167,10 @@ func (a *agentConn) join(ctx context.Context, join protocol.Join) error {
 	a.log = a.log.With("session", sess.ID)
 	r := a.h.room(sess.ID)
 	r.mu.Lock()
+	if a.h.stopping.Load() {
+		r.mu.Unlock()
+		return a.tooLate(ctx, r)
+	}
 	r.agent, r.agentInfo = a.conn, a.hello.Agent
 	r.seen, r.open = a.h.cfg.Now(), true
 	r.mu.Unlock()
@@ -178,10 +182,24 @@ func (a *agentConn) join(ctx context.Context, join protocol.Join) error {
 	return a.askView(ctx, "")
 }
 
+// tooLate refuses a join or resume that reached the room after Shutdown
+// interrupted every open one: the session is interrupted in the store as
+// the others were, so its agent resumes it with a fresh consent. The
+// check sits in the room's critical section, which Shutdown's own takes
+// after setting stopping, so no session opens unseen.
+func (a *agentConn) tooLate(ctx context.Context, r *room) error {
+	if _, err := a.h.store.Interrupt(ctx, r.id, a.h.cfg.Now(), store.InterruptShutdown, actorRelay); err != nil {
+		a.log.Error("interrupt a session joined during shutdown", "session", r.id, "err", err)
+	}
+	a.h.dropIfEmpty(r)
+	a.conn.Finish(protocol.Error{Code: protocol.ErrRelayRestarting, Message: "relay shutting down"})
+	return errPeerDone
+}
+
 // sendJoined tells the agent who asks, the session's settings, and the
 // token it may resume the session with after a drop; kept is the consent
 // level a resumed session keeps ("" when the customer is asked again).
-func (a *agentConn) sendJoined(ctx context.Context, sess store.Session, resumed bool, kept string) error {
+func (a *agentConn) sendJoined(ctx context.Context, sess store.Session, resumed bool, kept protocol.Level) error {
 	token, err := a.h.newResumeToken(ctx, sess.ID)
 	if err != nil {
 		// The session works without; a drop then ends it.
@@ -208,7 +226,7 @@ func (a *agentConn) sendJoined(ctx context.Context, sess store.Session, resumed 
 func (a *agentConn) askView(ctx context.Context, reason string) error {
 	a.room.toConsole(protocol.Status{Status: protocol.StatusJoined, Agent: a.hello.Agent, Reason: reason})
 	if err := a.h.store.AddEvent(ctx, a.room.id, store.EventConsentAsked, actorRelay,
-		map[string]string{"level": protocol.LevelView}); err != nil {
+		map[string]protocol.Level{"level": protocol.LevelView}); err != nil {
 		a.log.Error("record consent request", "err", err)
 	}
 	return a.conn.Send(protocol.ConsentRequest{Level: protocol.LevelView, Cost: a.viewCost(ctx)})
@@ -258,67 +276,6 @@ func (a *agentConn) refuse(err error) error {
 	return a.conn.Send(refusal)
 }
 
-func (a *agentConn) consent(ctx context.Context, c protocol.Consent) error {
-	// The question as shown, bounded. Its hash lets the text be matched to
-	// a copy shown elsewhere.
-	text := boundText(c.Text)
-	detail := map[string]any{"level": c.Level, "text": text, "lang": cleanText(c.Lang), "textSha256": store.TextSHA256(text)}
-	switch c.Level {
-	case protocol.LevelView:
-	case protocol.LevelControl, protocol.LevelDataIntervention:
-		return a.decide(ctx, c, detail)
-	default:
-		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: "unknown consent level " + c.Level})
-	}
-	if !a.room.isJoined() {
-		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: "view was already decided"})
-	}
-	a.room.mu.Lock()
-	resumed := a.room.resumed
-	a.room.resumed = false
-	a.room.mu.Unlock()
-	if !c.Granted && resumed {
-		// The session was worked before its interruption: a "no" now
-		// ends it rather than making it a declined session.
-		if err := a.h.store.AddEvent(ctx, a.room.id, store.EventConsentDenied, actorCustomer, detail); err != nil {
-			a.log.Error("record denial", "err", err)
-		}
-		a.ending = true
-		a.h.end(ctx, a.room, protocol.ByCustomer, actorCustomer, "declined_resume")
-		return errPeerDone
-	}
-	if !c.Granted {
-		err := a.h.store.Transition(ctx, a.room.id, []string{store.StatusJoined}, store.StatusDeclined,
-			store.EventConsentDenied, actorCustomer, detail)
-		if err != nil {
-			a.log.Error("record denial", "err", err)
-		}
-		a.room.mu.Lock()
-		a.room.open = false
-		a.room.mu.Unlock()
-		a.log.Info("customer declined")
-		a.room.toConsole(protocol.Status{Status: protocol.StatusDeclined, By: protocol.ByCustomer})
-		a.conn.Finish(protocol.End{By: protocol.ByCustomer, Reason: "declined"})
-		return errPeerDone
-	}
-	err := a.h.store.Transition(ctx, a.room.id, []string{store.StatusJoined}, store.StatusLive,
-		store.EventConsentGranted, actorCustomer, detail)
-	if err != nil {
-		// Without a recorded consent nothing may flow: end rather than
-		// carry on unrecorded.
-		a.log.Error("record consent", "err", err)
-		a.conn.Finish(protocol.Error{Code: protocol.ErrInternal, Message: "could not record consent"})
-		return errPeerDone
-	}
-	a.log.Info("customer allowed viewing")
-	a.room.mu.Lock()
-	a.room.live, a.room.level = true, protocol.LevelView
-	info := a.room.agentInfo
-	a.room.mu.Unlock()
-	a.room.toConsole(protocol.Status{Status: protocol.StatusLive, Agent: info, Level: protocol.LevelView})
-	return nil
-}
-
 // disconnected starts the grace period when the agent's connection ends
 // without the session ending: the agent may resume it.
 func (a *agentConn) disconnected() {
@@ -351,11 +308,11 @@ func (h *Hub) end(ctx context.Context, r *room, by, actor, reason string) {
 	h.log.Info("session ended", "session", r.id, "by", by, "reason", reason)
 	r.mu.Lock()
 	r.live, r.level, r.open = false, "", false
-	h.stopGrace(r)
+	h.stopGraceLocked(r)
 	clear(r.asked)
+	r.forgetEstimatesLocked()
 	agent := r.agent
 	r.mu.Unlock()
-	h.forgetLadder(r)
 	r.toConsole(protocol.Status{Status: protocol.StatusEnded, By: by, Reason: reason})
 	if agent != nil {
 		agent.Finish(protocol.End{By: by, Reason: reason})

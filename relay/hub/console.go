@@ -75,7 +75,7 @@ func (c *consoleConn) handle(m protocol.Message, sess store.Session) error {
 	case protocol.Chat:
 		return c.room.chat(ctx, c.h, c.conn, m, c.actor, c.user.Name)
 	case protocol.End:
-		c.h.end(ctx, c.room, protocol.ByTechnician, c.actor, orDefault(m.Reason, "technician_ended"))
+		c.h.end(ctx, c.room, protocol.ByTechnician, c.actor, orDefault(m.Reason, protocol.ReasonTechnicianEnded))
 	default:
 		return c.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: m.Type() + " is not a console message"})
 	}
@@ -115,7 +115,7 @@ func (c *consoleConn) attach(ctx context.Context, id int64) error {
 		st.Reason = protocol.ReasonResumed // the customer is asked again
 	}
 	if sess.CodeExpired(c.h.cfg.Now()) {
-		st.Reason = "code_expired"
+		st.Reason = protocol.ReasonCodeExpired
 	}
 	if err := c.conn.Send(st); err != nil {
 		return err
@@ -125,46 +125,4 @@ func (c *consoleConn) attach(ctx context.Context, id int64) error {
 		_ = agent.Send(protocol.Renegotiate{})
 	}
 	return nil
-}
-
-// handOver makes this console's technician the one who works the session.
-// When that is someone else than before and the customer is sharing, it is
-// a hand-over: recorded (worked time from here on is the new technician's),
-// and the level drops to view, because the customer granted control to the
-// one they were told about, not to whoever opens the session next.
-func (c *consoleConn) handOver(ctx context.Context, sess store.Session) {
-	r := c.room
-	r.mu.Lock()
-	if r.technician.ID == 0 {
-		r.technician = store.User{ID: sess.TechnicianID, Name: sess.TechnicianName}
-	}
-	prev := r.technician
-	changed := prev.ID != c.user.ID
-	r.technician = c.user
-	from := r.level
-	lowered := changed && r.live && protocol.LevelRank(from) > protocol.LevelRank(protocol.LevelView)
-	if lowered {
-		c.h.ladderAbove(r, protocol.LevelView)
-		r.level = protocol.LevelView
-	}
-	clear(r.asked)
-	agent, live := r.agent, r.live
-	r.mu.Unlock()
-	if !changed || !live {
-		return
-	}
-	c.h.log.Info("session handed over", "session", r.id, "from", prev.ID, "to", c.user.ID)
-	if err := c.h.store.AddEvent(ctx, r.id, store.EventHandover, c.actor,
-		map[string]any{"technicianId": c.user.ID, "technician": c.user.Name, "fromTechnicianId": prev.ID}); err != nil {
-		c.h.log.Error("record hand-over", "session", r.id, "err", err)
-	}
-	if lowered {
-		if err := c.h.store.AddEvent(ctx, r.id, store.EventConsentRevoked, actorRelay,
-			map[string]string{"level": protocol.LevelView, "from": from, "reason": "handover"}); err != nil {
-			c.h.log.Error("record hand-over revocation", "session", r.id, "err", err)
-		}
-	}
-	if agent != nil {
-		_ = agent.Send(protocol.Handover{Technician: c.user.Name})
-	}
 }

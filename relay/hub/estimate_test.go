@@ -82,20 +82,28 @@ type estimateEnv struct {
 	timers   *fakeTimers
 	billable atomic.Int64 // time.Duration
 	priced   atomic.Bool  // the work is billable
+	// gate, when set, runs inside every Billable query: a test holds the
+	// hub there to line up a race.
+	gate atomic.Pointer[func()]
 }
 
 func newEstimateEnv(t *testing.T, coveredFirst bool) *estimateEnv {
 	ee := &estimateEnv{timers: &fakeTimers{}}
 	ee.priced.Store(!coveredFirst)
 	ee.env = newEnv(t, func(c *hub.Config) {
-		c.Cost = func(context.Context, int64, string) (*protocol.CostNotice, error) {
+		c.Cost = func(context.Context, int64, protocol.Level) (*protocol.CostNotice, error) {
 			if !ee.priced.Load() {
 				return nil, nil
 			}
 			n := billableNotice
 			return &n, nil
 		}
-		c.Billable = func(context.Context, int64) (time.Duration, error) { return time.Duration(ee.billable.Load()), nil }
+		c.Billable = func(context.Context, int64) (time.Duration, error) {
+			if g := ee.gate.Load(); g != nil {
+				(*g)()
+			}
+			return time.Duration(ee.billable.Load()), nil
+		}
 		c.AfterFunc = ee.timers.after
 	})
 	return ee
@@ -255,13 +263,24 @@ func TestOverrunAskedContinuedThenDeclined(t *testing.T) {
 	expect[protocol.ConsentRequest](t, agent)
 }
 
-func TestOverrunUnansweredStepsDownToView(t *testing.T) {
-	ee := newEstimateEnv(t, false)
-	agent, console := ee.approved(90)
+// overrunAsked brings the session to control with a 90-minute estimate
+// that overran: the console warned, the agent asked to keep control.
+func (ee *estimateEnv) overrunAsked() (agent, console *peer) {
+	t := ee.t
+	t.Helper()
+	agent, console = ee.approved(90)
 	ee.setBillable(2 * time.Hour)
 	ee.timers.fire(t, 6750*time.Second)
 	expect[protocol.Overrun](t, console)
-	expect[protocol.ConsentRequest](t, agent)
+	if req := expect[protocol.ConsentRequest](t, agent); req.Keep != protocol.KeepOverrun {
+		t.Fatalf("agent asked %+v", req)
+	}
+	return agent, console
+}
+
+func TestOverrunUnansweredStepsDownToView(t *testing.T) {
+	ee := newEstimateEnv(t, false)
+	agent, console := ee.overrunAsked()
 	// The agent never answers: the relay records it at the deadline plus
 	// the agent's grace.
 	ee.timers.fire(t, 65*time.Second)
@@ -375,7 +394,7 @@ func TestCategoryChangeDeclinedStepsDown(t *testing.T) {
 func TestCategoryChangeWithoutARateStepsDown(t *testing.T) {
 	var failing atomic.Bool
 	e := newEnv(t, func(c *hub.Config) {
-		c.Cost = func(context.Context, int64, string) (*protocol.CostNotice, error) {
+		c.Cost = func(context.Context, int64, protocol.Level) (*protocol.CostNotice, error) {
 			if failing.Load() {
 				return nil, errors.New("no hourly rate on 2026-03-02")
 			}

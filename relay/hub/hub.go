@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -72,7 +73,7 @@ type Config struct {
 	Now func() time.Time
 	// Cost prices work at a level on a session for the customer's cost
 	// notice: nil when covered. nil Cost: nothing is ever billable.
-	Cost func(ctx context.Context, sessionID int64, level string) (*protocol.CostNotice, error)
+	Cost func(ctx context.Context, sessionID int64, level protocol.Level) (*protocol.CostNotice, error)
 	// Grace is how long a session keeps the customer's consent while its
 	// agent is unreachable; <= 0 means DefaultGrace.
 	Grace time.Duration
@@ -100,6 +101,12 @@ func (h *Hub) ice(sessionID int64) ([]protocol.ICEServer, string) {
 }
 
 // Hub pairs agents and consoles.
+//
+// Locks: the hub's mu and each room's mu are never held together; neither
+// is held while the hub writes to the store, asks Billable or Cost, or
+// sends to a peer (a send only queues, but a store write can take a disk
+// sync). Code decides under a lock, unlocks, then does its I/O; a
+// function whose name ends in Locked expects its room's mu held.
 type Hub struct {
 	store Store
 	log   *slog.Logger
@@ -112,35 +119,37 @@ type Hub struct {
 	agents *throttle.Gate
 	full   *throttle.Summary
 
-	mu     sync.Mutex // guards the following
+	mu     sync.Mutex // guards the following three
 	rooms  map[int64]*room
 	conns  map[*wsconn.Conn]struct{}
 	closed bool
+	// stopping is set by Shutdown before it interrupts the rooms. It is
+	// an atomic, not under mu, because code holding a room's lock reads
+	// it: no estimate or keep timer is armed and no room opened once it
+	// is set.
+	stopping atomic.Bool
 
-	handlers  sync.WaitGroup // one per connection being served
-	stopWatch context.CancelFunc
-	graces    sync.WaitGroup // grace-period timers armed or running
-	// ladders holds what the relay keeps per live room for estimates and
-	// keep questions (estimate.go).
-	ladders  *ladderBook
-	watching sync.WaitGroup // the link watcher
+	handlers sync.WaitGroup // one per connection being served
+	graces   sync.WaitGroup // grace-period timers armed or running
+	timers   sync.WaitGroup // estimate and keep timers armed or running
 }
 
-// room is one live session's pair of connections.
+// room is one live session: its connections and everything the relay
+// knows of its consent. It is the unit of locking (see Hub).
 type room struct {
 	id int64
 
-	mu        sync.Mutex // guards the following
+	mu        sync.Mutex // guards every field below
 	agent     *wsconn.Conn
 	agentInfo *protocol.AgentInfo
 	console   *wsconn.Conn
 	live      bool // the customer allowed viewing
 	// level is the consent level the customer granted ("" before view).
-	level string
+	level protocol.Level
 	// asked holds the requests put to the customer and not yet answered,
 	// by level: the agent may grant only what was asked, and an
 	// intervention's acceptance is stored with the work it was asked for.
-	asked map[string]protocol.ConsentRequest
+	asked map[protocol.Level]protocol.ConsentRequest
 	// technician is who works the session now: the session's technician
 	// until another one opens its console (a hand-over).
 	technician store.User
@@ -158,9 +167,24 @@ type room struct {
 	// resumed: the agent came back after the session was interrupted, so
 	// a "no" to the new question ends the session instead of declining it.
 	resumed bool
+
+	// Estimates and keep questions (estimate.go, consent.go).
+	//
+	// noticed holds the levels in force that were granted with a cost
+	// notice: a category change makes only the others billable anew.
+	noticed map[protocol.Level]bool
+	// watch is the approved estimate being watched, if any; watchGen
+	// bumps whenever its timer is armed or stopped, so a timer that fires
+	// after it was replaced does nothing.
+	watch    *estimateWatch
+	watchGen int
+	// keepStop stops the answer timer of the keep question asked;
+	// keepGen tells one keep question's timer from the next.
+	keepStop func() bool
+	keepGen  int
 }
 
-// New returns a Hub.
+// New returns a Hub; it starts nothing (see Run).
 func New(st Store, log *slog.Logger, cfg Config) *Hub {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -174,15 +198,14 @@ func New(st Store, log *slog.Logger, cfg Config) *Hub {
 		cfg.Codes, _ = sessioncode.RandomHasher()
 	}
 	h := &Hub{
-		store:   st,
-		log:     log,
-		cfg:     cfg,
-		guard:   codeguard.New(log, cfg.Now),
-		agents:  throttle.NewGate(cfg.MaxAgents, cfg.MaxAgentsPerIP),
-		full:    throttle.NewSummary(log, "agent connections refused (relay full)", time.Minute, cfg.Now),
-		rooms:   map[int64]*room{},
-		ladders: &ladderBook{rooms: map[*room]*roomLadder{}},
-		conns:   map[*wsconn.Conn]struct{}{},
+		store:  st,
+		log:    log,
+		cfg:    cfg,
+		guard:  codeguard.New(log, cfg.Now),
+		agents: throttle.NewGate(cfg.MaxAgents, cfg.MaxAgentsPerIP),
+		full:   throttle.NewSummary(log, "agent connections refused (relay full)", time.Minute, cfg.Now),
+		rooms:  map[int64]*room{},
+		conns:  map[*wsconn.Conn]struct{}{},
 	}
 	h.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
@@ -197,14 +220,14 @@ func New(st Store, log *slog.Logger, cfg Config) *Hub {
 		ReadBufferSize:  1024,
 		WriteBufferPool: &sync.Pool{},
 	}
-	watchCtx, stop := context.WithCancel(context.Background())
-	h.stopWatch = stop
-	h.watching.Add(1)
-	go func() {
-		defer h.watching.Done()
-		h.watchLinks(watchCtx)
-	}()
 	return h
+}
+
+// Run watches the agents' links (silence, heartbeats, abandoned sessions)
+// until ctx ends. The hub serves without it, but then a dead link is only
+// noticed when its connection closes.
+func (h *Hub) Run(ctx context.Context) {
+	h.watchLinks(ctx)
 }
 
 // accept upgrades the request and registers the connection so Shutdown can
@@ -249,8 +272,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()
-	h.stopWatch()
-	h.watching.Wait()
+	h.stopping.Store(true)
 	defer h.guard.Close()
 	defer h.full.Flush()
 	h.interruptAll(h.allRooms(), h.cfg.Now(), store.InterruptShutdown)
@@ -259,9 +281,16 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		c.Finish(protocol.Error{Code: protocol.ErrRelayRestarting, Message: "relay shutting down"})
 	}
 	h.mu.Unlock()
-	// Every room was interrupted above, which stopped its timer; one
-	// that had fired is let finish.
+	// A room's timers stop when it is interrupted or ends; a room not
+	// open (joined, never live) may still hold none, but is forgotten
+	// here all the same. A timer that had fired is let finish.
+	for _, r := range h.allRooms() {
+		r.mu.Lock()
+		r.forgetEstimatesLocked()
+		r.mu.Unlock()
+	}
 	h.graces.Wait()
+	h.timers.Wait()
 	done := make(chan struct{})
 	go func() {
 		h.handlers.Wait()
@@ -291,7 +320,7 @@ func (h *Hub) room(id int64) *room {
 	defer h.mu.Unlock()
 	r := h.rooms[id]
 	if r == nil {
-		r = &room{id: id, asked: map[string]protocol.ConsentRequest{}}
+		r = &room{id: id, asked: map[protocol.Level]protocol.ConsentRequest{}, noticed: map[protocol.Level]bool{}}
 		h.rooms[id] = r
 	}
 	return r

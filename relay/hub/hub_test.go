@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 
+	"github.com/meekijk/meekijk/internal/pipenet"
 	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/sessioncode"
 	"github.com/meekijk/meekijk/internal/store"
@@ -54,12 +55,14 @@ func (c *clock) now() time.Time          { return time.UnixMilli(c.ms.Load()) }
 func (c *clock) advance(d time.Duration) { c.ms.Add(d.Milliseconds()) }
 
 type env struct {
-	t    *testing.T
-	clk  *clock
-	st   *store.Store
-	hub  *hub.Hub
-	srv  *httptest.Server
-	tech store.User
+	t   *testing.T
+	clk *clock
+	st  *store.Store
+	hub *hub.Hub
+	srv *httptest.Server
+	// dialer reaches srv: over loopback, or over pipes in a bubble.
+	dialer *websocket.Dialer
+	tech   store.User
 	// other is a second technician, who opens consoles with consoleAs.
 	other store.User
 	sess  store.Session
@@ -70,6 +73,19 @@ type env struct {
 // newEnv serves a hub over a real store holding one technician, one ticket
 // and one waiting session whose code is theCode, valid 10 minutes.
 func newEnv(t *testing.T, options ...func(*hub.Config)) *env {
+	t.Helper()
+	return newEnvOn(t, false, options...)
+}
+
+// newSyncEnv is newEnv for a test inside a synctest bubble: the hub is
+// served over in-memory pipes (pipenet), so its grace, estimate and
+// link-watch timers run on the bubble's clock and waiting costs nothing.
+func newSyncEnv(t *testing.T, options ...func(*hub.Config)) *env {
+	t.Helper()
+	return newEnvOn(t, true, options...)
+}
+
+func newEnvOn(t *testing.T, pipes bool, options ...func(*hub.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	clk := &clock{}
@@ -120,7 +136,15 @@ func newEnv(t *testing.T, options ...func(*hub.Config)) *env {
 		}
 		h.ServeConsole(w, r, user, id)
 	})
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewUnstartedServer(mux)
+	dialer := websocket.DefaultDialer
+	if pipes {
+		ln := pipenet.Listen()
+		srv.Listener.Close()
+		srv.Listener = ln
+		dialer = &websocket.Dialer{NetDialContext: ln.Dial, HandshakeTimeout: wait}
+	}
+	srv.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
@@ -130,7 +154,23 @@ func newEnv(t *testing.T, options ...func(*hub.Config)) *env {
 		srv.Close()
 		st.Close()
 	})
-	return &env{t: t, clk: clk, st: st, hub: h, srv: srv, tech: tech, other: other, sess: sess}
+	runHub(t, h)
+	return &env{t: t, clk: clk, st: st, hub: h, srv: srv, dialer: dialer, tech: tech, other: other, sess: sess}
+}
+
+// runHub runs h's link watcher for the test; cleanups run last first,
+// so it stops before the hub shuts down, as in the relay.
+func runHub(t *testing.T, h *hub.Hub) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 }
 
 func (e *env) wsURL(path string) string { return "ws" + strings.TrimPrefix(e.srv.URL, "http") + path }
@@ -142,7 +182,7 @@ type peer struct {
 }
 
 func (e *env) dial(name, path string, header http.Header) (*peer, *http.Response, error) {
-	ws, resp, err := websocket.DefaultDialer.Dial(e.wsURL(path), header)
+	ws, resp, err := e.dialer.Dial(e.wsURL(path), header)
 	if err != nil {
 		return nil, resp, err
 	}

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/meekijk/meekijk/internal/consent"
 	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/store"
@@ -80,11 +82,15 @@ func TestConsoleCannotSkipSteps(t *testing.T) {
 	for _, req := range []protocol.ConsentRequest{
 		{Level: protocol.LevelView},
 		{Level: protocol.LevelDataIntervention, Intervention: work}, // control first
-		{Level: "root"},
 	} {
 		console.send(t, req)
 		expectError(t, console, protocol.ErrNotAllowed)
 	}
+	// A word that is no level does not even decode (protocol.Level).
+	if err := console.ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"consent_request","data":{"level":"root"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	expectError(t, console, protocol.ErrBadMessage)
 	// The agent cannot grant what nobody asked.
 	agent.send(t, protocol.Consent{Level: protocol.LevelControl, Granted: true})
 	expectError(t, agent, protocol.ErrNotAllowed)
@@ -134,7 +140,7 @@ func TestInterventionWithoutCompleteAcceptanceIsRefused(t *testing.T) {
 	evs, _ := e.st.Events(context.Background(), e.sess.ID)
 	var detail map[string]string
 	_ = json.Unmarshal(evs[len(evs)-1].Detail, &detail)
-	if evs[len(evs)-1].Kind != store.EventConsentRevoked || detail["from"] != protocol.LevelControl {
+	if evs[len(evs)-1].Kind != store.EventConsentRevoked || detail["from"] != string(protocol.LevelControl) {
 		t.Errorf("last event %s %s, want a revocation from control", evs[len(evs)-1].Kind, evs[len(evs)-1].Detail)
 	}
 }
@@ -248,7 +254,7 @@ func TestBillableWorkIsAskedWithItsCostNotice(t *testing.T) {
 	notice := &protocol.CostNotice{Reasons: []string{"no_contract"}, CentsPerHour: 8500, IncrementMinutes: 15, MinimumMinutes: 60, VATPercent: 21}
 	var priced atomic.Bool
 	e := newEnv(t, func(c *hub.Config) {
-		c.Cost = func(_ context.Context, _ int64, level string) (*protocol.CostNotice, error) {
+		c.Cost = func(_ context.Context, _ int64, level protocol.Level) (*protocol.CostNotice, error) {
 			if !priced.Load() {
 				return nil, errors.New("no hourly rate on 2026-03-02")
 			}

@@ -154,7 +154,7 @@ func (h *Hub) linkUp(r *room) {
 		r.mu.Unlock()
 		return
 	}
-	h.stopGrace(r)
+	h.stopGraceLocked(r)
 	st := protocol.Status{Status: protocol.StatusJoined, Agent: r.agentInfo, Reason: protocol.ReasonResumed, Level: r.level}
 	if r.live {
 		st.Status = protocol.StatusLive
@@ -168,8 +168,8 @@ func (h *Hub) linkUp(r *room) {
 	r.toConsole(st)
 }
 
-// stopGrace ends a drop's grace period; r.mu is held.
-func (h *Hub) stopGrace(r *room) {
+// stopGraceLocked ends a drop's grace period.
+func (h *Hub) stopGraceLocked(r *room) {
 	r.down = false
 	if r.grace != nil && r.grace.Stop() {
 		h.graces.Done() // its callback will not run
@@ -213,11 +213,11 @@ func (h *Hub) interruptAll(rooms []*room, downAt time.Time, reason string) {
 		}
 		r.open, r.live, r.level = false, false, ""
 		clear(r.asked)
-		h.stopGrace(r)
+		h.stopGraceLocked(r)
+		r.forgetEstimatesLocked()
 		done = append(done, stopped{r, r.agent})
 		r.agent = nil
 		r.mu.Unlock()
-		h.forgetLadder(r)
 		ids = append(ids, r.id)
 	}
 	if len(ids) == 0 {
@@ -303,12 +303,16 @@ func (a *agentConn) resume(ctx context.Context, m protocol.Resume) error {
 			}
 		}
 	}
+	if a.h.stopping.Load() {
+		r.mu.Unlock()
+		return a.tooLate(ctx, r)
+	}
 	a.log = a.log.With("session", sess.ID)
 	old := r.agent
 	r.agent, r.agentInfo = a.conn, a.hello.Agent
 	r.seen, r.open = a.h.cfg.Now(), true
 	wasDown := r.down
-	a.h.stopGrace(r)
+	a.h.stopGraceLocked(r)
 	if interrupted || !r.live {
 		r.live, r.level = false, ""
 		clear(r.asked)
@@ -322,7 +326,7 @@ func (a *agentConn) resume(ctx context.Context, m protocol.Resume) error {
 		old.Close()
 	}
 	a.log.Info("agent resumed", "consent_kept", kept)
-	keptLevel := ""
+	var keptLevel protocol.Level
 	if kept {
 		keptLevel = level
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -77,52 +78,62 @@ func TestDropWithinGraceKeepsTheConsent(t *testing.T) {
 func TestDropLongerThanGraceNeedsNewConsent(t *testing.T) {
 	for _, allow := range []bool{true, false} {
 		t.Run(map[bool]string{true: "allowed again", false: "declined"}[allow], func(t *testing.T) {
-			e := newEnv(t, withGrace(150*time.Millisecond))
-			agent, console := e.controlled()
-			token := e.joined.ResumeToken
-			agent.ws.Close()
-			expectStatus(t, console, protocol.StatusReconnecting)
-			if st := expectStatus(t, console, protocol.StatusInterrupted); st.Reason != store.InterruptGraceExpired {
-				t.Errorf("console told %+v, want interrupted, grace_expired", st)
-			}
-			if s := e.session(); s.Status != store.StatusInterrupted {
-				t.Fatalf("stored status %s, want interrupted", s.Status)
-			}
-
-			back, j := e.resumeAgent(token)
-			if j.KeptLevel != "" {
-				t.Errorf("agent told the consent %q was kept, after the grace period", j.KeptLevel)
-			}
-			if q := expect[protocol.ConsentRequest](t, back); q.Level != protocol.LevelView {
-				t.Errorf("question %+v, want view again", q)
-			}
-			if st := expectStatus(t, console, protocol.StatusJoined); st.Reason != protocol.ReasonResumed {
-				t.Errorf("console told %+v, want joined, resumed", st)
-			}
-			back.send(t, protocol.Consent{Level: protocol.LevelView, Granted: allow})
-			if allow {
-				if st := expectStatus(t, console, protocol.StatusLive); st.Level != protocol.LevelView {
-					t.Errorf("console told %+v, want live at view: control needs asking again", st)
-				}
-				e.waitEvent(store.EventConsentGranted)
-				if got, want := e.kindsFrom(store.EventLinkDown), []string{"link_down", "consent_revoked", "interrupted",
-					"resumed", "link_up", "consent_asked", "consent_granted"}; !slices.Equal(got, want) {
-					t.Errorf("events %v, want %v", got, want)
-				}
-				return
-			}
-			if st := expectStatus(t, console, protocol.StatusEnded); st.Reason != "declined_resume" {
-				t.Errorf("console told %+v, want ended, declined_resume", st)
-			}
-			if s := e.session(); s.Status != store.StatusEnded {
-				t.Errorf("stored status %s, want ended", s.Status)
-			}
+			synctest.Test(t, func(t *testing.T) { dropLongerThanGrace(t, allow) })
 		})
 	}
 }
 
+// dropLongerThanGrace runs on the bubble's clock: the grace period
+// passes as soon as everyone waits.
+func dropLongerThanGrace(t *testing.T, allow bool) {
+	e := newSyncEnv(t, withGrace(150*time.Millisecond))
+	agent, console := e.controlled()
+	token := e.joined.ResumeToken
+	agent.ws.Close()
+	expectStatus(t, console, protocol.StatusReconnecting)
+	if st := expectStatus(t, console, protocol.StatusInterrupted); st.Reason != store.InterruptGraceExpired {
+		t.Errorf("console told %+v, want interrupted, grace_expired", st)
+	}
+	if s := e.session(); s.Status != store.StatusInterrupted {
+		t.Fatalf("stored status %s, want interrupted", s.Status)
+	}
+
+	back, j := e.resumeAgent(token)
+	if j.KeptLevel != "" {
+		t.Errorf("agent told the consent %q was kept, after the grace period", j.KeptLevel)
+	}
+	if q := expect[protocol.ConsentRequest](t, back); q.Level != protocol.LevelView {
+		t.Errorf("question %+v, want view again", q)
+	}
+	if st := expectStatus(t, console, protocol.StatusJoined); st.Reason != protocol.ReasonResumed {
+		t.Errorf("console told %+v, want joined, resumed", st)
+	}
+	back.send(t, protocol.Consent{Level: protocol.LevelView, Granted: allow})
+	if allow {
+		if st := expectStatus(t, console, protocol.StatusLive); st.Level != protocol.LevelView {
+			t.Errorf("console told %+v, want live at view: control needs asking again", st)
+		}
+		e.waitEvent(store.EventConsentGranted)
+		if got, want := e.kindsFrom(store.EventLinkDown), []string{"link_down", "consent_revoked", "interrupted",
+			"resumed", "link_up", "consent_asked", "consent_granted"}; !slices.Equal(got, want) {
+			t.Errorf("events %v, want %v", got, want)
+		}
+		return
+	}
+	if st := expectStatus(t, console, protocol.StatusEnded); st.Reason != "declined_resume" {
+		t.Errorf("console told %+v, want ended, declined_resume", st)
+	}
+	if s := e.session(); s.Status != store.StatusEnded {
+		t.Errorf("stored status %s, want ended", s.Status)
+	}
+}
+
 func TestSilentLinkIsDownUntilHeardAgain(t *testing.T) {
-	e := newEnv(t)
+	synctest.Test(t, testSilentLinkIsDownUntilHeardAgain)
+}
+
+func testSilentLinkIsDownUntilHeardAgain(t *testing.T) {
+	e := newSyncEnv(t)
 	agent, console := e.live()
 	silentFrom := e.clk.now()
 	e.clk.advance(protocol.LinkTimeout + time.Second)
@@ -175,14 +186,17 @@ func TestResumeBeforeHelloOrWithWrongTokenRefused(t *testing.T) {
 
 // An interrupted session whose agent never comes back is ended by the
 // relay after AbandonAfter, and its console told.
-func TestAbandonedSessionIsEnded(t *testing.T) {
-	e := newEnv(t, withGrace(100*time.Millisecond))
+func TestAbandonedSessionIsEnded(t *testing.T) { synctest.Test(t, testAbandonedSessionIsEnded) }
+
+func testAbandonedSessionIsEnded(t *testing.T) {
+	e := newSyncEnv(t, withGrace(100*time.Millisecond))
 	agent, console := e.live()
 	agent.ws.Close()
 	expectStatus(t, console, protocol.StatusReconnecting)
 	expectStatus(t, console, protocol.StatusInterrupted)
 	e.clk.advance(hub.AbandonAfter - time.Minute)
-	time.Sleep(1500 * time.Millisecond) // a sweep or more, too early to end it
+	time.Sleep(1500 * time.Millisecond) // a sweep or more, too early to end it (the bubble's clock)
+	synctest.Wait()
 	if s := e.session(); s.Status != store.StatusInterrupted {
 		t.Fatalf("status %s before AbandonAfter, want interrupted", s.Status)
 	}

@@ -6,18 +6,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/meekijk/meekijk/internal/protocol"
+	"github.com/meekijk/meekijk/internal/safetext"
 	"github.com/meekijk/meekijk/internal/store"
 	"github.com/meekijk/meekijk/internal/wsconn"
 )
 
 // What the agent reports for the session's record, and chat, which the
 // relay stores as it passes it on.
-
-func (r *room) isJoined() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return !r.live && r.level == ""
-}
 
 // technicianName is who the customer is told works the session.
 func (r *room) technicianName(sess store.Session) string {
@@ -111,4 +106,52 @@ func (a *agentConn) screenSwitch(ctx context.Context, m protocol.ScreenSwitch) e
 	}
 	a.room.toConsole(m)
 	return nil
+}
+
+func cleanIntervention(w *protocol.Intervention) (*protocol.Intervention, string) {
+	if w == nil {
+		return nil, "a data intervention needs a description, a category and an estimate"
+	}
+	out := &protocol.Intervention{
+		Description:     strings.TrimSpace(stripControls(w.Description)),
+		Category:        strings.TrimSpace(stripControls(w.Category)),
+		EstimateMinutes: w.EstimateMinutes,
+	}
+	switch {
+	case out.Description == "" || utf8.RuneCountInString(out.Description) > maxDescriptionRunes:
+		return nil, "the description must have 1 to 500 characters"
+	case out.Category == "" || len(out.Category) > maxCategoryBytes:
+		return nil, "the category is missing or too long"
+	case out.EstimateMinutes < 1 || out.EstimateMinutes > maxEstimateMinutes:
+		return nil, "the estimate must be 1 to 480 minutes"
+	}
+	return out, ""
+}
+
+// stripControls drops control and format characters (safetext) but keeps
+// the text's length, unlike cleanText, which also shortens.
+func stripControls(s string) string { return safetext.Line(s) }
+
+// boundText bounds agent-supplied text kept as a record: a hostile agent
+// must not fill the database.
+func boundText(s string) string {
+	if len(s) > 8192 {
+		s = s[:8192]
+	}
+	return strings.ToValidUTF8(s, "")
+}
+
+// categoryNames names a work category in every language, for the customer.
+func (c *consoleConn) categoryNames(ctx context.Context, code string) (map[string]string, string) {
+	cats, err := c.h.store.Categories(ctx)
+	if err != nil {
+		c.h.log.Error("read work categories", "err", err)
+		return nil, "could not check the category"
+	}
+	for _, cat := range cats {
+		if cat.Code == code {
+			return cat.Names, ""
+		}
+	}
+	return nil, "unknown work category " + code
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/mail"
+	"github.com/meekijk/meekijk/internal/pricing"
 	"github.com/meekijk/meekijk/internal/privfile"
 	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/safetext"
@@ -207,7 +208,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.mail = mail.NewWorker(st, mailKey, mail.Sender{}, log.With("component", "mail"), nil, console.Receipts(st, nil))
-	pricer := console.NewPricer(st, nil)
+	pricer := pricing.New(st, nil)
 	maxAgents, err := agentCap(cfg.MaxAgents)
 	if err != nil {
 		st.Close()
@@ -227,6 +228,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if s.turn != nil {
 		hubStore = revokingStore{Store: st, turn: s.turn}
 	}
+	// The hub starts nothing until Run; from here on, a failure closes
+	// the TURN listeners and the store.
 	s.hub = hub.New(hubStore, log.With("component", "hub"), hubCfg)
 	consoleHandler, routes, err := console.New(console.Config{
 		Store: st, Auth: s.auth, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, Codes: codes,
@@ -235,8 +238,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		Recategorized: s.hub.Recategorized, Mail: s.mail,
 	}, log.With("component", "console"))
 	if err != nil {
-		st.Close()
-		return nil, err
+		return nil, errors.Join(err, s.closeTURN(), st.Close())
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", consoleHandler)
@@ -318,9 +320,12 @@ func (s *Server) bootstrap(ctx context.Context) error {
 }
 
 // Run serves until ctx ends, then shuts down in reverse order of start:
-// stop accepting, tell connected peers, close the store.
-func (s *Server) Run(ctx context.Context) error {
-	defer s.store.Close()
+// stop accepting, tell connected peers, close TURN and the store. Every
+// way out, a failed listen or a failed serve included, unwinds the same.
+func (s *Server) Run(ctx context.Context) (err error) {
+	defer func() {
+		err = errors.Join(err, s.closeTURN(), s.store.Close())
+	}()
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("server: listen: %w", err)
@@ -351,23 +356,15 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.cfg.CheckpointInterval <= 0 {
 		s.cfg.CheckpointInterval = time.Minute
 	}
-	// Not derived from ctx: the checkpointer is stopped on return, after
-	// the HTTP server and the hub have shut down, so its last checkpoint
-	// seals what they recorded while shutting down.
-	cpCtx, stopCheckpoints := context.WithCancel(context.Background())
-	cpDone := make(chan struct{})
-	go func() {
-		defer close(cpDone)
-		s.checkpointer.run(cpCtx, s.cfg.CheckpointInterval)
-	}()
-	defer func() {
-		stopCheckpoints()
-		<-cpDone
-	}()
-	// The login guard writes its audit summaries until Run returns: its
-	// deferred stop runs after the HTTP server has shut down, so the last
-	// failures are counted in them.
-	defer runOwned(context.WithoutCancel(ctx), s.auth.Run)()
+	// Not stopped by ctx: the checkpointer and the login guard stop on
+	// return, after the HTTP server and the hub have shut down, so the
+	// last checkpoint seals what was recorded while shutting down (the
+	// guard's last summaries among it). Deferred stops run last first:
+	// the checkpointer stops last. The hub's link watcher stops with ctx.
+	background := context.WithoutCancel(ctx)
+	defer runOwned(background, func(ctx context.Context) { s.checkpointer.run(ctx, s.cfg.CheckpointInterval) })()
+	defer runOwned(ctx, s.hub.Run)()
+	defer runOwned(background, s.auth.Run)()
 	// The mail worker stops with ctx; what it has not sent stays queued.
 	defer runOwned(ctx, s.mail.Run)()
 	serveErr := make(chan error, 1)
@@ -378,28 +375,28 @@ func (s *Server) Run(ctx context.Context) error {
 			serveErr <- s.http.Serve(ln)
 		}
 	}()
+	var errs []error
+	served := false
 	select {
 	case err := <-serveErr:
-		return fmt.Errorf("server: serve: %w", err)
+		// Serve closed ln; the sessions still go down as at a stop.
+		errs = append(errs, fmt.Errorf("server: serve: %w", err))
+		served = true
 	case <-ctx.Done():
 	}
 	s.log.Info("relay shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var errs []error
 	if err := s.http.Shutdown(shutCtx); err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 	}
 	if err := s.hub.Shutdown(shutCtx); err != nil {
 		errs = append(errs, err)
 	}
-	if s.turn != nil {
-		if err := s.turn.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("turn: %w", err))
+	if !served {
+		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
 		}
-	}
-	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -418,4 +415,17 @@ func runOwned(ctx context.Context, run func(context.Context)) (stop func()) {
 		cancel()
 		<-done
 	}
+}
+
+// closeTURN closes the TURN listeners, if any, once.
+func (s *Server) closeTURN() error {
+	if s.turn == nil {
+		return nil
+	}
+	t := s.turn
+	s.turn = nil
+	if err := t.Close(); err != nil {
+		return fmt.Errorf("turn: %w", err)
+	}
+	return nil
 }
