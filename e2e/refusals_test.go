@@ -66,7 +66,11 @@ func TestCodeRefusals(t *testing.T) {
 	ag, customer := s.customer(t)
 	// Expired: wait past the 3 s lifetime, then type it.
 	time.Sleep(3500 * time.Millisecond)
-	enterCode(t, customer, ag.pageURL, expiring)
+	// Before a code is accepted the page speaks the browser's language
+	// (English in headless Chromium); this customer chooses Dutch.
+	run(t, customer, "open the agent page", chromedp.Navigate(ag.pageURL), chromedp.WaitVisible(chromedp.CSS(`#code`)))
+	chooseValue(t, customer, `#lang`, "nl")
+	resubmitCode(t, customer, expiring)
 	if msg := codeError(t, customer); !strings.Contains(msg, "verlopen") {
 		t.Errorf("expired code message %q, want the Dutch 'verlopen'", msg)
 	}
