@@ -23,7 +23,7 @@ require (
 	github.com/rickar/cal/v2 v2.1.13
 	go.uber.org/goleak v1.3.0
 	golang.org/x/crypto v0.58.0
-	golang.org/x/image v0.38.0
+	golang.org/x/image v0.39.0
 	golang.org/x/sys v0.49.0
 	modernc.org/sqlite v1.60.1
 )
