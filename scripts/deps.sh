@@ -17,6 +17,9 @@ packages=(
 	coturn          # turnutils_uclient: a TURN client by others, to check ours against
 	x11vnc          # the peer make bench compares with
 	xclip           # the agent's clipboard sharing (robotgo calls xclip on X11)
+	gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64  # make agent-windows: cross-build agent.exe (cgo, OpenH264)
+	wine wine64     # the Windows end-to-end test runs agent.exe under Wine
+	osslsigncode    # make sign-agent: Authenticode signature, checked by the tests
 )
 
 missing=()

@@ -1,9 +1,11 @@
+//go:build !windows
+
 package inject
 
 import "github.com/go-vgo/robotgo"
 
-// robotgoKeyboard is the keyboard on Windows and macOS. It is compiled
-// everywhere (so the Linux build checks it) but used only there.
+// robotgoKeyboard is the keyboard on macOS. It is compiled on Linux too
+// (so the Linux build checks it) but used only there.
 type robotgoKeyboard struct {
 	held map[string]bool // pressed by key, by name
 }
