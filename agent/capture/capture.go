@@ -136,4 +136,3 @@ func fits(dst *image.YCbCr, screen image.Point) error {
 	}
 	return nil
 }
-

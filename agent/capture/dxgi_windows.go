@@ -76,19 +76,19 @@ var (
 
 // DXGI results that are not failures of ours.
 const (
-	dxgiErrWaitTimeout  hresult = 0x887A0027 // nothing new within the timeout
-	dxgiErrAccessLost   hresult = 0x887A0026 // mode change, desktop switch, full-screen app
-	dxgiErrNotFound     hresult = 0x887A0002 // no more adapters or outputs
-	eAccessDenied       hresult = 0x80070005 // secure desktop
-	dxgiErrUnsupported  hresult = 0x887A0004
-	formatB8G8R8A8      uint32  = 87 // DXGI_FORMAT_B8G8R8A8_UNORM
-	usageStaging        uint32  = 3
-	cpuAccessRead       uint32  = 0x20000
-	mapRead             uint32  = 1
-	d3d11SDKVersion             = 7
-	driverTypeUnknown           = 0
-	maxDirtyRectsBuffer         = 64 << 10
-	acquireTimeoutMillis        = 0 // Grab polls; the frame loop sets the pace
+	dxgiErrWaitTimeout   hresult = 0x887A0027 // nothing new within the timeout
+	dxgiErrAccessLost    hresult = 0x887A0026 // mode change, desktop switch, full-screen app
+	dxgiErrNotFound      hresult = 0x887A0002 // no more adapters or outputs
+	eAccessDenied        hresult = 0x80070005 // secure desktop
+	dxgiErrUnsupported   hresult = 0x887A0004
+	formatB8G8R8A8       uint32  = 87 // DXGI_FORMAT_B8G8R8A8_UNORM
+	usageStaging         uint32  = 3
+	cpuAccessRead        uint32  = 0x20000
+	mapRead              uint32  = 1
+	d3d11SDKVersion              = 7
+	driverTypeUnknown            = 0
+	maxDirtyRectsBuffer          = 64 << 10
+	acquireTimeoutMillis         = 0 // Grab polls; the frame loop sets the pace
 )
 
 // outputDesc is DXGI_OUTPUT_DESC.
@@ -124,7 +124,7 @@ type texture2DDesc struct {
 // moveRect is DXGI_OUTDUPL_MOVE_RECT.
 type moveRect struct {
 	sourceX, sourceY int32
-	dest   windows.Rect
+	dest             windows.Rect
 }
 
 // box is D3D11_BOX.
