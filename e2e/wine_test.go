@@ -1,0 +1,163 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/meekijk/meekijk/internal/testrig"
+)
+
+// The Windows agent under Wine: one agent.exe, one bcryptprimitives shim
+// and one Wine prefix per `go test` run, made by the first test that needs
+// them (wineSetup), so a second Wine test (the indicator's) pays for none
+// of it again.
+var wine struct {
+	once   sync.Once
+	err    error // why Wine tests cannot run here; set with skip
+	skip   bool  // Wine itself is missing: skip, saying so
+	exe    string
+	prefix string
+	dir    string
+}
+
+// wineSetup cross-builds agent.exe as make agent-windows does (without
+// -H windowsgui, so its stdout reaches the test), builds the shim and
+// prepares the prefix. It skips the test when wine or mingw is missing,
+// and fails it when they are there but something breaks.
+func wineSetup(t *testing.T) {
+	t.Helper()
+	wine.once.Do(func() {
+		for _, tool := range []string{"wine", "x86_64-w64-mingw32-gcc"} {
+			if _, err := exec.LookPath(tool); err != nil {
+				wine.skip, wine.err = true, fmt.Errorf("%s not found (Debian: wine wine64 gcc-mingw-w64-x86-64; scripts/deps.sh installs them): the Windows agent cannot be tested here", tool)
+				return
+			}
+		}
+		wine.err = prepareWine()
+	})
+	if wine.skip {
+		t.Skip(wine.err)
+	}
+	if wine.err != nil {
+		t.Fatal(wine.err)
+	}
+}
+
+// wineCleanup removes the shared prefix and build; TestMain calls it.
+func wineCleanup() {
+	if wine.dir != "" {
+		if wine.prefix != "" {
+			// Stop the prefix's wineserver, which we started.
+			kill := exec.Command("wineserver", "-k")
+			kill.Env = append(os.Environ(), wineEnv("")...)
+			_ = kill.Run()
+		}
+		_ = os.RemoveAll(wine.dir)
+	}
+}
+
+func prepareWine() error {
+	dir, err := os.MkdirTemp("", "meekijk-wine-")
+	if err != nil {
+		return err
+	}
+	wine.dir = dir
+	wine.exe = filepath.Join(dir, "agent.exe")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version="+testVersion+` -s -w -extldflags "-static"`,
+		"-o", wine.exe, "./agent")
+	build.Dir = ".."
+	build.Env = append(os.Environ(), "CGO_ENABLED=1", "GOOS=windows", "GOARCH=amd64",
+		"CC=x86_64-w64-mingw32-gcc", "CXX=x86_64-w64-mingw32-g++")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("cross-build agent.exe: %v\n%s", err, out)
+	}
+	shim := filepath.Join(dir, "bcryptprimitives.dll")
+	if out, err := exec.Command("x86_64-w64-mingw32-gcc", "-shared", "-O2", "-o", shim,
+		filepath.Join("testdata", "wine", "bcryptprimitives.c"), "-ladvapi32").CombinedOutput(); err != nil {
+		return fmt.Errorf("build the bcryptprimitives shim: %v\n%s", err, out)
+	}
+	wine.prefix = filepath.Join(dir, "prefix")
+	boot := exec.Command("wineboot", "-i")
+	boot.Env = append(os.Environ(), wineEnv("")...)
+	if out, err := boot.CombinedOutput(); err != nil {
+		return fmt.Errorf("create the Wine prefix: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(shim)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(wine.prefix, "drive_c", "windows", "system32", "bcryptprimitives.dll"), data, 0o644)
+}
+
+// wineEnv is what a Wine program on display needs added to the
+// environment: the private prefix, quiet Wine, the shim preferred to
+// Wine's own (missing) DLL, and no Mono or Gecko installer dialogs.
+func wineEnv(display string) []string {
+	env := []string{"WINEPREFIX=" + wine.prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=bcryptprimitives=n;mscoree,mshtml=",
+		"WINEARCH=win64"}
+	if display != "" {
+		env = append(env, "DISPLAY="+display)
+	}
+	return env
+}
+
+// startWineAgent starts agent.exe under Wine on display against the
+// relay and returns it with its page's address once it printed it, and
+// how long that took. Other tests (the sharing indicator's) call it too.
+func startWineAgent(t *testing.T, relayURL, display string, args ...string) (*agent, time.Duration) {
+	t.Helper()
+	wineSetup(t)
+	argv := append([]string{wine.exe, "-relay", relayURL, "-no-browser", "-ice-allow", "127.0.0.0/8", "-lang", "nl"}, args...)
+	began := time.Now()
+	p, err := testrig.Start(t, wineEnv(display), "wine", argv...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := p.Line("Open this page to continue: ", 60*time.Second)
+	if err != nil {
+		t.Fatalf("agent.exe under Wine: %v\nstderr: %s", err, p.Stderr())
+	}
+	return &agent{Proc: p, pageURL: strings.TrimSpace(line)}, time.Since(began)
+}
+
+// TestWindowsAgentUnderWine runs the real agent.exe under Wine on an Xvfb
+// display against the real relay, with the console in Chromium: the code
+// is entered on the agent's page, Allow is clicked, frames arrive, and
+// the GDI fallback was chosen (Wine refuses desktop duplication), logged
+// and shown in the console.
+func TestWindowsAgentUnderWine(t *testing.T) {
+	wineSetup(t)
+	s := newScene(t)
+	console := s.console
+	colouredWindow(t, s.display, windowRect, windowRGB)
+	code := startSession(t, console, "Kassa onder Windows")
+	ag, took := startWineAgent(t, s.relay.url, s.display)
+	t.Logf("agent.exe start to page address under Wine: %v", took.Round(time.Millisecond))
+	customer := newTab(t, s.browser)
+	enterCode(t, customer, ag.pageURL, code)
+	waitPhase(t, customer, "ask")
+	run(t, customer, "allow", chromedp.Click(chromedp.CSS(`#allow`)))
+	waitPhase(t, customer, "sharing")
+	waitConsoleStatus(t, console, "live", 10*time.Second)
+	waitJS(t, console, "first frame", `Number(document.getElementById('screen').dataset.frames) > 0`, 30*time.Second)
+	waitJS(t, console, "capture method shown", `document.getElementById('capture-method').dataset.method === 'gdi'`, 10*time.Second)
+	if line := eval[string](t, console, `document.getElementById('capture-method').textContent`); !strings.Contains(line, "GDI") {
+		t.Errorf("console capture line %q does not name GDI", line)
+	}
+	if !eval[bool](t, console, `document.getElementById('secure-desktop').hidden`) {
+		t.Error("console says the secure desktop is shown; Wine has none")
+	}
+	if log := ag.Stderr(); !strings.Contains(log, "desktop duplication refused; using GDI") || !strings.Contains(log, "method=gdi") {
+		t.Errorf("agent.exe did not log the GDI fallback:\n%s", log)
+	}
+	run(t, customer, "click stop", chromedp.Click(chromedp.CSS(`#stop`)))
+	waitConsoleStatus(t, console, "ended", 5*time.Second)
+}
