@@ -135,7 +135,13 @@ func startWineAgent(t *testing.T, relayURL, display string, args ...string) (*ag
 // and shown in the console.
 func TestWindowsAgentUnderWine(t *testing.T) {
 	wineSetup(t)
-	s := newScene(t)
+	// Go's net package cannot open a UDP socket under Wine 8 (WSAIoctl
+	// SIO_UDP_NETRESET is not implemented: WSAEOPNOTSUPP, pion's "Failed to
+	// listen udp 127.0.0.1"), so agent.exe reaches the browser the way a
+	// customer behind a UDP-blocking firewall does: through the relay's
+	// TURN server over TCP.
+	s := newScene(t, "-turn-udp", "127.0.0.1:0", "-turn-tcp", "127.0.0.1:0", "-turn-public-ip", "127.0.0.1",
+		"-turn-allow", "127.0.0.0/8", "-relay-only")
 	console := s.console
 	colouredWindow(t, s.display, windowRect, windowRGB)
 	code := startSession(t, console, "Kassa onder Windows")
