@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"fmt"
+	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +26,7 @@ var wine struct {
 	err    error // why Wine tests cannot run here; set with skip
 	skip   bool  // Wine itself is missing: skip, saying so
 	exe    string
+	rec    string // recorder.exe (testdata/wine/recorder.c)
 	prefix string
 	dir    string
 }
@@ -83,6 +86,11 @@ func prepareWine() error {
 	if out, err := exec.Command("x86_64-w64-mingw32-gcc", "-shared", "-O2", "-o", shim,
 		filepath.Join("testdata", "wine", "bcryptprimitives.c"), "-ladvapi32").CombinedOutput(); err != nil {
 		return fmt.Errorf("build the bcryptprimitives shim: %v\n%s", err, out)
+	}
+	wine.rec = filepath.Join(dir, "recorder.exe")
+	if out, err := exec.Command("x86_64-w64-mingw32-gcc", "-municode", "-O2", "-o", wine.rec,
+		filepath.Join("testdata", "wine", "recorder.c"), "-lgdi32").CombinedOutput(); err != nil {
+		return fmt.Errorf("build the recorder: %v\n%s", err, out)
 	}
 	wine.prefix = filepath.Join(dir, "prefix")
 	boot := exec.Command("wineboot", "-i")
@@ -144,7 +152,10 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 		"-turn-allow", "127.0.0.0/8", "-relay-only")
 	console := s.console
 	colouredWindow(t, s.display, windowRect, windowRGB)
+	// Control is billable here: the desk needs a rate first (liveSession).
+	apiCall(t, console, "POST", "/rates/default", map[string]any{"centsPerHour": 8500, "effectiveFrom": "2020-01-01"}, 200)
 	code := startSession(t, console, "Kassa onder Windows")
+	recFile := startRecorder(t, s.display)
 	ag, took := startWineAgent(t, s.relay.url, s.display)
 	t.Logf("agent.exe start to page address under Wine: %v", took.Round(time.Millisecond))
 	customer := newTab(t, s.browser)
@@ -154,6 +165,7 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	waitPhase(t, customer, "sharing")
 	waitConsoleStatus(t, console, "live", 10*time.Second)
 	waitJS(t, console, "first frame", `Number(document.getElementById('screen').dataset.frames) > 0`, 30*time.Second)
+	waitJS(t, console, "data channel open", `window.__meekijkChannel && window.__meekijkChannel.readyState === 'open'`, 10*time.Second)
 	waitJS(t, console, "capture method shown", `document.getElementById('capture-method').dataset.method === 'gdi'`, 10*time.Second)
 	if line := eval[string](t, console, `document.getElementById('capture-method').textContent`); !strings.Contains(line, "GDI") {
 		t.Errorf("console capture line %q does not name GDI", line)
@@ -164,6 +176,75 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	if log := ag.Stderr(); !strings.Contains(log, "desktop duplication refused; using GDI") || !strings.Contains(log, "method=gdi") {
 		t.Errorf("agent.exe did not log the GDI fallback:\n%s", log)
 	}
+
+	// Control: a click and text typed in the console reach an ordinary
+	// Windows program exactly (SendInput; text as Unicode key events).
+	askControl(t, console, customer)
+	clickScreen(t, console, image.Pt(300, 250))
+	recorded := waitRecorded(t, recFile, func(l []string) bool { return slices.ContainsFunc(l, func(s string) bool { return strings.HasPrefix(s, "click ") }) })
+	var x, y int
+	for _, l := range recorded {
+		if _, err := fmt.Sscanf(l, "click %d %d", &x, &y); err == nil {
+			break
+		}
+	}
+	if d := image.Pt(x, y).Sub(image.Pt(300, 250)); d.X < -2 || d.X > 2 || d.Y < -2 || d.Y > 2 {
+		t.Errorf("click landed at (%d,%d), want (300,250)", x, y)
+	}
+	const text = "Dag Geneviève, 12 € @ ç"
+	run(t, console, "type", chromedp.KeyEvent(text))
+	typed := func(l []string) string {
+		var b strings.Builder
+		for _, s := range l {
+			if c, ok := strings.CutPrefix(s, "char "); ok {
+				b.WriteString(c)
+			}
+		}
+		return b.String()
+	}
+	if got := typed(waitRecorded(t, recFile, func(l []string) bool { return typed(l) == text })); got != text {
+		t.Errorf("the Windows program received %q, want %q", got, text)
+	}
+
+	// The Windows clipboard (CF_UNICODETEXT), there and back.
+	const clip = "Factuur 2026-001 — €12,50"
+	eval[bool](t, console, `(document.getElementById('clipboard-text').value = `+jsString(clip)+`, true)`)
+	run(t, console, "send the clipboard", chromedp.Click(chromedp.CSS(`#clipboard-send`)))
+	time.Sleep(time.Second)
+	eval[bool](t, console, `(document.getElementById('clipboard-text').value = '', true)`)
+	run(t, console, "read the clipboard", chromedp.Click(chromedp.CSS(`#clipboard-get`)))
+	waitJS(t, console, "clipboard back from Windows", `document.getElementById('clipboard-text').value === `+jsString(clip), 10*time.Second)
+
 	run(t, customer, "click stop", chromedp.Click(chromedp.CSS(`#stop`)))
 	waitConsoleStatus(t, console, "ended", 5*time.Second)
+}
+
+// startRecorder runs recorder.exe under Wine on display, recording into a
+// new file whose name it returns, and waits for its window.
+func startRecorder(t *testing.T, display string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "recorded.txt")
+	p, err := testrig.Start(t, wineEnv(display), "wine", wine.rec, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Line("ready", 60*time.Second); err != nil {
+		t.Fatalf("recorder.exe: %v\n%s", err, p.Stderr())
+	}
+	return out
+}
+
+// waitRecorded waits up to 10 s for the recorder's lines to satisfy done,
+// and returns them.
+func waitRecorded(t *testing.T, file string, done func([]string) bool) []string {
+	t.Helper()
+	var lines []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		data, _ := os.ReadFile(file)
+		lines = strings.Split(strings.TrimSpace(string(data)), "\n")
+		if done(lines) {
+			break
+		}
+	}
+	return lines
 }
