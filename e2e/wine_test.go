@@ -156,8 +156,20 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	apiCall(t, console, "POST", "/rates/default", map[string]any{"centsPerHour": 8500, "effectiveFrom": "2020-01-01"}, 200)
 	code := startSession(t, console, "Kassa onder Windows")
 	recFile := startRecorder(t, s.display)
-	ag, took := startWineAgent(t, s.relay.url, s.display)
+	// Received files go to a folder of the test's, as Wine sees it (Z: is
+	// the Unix root); without -files-dir it would be the prefix's
+	// Downloads, which Wine links to the tester's own ~/Downloads.
+	folder := t.TempDir()
+	ag, took := startWineAgent(t, s.relay.url, s.display, "-files-dir", "Z:"+filepath.ToSlash(folder))
 	t.Logf("agent.exe start to page address under Wine: %v", took.Round(time.Millisecond))
+	// A second agent.exe while one runs says so and ends (named mutex).
+	second, err := testrig.Start(t, wineEnv(s.display), "wine", wine.exe, "-relay", s.relay.url, "-no-browser", "-lang", "nl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Exited(30 * time.Second); err != nil || second.Err() == nil || !strings.Contains(second.Stderr(), "Meekijk draait al op deze computer") {
+		t.Errorf("second agent.exe: %v, exit %v, stderr %q; want it to end with an error saying Meekijk already runs", err, second.Err(), second.Stderr())
+	}
 	customer := newTab(t, s.browser)
 	enterCode(t, customer, ag.pageURL, code)
 	waitPhase(t, customer, "ask")
@@ -214,6 +226,27 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	eval[bool](t, console, `(document.getElementById('clipboard-text').value = '', true)`)
 	run(t, console, "read the clipboard", chromedp.Click(chromedp.CSS(`#clipboard-get`)))
 	waitJS(t, console, "clipboard back from Windows", `document.getElementById('clipboard-text').value === `+jsString(clip), 10*time.Second)
+
+	// Files both ways. A name Windows reserves for a device (CON) would
+	// write to the console device instead of a file: it is saved as _CON.
+	src := filepath.Join(t.TempDir(), "CON.txt")
+	if err := os.WriteFile(src, []byte("kassa-instellingen"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, console, "send a file", chromedp.SetUploadFiles(chromedp.CSS(`#file-input`), []string{src}),
+		chromedp.Click(chromedp.CSS(`#file-send`)))
+	waitJS(t, customer, "file question", `!document.getElementById('prompt').hidden && !document.getElementById('prompt-folder-label').hidden`, 20*time.Second)
+	run(t, customer, "save the file", chromedp.Click(chromedp.CSS(`#prompt-yes`)))
+	waitJS(t, console, "file delivered", `document.querySelector('#file-list li[data-state=done]') !== null`, 30*time.Second)
+	if got, err := os.ReadFile(filepath.Join(folder, "_CON.txt")); err != nil || string(got) != "kassa-instellingen" {
+		t.Errorf("received file _CON.txt: %q, %v", got, err)
+	}
+	mine := filepath.Join(t.TempDir(), "foutmelding.txt")
+	if err := os.WriteFile(mine, []byte("Fout 1234: printer offline"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, customer, "send a file", chromedp.SetUploadFiles(chromedp.CSS(`#send-file`), []string{mine}))
+	waitJS(t, console, "file from the customer", `[...document.querySelectorAll('#file-list li[data-state=done] a')].some(a => a.download === 'foutmelding.txt')`, 30*time.Second)
 
 	run(t, customer, "click stop", chromedp.Click(chromedp.CSS(`#stop`)))
 	waitConsoleStatus(t, console, "ended", 5*time.Second)
