@@ -193,7 +193,9 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	// Windows program exactly (SendInput; text as Unicode key events).
 	askControl(t, console, customer)
 	clickScreen(t, console, image.Pt(300, 250))
-	recorded := waitRecorded(t, recFile, func(l []string) bool { return slices.ContainsFunc(l, func(s string) bool { return strings.HasPrefix(s, "click ") }) })
+	recorded := waitRecorded(t, recFile, func(l []string) bool {
+		return slices.ContainsFunc(l, func(s string) bool { return strings.HasPrefix(s, "click ") })
+	})
 	var x, y int
 	for _, l := range recorded {
 		if _, err := fmt.Sscanf(l, "click %d %d", &x, &y); err == nil {
