@@ -13,7 +13,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -89,7 +88,22 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.MaxFileBytes = *maxFileMB << 20
 
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
+	logOut, closeLog := logWriter(stderr)
+	defer closeLog()
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: logLevel}))
+	// Windows: capture.NewScreen says which capture it chose through slog's
+	// default logger.
+	slog.SetDefault(log)
+	release, err := singleInstance()
+	if err != nil {
+		msg := "Meekijk is already running on this computer."
+		if cat, lerr := i18n.Load(); lerr == nil {
+			msg = cat.T(cfg.Lang, "agent.error.already_running")
+		}
+		tellUser(msg)
+		return fmt.Errorf("%s (%w)", msg, err)
+	}
+	defer release()
 	// Remote control needs the display; without it the agent still shares
 	// the screen and tells the technician control is not possible.
 	if robot, err := inject.New(""); err != nil {
@@ -130,9 +144,9 @@ func fileFolders(list string) []string {
 	if err != nil {
 		return nil
 	}
-	for _, name := range []string{"Downloads", "Desktop", "Documents"} {
-		if fi, err := os.Stat(filepath.Join(home, name)); err == nil && fi.IsDir() {
-			out = append(out, filepath.Join(home, name))
+	for _, dir := range userFolders(home) {
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+			out = append(out, dir)
 		}
 	}
 	if len(out) == 0 {

@@ -19,6 +19,9 @@ packages=(
 	xclip           # the agent's clipboard sharing (robotgo calls xclip on X11)
 	default-jre-headless libsaxonhe-java  # Saxon runs the Peppol Schematrons over the invoices the tests write
 	rsyslog         # receives audit checkpoints in a test (started on 127.0.0.1 with its own config)
+	gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64  # make agent-windows: cross-build agent.exe (cgo, OpenH264)
+	wine wine64     # the Windows end-to-end test runs agent.exe under Wine
+	osslsigncode    # make sign-agent: Authenticode signature, checked by the tests
 )
 
 missing=()

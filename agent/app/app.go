@@ -58,6 +58,9 @@ type Config struct {
 	// Displays lists the screens the customer may share; nil means
 	// capture.Displays.
 	Displays func() []capture.Display
+	// SecureDesktop reports whether the screen shows a desktop the agent
+	// can neither capture nor control; nil means capture.SecureDesktop.
+	SecureDesktop func() bool
 	// Injector performs the technician's input once the customer granted
 	// control. Without one, control cannot be granted and the agent says
 	// no on the customer's behalf.
@@ -117,6 +120,7 @@ type App struct {
 	sender     *stream.Sender
 	shareStop  context.CancelFunc // stops what feeds the loop from sender
 	src        capture.Source
+	secure     bool // the screen shows a secure desktop, as last told the console
 	frames     int64
 	finished   bool
 	questions  []*question // questions[0] is on screen
@@ -169,6 +173,9 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	}
 	if cfg.Displays == nil {
 		cfg.Displays = capture.Displays
+	}
+	if cfg.SecureDesktop == nil {
+		cfg.SecureDesktop = capture.SecureDesktop
 	}
 	if cfg.MaxFileBytes <= 0 {
 		cfg.MaxFileBytes = files.DefaultMaxSize
@@ -628,6 +635,7 @@ func (a *App) startSharing() {
 		}
 	})
 	a.src, a.sender = src, sender
+	a.log.Info("capturing the screen", "method", capture.Method(src), "source", src)
 	offer, err := sender.Offer()
 	if err != nil {
 		a.log.Error("create offer", "err", err)
@@ -711,6 +719,7 @@ func (a *App) stopSharing() {
 		_ = a.src.Close()
 		a.src = nil
 	}
+	a.secure = false
 }
 
 func iceServers(j *protocol.Joined) []webrtc.ICEServer {

@@ -350,6 +350,7 @@ func (a *App) onTick(now time.Time) {
 		a.controller.Tick(now)
 	}
 	a.checkLink(now)
+	a.checkDesktop()
 	if a.state.Phase == localui.PhaseSharing && !a.reconfirm.IsZero() && now.After(a.reconfirm) {
 		a.askReconfirm(now)
 	}
@@ -442,4 +443,5 @@ func (a *App) sendScreens() {
 	if len(list) > 0 {
 		_ = a.sender.Send(datachannel.Screens{List: list})
 	}
+	a.sendDesktop()
 }

@@ -20,17 +20,10 @@
 package capture
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"image"
-	"io"
-	"log"
-	"sync"
 	"time"
-
-	"github.com/jezek/xgb"
-	"github.com/kbinani/screenshot"
 )
 
 // Source is a screen to capture. Tests and other platforms can supply
@@ -46,9 +39,39 @@ type Source interface {
 	Close() error
 }
 
+// The capture methods Method reports, for the log and the technician's
+// console: how the picture is taken says what to expect of it (GDI is
+// slower than duplication; a secure desktop cannot be captured at all).
+const (
+	MethodX11SHM     = "x11-shm"    // X11 MIT-SHM with DAMAGE (Linux)
+	MethodScreenshot = "screenshot" // kbinani/screenshot, a new grab per frame
+	MethodDXGI       = "dxgi"       // DXGI Desktop Duplication (Windows)
+	MethodGDI        = "gdi"        // GDI BitBlt (Windows, when duplication is refused)
+)
+
+// Method names how src captures (one of the Method constants), or "" for
+// a Source that does not say (a test's).
+func Method(src Source) string {
+	if m, ok := src.(interface{ Method() string }); ok {
+		return m.Method()
+	}
+	return ""
+}
+
+// Display is one of the customer's screens, in desktop coordinates.
+type Display struct {
+	Index  int
+	Bounds image.Rectangle
+}
+
 // ErrUnchanged is returned by Grab when the screen has not changed since
 // the previous Grab that returned nil; the destination frame is untouched.
 var ErrUnchanged = errors.New("capture: screen unchanged")
+
+// ErrSecureDesktop is returned by Grab while the screen shows a desktop a
+// user's program cannot capture: on Windows, a UAC prompt or the
+// Ctrl+Alt+Del screen (see SecureDesktop).
+var ErrSecureDesktop = errors.New("capture: the screen shows the secure desktop")
 
 // changeWaiter is a Source that can sleep until its screen changes.
 type changeWaiter interface {
@@ -111,88 +134,5 @@ func fits(dst *image.YCbCr, screen image.Point) error {
 	if want := dst.Rect.Size(); screen.X < want.X || screen.Y < want.Y {
 		return fmt.Errorf("capture: screen %v is smaller than the frame %v", screen, want)
 	}
-	return nil
-}
-
-// NewScreen returns a Source for the display'th active display, 0 being
-// the primary one: the shared-memory X11 source when it can be set up,
-// kbinani/screenshot's otherwise. Both implement fmt.Stringer, naming the
-// method, for the log.
-func NewScreen(display int) (Source, error) {
-	b, err := displayBounds(display)
-	if err != nil {
-		return nil, err
-	}
-	if s, err := newXShm(display, b); err == nil {
-		return s, nil
-	}
-	return &screen{bounds: b}, nil
-}
-
-// quietXGB silences xgb's package logger, which otherwise prints
-// Xauthority chatter to stderr on every connection kbinani/screenshot
-// opens (one per frame). Capture errors still reach us as return values.
-var quietXGB sync.Once
-
-func displayBounds(display int) (image.Rectangle, error) {
-	quietXGB.Do(func() { xgb.Logger = log.New(io.Discard, "", 0) })
-
-	n := screenshot.NumActiveDisplays()
-	if n == 0 {
-		// kbinani reports every failure (no $DISPLAY, no Xinerama,
-		// refused connection) as zero displays.
-		return image.Rectangle{}, errors.New("capture: no active displays")
-	}
-	if display < 0 || display >= n {
-		return image.Rectangle{}, fmt.Errorf("capture: display %d out of range (have %d)", display, n)
-	}
-	b := screenshot.GetDisplayBounds(display)
-	if b.Empty() {
-		return image.Rectangle{}, fmt.Errorf("capture: display %d has empty bounds", display)
-	}
-	return b, nil
-}
-
-// screen captures one display through kbinani/screenshot, which opens
-// and closes its X connection (or platform equivalent) per capture.
-type screen struct {
-	bounds image.Rectangle
-	// last is the previous grab's picture, compared with the next to
-	// report ErrUnchanged: the comparison costs a fraction of what the
-	// capture did, and saves an encode.
-	last *image.RGBA
-}
-
-func (s *screen) Bounds() image.Rectangle { return s.bounds }
-
-func (s *screen) String() string { return fmt.Sprintf("screenshot %v", s.bounds) }
-
-func (s *screen) Capture() (*image.RGBA, error) {
-	img, err := screenshot.CaptureRect(s.bounds)
-	if err != nil {
-		return nil, fmt.Errorf("capture: grab %v: %w", s.bounds, err)
-	}
-	return img, nil
-}
-
-func (s *screen) grab(dst *image.YCbCr) error {
-	img, err := s.Capture()
-	if err != nil {
-		return err
-	}
-	if s.last != nil && s.last.Rect == img.Rect && bytes.Equal(s.last.Pix, img.Pix) {
-		return ErrUnchanged
-	}
-	if err := convertRGBA(dst, img); err != nil {
-		s.last = nil
-		return err
-	}
-	s.last = img
-	return nil
-}
-
-// Close drops the remembered frame; there is no connection to close.
-func (s *screen) Close() error {
-	s.last = nil
 	return nil
 }

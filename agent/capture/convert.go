@@ -190,3 +190,18 @@ func chroma(x, gi uint32) (cb, cr uint8) {
 	cr = uint8(((x^0x0000_00ff)*(112+18<<16)>>16 + 94*gi + 4336) >> 8)
 	return cb, cr
 }
+
+// bgrxToRGBA copies a BGRX picture (X11 TrueColor, Windows DIBs and DXGI
+// textures all keep pixels this way), rows stride bytes apart, into a new
+// opaque RGBA image with bounds b.
+func bgrxToRGBA(pix []byte, stride int, b image.Rectangle) *image.RGBA {
+	img := image.NewRGBA(b)
+	for y := range b.Dy() {
+		src := pix[y*stride : y*stride+4*b.Dx()]
+		dst := img.Pix[y*img.Stride : y*img.Stride+4*b.Dx()]
+		for i := 0; i < len(src); i += 4 {
+			dst[i], dst[i+1], dst[i+2], dst[i+3] = src[i+2], src[i+1], src[i], 0xff
+		}
+	}
+	return img
+}

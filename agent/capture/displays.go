@@ -1,16 +1,8 @@
+//go:build !windows
+
 package capture
 
-import (
-	"image"
-
-	"github.com/kbinani/screenshot"
-)
-
-// Display is one of the customer's screens, in desktop coordinates.
-type Display struct {
-	Index  int
-	Bounds image.Rectangle
-}
+import "github.com/kbinani/screenshot"
 
 // Displays lists the active screens, the primary one first (index 0), as
 // NewScreen numbers them. It is empty when no display can be reached.

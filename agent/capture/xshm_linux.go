@@ -336,6 +336,8 @@ func (s *xshm) String() string {
 	return fmt.Sprintf("X11 MIT-SHM+DAMAGE %v", s.Bounds())
 }
 
+func (*xshm) Method() string { return MethodX11SHM }
+
 // poll takes in the damage and resize events that arrived since the
 // last call; it does not wait for any.
 func (s *xshm) poll() error {
@@ -450,16 +452,7 @@ func (s *xshm) Capture() (*image.RGBA, error) {
 	if err := s.shot(false); err != nil {
 		return nil, err
 	}
-	b := s.Bounds()
-	img := image.NewRGBA(b)
-	for y := range b.Dy() {
-		src := s.pix[y*s.stride : y*s.stride+4*b.Dx()]
-		dst := img.Pix[y*img.Stride : y*img.Stride+4*b.Dx()]
-		for i := 0; i < len(src); i += 4 {
-			dst[i], dst[i+1], dst[i+2], dst[i+3] = src[i+2], src[i+1], src[i], 0xff
-		}
-	}
-	return img, nil
+	return bgrxToRGBA(s.pix, s.stride, s.Bounds()), nil
 }
 
 // Close detaches the segment and closes the connection. It is safe to

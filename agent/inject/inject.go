@@ -1,8 +1,8 @@
 // Package inject is the agent's input.Injector: it moves the pointer,
 // clicks, scrolls, presses keys and types text on the customer's desktop.
 //
-// The pointer goes through robotgo on every OS. The keyboard depends on the
-// OS:
+// The pointer goes through robotgo on Linux and macOS. The keyboard depends
+// on the OS:
 //
 //   - Linux (X11): keys and text go through an XTEST connection of our own
 //     (github.com/jezek/xgb) rather than robotgo. robotgo's X11 keyboard
@@ -16,29 +16,41 @@
 //     is sure to give it, else on a spare keycode (one the layout leaves
 //     empty) given that keysym, so that it comes out the same whatever the
 //     layout, its active group, Shift or CapsLock.
-//   - Windows and macOS: robotgo.KeyToggle and robotgo.TypeStr (Unicode
-//     input, KEYEVENTF_UNICODE on Windows).
+//   - macOS: robotgo.KeyToggle and robotgo.TypeStr (Unicode input).
+//   - Windows: SendInput of our own (windows.go), robotgo is not linked:
+//     keys by scan code, so that the application sees the physical key the
+//     layout puts its character on, and text as KEYEVENTF_UNICODE events,
+//     which arrive as exactly those characters (AZERTY, accents, €)
+//     whatever the customer's layout. The pointer goes through SendInput
+//     too, in physical pixels (agent/capture makes the process DPI aware),
+//     and the clipboard through the Win32 clipboard (CF_UNICODETEXT).
 //
-// robotgo keeps one X connection per process, so there is at most one open
-// Robot at a time.
+// robotgo keeps one X connection per process, and Windows has one input
+// queue per desktop, so there is at most one open Robot at a time.
 package inject
 
 import (
 	"errors"
-	"fmt"
 	"sync"
-
-	"github.com/go-vgo/robotgo"
 
 	"github.com/meekijk/meekijk/agent/input"
 )
 
 var _ input.Injector = (*Robot)(nil)
 
-// robotgo button names by input.Injector button name. robotgo calls the
-// middle button "center" and presses the left one for a name it does not
-// know, so names are never passed through unchecked.
-var buttons = map[string]string{"left": "left", "middle": "center", "right": "right"}
+// buttons are the input.Injector button names; others are never passed on
+// (robotgo presses the left button for a name it does not know).
+var buttons = map[string]bool{"left": true, "middle": true, "right": true}
+
+// pointer is the OS part for the mouse.
+type pointer interface {
+	move(x, y int)
+	// button presses or releases "left", "middle" or "right".
+	button(name string, down bool)
+	// scroll scrolls by wheel steps, positive dy down and positive dx
+	// right.
+	scroll(dx, dy int)
+}
 
 // keyboard is the OS part: keys and text.
 type keyboard interface {
@@ -62,7 +74,8 @@ var (
 type Robot struct {
 	mu      sync.Mutex
 	kb      keyboard
-	buttons map[string]bool // held, by robotgo name
+	ptr     pointer
+	buttons map[string]bool // held, by name
 	closed  bool
 }
 
@@ -82,7 +95,7 @@ func New(display string) (*Robot, error) {
 		return nil, err
 	}
 	open = true
-	return &Robot{kb: kb, buttons: map[string]bool{}}, nil
+	return &Robot{kb: kb, ptr: newPointer(), buttons: map[string]bool{}}, nil
 }
 
 // MoveMouse moves the pointer to (x, y) in desktop coordinates.
@@ -92,7 +105,7 @@ func (r *Robot) MoveMouse(x, y int) {
 	if r.closed {
 		return
 	}
-	robotgo.Move(x, y)
+	r.ptr.move(x, y)
 }
 
 // MouseButton presses or releases "left", "middle" or "right"; other names
@@ -100,34 +113,29 @@ func (r *Robot) MoveMouse(x, y int) {
 func (r *Robot) MouseButton(button string, down bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	name, ok := buttons[button]
-	if r.closed || !ok {
+	if r.closed || !buttons[button] {
 		return
 	}
-	r.toggleButton(name, down)
+	r.toggleButton(button, down)
 }
 
 func (r *Robot) toggleButton(name string, down bool) {
-	dir := "up"
 	if down {
-		dir = "down"
 		r.buttons[name] = true
 	} else {
 		delete(r.buttons, name)
 	}
-	_ = robotgo.Toggle(name, dir) // never fails
+	r.ptr.button(name, down)
 }
 
 // Scroll scrolls by wheel steps, positive dy down and positive dx right.
-// robotgo counts the other way (positive y is up: X11 button 4, a positive
-// Windows wheel delta), so both are negated.
 func (r *Robot) Scroll(dx, dy int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed || dx == 0 && dy == 0 {
 		return
 	}
-	robotgo.Scroll(-dx, -dy, 0) // 0: no sleep after
+	r.ptr.scroll(dx, dy)
 }
 
 // Key presses or releases a key by its input.Injector name ("a", "f5",
@@ -183,19 +191,10 @@ func (r *Robot) Close() error {
 }
 
 // ReadClipboard returns the clipboard's text. On Linux it needs xclip or
-// xsel, which read the X selection of $DISPLAY.
-func (r *Robot) ReadClipboard() (string, error) {
-	text, err := robotgo.ReadAll()
-	if err != nil {
-		return "", fmt.Errorf("inject: read clipboard: %w", err)
-	}
-	return text, nil
-}
+// xsel, which read the X selection of $DISPLAY; on Windows it reads
+// CF_UNICODETEXT.
+func (r *Robot) ReadClipboard() (string, error) { return readClipboard() }
 
-// WriteClipboard puts text on the clipboard (xclip or xsel on Linux).
-func (r *Robot) WriteClipboard(text string) error {
-	if err := robotgo.WriteAll(text); err != nil {
-		return fmt.Errorf("inject: write clipboard: %w", err)
-	}
-	return nil
-}
+// WriteClipboard puts text on the clipboard (xclip or xsel on Linux,
+// CF_UNICODETEXT on Windows).
+func (r *Robot) WriteClipboard(text string) error { return writeClipboard(text) }

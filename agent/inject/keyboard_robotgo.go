@@ -1,11 +1,13 @@
-//lint:file-ignore U1000 used only where platform_other.go builds (not Linux); compiled everywhere so the Linux build checks it.
+//go:build !windows
+
+//lint:file-ignore U1000 used only where platform_other.go builds (macOS); compiled on Linux too so the Linux build checks it.
 
 package inject
 
 import "github.com/go-vgo/robotgo"
 
-// robotgoKeyboard is the keyboard on Windows and macOS. It is compiled
-// everywhere (so the Linux build checks it) but used only there.
+// robotgoKeyboard is the keyboard on macOS. It is compiled on Linux too
+// (so the Linux build checks it) but used only there.
 type robotgoKeyboard struct {
 	held map[string]bool // pressed by key, by name
 }

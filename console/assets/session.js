@@ -44,6 +44,10 @@ export function sessionView(main, id) {
   const stats = h('span', { class: 'muted', id: 'video-stats' });
   const error = h('p', { class: 'error', id: 'session-error', role: 'alert' });
   const notice = h('p', { class: 'warn', id: 'session-notice', role: 'status' });
+  // How the agent captures, and the secure desktop it cannot see (desktop
+  // messages on the data channel).
+  const captureLine = h('p', { class: 'muted', id: 'capture-method', hidden: true });
+  const secureNotice = h('p', { class: 'warn', id: 'secure-desktop', role: 'alert', hidden: true }, t('session.secure_desktop'));
   const controlLine = h('p', { id: 'control-state', dataset: { control: 'off' } });
   // Hidden until the customer's screen arrives: an empty black box reads
   // as "broken" to a technician waiting for the customer.
@@ -161,7 +165,7 @@ export function sessionView(main, id) {
     // move under the technician's pointer.
     ticketLink,
     h('div', { class: 'toolbar' }, title, status, levelBadge, estimateLabel, askControl, askIntervention, end, reason, stats),
-    codeLine, agentLine, billing, categoryLine, overrun, error, notice, controlLine, interventionForm, video, tools, chatSection);
+    codeLine, agentLine, captureLine, billing, categoryLine, overrun, error, notice, secureNotice, controlLine, interventionForm, video, tools, chatSection);
   const stopBilling = liveBilling(billing, id);
 
   /** @type {RTCIceServer[]} */
@@ -313,6 +317,12 @@ export function sessionView(main, id) {
       case 'screens':
         replace(screenSelect, ...d.list.map((/** @type {any} */ s) => h('option', { value: s.index }, `${s.name}`)));
         screens.hidden = d.list.length < 2;
+        break;
+      case 'desktop':
+        captureLine.dataset.method = d.capture;
+        captureLine.textContent = t('session.capture', { method: t('session.capture.' + d.capture) });
+        captureLine.hidden = false;
+        secureNotice.hidden = !d.secure;
         break;
       case 'clipboard': clipText.value = d.text; break;
       case 'file_accept': {

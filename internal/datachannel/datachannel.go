@@ -210,6 +210,20 @@ type Screens struct {
 	List []Screen `json:"list"`
 }
 
+// Desktop tells the console how the agent captures the screen (Capture:
+// "x11-shm", "screenshot", "dxgi" or "gdi", from agent/capture) and
+// whether the customer's screen shows a desktop the agent can neither see
+// nor control (Secure: a Windows UAC prompt or the Ctrl+Alt+Del screen),
+// so the technician reads why the picture froze. Sent when the channel
+// opens and whenever either changes.
+type Desktop struct {
+	Capture string `json:"capture"`
+	Secure  bool   `json:"secure,omitempty"`
+}
+
+// maxCaptureBytes bounds Desktop.Capture, a short method name.
+const maxCaptureBytes = 32
+
 // ScreenSwitchRequest asks the agent to share another screen.
 type ScreenSwitchRequest struct {
 	Index int `json:"index"`
@@ -230,6 +244,7 @@ func (FileCancel) Type() string          { return "file_cancel" }
 func (FileProgress) Type() string        { return "file_progress" }
 func (Screens) Type() string             { return "screens" }
 func (ScreenSwitchRequest) Type() string { return "screen_switch_request" }
+func (Desktop) Type() string             { return "desktop" }
 
 func (p Pointer) validate() error {
 	if p.VideoWidth < 1 || p.VideoWidth > MaxVideoSize || p.VideoHeight < 1 || p.VideoHeight > MaxVideoSize {
@@ -422,6 +437,18 @@ func (s ScreenSwitchRequest) validate() error {
 	return nil
 }
 
+func (d Desktop) validate() error {
+	if d.Capture == "" || len(d.Capture) > maxCaptureBytes {
+		return fmt.Errorf("capture method of %d bytes outside 1..%d", len(d.Capture), maxCaptureBytes)
+	}
+	for i := range len(d.Capture) {
+		if c := d.Capture[i]; !isASCIIAlnum(c) && c != '-' {
+			return fmt.Errorf("capture method %q: only letters, digits and '-'", d.Capture)
+		}
+	}
+	return nil
+}
+
 func isASCIIAlnum(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
@@ -488,6 +515,7 @@ var decoders = msgtag.New(
 	msgtag.For[FileProgress](decodeAs[FileProgress]),
 	msgtag.For[Screens](decodeAs[Screens]),
 	msgtag.For[ScreenSwitchRequest](decodeAs[ScreenSwitchRequest]),
+	msgtag.For[Desktop](decodeAs[Desktop]),
 )
 
 // maxBytes is the size limit of an encoded message of type typ.

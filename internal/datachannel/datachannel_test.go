@@ -53,6 +53,8 @@ func valid() []Message {
 		Screens{List: []Screen{{Index: 3, Width: 1, Height: 1}}},
 		ScreenSwitchRequest{Index: 0},
 		ScreenSwitchRequest{Index: MaxScreens - 1},
+		Desktop{Capture: "gdi"},
+		Desktop{Capture: "dxgi", Secure: true},
 	}
 }
 
@@ -231,6 +233,10 @@ func TestDecodeRejects(t *testing.T) {
 		"screens two primary": `{"type":"screens","data":{"list":[{"index":0,"width":1,"height":1,"primary":true},{"index":1,"width":1,"height":1,"primary":true}]}}`,
 		"screens name ctl":    `{"type":"screens","data":{"list":[{"index":0,"name":"a\u202eb\u0000","width":1,"height":1}]}}`,
 		"screens extra field": `{"type":"screens","data":{"list":[{"index":0,"width":1,"height":1,"x":0}]}}`,
+		// desktop
+		"desktop no method":   `{"type":"desktop","data":{"capture":""}}`,
+		"desktop odd method":  `{"type":"desktop","data":{"capture":"<b>gdi</b>"}}`,
+		"desktop long method": `{"type":"desktop","data":{"capture":"` + strings.Repeat("a", 33) + `"}}`,
 		"switch neg":          `{"type":"screen_switch_request","data":{"index":-1}}`,
 		"switch big":          `{"type":"screen_switch_request","data":{"index":16}}`,
 	}

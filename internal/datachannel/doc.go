@@ -86,4 +86,11 @@
 //
 //	{"type":"screens","data":{"list":[{"index":0,"name":"Built-in display","width":1920,"height":1080,"primary":true},{"index":1,"name":"DELL U2720Q","width":3840,"height":2160}]}}
 //	{"type":"screen_switch_request","data":{"index":1}}
+//
+// Desktop: the agent says how it captures the screen and whether the
+// customer's screen shows a secure desktop (a Windows UAC prompt or the
+// Ctrl+Alt+Del screen) that it can neither capture nor control.
+//
+//	{"type":"desktop","data":{"capture":"gdi"}}
+//	{"type":"desktop","data":{"capture":"dxgi","secure":true}}
 package datachannel
