@@ -250,8 +250,13 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	run(t, customer, "send a file", chromedp.SetUploadFiles(chromedp.CSS(`#send-file`), []string{mine}))
 	waitJS(t, console, "file from the customer", `[...document.querySelectorAll('#file-list li[data-state=done] a')].some(a => a.download === 'foutmelding.txt')`, 30*time.Second)
 
-	run(t, customer, "click stop", chromedp.Click(chromedp.CSS(`#stop`)))
-	waitConsoleStatus(t, console, "ended", 5*time.Second)
+	// The sharing indicator: a window of its own on the customer's
+	// desktop while the screen is shared, whose Stop ends the session
+	// without the page.
+	id := waitIndicator(t, s.display, true, 15*time.Second)
+	clickIndicatorStop(t, s.display, id)
+	waitConsoleStatus(t, console, "ended", 10*time.Second)
+	waitIndicator(t, s.display, false, 10*time.Second)
 }
 
 // startRecorder runs recorder.exe under Wine on display, recording into a
