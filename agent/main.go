@@ -79,7 +79,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	cfg.AllowedNets = nets
 	cfg.Lang = i18n.FromEnv(os.Getenv)
 	if *lang != "" {
-		cfg.Lang = i18n.Parse(*lang)
+		cfg.Lang, cfg.LangChosen = i18n.Parse(*lang), true
 	}
 	cfg.Version, cfg.Stdout, cfg.OpenBrowser = version, stdout, !noBrowser
 	cfg.FileFolders = fileFolders(*folders)

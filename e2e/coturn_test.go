@@ -68,7 +68,16 @@ func TestCoturnClient(t *testing.T) {
 	}
 	// Each run gets a session of its own: a refused client leaves its
 	// allocations to expire, and they count against the session's quota.
+	// A technician holds at most five live codes (docs/security.md), so
+	// the refused peers' runs take theirs as a second technician.
+	var tech struct{ Password string }
+	if st := api.do(t, "POST", "/api/v1/users", map[string]any{"email": "turn@desk.example", "name": "Tom Turn",
+		"role": "technician", "lang": "nl", "languages": "nl"}, &tech); st != 201 {
+		t.Fatalf("create technician: %d", st)
+	}
+	second := loginAPIVia(t, hosts.hub.transport(), r.url, "turn@desk.example", tech.Password)
 	creds := func() protocol.ICEServer { return consoleTURN(t, api, hosts.hub, r.url, cu.ID) }
+	peerCreds := func() protocol.ICEServer { return consoleTURN(t, second, hosts.hub, r.url, cu.ID) }
 
 	t.Run("allocates and relays", func(t *testing.T) {
 		for transport, echo := range echoes {
@@ -117,7 +126,7 @@ func TestCoturnClient(t *testing.T) {
 
 	for _, target := range []string{"127.0.0.1", "0.0.0.0", "::1", clientAddr} {
 		t.Run("peer "+target, func(t *testing.T) {
-			ice := creds()
+			ice := peerCreds()
 			out, err := uclient(t, client, ice, "-e", target, "-r", peerPort)
 			if err == nil {
 				t.Fatalf("relaying to %s was not refused:\n%s", target, out)

@@ -46,7 +46,10 @@ type Config struct {
 	// AllowedNets restricts ICE to these networks (nil: all).
 	AllowedNets []*net.IPNet
 	Lang        i18n.Lang
-	Version     string
+	// LangChosen: Lang was chosen on purpose (-lang), like the page's
+	// switch: neither the browser's nor the contact's language replaces it.
+	LangChosen bool
+	Version    string
 	// OpenBrowser opens the page in the customer's default browser.
 	OpenBrowser bool
 	// Linger keeps the page's final state reachable briefly before exiting.
@@ -195,6 +198,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	if u, err := user.Current(); err == nil {
 		a.osUser = u.Username
 	}
+	a.langChosen = cfg.LangChosen
 	a.state = localui.State{Phase: localui.PhaseCode, Lang: string(cfg.Lang), Code: cfg.Code,
 		Screen: cfg.Display, MaxFileBytes: cfg.MaxFileBytes}
 	for _, d := range cfg.Displays() {
