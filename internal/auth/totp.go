@@ -13,13 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
-	"io/fs"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/meekijk/meekijk/internal/privfile"
 )
 
 // KeyFile is the name, in the data directory, of the file holding the key
@@ -31,30 +31,11 @@ const KeyFile = "auth.key"
 const keyLen = 32
 
 // LoadKey reads the key file at path, creating it (0600, 32 random bytes)
-// when it does not exist yet.
+// when it does not exist yet (internal/privfile, as the relay's other keys).
 func LoadKey(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err == nil {
-		key := make([]byte, keyLen)
-		_, _ = rand.Read(key)
-		_, werr := f.Write(key)
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return nil, fmt.Errorf("auth: write key %s: %w", path, werr)
-		}
-		return key, nil
-	}
-	if !errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("auth: create key %s: %w", path, err)
-	}
-	key, err := os.ReadFile(path)
+	key, _, err := privfile.Key(path, keyLen)
 	if err != nil {
-		return nil, fmt.Errorf("auth: read key %s: %w", path, err)
-	}
-	if len(key) != keyLen {
-		return nil, fmt.Errorf("auth: key %s has %d bytes, want %d: restore it from a backup, or remove it and reset every second factor", path, len(key), keyLen)
+		return nil, fmt.Errorf("auth: %w: restore it from a backup, or remove it and reset every second factor", err)
 	}
 	return key, nil
 }
