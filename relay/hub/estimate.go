@@ -49,14 +49,16 @@ func (h *Hub) after(d time.Duration, f func()) func() bool {
 	if afterFunc == nil {
 		afterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 	}
-	h.timers.Add(1)
+	if !h.timers.add() {
+		return func() bool { return false }
+	}
 	stop := afterFunc(d, func() {
-		defer h.timers.Done()
+		defer h.timers.done()
 		f()
 	})
 	return func() bool {
 		if stop() {
-			h.timers.Done() // its callback will not run
+			h.timers.done() // its callback will not run
 			return true
 		}
 		return false

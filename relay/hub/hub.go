@@ -106,7 +106,8 @@ func (h *Hub) ice(sessionID int64) ([]protocol.ICEServer, string) {
 // is held while the hub writes to the store, asks Billable or Cost, or
 // sends to a peer (a send only queues, but a store write can take a disk
 // sync). Code decides under a lock, unlocks, then does its I/O; a
-// function whose name ends in Locked expects its room's mu held.
+// function whose name ends in Locked expects its room's mu held. The
+// timer groups' own mu (timerGroup) is a leaf, taken last and briefly.
 type Hub struct {
 	store Store
 	log   *slog.Logger
@@ -130,8 +131,8 @@ type Hub struct {
 	stopping atomic.Bool
 
 	handlers sync.WaitGroup // one per connection being served
-	graces   sync.WaitGroup // grace-period timers armed or running
-	timers   sync.WaitGroup // estimate and keep timers armed or running
+	graces   timerGroup     // grace-period timers armed or running
+	timers   timerGroup     // estimate and keep timers armed or running
 }
 
 // room is one live session: its connections and everything the relay
@@ -289,8 +290,8 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		r.forgetEstimatesLocked()
 		r.mu.Unlock()
 	}
-	h.graces.Wait()
-	h.timers.Wait()
+	h.graces.closeAndWait()
+	h.timers.closeAndWait()
 	done := make(chan struct{})
 	go func() {
 		h.handlers.Wait()
@@ -389,3 +390,38 @@ func cleanText(s string) string {
 }
 
 var errPeerDone = errors.New("peer finished")
+
+// timerGroup counts the timers the hub owns, so Shutdown can wait for
+// them. A bare WaitGroup will not do: a timer armed (Add) while Shutdown
+// already waits is a race on the WaitGroup itself. add refuses once the
+// group is closed, atomically with the count.
+type timerGroup struct {
+	// mu is a leaf: code may take it while holding a room's mu, and takes
+	// no other lock while holding it. It guards closed and every Add.
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// add counts a timer about to be armed; false once the group is closed,
+// when nothing must be armed.
+func (g *timerGroup) add() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.wg.Add(1)
+	return true
+}
+
+// done uncounts a timer that ran or was stopped before it ran.
+func (g *timerGroup) done() { g.wg.Done() }
+
+// closeAndWait refuses new timers and waits for the counted ones.
+func (g *timerGroup) closeAndWait() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+	g.wg.Wait()
+}

@@ -113,14 +113,18 @@ func (h *Hub) linkDown(r *room, at time.Time, why string) {
 		r.mu.Unlock()
 		return
 	}
+	// The hub owns the timer's goroutine: Shutdown waits for it. Once
+	// Shutdown closed the group, it interrupts the session itself.
+	if !h.graces.add() {
+		r.mu.Unlock()
+		return
+	}
 	r.down = true
 	r.downAt = at
 	r.downGen++
 	gen := r.downGen
-	// The hub owns the timer's goroutine: Shutdown waits for it.
-	h.graces.Add(1)
 	r.grace = time.AfterFunc(max(0, h.cfg.Grace-h.cfg.Now().Sub(at)), func() {
-		defer h.graces.Done()
+		defer h.graces.done()
 		h.graceOver(r, gen)
 	})
 	level := r.level
@@ -172,7 +176,7 @@ func (h *Hub) linkUp(r *room) {
 func (h *Hub) stopGraceLocked(r *room) {
 	r.down = false
 	if r.grace != nil && r.grace.Stop() {
-		h.graces.Done() // its callback will not run
+		h.graces.done() // its callback will not run
 	}
 	r.grace = nil
 }
