@@ -2,6 +2,8 @@ package bench
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -64,5 +66,37 @@ func TestHistoryRoundTrip(t *testing.T) {
 	}
 	if len(rows) != historyKeep {
 		t.Errorf("%d rows kept, want %d", len(rows), historyKeep)
+	}
+}
+
+// The busy loop takes a core's worth of CPU on the core it was given, and
+// a process pinned beside it stays there.
+func TestBusyPinned(t *testing.T) {
+	core := BusyCore()
+	b, err := StartBusy(core)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer b.Stop()
+	cpu, err := StartCPU(b.Pid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if p, _ := cpu.Percent(); p < 30 {
+		t.Errorf("busy loop used %.0f %% of a core", p)
+	}
+	if err := Pin(b.Pid(), core); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", b.Pid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("Cpus_allowed_list:\t%d\n", core); !strings.Contains(string(st), want) {
+		t.Errorf("status has no %q", want)
+	}
+	if err := Pin(b.Pid(), -1); err != nil {
+		t.Fatal(err)
 	}
 }
