@@ -1,12 +1,12 @@
 package bench
 
 import (
+	"image"
 	"io"
 	"log"
 	"testing"
 
 	"github.com/jezek/xgb"
-	"github.com/jezek/xgb/xproto"
 
 	"github.com/meekijk/meekijk/internal/xvfb"
 )
@@ -27,20 +27,11 @@ func display(t *testing.T) string {
 // screenLuma grabs the root window and returns a luma reader over it.
 func screenLuma(t *testing.T, d string) func(x, y int) int {
 	t.Helper()
-	x, err := xgb.NewConnDisplay(d)
+	img, err := ScreenLuma(d, image.Rect(0, 0, 1920, 1080))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer x.Close()
-	root := xproto.Setup(x).DefaultScreen(x).Root
-	img, err := xproto.GetImage(x, xproto.ImageFormatZPixmap, xproto.Drawable(root), 0, 0, 1920, 1080, 0xffffffff).Reply()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return func(px, py int) int {
-		i := (py*1920 + px) * 4 // BGRX
-		return lumaOf(int(img.Data[i+2]), int(img.Data[i+1]), int(img.Data[i]))
-	}
+	return func(px, py int) int { return int(img[py*1920+px]) }
 }
 
 func TestMarkerPaintsWhatDecodeReads(t *testing.T) {

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -98,5 +99,19 @@ func TestBusyPinned(t *testing.T) {
 	}
 	if err := Pin(b.Pid(), -1); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestPSNR(t *testing.T) {
+	want := []byte{0, 255, 0, 255}
+	if p, err := PSNR(want, want); err != nil || !math.IsInf(p, 1) {
+		t.Errorf("equal: %v, %v", p, err)
+	}
+	// Every sample off by 1: MSE 1, 20*log10(255) = 48.13 dB.
+	if p, _ := PSNR(want, []byte{1, 254, 1, 254}); math.Abs(p-48.13) > 0.01 {
+		t.Errorf("off by one: %.2f dB", p)
+	}
+	if _, err := PSNR(want, want[:2]); err == nil {
+		t.Error("different sizes compared")
 	}
 }
