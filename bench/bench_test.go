@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,12 +26,14 @@ type stage struct {
 	ticket   int64
 	console  context.Context
 	customer context.Context
+	browser  context.Context
 	marker   *Marker
 	counter  uint16
+	pinCore  int // the agent is pinned to this core when >= 0 (busy CPU)
 }
 
 func newStage(t *testing.T) (*stage, error) {
-	s := &stage{t: t, dir: t.TempDir(), display: xvfb.Start(t, 1920, 1080)}
+	s := &stage{t: t, dir: t.TempDir(), display: xvfb.Start(t, 1920, 1080), pinCore: -1}
 	_, base, password, err := startRelayBinary(t)
 	if err != nil {
 		return nil, err
@@ -53,13 +54,14 @@ func newStage(t *testing.T) (*stage, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.browser = browser
 	if s.console, err = tab(t, browser); err != nil {
 		return nil, err
 	}
 	if err := consoleLogin(s.console, base, password); err != nil {
 		return nil, err
 	}
-	if s.customer, err = tab(t, browser); err != nil {
+	if s.customer, err = tab(t, s.browser); err != nil {
 		return nil, err
 	}
 	if s.marker, err = NewMarker(s.display); err != nil {
@@ -71,15 +73,33 @@ func newStage(t *testing.T) (*stage, error) {
 	return s, err
 }
 
+// condition is the state of the customer's PC a set of rounds runs in.
+type condition struct {
+	name string
+	busy bool // a busy loop shares the core the agent and x11vnc are pinned to
+}
+
+var conditions = []condition{{name: "quiet"}, {name: "busy CPU", busy: true}}
+
+// condResult is everything measured in one condition, round by round.
+type condResult struct {
+	cond      condition
+	allow     []time.Duration
+	timeline  string                   // the steps from Allow to the first frame, of the last session
+	meekijk   map[string][]phaseResult // by workload, one per round
+	novnc     map[string][]phaseResult
+	sharp     []sharpness // Meekijk, then noVNC
+	input     Dist
+	inputNote string
+}
+
 // results is everything TestBench measured, for the report.
 type results struct {
-	allow      []time.Duration
-	meekijk    []phaseResult
-	vnc        []phaseResult
+	conds      []*condResult
+	native     []phaseResult // the Go RFB client on x11vnc, one quiet round
 	perfIdle   string
 	perfBusy   string
-	input      Dist
-	inputNote  string
+	perfLoaded string // moving a window with the busy loop beside the agent
 	capacity   *capacity
 	errs       []string
 	loadBefore string // /proc/loadavg when the run began
@@ -92,7 +112,7 @@ func (r *results) fail(what string, err error) {
 func TestBench(t *testing.T) {
 	start := time.Now()
 	r := &results{loadBefore: loadAvg()}
-	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 14*time.Minute)
 	defer cancel()
 	defer func() {
 		if err := writeReport(r, time.Since(start)); err != nil {
@@ -107,51 +127,119 @@ func TestBench(t *testing.T) {
 		r.fail("set up", err)
 		return
 	}
-
-	// Allow to first frame, three times; the last session stays on.
-	var m *meekijk
-	for i := range 3 {
-		var d time.Duration
-		if m, d, err = s.startSession(); err != nil {
-			r.fail("session", err)
+	peerTab, err := tab(t, s.browser)
+	if err != nil {
+		r.fail("set up", err)
+		return
+	}
+	peer, err := startNoVNC(ctx, s, peerTab)
+	if err != nil {
+		r.fail("noVNC", err)
+		return
+	}
+	defer peer.stop()
+	for _, c := range conditions {
+		cr := s.runCondition(ctx, r, c, peer)
+		r.conds = append(r.conds, cr)
+		if ctx.Err() != nil {
+			r.fail(c.name, ctx.Err())
 			return
 		}
-		r.allow = append(r.allow, d)
-		if i < 2 {
-			if err := m.stop(); err != nil {
-				r.fail("stop session", err)
-				return
-			}
-		}
 	}
-	for _, w := range workloads() {
-		res := s.measure(ctx, w, m)
-		if res.err != nil {
-			r.fail("meekijk "+w.name, res.err)
-		}
-		r.meekijk = append(r.meekijk, res)
-	}
-	r.perfIdle = s.profileAgent(ctx, m, workloads()[0])
-	r.perfBusy = s.profileAgent(ctx, m, workloads()[3])
-	r.input, r.inputNote = s.inputLatency(ctx, m)
-	if err := m.stop(); err != nil {
-		r.fail("stop session", err)
-	}
+	peer.stop()
 
-	v, err := startVNC(ctx, s.display)
-	if err != nil {
-		r.fail("x11vnc", err)
+	// The native viewer: the bound of what x11vnc itself delivers,
+	// without a browser, once, on the quiet machine.
+	if v, err := startVNC(ctx, s.display); err != nil {
+		r.fail("x11vnc with the Go RFB client", err)
 	} else {
 		for _, w := range workloads() {
 			res := s.measure(ctx, w, v)
 			if res.err != nil {
-				r.fail("vnc "+w.name, res.err)
+				r.fail("native viewer "+w.name, res.err)
 			}
-			r.vnc = append(r.vnc, res)
+			r.native = append(r.native, res)
 		}
 		v.stop()
 	}
-	r.capacity = measureCapacity(t)
+	if *withCapacity {
+		r.capacity = measureCapacity(t)
+	}
+}
+
+// runCondition measures every workload in interleaved rounds: a Meekijk
+// session (started afresh, which times Allow to first frame), then noVNC,
+// then Meekijk again, so slow drifts of the machine hit both alike. Each
+// viewer runs alone: the session ends before noVNC connects, and noVNC
+// leaves before the next session starts.
+func (s *stage) runCondition(ctx context.Context, r *results, c condition, peer *noVNC) *condResult {
+	cr := &condResult{cond: c, meekijk: map[string][]phaseResult{}, novnc: map[string][]phaseResult{}}
+	s.pinCore = -1
+	if c.busy {
+		b, err := StartBusy(BusyCore())
+		if err != nil {
+			r.fail(c.name, err)
+			return cr
+		}
+		defer b.Stop()
+		s.pinCore = b.Core
+		if err := Pin(peer.pid(), b.Core); err != nil {
+			r.fail(c.name, err)
+			return cr
+		}
+		defer func() { _ = Pin(peer.pid(), -1) }()
+	}
+	for round := range *rounds {
+		last := round == *rounds-1
+		m, d, timeline, err := s.startSession()
+		if err != nil {
+			r.fail(c.name+": session", err)
+			return cr
+		}
+		cr.allow = append(cr.allow, d)
+		cr.timeline = timeline
+		for _, w := range workloads() {
+			res := s.measure(ctx, w, m)
+			if res.err != nil {
+				r.fail(fmt.Sprintf("%s: meekijk %s, round %d", c.name, w.name, round+1), res.err)
+			}
+			cr.meekijk[w.name] = append(cr.meekijk[w.name], res)
+		}
+		if last {
+			cr.sharp = append(cr.sharp, s.sharpness(ctx, "Meekijk", m.console, consoleVideo))
+			switch {
+			case !c.busy:
+				r.perfIdle = s.profileAgent(ctx, m, workloads()[0])
+				r.perfBusy = s.profileAgent(ctx, m, workloads()[3])
+			default:
+				r.perfLoaded = s.profileAgent(ctx, m, workloads()[4])
+			}
+			cr.input, cr.inputNote = s.inputLatency(ctx, m)
+		}
+		if err := m.stop(); err != nil {
+			r.fail(c.name+": stop session", err)
+			return cr
+		}
+		if err := peer.connect(); err != nil {
+			r.fail(c.name+": noVNC", err)
+			return cr
+		}
+		for _, w := range workloads() {
+			res := s.measure(ctx, w, peer)
+			if res.err != nil {
+				r.fail(fmt.Sprintf("%s: noVNC %s, round %d", c.name, w.name, round+1), res.err)
+			}
+			cr.novnc[w.name] = append(cr.novnc[w.name], res)
+		}
+		if last {
+			cr.sharp = append(cr.sharp, s.sharpness(ctx, "noVNC", peer.tab, noVNCCanvas))
+		}
+		if err := peer.disconnect(); err != nil {
+			r.fail(c.name+": noVNC", err)
+			return cr
+		}
+	}
+	return cr
 }
 
 // profileAgent samples the agent's stacks with perf while workload w runs,
@@ -229,10 +317,19 @@ func machine(took time.Duration) [][2]string {
 		{"Go", runtime.Version()},
 		{"Chromium", first("/usr/bin/chromium", "--version")},
 		{"x11vnc", first("x11vnc", "-version")},
-		{"commit", first("git", "describe", "--always", "--dirty")},
+		{"commit", gitCommit()},
 		{"run took", took.Round(time.Second).String()},
 		{"load average (1, 5, 15 min) at the end", loadAvg()},
 	}
+}
+
+// gitCommit names the code measured.
+func gitCommit() string {
+	out, err := exec.Command("git", "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return "not available"
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // loadAvg shows how busy the machine was: other work on the same cores
@@ -247,13 +344,4 @@ func loadAvg() string {
 		return "?"
 	}
 	return strings.Join(f[:3], ", ")
-}
-
-func median(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
 }

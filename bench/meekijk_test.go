@@ -95,11 +95,15 @@ func consoleLogin(ctx context.Context, base, password string) error {
 	)
 }
 
-// probeJS watches the console's video element: for every frame it is
-// handed (requestVideoFrameCallback), it reads the marker from the frame
-// and notes the wall-clock time a new counter value first showed.
-var probeJS = fmt.Sprintf(`(() => {
-	const v = document.getElementById('screen');
+// probeJS installs the counter probe on a picture source: on every
+// occasion next schedules (a frame handed to a video, or an animation
+// frame for a canvas), it reads the marker from the source's pixels and
+// notes the wall-clock time a new counter value first showed. Meekijk's
+// video and noVNC's canvas are read by the same code.
+func probeJS(source, next string) string {
+	return fmt.Sprintf(`(() => {
+	const v = %s;
+	const next = (f) => %s;
 	const W = %d, H = %d, X = %d, Y = %d, B = %d, BITS = %d;
 	const c = document.createElement('canvas');
 	c.width = W; c.height = H;
@@ -119,11 +123,34 @@ var probeJS = fmt.Sprintf(`(() => {
 		}
 		if (!ok) b.torn++;
 		else if (n !== b.last) { b.last = n; b.seen.push([n, t]); }
-		v.requestVideoFrameCallback(tick);
+		next(tick);
 	};
-	v.requestVideoFrameCallback(tick);
+	next(tick);
 	return true;
-})()`, MarkerRect.Dx(), MarkerRect.Dy(), MarkerX, MarkerY, MarkerBlock, MarkerBits)
+})()`, source, next, MarkerRect.Dx(), MarkerRect.Dy(), MarkerX, MarkerY, MarkerBlock, MarkerBits)
+}
+
+// videoProbeJS reads the console's video, frame by frame.
+var videoProbeJS = probeJS(`document.getElementById('screen')`, `v.requestVideoFrameCallback(f)`)
+
+// seenJS is what a probe has seen: [counter, wall-clock ms] pairs.
+const seenJS = `window.__bench.seen`
+
+// resetProbeJS starts a probe's record afresh.
+const resetProbeJS = `(window.__bench.seen = [], window.__bench.torn = 0, true)`
+
+// readSeen decodes what a probe saw.
+func readSeen(ctx context.Context) ([]seenMarker, error) {
+	raw, err := js[[][2]float64](ctx, seenJS)
+	if err != nil {
+		return nil, err
+	}
+	var seen []seenMarker
+	for _, s := range raw {
+		seen = append(seen, seenMarker{n: uint16(s[0]), at: time.UnixMicro(int64(s[1] * 1000))})
+	}
+	return seen, nil
+}
 
 // rtpStats is the console's view of the video stream so far.
 type rtpStats struct {
@@ -167,26 +194,32 @@ type meekijk struct {
 }
 
 // startSession runs one session from the technician's start to the first
-// decoded frame and returns the time from Allow to that frame.
-func (s *stage) startSession() (*meekijk, time.Duration, error) {
+// decoded frame and returns the time from Allow to that frame, and the
+// steps in between as the agent logged them and the console saw them.
+func (s *stage) startSession() (*meekijk, time.Duration, string, error) {
 	id, code, err := s.api.StartSession(s.ticket)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
 	if _, err := js[bool](s.console, fmt.Sprintf(`(location.hash = '#/sessions/%d', true)`, id)); err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
 	if err := until(s.console, "console waits for the agent", `document.getElementById('status')?.dataset.status === 'waiting'`, 10*time.Second); err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
 	agent, err := testrig.Start(s.t, []string{"DISPLAY=" + s.display, "LANG=nl_BE.UTF-8"}, bin.agent,
 		"-relay", s.base, "-no-browser", "-ice-allow", "127.0.0.0/8")
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
+	}
+	if s.pinCore >= 0 {
+		if err := Pin(agent.Pid(), s.pinCore); err != nil {
+			return nil, 0, "", err
+		}
 	}
 	pageURL, err := agent.Line("Open this page to continue: ", 20*time.Second)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
 	m := &meekijk{console: s.console, customer: s.customer, agent: agent}
 	err = do(s.customer, "enter the code on the agent's page",
@@ -199,27 +232,36 @@ func (s *stage) startSession() (*meekijk, time.Duration, error) {
 		err = until(s.customer, "consent question", `document.body.dataset.phase === 'ask'`, 15*time.Second)
 	}
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
+	}
+	if _, err := js[bool](s.console, timelineJS); err != nil {
+		return nil, 0, "", err
 	}
 	allowedAt, err := js[float64](s.customer, `(() => { const t = Date.now(); document.getElementById('allow').click(); return t; })()`)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
 	if err := until(s.console, "first frame", `Number(document.getElementById('screen').dataset.frames) > 0`, 15*time.Second); err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
 	first, err := js[string](s.console, `document.getElementById('screen').dataset.firstFrameAt`)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
 	firstAt, err := strconv.ParseFloat(first, 64)
 	if err != nil {
-		return nil, 0, fmt.Errorf("firstFrameAt %q: %w", first, err)
+		return nil, 0, "", fmt.Errorf("firstFrameAt %q: %w", first, err)
 	}
-	if _, err := js[bool](s.console, probeJS); err != nil {
-		return nil, 0, err
+	if _, err := js[bool](s.console, videoProbeJS); err != nil {
+		return nil, 0, "", err
 	}
-	return m, time.Duration((firstAt - allowedAt) * float64(time.Millisecond)), nil
+	steps, err := js[[]timelineStep](s.console, `window.__benchTimeline`)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	steps = append(steps, timelineStep{What: "console: first frame decoded", At: firstAt})
+	timeline := formatTimeline(allowedAt, append(steps, agentSteps(agent.Stderr(), allowedAt)...))
+	return m, time.Duration((firstAt - allowedAt) * float64(time.Millisecond)), timeline, nil
 }
 
 // stop ends the session as the customer does, and waits for the agent to
@@ -239,16 +281,12 @@ func (m *meekijk) mark() error {
 		return err
 	}
 	m.base = st
-	_, err = js[bool](m.console, `(window.__bench.seen = [], window.__bench.torn = 0, true)`)
+	_, err = js[bool](m.console, resetProbeJS)
 	return err
 }
 
 func (m *meekijk) collect() (viewStats, error) {
 	st, err := js[rtpStats](m.console, statsJS)
-	if err != nil {
-		return viewStats{}, err
-	}
-	raw, err := js[[][2]float64](m.console, `window.__bench.seen`)
 	if err != nil {
 		return viewStats{}, err
 	}
@@ -262,8 +300,6 @@ func (m *meekijk) collect() (viewStats, error) {
 	if n := st.Emitted - m.base.Emitted; n > 0 {
 		v.jitterMs = (st.Jitter - m.base.Jitter) * 1000 / n
 	}
-	for _, s := range raw {
-		v.seen = append(v.seen, seenMarker{n: uint16(s[0]), at: time.UnixMicro(int64(s[1] * 1000))})
-	}
-	return v, nil
+	v.seen, err = readSeen(m.console)
+	return v, err
 }

@@ -14,6 +14,7 @@ const (
 	NotMeasured Verdict = iota
 	Pass
 	Miss
+	Noisy // the rounds disagree too much to call it either way
 )
 
 func (v Verdict) String() string {
@@ -22,6 +23,8 @@ func (v Verdict) String() string {
 		return "pass"
 	case Miss:
 		return "**miss**"
+	case Noisy:
+		return "noisy: no result"
 	}
 	return "n/a"
 }

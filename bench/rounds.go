@@ -46,6 +46,11 @@ func (s Spread) Rel() float64 {
 // too few to tell.
 func (s Spread) Noisy(limit float64) bool { return s.N < 2 || s.Rel() > limit }
 
+// Scaled is the spread in other units: k times each value.
+func (s Spread) Scaled(k float64) Spread {
+	return Spread{N: s.N, Median: s.Median * k, Min: s.Min * k, Max: s.Max * k}
+}
+
 // Format is "21.3 (19.0-24.2)" with the given number of decimals.
 func (s Spread) Format(decimals int) string {
 	if s.N == 0 {

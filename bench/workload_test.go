@@ -226,6 +226,7 @@ type phaseResult struct {
 	lat      Dist
 	painted  int
 	matched  int
+	load     float64 // mean 1-minute load average during the phase
 	err      error
 }
 
@@ -253,6 +254,7 @@ func (s *stage) measure(ctx context.Context, w workload, v viewer) phaseResult {
 		return res
 	}
 	start := time.Now()
+	load := SampleLoad(time.Second)
 	paints := map[uint16]time.Time{}
 	if w.marker {
 		res.err = s.paintFor(ctx, *phaseDur, paints)
@@ -262,6 +264,7 @@ func (s *stage) measure(ctx context.Context, w workload, v viewer) phaseResult {
 	// The last paint needs its trip through the pipeline before counting.
 	time.Sleep(300 * time.Millisecond)
 	res.seconds = time.Since(start).Seconds()
+	res.load, _ = load.Stop()
 	if res.cpu, err = cpu.Percent(); err != nil && res.err == nil {
 		res.err = err
 	}

@@ -29,16 +29,24 @@ func StartX11VNC(ctx context.Context, display string) (*X11VNC, error) {
 		return nil, fmt.Errorf("start x11vnc (scripts/deps.sh installs it): %w", err)
 	}
 	v := &X11VNC{Cmd: cmd, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
-	deadline := time.Now().Add(15 * time.Second)
+	if err := waitListen(v.Addr, 15*time.Second); err != nil {
+		v.Stop()
+		return nil, fmt.Errorf("x11vnc: %w", err)
+	}
+	return v, nil
+}
+
+// waitListen waits until something accepts connections on addr.
+func waitListen(addr string, within time.Duration) error {
+	deadline := time.Now().Add(within)
 	for {
-		c, err := net.DialTimeout("tcp", v.Addr, time.Second)
+		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
-			return v, nil
+			return nil
 		}
 		if time.Now().After(deadline) {
-			v.Stop()
-			return nil, fmt.Errorf("x11vnc did not listen on %s within 15 s: %w", v.Addr, err)
+			return fmt.Errorf("nothing listens on %s after %v: %w", addr, within, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
