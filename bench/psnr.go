@@ -53,3 +53,17 @@ func PSNR(want, got []byte) (float64, error) {
 	mse := sum / float64(len(want))
 	return 10 * math.Log10(255*255/mse), nil
 }
+
+// Bias is the mean of got - want: a picture that is sharp but a few
+// levels too dark or too light everywhere (a colour range mismatch)
+// scores a low PSNR too, and this tells the two apart.
+func Bias(want, got []byte) (float64, error) {
+	if len(want) != len(got) || len(want) == 0 {
+		return 0, fmt.Errorf("bias: %d samples against %d", len(got), len(want))
+	}
+	var sum float64
+	for i := range want {
+		sum += float64(got[i]) - float64(want[i])
+	}
+	return sum / float64(len(want)), nil
+}

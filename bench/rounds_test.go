@@ -115,3 +115,9 @@ func TestPSNR(t *testing.T) {
 		t.Error("different sizes compared")
 	}
 }
+
+func TestBias(t *testing.T) {
+	if b, err := Bias([]byte{10, 20}, []byte{12, 24}); err != nil || b != 3 {
+		t.Errorf("bias %v, %v", b, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"image"
+	"testing"
 	"time"
 )
 
@@ -29,6 +30,7 @@ var sharpAfter = []time.Duration{250 * time.Millisecond, 500 * time.Millisecond,
 type sharpness struct {
 	viewer string
 	psnr   []float64 // dB
+	bias   []float64 // mean error, levels of 255
 	err    error
 }
 
@@ -96,7 +98,35 @@ func (s *stage) sharpness(ctx context.Context, viewer string, tab context.Contex
 			sh.err = err
 			return sh
 		}
-		sh.psnr = append(sh.psnr, p)
+		b, _ := Bias(screen, got)
+		sh.psnr, sh.bias = append(sh.psnr, p), append(sh.bias, b)
 	}
 	return sh
+}
+
+// Text at rest is as sharp in the console as on the screen: after
+// scrolling stops, the picture of the terminal scores >= 40 dB within a
+// second.
+func TestStillTextSharp(t *testing.T) {
+	s, err := newStage(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, _, err := s.startSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sh := s.sharpness(ctx, "Meekijk", m.console, consoleVideo)
+	if sh.err != nil {
+		t.Fatal(sh.err)
+	}
+	t.Logf("PSNR %s; bias %.2f", sharpSeries(sh), sh.bias)
+	if sh.psnr[sharpAt] < 40 {
+		t.Errorf("%.1f dB 1 s after scrolling stopped, want >= 40", sh.psnr[sharpAt])
+	}
+	if err := m.stop(); err != nil {
+		t.Error(err)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -82,4 +83,29 @@ func formatTimeline(allowedAt float64, steps []timelineStep) string {
 		fmt.Fprintf(&b, "%4.0f ms  %s\n", s.At-allowedAt, s.What)
 	}
 	return b.String()
+}
+
+// Allow to first frame on a quiet machine is within the target, median
+// of three sessions; the steps of the last are logged.
+func TestAllowToFirstFrame(t *testing.T) {
+	s, err := newStage(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &condResult{cond: conditions[0]}
+	for range 3 {
+		m, d, timeline, err := s.startSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.allow, c.timeline = append(c.allow, d), timeline
+		if err := m.stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	al := allowSpread(c)
+	t.Logf("Allow to first frame %s ms, load %s; last session:\n%s", al.Format(0), loadAvg(), c.timeline)
+	if al.Median > tAllow.quiet {
+		t.Errorf("median %.0f ms, want <= %.0f", al.Median, tAllow.quiet)
+	}
 }
