@@ -782,10 +782,16 @@ func (s *Sender) encoderParams() (openh264.Params, error) {
 	// them at 3 Mbit/s. Rate control stays OpenH264's default bit-rate
 	// mode with frame skipping: the buffer-based and off modes never
 	// skip, so a full-screen scroll cost ~26 ms of CPU a frame instead of
-	// ~16. Threads and slices stay at OpenH264's choice (auto,
-	// size-limited): one thread and one slice, or two of each, moved
-	// nothing beyond the noise of a shared machine.
+	// ~16. Slices stay at OpenH264's choice (size-limited).
 	params.UsageType = openh264.ScreenContentRealTime
+	// One thread: on two cores shared with X and the browser (and, on a
+	// busy customer PC, with their own software), OpenH264's threads buy
+	// nothing per frame (BENCHMARKS.md's encoder table: 1 thread 12.1 ms
+	// of CPU per scrolled frame, auto 16.9) and its thread pool made
+	// building the 1080p encoder slow, which the first frame waits for:
+	// median of 5 interleaved builds at load 4, auto 132 ms (15-280),
+	// one thread 15 ms (2-117); the first encode 29 -> 14 ms.
+	params.MultipleThreadIdc = 1
 	// Keyframes only when the peer asks (PLI/FIR): a periodic IDR of a
 	// whole screen is a burst that a single, NACK-protected viewer does
 	// not need.
