@@ -14,7 +14,7 @@ import (
 
 var (
 	outPath      = flag.String("out", "", "write the report to this file (make bench: BENCHMARKS.md)")
-	phaseDur     = flag.Duration("phase", 5*time.Second, "how long each workload is measured in each round")
+	phaseDur     = flag.Duration("phase", 4*time.Second, "how long each workload is measured in each round")
 	rounds       = flag.Int("rounds", 3, "interleaved rounds of Meekijk and noVNC per condition")
 	noisyRel     = flag.Float64("noisy", 0.35, "a figure whose rounds spread by more than this share of its median is marked noisy, not published")
 	withCapacity = flag.Bool("capacity", true, "measure the relay's capacity for idle agents (false: a quicker look at the pipeline)")

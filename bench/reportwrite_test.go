@@ -33,16 +33,28 @@ headless Chromium as the console, all on loopback, and measures:
 - **frames per second**: ` + "`framesDecoded`" + ` from the console's getStats; **bytes per second**: RTP payload plus
   header bytes (` + "`bytesReceived + headerBytesReceived`" + ` of inbound-rtp); **agent CPU**: utime+stime of the agent
   from /proc over the phase, as % of one core.
-- **workloads** (12 s each, after 1 s of settling, 3 s for the idle screen: the encoder refines a change for 1.5 s and
-  the browser asks for key frames as a stream starts): an idle screen; the counter alone; typing prose into vi in
-  an xterm (12 characters/s); scrolling a long text in less one line per 33 ms; moving an xterm full of
-  text in circles, 25 moves/s. The counter runs during all but the idle screen.
+- **workloads** (` + "`-phase`" + `, 4 s each per round, after 1 s of settling, 3 s for the idle screen: the encoder
+  refines a change for 1.5 s and the browser asks for key frames as a stream starts): an idle screen; the counter
+  alone; typing prose into vi in an xterm (12 characters/s); scrolling a long text in less one line per 33 ms;
+  moving an xterm full of text in circles, 25 moves/s. The counter runs during all but the idle screen.
+- **rounds and conditions**: each condition runs ` + "`-rounds`" + ` (3) interleaved rounds: a fresh Meekijk session (which
+  times Allow to first frame) through every workload, the session ended, then noVNC through every workload, then
+  the next round. Conditions: **quiet**, and **busy CPU**: one ` + "`sh`" + ` busy loop at normal priority pinned with
+  taskset to the last core, with the agent (all its threads) and x11vnc pinned to that same core, as the
+  customer's own software would share it. The 1-minute load average is sampled every second during each phase.
 - **Allow to first frame**: Date.now() in the agent's page just before Allow is clicked, to the console's
-  ` + "`video.dataset.firstFrameAt`" + ` (Date.now() at the first decoded frame); three sessions.
-- **x11vnc**: the same workloads through x11vnc (` + "`-localhost -nopw -shared -forever -nocursor`" + `, its defaults
-  otherwise) and a Go RFB 3.8 client (bench/rfb.go) that asks for ZRLE, CopyRect and Raw, decodes every
-  update into a copy of the screen, requests the next update at once, and counts the bytes on the socket.
-  Its latency is paint to the decoded update showing the counter.
+  ` + "`video.dataset.firstFrameAt`" + ` (Date.now() at the first decoded frame); each step in between from the agent's log
+  and the console's peer connection events.
+- **still-text sharpness**: a terminal of text scrolls for 2 s and stops; 0.25, 0.5, 1 and 2 s later the viewer's
+  picture (the video or noVNC's canvas drawn at 1920x1080) is compared with a grab of the X screen over a
+  768x512 text region: PSNR of luma (BT.601 weights, the same on both sides) and the mean error (bias).
+- **noVNC, the peer**: x11vnc (` + "`-localhost -nopw -shared -forever -nocursor`" + `, its defaults otherwise) behind
+  websockify 0.10 and Debian's noVNC 1.3 (its defaults: Tight, JPEG quality 6, compression 2; view only) in a
+  tab of the same Chromium; the same probe reads the counter from its canvas at every animation frame.
+  frames/s are completed framebuffer updates, bytes the WebSocket messages received.
+- **x11vnc through a native viewer** (one quiet round, the bound of what x11vnc delivers without a browser): a
+  Go RFB 3.8 client (bench/rfb.go) that asks for ZRLE, CopyRect and Raw, decodes every update into a copy of the
+  screen, requests the next update at once, and counts the bytes on the socket.
 - **relay capacity**: a fresh relay binary; load generators (this test binary in a helper role, three
   processes, four loopback source addresses) open agent WebSockets that say hello and then sit idle,
   answering pings, stepping up to 50,000; relay RSS (VmRSS) at each step. A heap profile of the relay's
@@ -51,7 +63,7 @@ headless Chromium as the console, all on loopback, and measures:
   with the code, customer consents, console hears "live", customer ends it.
 
 Everything shares the machine's cores (browser, agent, relay, X server, x11vnc), as on a technician's
-laptop, so run it on an otherwise quiet machine. A run takes about 6 minutes.
+laptop, so run it on an otherwise quiet machine. A run takes about 12 minutes.
 
 `
 

@@ -6,13 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=go1.27.3
 
-for tool in Xvfb chromium xterm xdotool x11vnc vi; do
+for tool in Xvfb chromium xterm xdotool x11vnc websockify taskset vi; do
 	if ! command -v "$tool" >/dev/null; then
 		echo "bench: $tool not found; run scripts/deps.sh (as root) first" >&2
 		exit 1
 	fi
 done
+[ -f /usr/share/novnc/core/rfb.js ] || { echo "bench: noVNC not found; run scripts/deps.sh (as root) first" >&2; exit 1; }
 command -v perf >/dev/null || echo "bench: perf not found (Debian linux-perf): the report will have no agent profile" >&2
 
-go test -tags bench -count=1 -timeout 15m -run '^TestBench$' -v ./bench \
+go test -tags bench -count=1 -timeout 16m -run '^TestBench$' -v ./bench \
 	-args -out "$PWD/BENCHMARKS.md" "$@"

@@ -16,6 +16,7 @@ packages=(
 	iproute2        # ip netns: the connectivity tests' separate hosts
 	coturn          # turnutils_uclient: a TURN client by others, to check ours against
 	x11vnc          # the peer make bench compares with
+	novnc websockify  # make bench views x11vnc through noVNC in the same browser
 	xclip           # the agent's clipboard sharing (robotgo calls xclip on X11)
 	default-jre-headless libsaxonhe-java  # Saxon runs the Peppol Schematrons over the invoices the tests write
 	rsyslog         # receives audit checkpoints in a test (started on 127.0.0.1 with its own config)
