@@ -307,7 +307,15 @@ func historyRow(r *results) []string {
 			}
 		}
 	}
-	row = append(row, hist(SpreadOf(loads), 1))
+	load := "-"
+	if len(loads) > 0 {
+		var sum float64
+		for _, l := range loads {
+			sum += l
+		}
+		load = fmt.Sprintf("%.1f", sum/float64(len(loads)))
+	}
+	row = append(row, load)
 	cond := func(busy bool) *condResult {
 		for _, c := range r.conds {
 			if c.cond.busy == busy {
