@@ -198,13 +198,7 @@ func (s *stage) runCondition(ctx context.Context, r *results, c condition, peer 
 		}
 		cr.allow = append(cr.allow, d)
 		cr.timeline = timeline
-		for _, w := range workloads() {
-			res := s.measure(ctx, w, m)
-			if res.err != nil {
-				r.fail(fmt.Sprintf("%s: meekijk %s, round %d", c.name, w.name, round+1), res.err)
-			}
-			cr.meekijk[w.name] = append(cr.meekijk[w.name], res)
-		}
+		s.measureAll(ctx, r, fmt.Sprintf("%s: Meekijk, round %d", c.name, round+1), m, cr.meekijk)
 		if last {
 			cr.sharp = append(cr.sharp, s.sharpness(ctx, "Meekijk", m.console, consoleVideo))
 			switch {
@@ -224,13 +218,7 @@ func (s *stage) runCondition(ctx context.Context, r *results, c condition, peer 
 			r.fail(c.name+": noVNC", err)
 			return cr
 		}
-		for _, w := range workloads() {
-			res := s.measure(ctx, w, peer)
-			if res.err != nil {
-				r.fail(fmt.Sprintf("%s: noVNC %s, round %d", c.name, w.name, round+1), res.err)
-			}
-			cr.novnc[w.name] = append(cr.novnc[w.name], res)
-		}
+		s.measureAll(ctx, r, fmt.Sprintf("%s: noVNC, round %d", c.name, round+1), peer, cr.novnc)
 		if last {
 			cr.sharp = append(cr.sharp, s.sharpness(ctx, "noVNC", peer.tab, noVNCCanvas))
 		}
@@ -240,6 +228,18 @@ func (s *stage) runCondition(ctx context.Context, r *results, c condition, peer 
 		}
 	}
 	return cr
+}
+
+// measureAll runs every workload once through v, adding each result to
+// its workload's rounds in into.
+func (s *stage) measureAll(ctx context.Context, r *results, what string, v viewer, into map[string][]phaseResult) {
+	for _, w := range workloads() {
+		res := s.measure(ctx, w, v)
+		if res.err != nil {
+			r.fail(what+", "+w.name, res.err)
+		}
+		into[w.name] = append(into[w.name], res)
+	}
 }
 
 // profileAgent samples the agent's stacks with perf while workload w runs,

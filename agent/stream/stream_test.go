@@ -394,6 +394,10 @@ func TestSenderIdleUntilConnected(t *testing.T) {
 	if _, err := s.Offer(); err != nil {
 		t.Fatalf("Offer: %v", err)
 	}
+	// The encoder is built while the connection is still being set up,
+	// so the first frame waits only for its capture and encoding once it
+	// is up; the screen is still not read before.
+	waitFor(t, 5*time.Second, "encoder built before the connection", s.encoderReady.Load)
 	time.Sleep(300 * time.Millisecond) // several frame intervals at 30 fps
 	if n := src.calls.Load(); n != 0 {
 		t.Errorf("source captured %d frames with no connection", n)
@@ -419,28 +423,6 @@ func TestSenderIdleUntilConnected(t *testing.T) {
 		t.Errorf("FramesCaptured=%d OnFirstFrame calls=%d, want 0 and 0", s.FramesCaptured(), firstFrames.Load())
 	}
 	cands.check(t, "sender")
-}
-
-// The encoder is built while the connection is still being set up, so the
-// first frame waits only for its capture and encoding once it is up; the
-// screen is still not read before that.
-func TestEncoderReadyBeforeConnect(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-
-	src := newSolidSource(color.RGBA{0, 0, 255, 255})
-	cands := &trickle{add: func(webrtc.ICECandidateInit) error { return nil }}
-	s, err := New(Config{AllowedNets: loopbackNets(t), Logger: testLogger(t)}, src, cands.push)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	defer s.Close()
-	if _, err := s.Offer(); err != nil {
-		t.Fatalf("Offer: %v", err)
-	}
-	waitFor(t, 5*time.Second, "encoder built before the connection", s.encoderReady.Load)
-	if n := src.calls.Load(); n != 0 {
-		t.Errorf("source captured %d frames with no connection", n)
-	}
 }
 
 func TestNewRejectsBadInput(t *testing.T) {
