@@ -323,7 +323,7 @@ func cleanName(s string) string {
 
 // syncControl switches remote input on exactly when it is allowed.
 func (a *App) syncControl() {
-	a.setControl(a.sender != nil && len(a.questions) == 0 && a.downSince.IsZero() &&
+	a.setControl(a.sender != nil && len(a.questions) == 0 && a.downSince.IsZero() && !a.state.ScreenGone &&
 		a.state.Level.Rank() >= protocol.LevelControl.Rank())
 }
 
@@ -350,7 +350,7 @@ func (a *App) onTick(now time.Time) {
 		a.controller.Tick(now)
 	}
 	a.checkLink(now)
-	a.checkDesktop()
+	a.checkDesktop(now)
 	if a.state.Phase == localui.PhaseSharing && !a.reconfirm.IsZero() && now.After(a.reconfirm) {
 		a.askReconfirm(now)
 	}
@@ -402,7 +402,7 @@ func (a *App) chooseScreen(value string) {
 	if err != nil || !slices.ContainsFunc(a.state.Screens, func(s localui.Screen) bool { return s.Index == idx }) {
 		return
 	}
-	if a.state.Phase == localui.PhaseSharing && idx != a.cfg.Display {
+	if a.state.Phase == localui.PhaseSharing && (idx != a.cfg.Display || a.state.ScreenGone) {
 		_ = a.toRelay(protocol.ScreenSwitch{Index: idx, Granted: true, ByCustomer: true})
 		a.switchScreen(idx)
 		return
