@@ -11,6 +11,7 @@ import (
 	"github.com/meekijk/meekijk/internal/codeguard"
 	"github.com/meekijk/meekijk/internal/helpdesk"
 	"github.com/meekijk/meekijk/internal/httpx"
+	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/sessioncode"
 	"github.com/meekijk/meekijk/internal/store"
 )
@@ -478,8 +479,12 @@ func (c *console) retireWaitingCodes(ctx context.Context, ticketID, userID int64
 		}
 	}
 	for _, id := range waiting {
-		if _, err := c.Store.End(ctx, id, "technician", store.ActorName("technician", userID), "code_replaced"); err != nil {
+		ended, err := c.Store.End(ctx, id, protocol.ByTechnician, store.ActorName("technician", userID), protocol.ReasonCodeReplaced)
+		if err != nil {
 			return nil, err
+		}
+		if ended && c.Ended != nil {
+			c.Ended(id, protocol.ByTechnician, protocol.ReasonCodeReplaced)
 		}
 	}
 	return waiting, nil

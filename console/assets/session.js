@@ -230,7 +230,9 @@ export function sessionView(main, id) {
     status.textContent = t('status.' + s);
     status.className = 'status ' + s;
     status.dataset.status = s;
-    reason.textContent = s === 'ended' && st.by ? t('ended.' + st.by) : '';
+    // A replaced code was ended by whoever asked for the new one, perhaps a
+    // colleague: "you ended the session" would not be true.
+    reason.textContent = s !== 'ended' ? '' : st.reason === 'code_replaced' ? t('session.ended_code_replaced') : st.by ? t('ended.' + st.by) : '';
     if (st.agent) agentLine.textContent = t('session.agent', { hostname: st.agent.hostname || '?', user: st.agent.user || '?', os: st.agent.os || '?' });
     over = s === 'ended' || s === 'declined';
     live = s === 'live';
