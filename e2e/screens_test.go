@@ -65,3 +65,26 @@ func TestUnpluggedScreen(t *testing.T) {
 		t.Error("control lost with the switch of screen")
 	}
 }
+
+// The customer changes the resolution of the shared screen: the picture
+// follows at the new size, without a new question, and control goes on.
+func TestResolutionChange(t *testing.T) {
+	if _, err := exec.LookPath("xrandr"); err != nil {
+		t.Skip("xrandr is not installed (x11-xserver-utils, scripts/deps.sh)")
+	}
+	s := newScene(t)
+	_, customer := s.liveSession(t, "Boekhouding: scherm te klein")
+	askControl(t, s.console, customer)
+	if w := eval[int](t, s.console, `document.getElementById('screen').videoWidth`); w != 1920 {
+		t.Fatalf("picture %d wide before the change, want 1920", w)
+	}
+	xrandr(t, s.display, "--newmode", "hd", "74.25", "1280", "1390", "1430", "1650", "720", "725", "730", "750")
+	xrandr(t, s.display, "--addmode", "screen", "hd")
+	xrandr(t, s.display, "--output", "screen", "--mode", "hd", "--fb", "1280x720")
+	waitJS(t, s.console, "the picture at the new size", `document.getElementById('screen').videoWidth === 1280
+		&& document.getElementById('screen').videoHeight === 720`, 15*time.Second)
+	if eval[bool](t, customer, `!document.getElementById('prompt').hidden`) {
+		t.Error("a question on the customer's page after a resolution change")
+	}
+	waitJS(t, s.console, "control still on", `document.getElementById('control-state').dataset.control === 'on'`, 5*time.Second)
+}

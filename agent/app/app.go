@@ -128,6 +128,7 @@ type App struct {
 	// sharedAt is the top-left corner of the shared screen when sharing
 	// began; a list of screens without it means the screen was unplugged.
 	sharedAt        image.Point
+	sharedSize      image.Point // its size then: another size needs a new stream
 	nextScreenCheck time.Time
 	frames          int64
 	finished        bool
@@ -641,7 +642,7 @@ func (a *App) startSharing() {
 		}
 	})
 	a.src, a.sender = src, sender
-	a.sharedAt = a.displayCorner(a.cfg.Display)
+	a.sharedAt, a.sharedSize = a.displayBounds(a.cfg.Display)
 	a.state.ScreenGone = false
 	a.log.Info("capturing the screen", "method", capture.Method(src), "source", src)
 	offer, err := sender.Offer()

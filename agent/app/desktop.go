@@ -70,8 +70,15 @@ func (a *App) checkScreens(now time.Time) {
 	if a.state.ScreenGone {
 		return
 	}
-	present := slices.ContainsFunc(displays, func(d capture.Display) bool { return d.Bounds.Min == a.sharedAt })
-	if present && capture.Attached(a.src) {
+	i := slices.IndexFunc(displays, func(d capture.Display) bool { return d.Bounds.Min == a.sharedAt })
+	if i >= 0 && capture.Attached(a.src) {
+		// The encoder's size is fixed: a resolution change would crop the
+		// picture or stop it. The same screen is shared again, at its new
+		// size, as a switch of screen is (the console's picture follows).
+		if size := displays[i].Bounds.Size(); size != a.sharedSize {
+			a.log.Info("the shared screen changed size: sharing it again", "from", a.sharedSize, "to", size)
+			a.switchScreen(displays[i].Index)
+		}
 		return
 	}
 	a.log.Warn("the shared screen is no longer connected", "corner", a.sharedAt, "screens", len(displays))
@@ -80,14 +87,15 @@ func (a *App) checkScreens(now time.Time) {
 	a.sendDesktop()
 }
 
-// displayCorner is the top-left corner of screen idx as Displays lists it.
-func (a *App) displayCorner(idx int) image.Point {
+// displayBounds is the top-left corner and the size of screen idx as
+// Displays lists it.
+func (a *App) displayBounds(idx int) (corner, size image.Point) {
 	for _, d := range a.cfg.Displays() {
 		if d.Index == idx {
-			return d.Bounds.Min
+			return d.Bounds.Min, d.Bounds.Size()
 		}
 	}
-	return image.Point{}
+	return image.Point{}, image.Point{}
 }
 
 // screensOf names displays for the page and the console.
