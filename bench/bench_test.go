@@ -81,6 +81,7 @@ type results struct {
 	input      Dist
 	inputNote  string
 	capacity   *capacity
+	windows    *windowsFigures
 	errs       []string
 	loadBefore string // /proc/loadavg when the run began
 }
@@ -151,6 +152,11 @@ func TestBench(t *testing.T) {
 		}
 		v.stop()
 	}
+	w := measureWindows(ctx, s.display, bin.agent)
+	if w.failure != nil {
+		r.fail("Windows agent", w.failure)
+	}
+	r.windows = &w
 	r.capacity = measureCapacity(t)
 }
 

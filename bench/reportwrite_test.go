@@ -138,7 +138,15 @@ func writeReport(r *results, took time.Duration) error {
 		}
 	}
 
+	if w := r.windows; w != nil && w.failure == nil && w.skipped == nil {
+		add("agent.exe size", fmt.Sprintf("%.1f MB", float64(w.exeBytes)/1e6), "<= 20 MB", Check(w.exeBytes <= 20e6))
+		start := median(w.wineStarts)
+		add("agent.exe start to the code page under Wine (median of 5, warm)", fmt.Sprintf("%d ms", start.Milliseconds()), "<= 1 s", Check(start <= time.Second))
+	}
 	rep.Sections = append(rep.Sections, sideBySide(r))
+	if r.windows != nil {
+		rep.Sections = append(rep.Sections, r.windows.section())
+	}
 	rep.Sections = append(rep.Sections, capacitySection(r.capacity)...)
 	rep.Sections = append(rep.Sections, Section{Title: "Input latency", Text: inputText + "\n\nThis run: " + orText(r.input, r.inputNote)})
 	rep.Sections = append(rep.Sections, limits(r)...)
