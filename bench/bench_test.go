@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -101,6 +102,7 @@ type results struct {
 	perfBusy   string
 	perfLoaded string // moving a window with the busy loop beside the agent
 	capacity   *capacity
+	windows    *windowsFigures
 	errs       []string
 	loadBefore string // /proc/loadavg when the run began
 }
@@ -162,6 +164,11 @@ func TestBench(t *testing.T) {
 		}
 		v.stop()
 	}
+	w := measureWindows(ctx, s.display, bin.agent)
+	if w.failure != nil {
+		r.fail("Windows agent", w.failure)
+	}
+	r.windows = &w
 	if *withCapacity {
 		r.capacity = measureCapacity(t)
 	}
@@ -344,4 +351,13 @@ func loadAvg() string {
 		return "?"
 	}
 	return strings.Join(f[:3], ", ")
+}
+
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
 }

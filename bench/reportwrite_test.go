@@ -233,6 +233,11 @@ func writeReport(r *results, took time.Duration) error {
 			add("bytes/s, idle screen, kB/s"+tag, ib.Scaled(1e-3).Format(2), "<= 1", judge(ib, ib.Median <= 1000))
 		}
 	}
+	if w := r.windows; w != nil && w.failure == nil && w.skipped == nil {
+		add("agent.exe size", fmt.Sprintf("%.1f MB", float64(w.exeBytes)/1e6), "<= 20 MB", Check(w.exeBytes <= 20e6))
+		start := median(w.wineStarts)
+		add("agent.exe start to the code page under Wine (median of 5, warm)", fmt.Sprintf("%d ms", start.Milliseconds()), "<= 1 s", Check(start <= time.Second))
+	}
 	rep.Sections = append(rep.Sections, Section{Title: "How figures are judged", Text: fmt.Sprintf(`Each figure is the median of %d
 interleaved rounds (a fresh Meekijk session, then noVNC, then Meekijk again...), shown as "median (min-max)".
 A figure whose rounds spread by more than %.0f %% of its median is marked **noisy** and is not a result, pass or
@@ -243,6 +248,9 @@ the tables below; above the number of cores (%d) the machine was shared with oth
 	}
 	rep.Sections = append(rep.Sections, nativeSection(r.native))
 	rep.Sections = append(rep.Sections, allowSection(r.conds))
+	if r.windows != nil {
+		rep.Sections = append(rep.Sections, r.windows.section())
+	}
 	rep.Sections = append(rep.Sections, capacitySection(r.capacity)...)
 	for _, c := range r.conds {
 		rep.Sections = append(rep.Sections, Section{Title: "Input latency (" + c.cond.name + ")", Text: inputText + "\n\nThis run: " + orText(c.input, c.inputNote)})

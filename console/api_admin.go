@@ -22,15 +22,18 @@ type calendarStatusJSON struct {
 	calendar.Calendar
 	OpenNow     bool      `json:"openNow"`
 	NextOpening time.Time `json:"nextOpening,omitzero"`
+	// Default says no admin saved a calendar yet: the page says so and
+	// names the default closure in its own language.
+	Default bool `json:"default,omitempty"`
 }
 
 func (c *console) getCalendar(w http.ResponseWriter, r *http.Request) error {
-	cal, err := c.calendarOf(r.Context())
+	cal, saved, err := pricing.LoadCalendarSaved(r.Context(), c.Store)
 	if err != nil {
 		return err
 	}
 	now := c.Now()
-	out := calendarStatusJSON{Calendar: cal, OpenNow: cal.IsOpen(now)}
+	out := calendarStatusJSON{Calendar: cal, OpenNow: cal.IsOpen(now), Default: !saved}
 	if next, ok := cal.NextOpening(now); ok {
 		out.NextOpening = next
 	}

@@ -190,18 +190,23 @@ func (c *console) exportCSV(w http.ResponseWriter, r *http.Request) error {
 	rows := [][]string{{tr("console.billing.date"), tr("console.billing.customer"), tr("console.billing.vat"),
 		tr("console.billing.ticket"), tr("console.billing.session"), tr("console.billing.technician"),
 		tr("console.billing.level"), tr("console.billing.start"), tr("console.billing.end"), tr("console.billing.worked"),
-		tr("console.billing.billed"), tr("console.billing.verdict"), tr("console.billing.reasons"), tr("console.billing.rate"),
+		tr("console.billing.billed"), tr("console.billing.prepaid_minutes"), tr("console.billing.verdict"), tr("console.billing.reasons"), tr("console.billing.rate"),
 		tr("console.billing.surcharge"), tr("console.billing.amount")}}
 	for _, cb := range cbs {
 		st, err := statementOf(cb, set)
 		if err != nil {
 			return err
 		}
+		// Priced as on the customer's statement: minutes a prepaid block
+		// pays are not charged again, and an exempted customer's VAT.
+		if st, err = c.customerExtras(r.Context(), cb.Customer, from, last.AddDate(0, 0, 1), st); err != nil {
+			return err
+		}
 		for _, l := range st.Lines {
 			rows = append(rows, []string{l.Date, cell(cb.Customer.Name), cell(cb.Customer.VATNumber), cell(l.TicketRef),
 				joinIDs(l.SessionIDs, " "), cell(technicianName(l)), levelName(tr, l),
 				l.Start.In(loc).Format("2006-01-02 15:04"), l.End.In(loc).Format("2006-01-02 15:04"),
-				strconv.FormatInt(l.WorkedMinutes, 10), strconv.FormatInt(l.BilledMinutes, 10),
+				strconv.FormatInt(l.WorkedMinutes, 10), strconv.FormatInt(l.BilledMinutes, 10), strconv.FormatInt(l.PrepaidMinutes, 10),
 				verdictName(tr, l.Covered), reasonsText(tr, l.Reasons, ", "), decimalComma(l.CentsPerHour),
 				strconv.FormatInt(l.SurchargePercent, 10), decimalComma(l.AmountCents)})
 		}

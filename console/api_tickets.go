@@ -11,6 +11,7 @@ import (
 	"github.com/meekijk/meekijk/internal/codeguard"
 	"github.com/meekijk/meekijk/internal/helpdesk"
 	"github.com/meekijk/meekijk/internal/httpx"
+	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/sessioncode"
 	"github.com/meekijk/meekijk/internal/store"
 )
@@ -431,19 +432,29 @@ func (c *console) startSession(w http.ResponseWriter, r *http.Request) error {
 	if !outside {
 		reason = ""
 	}
-	replaced, err := c.retireWaitingCodes(r.Context(), ticketID, login(r).User.ID)
-	if err != nil {
-		return err
-	}
 	code, hash, err := c.freshCode(r.Context())
 	if err != nil {
 		return err
 	}
-	s, err := c.Store.CreateSession(r.Context(), store.NewSession{TicketID: ticketID, TechnicianID: login(r).User.ID,
+	// One live code per ticket: the relay keeps only a code's hash, so a
+	// technician who asks again has lost the old one, and two codes
+	// waiting on one ticket leave the customer's way in ambiguous. Codes
+	// still waiting end; a session with its customer in refuses.
+	s, replaced, err := c.Store.CreateSessionReplacing(r.Context(), store.NewSession{TicketID: ticketID, TechnicianID: login(r).User.ID,
 		CodeHash: hash, CodeExpires: now.Add(c.CodeTTL), OutsideHours: outside, OverrideReason: reason,
-		MaxLiveCodes: codeguard.LiveCodesPerTechnician, MaxPerHour: c.SessionsPerHour})
+		MaxLiveCodes: codeguard.LiveCodesPerTechnician, MaxPerHour: c.SessionsPerHour},
+		protocol.ByTechnician, protocol.ReasonCodeReplaced)
+	if re := (*store.RunningError)(nil); errors.As(err, &re) {
+		return &httpx.Problem{Status: http.StatusConflict, Code: "session_running",
+			Message: fmt.Sprintf("session %d of this ticket is running: open it, or end it before asking for a new code", re.SessionID)}
+	}
 	if err != nil {
 		return err
+	}
+	if c.Ended != nil {
+		for _, id := range replaced {
+			c.Ended(id, protocol.ByTechnician, protocol.ReasonCodeReplaced)
+		}
 	}
 	c.log.Info("session created", "session", s.ID, "ticket", s.TicketRef, "user", login(r).User.ID, "outside_hours", outside, "replaced", replaced)
 	httpx.JSON(w, http.StatusCreated, struct {
@@ -452,37 +463,6 @@ func (c *console) startSession(w http.ResponseWriter, r *http.Request) error {
 		Replaced []int64     `json:"replaced,omitempty"`
 	}{c.sessionOf(s), sessioncode.Format(code), replaced})
 	return nil
-}
-
-// retireWaitingCodes keeps one live code per ticket. A session whose
-// customer is connected refuses a new code (409 session_running: open
-// that session, or end it first). Sessions still waiting for their code
-// are ended, their codes dead, and returned: the relay keeps only a
-// code's hash, so a technician who asks again has lost the old one, and
-// two codes waiting on one ticket leave the customer's way in ambiguous.
-func (c *console) retireWaitingCodes(ctx context.Context, ticketID, userID int64) ([]int64, error) {
-	sessions, err := c.Store.SessionsForTicket(ctx, ticketID)
-	if err != nil {
-		return nil, err
-	}
-	var waiting []int64
-	for _, s := range sessions {
-		switch s.Status {
-		case store.StatusJoined, store.StatusLive:
-			return nil, &httpx.Problem{Status: http.StatusConflict, Code: "session_running",
-				Message: fmt.Sprintf("session %d of this ticket is running: open it, or end it before asking for a new code", s.ID)}
-		case store.StatusWaiting:
-			if !s.CodeExpired(c.Now()) {
-				waiting = append(waiting, s.ID)
-			}
-		}
-	}
-	for _, id := range waiting {
-		if _, err := c.Store.End(ctx, id, "technician", store.ActorName("technician", userID), "code_replaced"); err != nil {
-			return nil, err
-		}
-	}
-	return waiting, nil
 }
 
 // freshCode draws a code no waiting session uses. With a billion codes and a

@@ -233,7 +233,7 @@ func TestExportCSV(t *testing.T) {
 		t.Error("records do not end with CRLF")
 	}
 	header := []string{"Datum", "Klant", "Btw-nummer", "Ticket", "Sessie", "Technicus", "Niveau", "Begin", "Einde", "Gewerkt (min)",
-		"Aangerekend (min)", "Gedekt of aanrekenbaar", "Redenen", "Uurtarief (€)", "Toeslag (%)", "Bedrag excl. btw (€)"}
+		"Aangerekend (min)", "Prepaid (min)", "Gedekt of aanrekenbaar", "Redenen", "Uurtarief (€)", "Toeslag (%)", "Bedrag excl. btw (€)"}
 	if !slices.Equal(rows[0], header) {
 		t.Errorf("header %q", rows[0])
 	}
@@ -250,18 +250,18 @@ func TestExportCSV(t *testing.T) {
 	}
 	work, adj := rows[5], rows[6]
 	wantWork := []string{"2026-03-02", "Brasserie Élodie", "BE0403170701", work[3], work[4], "Tina Peeters", "Meekijken",
-		"2026-03-02 10:01", "2026-03-02 11:02", "61", "61", "Aanrekenbaar",
+		"2026-03-02 10:01", "2026-03-02 11:02", "61", "61", "0", "Aanrekenbaar",
 		"geen actief onderhoudscontract, de aanvrager is geen aangeduide referentiepersoon", "85,50", "0", "86,93"}
 	if !slices.Equal(work, wantWork) || !strings.HasPrefix(work[3], "2026-") || work[4] == "" {
 		t.Errorf("work line\n%q\nwant\n%q", work, wantWork)
 	}
-	if adj[6] != "Afronding en minimum" || adj[9] != "0" || adj[10] != "14" || adj[15] != "19,95" || adj[5] != "" {
+	if adj[6] != "Afronding en minimum" || adj[9] != "0" || adj[10] != "14" || adj[16] != "19,95" || adj[5] != "" {
 		t.Errorf("adjustment line %q", adj)
 	}
 
 	// The page's language, when it says so.
 	_, fr := e.export(admin, "from=2026-03-01&to=2026-03-31&lang=fr")
-	if fr[0][0] != "Date" || fr[0][1] != "Client" || fr[5][11] != "Facturable" {
+	if fr[0][0] != "Date" || fr[0][1] != "Client" || fr[5][12] != "Facturable" {
 		t.Errorf("French export %q / %q", fr[0], fr[5])
 	}
 	// A period without sessions: the header only.

@@ -62,6 +62,10 @@ type Config struct {
 	// category of a session's ticket, so covered work that became
 	// billable is announced to the customer again; nil: nothing to tell.
 	Recategorized func(ctx context.Context, sessionID int64) error
+	// Ended tells the hub that the API ended a session (a code replaced by
+	// a new one for its ticket), so a page open on it says so; nil:
+	// nothing to tell.
+	Ended func(sessionID int64, by, reason string)
 	// Mail is the relay's mail worker (nil: no mail): its key seals the
 	// SMTP password, and waking it sends what was queued (mail.go).
 	Mail *mail.Worker

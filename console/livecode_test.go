@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/meekijk/meekijk/internal/store"
@@ -44,5 +45,41 @@ func TestOneLiveCodePerTicket(t *testing.T) {
 	a := e.do(c, "POST", path, "")
 	if p := a.problem(t); a.status != http.StatusConflict || p.Error != "session_running" {
 		t.Fatalf("a code while the customer is connected: %d %s", a.status, a.body)
+	}
+}
+
+// Two starts for one ticket at the same instant (a double click, two tabs)
+// still leave one code that works: the check and the new code are one
+// transaction.
+func TestStartsAtOnceLeaveOneCode(t *testing.T) {
+	e := newEnv(t)
+	c := e.login()
+	tk := e.createTicket(c, "Kassa", "Bakkerij")
+	path := fmt.Sprintf("/api/v1/tickets/%d/sessions", tk.ID)
+	const starts = 4
+	var wg sync.WaitGroup
+	statuses := make([]int, starts)
+	for i := range starts {
+		wg.Go(func() { statuses[i] = e.do(c, "POST", path, "").status })
+	}
+	wg.Wait()
+	sessions, err := e.st.SessionsForTicket(context.Background(), tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := 0
+	for _, s := range sessions {
+		if s.Status == store.StatusWaiting {
+			waiting++
+		}
+	}
+	if waiting != 1 {
+		t.Errorf("%d sessions waiting with a live code after %d starts at once (answers %v), want 1", waiting, starts, statuses)
+	}
+	for _, st := range statuses {
+		if st != http.StatusCreated {
+			t.Errorf("answers %v: each start gets its code, the later replacing the earlier", statuses)
+			break
+		}
 	}
 }

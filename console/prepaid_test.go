@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -155,4 +157,44 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// The billing export prices each line as the statement does: minutes paid
+// from a prepaid block are not charged again as regie.
+func TestExportPricesPrepaidAsTheStatement(t *testing.T) {
+	e := newEnv(t)
+	b := e.billed() // 2 March: 35 billable minutes (60 billed), 20 covered
+	e.call(b.admin, "POST", fmt.Sprintf("/api/v1/customers/%d/prepaid", b.customer),
+		map[string]any{"purchasedOn": "2026-03-01", "minutes": 45, "priceCents": 6000}, 200, nil)
+	var mar prepaidStatement
+	e.call(b.admin, "GET", fmt.Sprintf("/api/v1/billing/statement?customer=%d&month=2026-03", b.customer), nil, 200, &mar)
+	if mar.Totals.PrepaidMinutes != 45 || mar.Totals.RegieMinutes != 15 || mar.Totals.AmountCents == 0 {
+		t.Fatalf("statement %+v", mar.Totals)
+	}
+	_, rows := e.export(b.admin, "from=2026-03-01&to=2026-03-31")
+	col := func(name string) int {
+		i := slices.Index(rows[0], name)
+		if i < 0 {
+			t.Fatalf("no column %q in %q", name, rows[0])
+		}
+		return i
+	}
+	amount, prepaid := col("Bedrag excl. btw (€)"), col("Prepaid (min)")
+	var cents, minutes int64
+	for _, r := range rows[1:] {
+		euros, centsPart, _ := strings.Cut(r[amount], ",")
+		v, err := strconv.ParseInt(euros+centsPart, 10, 64)
+		if err != nil {
+			t.Fatalf("amount %q: %v", r[amount], err)
+		}
+		m, err := strconv.ParseInt(r[prepaid], 10, 64)
+		if err != nil {
+			t.Fatalf("prepaid minutes %q: %v", r[prepaid], err)
+		}
+		cents, minutes = cents+v, minutes+m
+	}
+	if cents != mar.Totals.AmountCents || minutes != mar.Totals.PrepaidMinutes {
+		t.Errorf("export: %d cents, %d prepaid minutes; statement: %d cents, %d prepaid minutes",
+			cents, minutes, mar.Totals.AmountCents, mar.Totals.PrepaidMinutes)
+	}
 }

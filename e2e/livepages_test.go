@@ -90,3 +90,28 @@ func TestLivePages(t *testing.T) {
 	}
 	shot(t, tab, "session-ended")
 }
+
+// A session page left open on a code that a new code for the same ticket
+// replaced says at once that the session ended, and why, rather than
+// "waiting" until someone reloads it.
+func TestReplacedCodeEndsItsOpenPage(t *testing.T) {
+	s := newScene(t)
+	createTicket(t, s.console, "Kassa: lade klemt", sceneCustomer, "")
+	ticketID := eval[string](t, s.console, `location.hash.split('/').pop()`)
+	run(t, s.console, "start a session", chromedp.Click(chromedp.CSS(`#start-session`)), chromedp.WaitVisible(chromedp.CSS(`#session-code`)))
+	run(t, s.console, "open the session page", chromedp.Click(chromedp.CSS(`#open-session`)),
+		chromedp.WaitVisible(chromedp.CSS(`#status[data-status=waiting]`)))
+
+	// A colleague, or the same technician in another tab, asks again.
+	other := newTab(t, s.browser)
+	run(t, other, "open the console", chromedp.Navigate(s.relay.url+"/#/tickets/"+ticketID), chromedp.WaitVisible(chromedp.CSS(`#start-session`)))
+	apiCall(t, other, "POST", "/tickets/"+ticketID+"/sessions", map[string]string{"overrideReason": "test"}, 201)
+
+	waitJS(t, s.console, "the open page hears its code was replaced", `document.getElementById('status').dataset.status === 'ended'`, 5*time.Second)
+	if got := text(t, s.console, `#status-reason`); got != "Beëindigd: vervangen door een nieuwe code voor hetzelfde ticket." {
+		t.Errorf("reason shown %q, want the replacement named", got)
+	}
+	if !eval[bool](t, s.console, `document.getElementById('session-code-line').hidden`) {
+		t.Error("the dead code is still offered to read out")
+	}
+}

@@ -1,10 +1,10 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/meekijk/meekijk/internal/testrig"
+	"github.com/meekijk/meekijk/internal/winetest"
 )
 
 // The Windows agent under Wine: one agent.exe, one bcryptprimitives shim
@@ -22,32 +23,26 @@ import (
 // them (wineSetup), so a second Wine test (the indicator's) pays for none
 // of it again.
 var wine struct {
-	once   sync.Once
-	err    error // why Wine tests cannot run here; set with skip
-	skip   bool  // Wine itself is missing: skip, saying so
-	exe    string
-	rec    string // recorder.exe (testdata/wine/recorder.c)
-	prefix string
-	dir    string
+	once sync.Once
+	err  error // why Wine tests cannot run here
+	*winetest.Wine
+	rec string // recorder.exe (testdata/wine/recorder.c)
 }
 
 // wineSetup cross-builds agent.exe as make agent-windows does (without
-// -H windowsgui, so its stdout reaches the test), builds the shim and
+// -H windowsgui, so its stdout reaches the test), builds the recorder and
 // prepares the prefix. It skips the test when wine or mingw is missing,
 // and fails it when they are there but something breaks.
 func wineSetup(t *testing.T) {
 	t.Helper()
 	wine.once.Do(func() {
-		for _, tool := range []string{"wine", "x86_64-w64-mingw32-gcc"} {
-			if _, err := exec.LookPath(tool); err != nil {
-				wine.skip, wine.err = true, fmt.Errorf("%s not found (Debian: wine wine64 gcc-mingw-w64-x86-64; scripts/deps.sh installs them): the Windows agent cannot be tested here", tool)
-				return
-			}
+		wine.Wine, wine.err = winetest.Prepare("..", "-X main.version="+testVersion+" -s -w")
+		if wine.err == nil {
+			wine.rec, wine.err = wine.BuildC(filepath.Join("testdata", "wine", "recorder.c"), "recorder.exe", "-municode", "-lgdi32")
 		}
-		wine.err = prepareWine()
 	})
-	if wine.skip {
-		t.Skip(wine.err)
+	if errors.Is(wine.err, winetest.ErrMissing) {
+		t.Skipf("the Windows agent cannot be tested here: %v", wine.err)
 	}
 	if wine.err != nil {
 		t.Fatal(wine.err)
@@ -56,66 +51,13 @@ func wineSetup(t *testing.T) {
 
 // wineCleanup removes the shared prefix and build; TestMain calls it.
 func wineCleanup() {
-	if wine.dir != "" {
-		if wine.prefix != "" {
-			// Stop the prefix's wineserver, which we started.
-			kill := exec.Command("wineserver", "-k")
-			kill.Env = append(os.Environ(), wineEnv("")...)
-			_ = kill.Run()
-		}
-		_ = os.RemoveAll(wine.dir)
+	if wine.Wine != nil {
+		wine.Close()
 	}
 }
 
-func prepareWine() error {
-	dir, err := os.MkdirTemp("", "meekijk-wine-")
-	if err != nil {
-		return err
-	}
-	wine.dir = dir
-	wine.exe = filepath.Join(dir, "agent.exe")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version="+testVersion+` -s -w -extldflags "-static"`,
-		"-o", wine.exe, "./agent")
-	build.Dir = ".."
-	build.Env = append(os.Environ(), "CGO_ENABLED=1", "GOOS=windows", "GOARCH=amd64",
-		"CC=x86_64-w64-mingw32-gcc", "CXX=x86_64-w64-mingw32-g++")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("cross-build agent.exe: %v\n%s", err, out)
-	}
-	shim := filepath.Join(dir, "bcryptprimitives.dll")
-	if out, err := exec.Command("x86_64-w64-mingw32-gcc", "-shared", "-O2", "-o", shim,
-		filepath.Join("testdata", "wine", "bcryptprimitives.c"), "-ladvapi32").CombinedOutput(); err != nil {
-		return fmt.Errorf("build the bcryptprimitives shim: %v\n%s", err, out)
-	}
-	wine.rec = filepath.Join(dir, "recorder.exe")
-	if out, err := exec.Command("x86_64-w64-mingw32-gcc", "-municode", "-O2", "-o", wine.rec,
-		filepath.Join("testdata", "wine", "recorder.c"), "-lgdi32").CombinedOutput(); err != nil {
-		return fmt.Errorf("build the recorder: %v\n%s", err, out)
-	}
-	wine.prefix = filepath.Join(dir, "prefix")
-	boot := exec.Command("wineboot", "-i")
-	boot.Env = append(os.Environ(), wineEnv("")...)
-	if out, err := boot.CombinedOutput(); err != nil {
-		return fmt.Errorf("create the Wine prefix: %v\n%s", err, out)
-	}
-	data, err := os.ReadFile(shim)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(wine.prefix, "drive_c", "windows", "system32", "bcryptprimitives.dll"), data, 0o644)
-}
-
-// wineEnv is what a Wine program on display needs added to the
-// environment: the private prefix, quiet Wine, the shim preferred to
-// Wine's own (missing) DLL, and no Mono or Gecko installer dialogs.
-func wineEnv(display string) []string {
-	env := []string{"WINEPREFIX=" + wine.prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=bcryptprimitives=n;mscoree,mshtml=",
-		"WINEARCH=win64"}
-	if display != "" {
-		env = append(env, "DISPLAY="+display)
-	}
-	return env
-}
+// wineEnv is the prefix's environment for a program on display.
+func wineEnv(display string) []string { return wine.Env(display) }
 
 // startWineAgent starts agent.exe under Wine on display against the
 // relay and returns it with its page's address once it printed it, and
@@ -123,7 +65,7 @@ func wineEnv(display string) []string {
 func startWineAgent(t *testing.T, relayURL, display string, args ...string) (*agent, time.Duration) {
 	t.Helper()
 	wineSetup(t)
-	argv := append([]string{wine.exe, "-relay", relayURL, "-no-browser", "-ice-allow", "127.0.0.0/8", "-lang", "nl"}, args...)
+	argv := append([]string{wine.Exe, "-relay", relayURL, "-no-browser", "-ice-allow", "127.0.0.0/8", "-lang", "nl"}, args...)
 	began := time.Now()
 	p, err := testrig.Start(t, wineEnv(display), "wine", argv...)
 	if err != nil {
@@ -163,7 +105,7 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	ag, took := startWineAgent(t, s.relay.url, s.display, "-files-dir", "Z:"+filepath.ToSlash(folder))
 	t.Logf("agent.exe start to page address under Wine: %v", took.Round(time.Millisecond))
 	// A second agent.exe while one runs says so and ends (named mutex).
-	second, err := testrig.Start(t, wineEnv(s.display), "wine", wine.exe, "-relay", s.relay.url, "-no-browser", "-lang", "nl")
+	second, err := testrig.Start(t, wineEnv(s.display), "wine", wine.Exe, "-relay", s.relay.url, "-no-browser", "-lang", "nl")
 	if err != nil {
 		t.Fatal(err)
 	}

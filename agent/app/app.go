@@ -11,6 +11,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"image"
 	"io"
 	"log/slog"
 	"net"
@@ -124,18 +125,23 @@ type App struct {
 	shareStop  context.CancelFunc // stops what feeds the loop from sender
 	src        capture.Source
 	secure     bool // the screen shows a secure desktop, as last told the console
-	frames     int64
-	finished   bool
-	questions  []*question // questions[0] is on screen
-	promptSeq  int64
-	reconfirm  time.Time // when to ask next whether to keep sharing
-	incoming   map[string]*incoming
-	outgoing   map[string]*outgoing
-	fileSeq    int
-	uiDirty    bool // state changed without being published (progress)
-	runCtx     context.Context
-	runWG      *sync.WaitGroup
-	gate       *candidateGate // the running sender's signaling out
+	// sharedAt is the top-left corner of the shared screen when sharing
+	// began; a list of screens without it means the screen was unplugged.
+	sharedAt        image.Point
+	sharedSize      image.Point // its size then: another size needs a new stream
+	nextScreenCheck time.Time
+	frames          int64
+	finished        bool
+	questions       []*question // questions[0] is on screen
+	promptSeq       int64
+	reconfirm       time.Time // when to ask next whether to keep sharing
+	incoming        map[string]*incoming
+	outgoing        map[string]*outgoing
+	fileSeq         int
+	uiDirty         bool // state changed without being published (progress)
+	runCtx          context.Context
+	runWG           *sync.WaitGroup
+	gate            *candidateGate // the running sender's signaling out
 
 	// The relay link (link.go).
 	heard      time.Time // last message from the relay
@@ -201,10 +207,7 @@ func New(cfg Config, log *slog.Logger) (*App, error) {
 	a.langChosen = cfg.LangChosen
 	a.state = localui.State{Phase: localui.PhaseCode, Lang: string(cfg.Lang), Code: cfg.Code,
 		Screen: cfg.Display, MaxFileBytes: cfg.MaxFileBytes}
-	for _, d := range cfg.Displays() {
-		a.state.Screens = append(a.state.Screens, localui.Screen{Index: d.Index,
-			Name: fmt.Sprintf("%d (%d×%d)", d.Index+1, d.Bounds.Dx(), d.Bounds.Dy()), Width: d.Bounds.Dx(), Height: d.Bounds.Dy()})
-	}
+	a.state.Screens = screensOf(cfg.Displays())
 	if a.uploadDir, err = os.MkdirTemp("", "meekijk-send-*"); err != nil {
 		return nil, fmt.Errorf("agent: folder for files to send: %w", err)
 	}
@@ -639,6 +642,8 @@ func (a *App) startSharing() {
 		}
 	})
 	a.src, a.sender = src, sender
+	a.sharedAt, a.sharedSize = a.displayBounds(a.cfg.Display)
+	a.state.ScreenGone = false
 	a.log.Info("capturing the screen", "method", capture.Method(src), "source", src)
 	offer, err := sender.Offer()
 	if err != nil {

@@ -32,10 +32,16 @@ type question struct {
 	screen   int                      // screen prompts: the screen asked for
 	file     *incoming                // file prompts
 	deadline time.Time                // reconfirm prompts
+	// lines words the other prompts (reconfirm, screen, file) in a
+	// language, so a switch on the page words them again.
+	lines func(i18n.Lang) []string
 }
 
 // ask queues q; a question that expires goes first.
 func (a *App) ask(q *question) {
+	if q.lines != nil {
+		q.prompt.Lines = q.lines(a.lang())
+	}
 	a.promptSeq++
 	q.prompt.ID = a.promptSeq
 	if q.prompt.Kind == localui.PromptReconfirm || q.prompt.Kind == localui.PromptKeep {
@@ -137,8 +143,11 @@ func (a *App) word(q *question) {
 // reword puts the questions waiting in the new language.
 func (a *App) reword() {
 	for _, q := range a.questions {
-		if q.req != nil {
+		switch {
+		case q.req != nil:
 			a.word(q)
+		case q.lines != nil:
+			q.prompt.Lines = q.lines(a.lang())
 		}
 	}
 	a.showQuestion()
@@ -323,7 +332,7 @@ func cleanName(s string) string {
 
 // syncControl switches remote input on exactly when it is allowed.
 func (a *App) syncControl() {
-	a.setControl(a.sender != nil && len(a.questions) == 0 && a.downSince.IsZero() &&
+	a.setControl(a.sender != nil && len(a.questions) == 0 && a.downSince.IsZero() && !a.state.ScreenGone &&
 		a.state.Level.Rank() >= protocol.LevelControl.Rank())
 }
 
@@ -350,7 +359,7 @@ func (a *App) onTick(now time.Time) {
 		a.controller.Tick(now)
 	}
 	a.checkLink(now)
-	a.checkDesktop()
+	a.checkDesktop(now)
 	if a.state.Phase == localui.PhaseSharing && !a.reconfirm.IsZero() && now.After(a.reconfirm) {
 		a.askReconfirm(now)
 	}
@@ -384,11 +393,12 @@ func (a *App) askReconfirm(now time.Time) {
 		wait = time.Minute
 	}
 	deadline := now.Add(wait)
-	lang := a.lang()
+	technician := a.state.Technician
 	a.ask(&question{
-		prompt: localui.Prompt{Kind: localui.PromptReconfirm, DeadlineMs: deadline.UnixMilli(), Lines: []string{
-			a.catalog.T(lang, "agent.reconfirm.title", "technician", a.state.Technician),
-		}},
+		prompt: localui.Prompt{Kind: localui.PromptReconfirm, DeadlineMs: deadline.UnixMilli()},
+		lines: func(lang i18n.Lang) []string {
+			return []string{a.catalog.T(lang, "agent.reconfirm.title", "technician", technician)}
+		},
 		deadline: deadline,
 	})
 	_ = a.toRelay(protocol.Reconfirm{Outcome: protocol.ReconfirmAsked, DeadlineSeconds: int(wait / time.Second)})
@@ -402,7 +412,7 @@ func (a *App) chooseScreen(value string) {
 	if err != nil || !slices.ContainsFunc(a.state.Screens, func(s localui.Screen) bool { return s.Index == idx }) {
 		return
 	}
-	if a.state.Phase == localui.PhaseSharing && idx != a.cfg.Display {
+	if a.state.Phase == localui.PhaseSharing && (idx != a.cfg.Display || a.state.ScreenGone) {
 		_ = a.toRelay(protocol.ScreenSwitch{Index: idx, Granted: true, ByCustomer: true})
 		a.switchScreen(idx)
 		return
@@ -423,10 +433,12 @@ func (a *App) askScreen(idx int) {
 	if i < 0 || idx == a.cfg.Display {
 		return
 	}
+	technician, name := a.state.Technician, a.state.Screens[i].Name
 	a.ask(&question{
-		prompt: localui.Prompt{Kind: localui.PromptScreen, Lines: []string{
-			a.catalog.T(a.lang(), "agent.screen.ask", "technician", a.state.Technician, "name", a.state.Screens[i].Name),
-		}},
+		prompt: localui.Prompt{Kind: localui.PromptScreen},
+		lines: func(lang i18n.Lang) []string {
+			return []string{a.catalog.T(lang, "agent.screen.ask", "technician", technician, "name", name)}
+		},
 		screen: idx,
 	})
 }

@@ -7,10 +7,12 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/meekijk/meekijk/agent/capture"
 	"github.com/meekijk/meekijk/agent/localui"
 	"github.com/meekijk/meekijk/internal/i18n"
+	"github.com/meekijk/meekijk/internal/protocol"
 )
 
 // The customer sees every screen and picks the one to share; a technician's
@@ -49,5 +51,44 @@ func TestScreensAreTheCustomersChoice(t *testing.T) {
 	if len(a.questions) != 1 || a.state.Prompt == nil || a.state.Prompt.Kind != localui.PromptScreen ||
 		!strings.Contains(a.state.Prompt.Lines[0], "Jan") || !strings.Contains(a.state.Prompt.Lines[0], "1 (1920×1080)") {
 		t.Fatalf("question %+v", a.state.Prompt)
+	}
+}
+
+// A question on screen is worded again when the customer switches the
+// page's language, whatever kind it is: the customer answers what they
+// can read.
+func TestPromptsFollowTheLanguage(t *testing.T) {
+	two := func() []capture.Display {
+		return []capture.Display{{Index: 0, Bounds: image.Rect(0, 0, 1920, 1080)}, {Index: 1, Bounds: image.Rect(1920, 0, 3200, 1024)}}
+	}
+	a, err := New(Config{RelayURL: "http://127.0.0.1:1", Lang: i18n.NL, Displays: two, Display: 1},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(a.uploadDir) })
+	a.state.Technician = "Jan"
+	a.askScreen(0)
+	a.joined = &protocol.Joined{}
+	a.askReconfirm(time.Now())
+	want := map[i18n.Lang][2]string{ // reconfirm first: it expires
+		i18n.NL: {"Wilt u uw scherm blijven delen met Jan?", "Jan vraagt om scherm 1 (1920×1080) te zien."},
+		i18n.FR: {"Voulez-vous continuer à partager votre écran avec Jan ?", "Jan demande à voir l'écran 1 (1920×1080)."},
+	}
+	for _, lang := range []i18n.Lang{i18n.NL, i18n.FR} {
+		if lang != i18n.NL {
+			a.onAction(t.Context(), localui.Action{Kind: localui.ActionLang, Value: string(lang)})
+		}
+		if len(a.questions) != 2 {
+			t.Fatalf("%d questions, want 2", len(a.questions))
+		}
+		for i, q := range a.questions {
+			if got := q.prompt.Lines[0]; got != want[lang][i] {
+				t.Errorf("%s: question %d reads %q, want %q", lang, i, got, want[lang][i])
+			}
+		}
+		if a.state.Prompt == nil || a.state.Prompt.Lines[0] != want[lang][0] {
+			t.Errorf("%s: the page shows %+v", lang, a.state.Prompt)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/meekijk/meekijk/agent/localui"
 	"github.com/meekijk/meekijk/agent/stream"
 	"github.com/meekijk/meekijk/internal/datachannel"
+	"github.com/meekijk/meekijk/internal/i18n"
 	"github.com/meekijk/meekijk/internal/protocol"
 )
 
@@ -86,10 +87,12 @@ func (a *App) onFileOffer(m datachannel.FileOffer) {
 	a.state.Transfers = append(a.state.Transfers, localui.Transfer{ID: m.ID, Name: check.Name(),
 		Direction: protocol.FileToCustomer, Size: m.Size, State: "waiting"})
 	a.fileEvent(protocol.FileToCustomer, m, check.Name(), "offered")
+	technician, name, size := a.state.Technician, check.Name(), humanSize(m.Size)
 	a.ask(&question{
-		prompt: localui.Prompt{Kind: localui.PromptFile, Folders: a.cfg.FileFolders, Lines: []string{
-			a.catalog.T(a.lang(), "agent.file.offer", "technician", a.state.Technician, "name", check.Name(), "size", humanSize(m.Size)),
-		}},
+		prompt: localui.Prompt{Kind: localui.PromptFile, Folders: a.cfg.FileFolders},
+		lines: func(lang i18n.Lang) []string {
+			return []string{a.catalog.T(lang, "agent.file.offer", "technician", technician, "name", name, "size", size)}
+		},
 		file: in,
 	})
 	a.publish()

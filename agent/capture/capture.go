@@ -58,6 +58,17 @@ func Method(src Source) string {
 	return ""
 }
 
+// Attached reports whether src's screen is still connected, for a Source
+// that can tell: the Windows sources hold their monitor's handle, which
+// dies with the monitor. Others report true; the caller then compares
+// Displays with the screen it shares.
+func Attached(src Source) bool {
+	if a, ok := src.(interface{ attached() bool }); ok {
+		return a.attached()
+	}
+	return true
+}
+
 // Display is one of the customer's screens, in desktop coordinates.
 type Display struct {
 	Index  int

@@ -253,6 +253,9 @@ func (d *dxgi) Bounds() image.Rectangle { return d.mon.bounds }
 
 func (d *dxgi) String() string { return fmt.Sprintf("DXGI desktop duplication %v", d.mon.bounds) }
 
+// attached may be called from any goroutine: the handle never changes.
+func (d *dxgi) attached() bool { return d.mon.attached() }
+
 func (*dxgi) Method() string { return MethodDXGI }
 
 // next takes the next frame into pix, copying only what changed. It

@@ -96,6 +96,9 @@ func (g *gdi) Bounds() image.Rectangle { return g.mon.bounds }
 
 func (g *gdi) String() string { return fmt.Sprintf("GDI BitBlt %v", g.mon.bounds) }
 
+// attached may be called from any goroutine: the handle never changes.
+func (g *gdi) attached() bool { return g.mon.attached() }
+
 func (*gdi) Method() string { return MethodGDI }
 
 // shot copies the monitor into the DIB section, first following a

@@ -75,6 +75,13 @@ type monitor struct {
 	primary bool
 }
 
+// attached reports whether the monitor is still connected: Windows
+// invalidates the handle of an unplugged one.
+func (m *monitor) attached() bool {
+	_, _, err := monitorBounds(m.handle)
+	return err == nil
+}
+
 // monitors lists the monitors attached to the desktop, the primary one
 // first and the others left to right, top to bottom, so that index 0 is
 // always the screen the customer thinks of as theirs.

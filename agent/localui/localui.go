@@ -68,9 +68,12 @@ type State struct {
 	Prompt  *Prompt  `json:"prompt,omitempty"`
 	Screens []Screen `json:"screens,omitempty"`
 	// Screen is the index of the shared (or to be shared) screen.
-	Screen    int        `json:"screen"`
-	Chat      []ChatLine `json:"chat,omitempty"`
-	Transfers []Transfer `json:"transfers,omitempty"`
+	Screen int `json:"screen"`
+	// ScreenGone is set while the shared screen is no longer connected
+	// (a monitor unplugged): the customer picks another one.
+	ScreenGone bool       `json:"screenGone,omitempty"`
+	Chat       []ChatLine `json:"chat,omitempty"`
+	Transfers  []Transfer `json:"transfers,omitempty"`
 	// MaxFileBytes is the largest file the customer may send.
 	MaxFileBytes int64 `json:"maxFileBytes,omitempty"`
 	// Link is "" while the relay is reachable, "reconnecting" while it is

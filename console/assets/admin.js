@@ -147,8 +147,12 @@ export async function calendarView(ctx) {
         periods,
         h('button', { type: 'button', class: 'secondary small add-period', onclick: () => periods.append(period('09:00', '12:00')) }, t('calendar.add_period')));
     });
-    const closures = h('tbody', {}, ...cal.closures.map(closure));
+    // The default closure has no label of its own: named here, in the
+    // admin's language, it is stored so once the admin saves.
+    const closures = h('tbody', {}, ...cal.closures.map((/** @type {any} */ cl) =>
+      closure(cal.default && !cl.label ? { ...cl, label: t('calendar.default_closure') } : cl)));
     const f = form({ class: 'card', id: 'calendar-form' },
+      cal.default ? h('p', { class: 'warn', id: 'calendar-default' }, t('calendar.default_note')) : '',
       h('h2', {}, t('calendar.weekly')),
       h('p', { class: 'muted small' }, t('calendar.weekly_hint')),
       h('div', { class: 'week' }, ...days),

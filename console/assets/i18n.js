@@ -136,6 +136,60 @@ export function dateTime(iso) {
     timeZone: zone, timeZoneName: 'short' }).format(new Date(iso));
 }
 
+/** The zone moments are shown and typed in: the desk's, else the browser's. */
+export function zoneName() {
+  return zone || Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+/**
+ * The wall-clock parts of a moment in the desk's zone.
+ * @param {number} ms
+ */
+function wallClock(ms) {
+  /** @type {Record<string, number>} */
+  const p = {};
+  for (const { type, value } of new Intl.DateTimeFormat('en', { timeZone: zoneName(), hourCycle: 'h23',
+    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(ms))) {
+    if (type !== 'literal') p[type] = Number(value);
+  }
+  return p;
+}
+
+/**
+ * A moment (RFC 3339) as the value of a datetime-local input in the desk's
+ * zone, which the field's label names: the browser's own zone would make
+ * "10:00" mean another hour for a technician abroad or on a server in UTC.
+ * @param {string|null|undefined} iso
+ */
+export function zoneInput(iso) {
+  if (!iso) return '';
+  const w = wallClock(new Date(iso).getTime());
+  const p = (/** @type {number} */ n) => String(n).padStart(2, '0');
+  return `${w.year}-${p(w.month)}-${p(w.day)}T${p(w.hour)}:${p(w.minute)}`;
+}
+
+/**
+ * A datetime-local value typed in the desk's zone as an RFC 3339 moment. A
+ * time skipped by a clock change moves forward by the change, as clocks do.
+ * @param {string} value "YYYY-MM-DDTHH:MM"
+ */
+export function fromZoneInput(value) {
+  const [date, time] = value.split('T');
+  const [y, mo, d] = date.split('-').map(Number);
+  const [h, mi] = time.split(':').map(Number);
+  const asUTC = Date.UTC(y, mo - 1, d, h, mi);
+  /** @param {number} ms the zone's offset from UTC at ms */
+  const offset = (ms) => {
+    const w = wallClock(ms);
+    return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - ms;
+  };
+  // The offset at the guess may be the other side of a clock change from
+  // the answer: correct once with the offset at the first answer.
+  let ms = asUTC - offset(asUTC);
+  ms = asUTC - offset(ms);
+  return new Date(ms).toISOString();
+}
+
 /**
  * A calendar date (YYYY-MM-DD) in the page's language.
  * @param {string|undefined|null} ymd

@@ -48,6 +48,7 @@ export function sessionView(main, id) {
   // messages on the data channel).
   const captureLine = h('p', { class: 'muted', id: 'capture-method', hidden: true });
   const secureNotice = h('p', { class: 'warn', id: 'secure-desktop', role: 'alert', hidden: true }, t('session.secure_desktop'));
+  const screenGoneNotice = h('p', { class: 'warn', id: 'screen-gone', role: 'alert', hidden: true }, t('session.screen_gone'));
   const controlLine = h('p', { id: 'control-state', dataset: { control: 'off' } });
   // Hidden until the customer's screen arrives: an empty black box reads
   // as "broken" to a technician waiting for the customer.
@@ -165,7 +166,7 @@ export function sessionView(main, id) {
     // move under the technician's pointer.
     ticketLink,
     h('div', { class: 'toolbar' }, title, status, levelBadge, estimateLabel, askControl, askIntervention, end, reason, stats),
-    codeLine, agentLine, captureLine, billing, categoryLine, overrun, error, notice, secureNotice, controlLine, interventionForm, video, tools, chatSection);
+    codeLine, agentLine, captureLine, billing, categoryLine, overrun, error, notice, secureNotice, screenGoneNotice, controlLine, interventionForm, video, tools, chatSection);
   const stopBilling = liveBilling(billing, id);
 
   /** @type {RTCIceServer[]} */
@@ -195,7 +196,10 @@ export function sessionView(main, id) {
     if (dc && dc.readyState === 'open') dc.send(JSON.stringify({ type, data }));
   }
 
-  const controlling = () => live && !!dc && dc.readyState === 'open' && LEVELS.indexOf(level) >= 1;
+  // While the shared screen is unplugged the agent drops input: the page
+  // says so rather than inviting clicks.
+  let screenGone = false;
+  const controlling = () => live && !screenGone && !!dc && dc.readyState === 'open' && LEVELS.indexOf(level) >= 1;
   const stopCapture = captureInput(video, dcSend, controlling);
 
   /** Shows the level, and whether mouse and keyboard reach the customer. */
@@ -226,7 +230,9 @@ export function sessionView(main, id) {
     status.textContent = t('status.' + s);
     status.className = 'status ' + s;
     status.dataset.status = s;
-    reason.textContent = s === 'ended' && st.by ? t('ended.' + st.by) : '';
+    // A replaced code was ended by whoever asked for the new one, perhaps a
+    // colleague: "you ended the session" would not be true.
+    reason.textContent = s !== 'ended' ? '' : st.reason === 'code_replaced' ? t('session.ended_code_replaced') : st.by ? t('ended.' + st.by) : '';
     if (st.agent) agentLine.textContent = t('session.agent', { hostname: st.agent.hostname || '?', user: st.agent.user || '?', os: st.agent.os || '?' });
     over = s === 'ended' || s === 'declined';
     live = s === 'live';
@@ -323,6 +329,9 @@ export function sessionView(main, id) {
         captureLine.textContent = t('session.capture', { method: t('session.capture.' + d.capture) });
         captureLine.hidden = false;
         secureNotice.hidden = !d.secure;
+        screenGone = !!d.screenGone;
+        screenGoneNotice.hidden = !screenGone;
+        showLevel();
         break;
       case 'clipboard': clipText.value = d.text; break;
       case 'file_accept': {

@@ -2,7 +2,7 @@
 // ticket page with its entitlement, notes, history and remote sessions.
 import { h, replace, select, setOptions, debounce } from './dom.js';
 import { api, query, APIError } from './api.js';
-import { t, tr, dateTime } from './i18n.js';
+import { t, tr, dateTime, zoneInput, fromZoneInput, zoneName } from './i18n.js';
 import { codeKey } from './session.js';
 import { form, field, checkbox, onSubmit, showError, clearErrors, errorText, str, id } from './forms.js';
 import {
@@ -170,18 +170,6 @@ export function statusOf(s) {
   return s.status === 'waiting' && (s.codeExpired || s.reason === 'code_expired') ? 'expired' : s.status;
 }
 
-/**
- * A moment (RFC 3339) as the value of a datetime-local input, in the
- * browser's time zone.
- * @param {string|null} iso
- */
-function localInput(iso) {
-  if (!iso) return '';
-  const d = new Date(iso);
-  const p = (/** @type {number} */ n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-}
-
 /** @param {Ctx} ctx */
 export async function ticketView(ctx) {
   const { main } = ctx;
@@ -290,7 +278,8 @@ export async function ticketView(ctx) {
       field(t('ticket.contact'), 'contactId', select({ name: 'contactId' },
         [['0', t('ticket.no_contact')], ...customer.contacts.map((/** @type {any} */ c) => /** @type {[number, string]} */ ([c.id, contactOptionLabel(c)]))],
         tk.contactId || 0)),
-      field(t('ticket.appointment'), 'appointmentAt', h('input', { type: 'datetime-local', name: 'appointmentAt', value: localInput(tk.appointmentAt) })),
+      field(t('ticket.appointment_in', { zone: zoneName() }), 'appointmentAt',
+        h('input', { type: 'datetime-local', name: 'appointmentAt', value: zoneInput(tk.appointmentAt) })),
       h('div', { class: 'toolbar' }, h('button', { type: 'submit' }, t('save')), h('span', { class: 'ok', id: 'ticket-saved', role: 'status' })));
     onSubmit(f, async (data) => {
       /** @type {Record<string, any>} */
@@ -300,7 +289,7 @@ export async function ticketView(ctx) {
       for (const k of ['kind', 'status', 'priority', 'impact']) if (str(data, k) !== tk[k]) changes[k] = str(data, k);
       for (const k of ['categoryId', 'assignedTo', 'contactId']) if (id(data, k) !== (tk[k] || 0)) changes[k] = id(data, k);
       const at = str(data, 'appointmentAt');
-      if (at !== localInput(tk.appointmentAt)) changes.appointmentAt = at ? new Date(at).toISOString() : null;
+      if (at !== zoneInput(tk.appointmentAt)) changes.appointmentAt = at ? fromZoneInput(at) : null;
       if (Object.keys(changes).length === 0) return;
       tk = await api.patch('/tickets/' + ticketID, changes);
       fill();

@@ -137,7 +137,9 @@ type Calendar struct {
 
 // Default is the hours a new desk starts with: Belgian office hours with a
 // lunch break, Belgian public holidays, and closed between Christmas and
-// New Year.
+// New Year. The closure has no label: the label is the admin's text, in
+// the admin's language, and the console names the default one in the
+// language of the admin who first sees it (until then nothing shows it).
 func Default() Calendar {
 	var weekly []Period
 	for d := time.Monday; d <= time.Friday; d++ {
@@ -150,7 +152,7 @@ func Default() Calendar {
 		TimeZone: "Europe/Brussels",
 		Weekly:   weekly,
 		Holidays: "BE",
-		Closures: []Closure{{From: "12-24", To: "01-01", Label: "Christmas holidays"}},
+		Closures: []Closure{{From: "12-24", To: "01-01"}},
 	}
 }
 

@@ -216,9 +216,13 @@ type Screens struct {
 // nor control (Secure: a Windows UAC prompt or the Ctrl+Alt+Del screen),
 // so the technician reads why the picture froze. Sent when the channel
 // opens and whenever either changes.
+//
+// ScreenGone says the shared screen was disconnected (a monitor unplugged):
+// the picture stays as it was until the customer picks another screen.
 type Desktop struct {
-	Capture string `json:"capture"`
-	Secure  bool   `json:"secure,omitempty"`
+	Capture    string `json:"capture"`
+	Secure     bool   `json:"secure,omitempty"`
+	ScreenGone bool   `json:"screenGone,omitempty"`
 }
 
 // maxCaptureBytes bounds Desktop.Capture, a short method name.

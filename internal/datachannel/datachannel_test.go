@@ -55,6 +55,7 @@ func valid() []Message {
 		ScreenSwitchRequest{Index: MaxScreens - 1},
 		Desktop{Capture: "gdi"},
 		Desktop{Capture: "dxgi", Secure: true},
+		Desktop{Capture: "gdi", ScreenGone: true},
 	}
 }
 

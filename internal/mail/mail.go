@@ -15,12 +15,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io/fs"
 	"mime"
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -28,6 +26,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/meekijk/meekijk/internal/privfile"
 )
 
 // KeyFile is the key's name in the data directory.
@@ -37,32 +37,13 @@ const KeyFile = "mail.key"
 // database alone does not give the password away.
 type Key struct{ aead cipher.AEAD }
 
-// LoadKey reads the data directory's key, creating it (0600) on first use.
-// A key file others may read is refused rather than used.
+// LoadKey reads the data directory's key, creating it on first use. Like
+// the relay's other keys (internal/privfile.Key) it is kept 0600: a file
+// others could read is tightened, and one of the wrong size refused.
 func LoadKey(dataDir string) (*Key, error) {
-	path := filepath.Join(dataDir, KeyFile)
-	raw, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		raw = make([]byte, 32)
-		if _, err := rand.Read(raw); err != nil {
-			return nil, fmt.Errorf("mail: key: %w", err)
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("mail: create key %s: %w", path, err)
-		}
-		_, werr := f.Write(raw)
-		if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
-			return nil, fmt.Errorf("mail: write key %s: %w", path, err)
-		}
-	} else if err != nil {
-		return nil, fmt.Errorf("mail: read key %s: %w", path, err)
-	}
-	if st, err := os.Stat(path); err != nil || st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("mail: key %s must be readable by its owner only (chmod 600)", path)
-	}
-	if len(raw) != 32 {
-		return nil, fmt.Errorf("mail: key %s: %d bytes, want 32", path, len(raw))
+	raw, _, err := privfile.Key(filepath.Join(dataDir, KeyFile), 32)
+	if err != nil {
+		return nil, fmt.Errorf("mail: key: %w", err)
 	}
 	block, err := aes.NewCipher(raw)
 	if err != nil {

@@ -18,7 +18,8 @@ import (
 )
 
 // TestKeyFile: the key is created readable by its owner only, seals and
-// opens the password, and a key file others may read is refused.
+// opens the password, and a key file others may read is tightened to 0600
+// (as every key privfile keeps), one of the wrong size refused.
 func TestKeyFile(t *testing.T) {
 	dir := t.TempDir()
 	k, err := mail.LoadKey(dir)
@@ -47,8 +48,17 @@ func TestKeyFile(t *testing.T) {
 	if err := os.Chmod(filepath.Join(dir, mail.KeyFile), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := mail.LoadKey(dir); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, mail.KeyFile)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("a loose key file was left %v (%v), want 0600", fi.Mode(), err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, mail.KeyFile), []byte("short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := mail.LoadKey(dir); err == nil {
-		t.Error("a key readable by others was used")
+		t.Error("a 5-byte key was used")
 	}
 }
 

@@ -24,15 +24,21 @@ const SettingCalendar = "calendar"
 // default (Mon-Fri 09:00-12:00 and 13:30-18:00, Belgian holidays, closed
 // 24 Dec to 1 Jan, Europe/Brussels) until an admin saves one.
 func LoadCalendar(ctx context.Context, st *store.Store) (calendar.Calendar, error) {
+	cal, _, err := LoadCalendarSaved(ctx, st)
+	return cal, err
+}
+
+// LoadCalendarSaved is LoadCalendar also telling whether an admin saved the
+// calendar (false: the default is in force).
+func LoadCalendarSaved(ctx context.Context, st *store.Store) (cal calendar.Calendar, saved bool, err error) {
 	raw, ok, err := st.Setting(ctx, SettingCalendar)
 	if err != nil || !ok {
-		return calendar.Default(), err
+		return calendar.Default(), false, err
 	}
-	var cal calendar.Calendar
 	if err := json.Unmarshal([]byte(raw), &cal); err != nil {
-		return calendar.Calendar{}, fmt.Errorf("pricing: stored calendar: %w", err)
+		return calendar.Calendar{}, false, fmt.Errorf("pricing: stored calendar: %w", err)
 	}
-	return cal, nil
+	return cal, true, nil
 }
 
 // Pricer prices with the desk's data in a store, by one clock.

@@ -48,7 +48,11 @@ func Tighten(paths ...string) error {
 }
 
 // Key returns the size-byte key kept in path, creating it with random bytes
-// on first use; created reports that it did. A key file of another size
+// on first use; created reports that it did. A key file others could read
+// (an older relay's, or a restored backup's) is tightened to Mode rather
+// than refused, so an upgrade keeps working; the audit checkpoints'
+// signing key alone is refused instead (internal/audit), because a copy
+// of it could forge the seals that prove the chain unaltered. A key file of another size
 // is an error, never silently replaced: everything hashed under the old
 // key would stop matching.
 func Key(path string, size int) (key []byte, created bool, err error) {

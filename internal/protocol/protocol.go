@@ -515,6 +515,7 @@ const (
 	ReasonDeclined        = "declined"        // the customer refused the view question
 	ReasonDeclinedResume  = "declined_resume" // … after an interruption
 	ReasonCodeExpired     = "code_expired"    // shown to a console of a session never joined
+	ReasonCodeReplaced    = "code_replaced"   // a new code for the same ticket ended the session still waiting
 	ReasonHandover        = "handover"        // another technician took the session
 	ReasonCustomer        = "customer"        // the customer stepped down
 )

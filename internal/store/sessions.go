@@ -82,6 +82,14 @@ func (e *LimitError) Error() string {
 	return fmt.Sprintf("at most %d %s; try again at %s", e.Max, e.Limit, e.Until.UTC().Format(time.RFC3339))
 }
 
+// RunningError refuses a new code for a ticket whose customer is
+// connected in SessionID: the technician opens that session, or ends it.
+type RunningError struct{ SessionID int64 }
+
+func (e *RunningError) Error() string {
+	return fmt.Sprintf("session %d of this ticket is running", e.SessionID)
+}
+
 // Session is a remote session on a ticket.
 type Session struct {
 	ID            int64
@@ -187,9 +195,39 @@ type NewSession struct {
 // CreateSession opens a session on a ticket, waiting for an agent with the
 // code whose hash is given, and records who created it.
 func (s *Store) CreateSession(ctx context.Context, ns NewSession) (Session, error) {
-	var id int64
+	sess, _, err := s.createSession(ctx, ns, nil)
+	return sess, err
+}
+
+// CreateSessionReplacing is CreateSession keeping one live code per
+// ticket: sessions of the ticket still waiting for an unexpired code are
+// ended (by and reason as for End; the actor is the new session's
+// technician) and returned, and a session whose customer is connected refuses the new one
+// with a *RunningError. The check and the new code are one transaction,
+// so two starts at the same instant cannot both leave a code that works.
+func (s *Store) CreateSessionReplacing(ctx context.Context, ns NewSession, by, reason string) (Session, []int64, error) {
+	return s.createSession(ctx, ns, &ended{by: by, reason: reason})
+}
+
+// ended is how CreateSessionReplacing records the sessions it ends.
+type ended struct{ by, reason string }
+
+// createSession creates ns's session; with replace set, as
+// CreateSessionReplacing.
+func (s *Store) createSession(ctx context.Context, ns NewSession, replace *ended) (Session, []int64, error) {
+	var (
+		id       int64
+		replaced []int64
+	)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		now := s.nowMS()
+		replaced = nil // a retried transaction starts again
+		if replace != nil {
+			var err error
+			if replaced, err = s.endWaitingCodes(ctx, tx, ns, *replace, now); err != nil {
+				return err
+			}
+		}
 		// Counted in the write transaction (BEGIN IMMEDIATE), so two
 		// requests at once cannot both slip under a cap.
 		if err := s.checkSessionCaps(ctx, tx, ns, now); err != nil {
@@ -214,9 +252,53 @@ func (s *Store) CreateSession(ctx context.Context, ns NewSession) (Session, erro
 		return s.insertEvent(ctx, tx, id, now, EventCreated, ActorName("technician", ns.TechnicianID), detail)
 	})
 	if err != nil {
-		return Session{}, fmt.Errorf("store: create session: %w", err)
+		return Session{}, nil, fmt.Errorf("store: create session: %w", err)
 	}
-	return s.Session(ctx, id)
+	sess, err := s.Session(ctx, id)
+	return sess, replaced, err
+}
+
+// endWaitingCodes ends the sessions of ns's ticket still waiting for an
+// unexpired code, or refuses when one has its customer connected.
+func (s *Store) endWaitingCodes(ctx context.Context, tx *sql.Tx, ns NewSession, how ended, now int64) ([]int64, error) {
+	var running int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM remote_sessions WHERE ticket_id = ? AND status IN (?, ?) ORDER BY id LIMIT 1`,
+		ns.TicketID, StatusJoined, StatusLive).Scan(&running)
+	switch {
+	case err == nil:
+		return nil, &RunningError{SessionID: running}
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("running sessions: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM remote_sessions WHERE ticket_id = ? AND status = ?
+		AND code_used_at IS NULL AND code_expires_at > ? ORDER BY id`, ns.TicketID, StatusWaiting, now)
+	if err != nil {
+		return nil, fmt.Errorf("waiting sessions: %w", err)
+	}
+	var waiting []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("waiting sessions: %w", err)
+		}
+		waiting = append(waiting, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("waiting sessions: %w", err)
+	}
+	actor := ActorName("technician", ns.TechnicianID)
+	for _, id := range waiting {
+		if _, err := tx.ExecContext(ctx, `UPDATE remote_sessions SET status = ?, ended_at = ?, ended_by = ?, end_reason = ? WHERE id = ?`,
+			StatusEnded, now, how.by, how.reason, id); err != nil {
+			return nil, fmt.Errorf("end session %d: %w", id, err)
+		}
+		if err := s.insertEvent(ctx, tx, id, now, EventEnded, actor, map[string]string{"by": how.by, "reason": how.reason}); err != nil {
+			return nil, err
+		}
+	}
+	return waiting, nil
 }
 
 // checkSessionCaps returns a LimitError when ns's technician is at a cap.

@@ -319,6 +319,20 @@ func (h *Hub) end(ctx context.Context, r *room, by, actor, reason string) {
 	}
 }
 
+// Ended tells the consoles open on session id that it ended outside the
+// hub: the console's API ends a session still waiting for its code when
+// its ticket is given a new one. No agent can be in that room (a session
+// with its customer in refuses a new code, and a dead code lets no agent
+// join), so only consoles hear it.
+func (h *Hub) Ended(sessionID int64, by, reason string) {
+	h.mu.Lock()
+	r := h.rooms[sessionID]
+	h.mu.Unlock()
+	if r != nil {
+		r.toConsole(protocol.Status{Status: protocol.StatusEnded, By: by, Reason: reason})
+	}
+}
+
 func orDefault(s, def string) string {
 	if s == "" {
 		return def

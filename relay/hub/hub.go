@@ -248,13 +248,23 @@ func (h *Hub) accept(w http.ResponseWriter, r *http.Request, log *slog.Logger) *
 	}
 	c := wsconn.New(ws, log)
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		c.Close()
+	closed = h.closed
+	if !closed {
+		h.conns[c] = struct{}{}
+		h.handlers.Add(1)
+	}
+	h.mu.Unlock()
+	if closed {
+		// Shutdown began during the upgrade: the peer is connected and
+		// hears why it is sent away, as the others did, before the close.
+		c.Finish(protocol.Error{Code: protocol.ErrRelayRestarting, Message: "relay shutting down"})
+		select {
+		case <-c.Done():
+		case <-time.After(wsconn.WriteWait):
+			c.Close()
+		}
 		return nil
 	}
-	h.conns[c] = struct{}{}
-	h.handlers.Add(1)
 	return c
 }
 

@@ -235,7 +235,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		Store: st, Auth: s.auth, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, Codes: codes,
 		SessionsPerHour: cfg.SessionsPerHour, AssetsDir: cfg.AssetsDir,
 		Company: cfg.Company, AgentsDir: cfg.AgentsDir,
-		Recategorized: s.hub.Recategorized, Mail: s.mail,
+		Recategorized: s.hub.Recategorized, Ended: s.hub.Ended, Mail: s.mail,
 	}, log.With("component", "console"))
 	if err != nil {
 		return nil, errors.Join(err, s.closeTURN(), st.Close())

@@ -63,7 +63,8 @@ function el(tag, text, cls) {
 /** Fills a screen choice. @param {HTMLSelectElement} sel */
 function fillScreens(sel) {
   const screens = state.screens || [];
-  /** @type {HTMLElement} */ (sel.parentElement).hidden = screens.length < 2;
+  // Once the shared screen is gone, the buttons under the notice choose.
+  /** @type {HTMLElement} */ (sel.parentElement).hidden = screens.length < 2 || !!state.screenGone;
   sel.replaceChildren(...screens.map((/** @type {any} */ s) => {
     const o = /** @type {HTMLOptionElement} */ (el('option', s.name));
     o.value = String(s.index);
@@ -145,6 +146,17 @@ function renderDeadline() {
 }
 setInterval(renderDeadline, 1000);
 
+// The shared screen was unplugged: one button per screen still there,
+// since a choice of one in a select cannot be made.
+function renderScreenGone() {
+  $('screen-gone').hidden = !state.screenGone;
+  $('screen-gone-choices').replaceChildren(...(state.screenGone ? state.screens || [] : []).map((/** @type {any} */ s) => {
+    const b = el('button', t('screen.share', { name: s.name }), 'allow');
+    b.addEventListener('click', () => act('screen', String(s.index)));
+    return b;
+  }));
+}
+
 /** @param {boolean} yes */
 function answer(yes) {
   const name = /** @type {HTMLInputElement} */ ($('prompt-name')).value.trim();
@@ -170,8 +182,11 @@ function render() {
   $('ask-lines').replaceChildren(...ask.map((/** @type {string} */ l, /** @type {number} */ i) => el(i === 0 ? 'h1' : 'p', l)));
   fillScreens(/** @type {HTMLSelectElement} */ ($('ask-screen')));
   fillScreens(/** @type {HTMLSelectElement} */ ($('share-screen')));
+  renderScreenGone();
   $('sharing-title').textContent = t('sharing', { technician: state.technician || '' });
-  $('level-line').textContent = state.level ? t('level.' + state.level) : '';
+  // While the shared screen is gone nobody watches or controls anything:
+  // the notice below says so instead.
+  $('level-line').textContent = state.level && !state.screenGone ? t('level.' + state.level) : '';
   $('stop-control').hidden = state.level !== 'control';
   $('stop-intervention').hidden = state.level !== 'data_intervention';
   $('link').hidden = gone || !state.link;
