@@ -119,6 +119,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.MaxAgents, "max-agents", 0, "most agent connections at once; 0: as many as the descriptor limit allows, keeping a reserve for the console")
 	fs.IntVar(&cfg.MaxAgentsPerIP, "max-agents-per-ip", server.DefaultMaxAgentsPerIP, "most agent connections at once from one address")
 	fs.IntVar(&cfg.SessionsPerHour, "sessions-per-hour", codeguard.SessionsPerTechnicianPerHour, "most sessions one technician may start in an hour (load tests raise it)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", os.Getenv("MEEKIJK_METRICS_ADDR"), "serve Prometheus /metrics on this address, e.g. 127.0.0.1:9090; empty: none (env MEEKIJK_METRICS_ADDR)")
+	fs.DurationVar(&cfg.Drain, "drain", 0, "on SIGTERM, go on serving connected peers this long with /readyz failing and new agents sent away, before ending the sessions (behind a load balancer: twice its health-check interval)")
 	fs.DurationVar(&cfg.Grace, "grace", hub.DefaultGrace, "how long a session keeps the customer's consent while the agent is unreachable")
 	fs.StringVar(&cfg.AgentsDir, "agents", os.Getenv("MEEKIJK_AGENTS"), "directory of agent files (agent-windows-amd64.exe, agent-linux-amd64, …) offered to customers on /hulp (env MEEKIJK_AGENTS)")
 	fs.StringVar(&cfg.AssetsDir, "assets", "", "serve the console's files from this directory instead of the binary (development)")

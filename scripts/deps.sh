@@ -23,6 +23,7 @@ packages=(
 	gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64  # make agent-windows: cross-build agent.exe (cgo, OpenH264)
 	wine wine64     # the Windows end-to-end test runs agent.exe under Wine
 	osslsigncode    # make sign-agent: Authenticode signature, checked by the tests
+	haproxy         # the sample load-balancer configuration (deploy/haproxy.cfg) is checked with haproxy -c
 )
 
 missing=()

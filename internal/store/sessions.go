@@ -506,3 +506,22 @@ func toAny(ss []string) []any {
 	}
 	return out
 }
+
+// SessionCounts counts the sessions by status, for the relay's metrics.
+func (s *Store) SessionCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT status, count(*) FROM remote_sessions GROUP BY status")
+	if err != nil {
+		return nil, fmt.Errorf("store: session counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var status string
+		var n int
+		if err := rows.Scan(&status, &n); err != nil {
+			return nil, fmt.Errorf("store: session counts: %w", err)
+		}
+		out[status] = n
+	}
+	return out, rows.Err()
+}

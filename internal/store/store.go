@@ -87,6 +87,16 @@ func OpenWithClock(ctx context.Context, file string, now func() time.Time) (*Sto
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
+// Ping checks that the database answers a query, for the relay's
+// readiness check.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
 // DB exposes the handle for read-only inspection in tests of other packages.
 func (s *Store) DB() *sql.DB { return s.db }
 

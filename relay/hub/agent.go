@@ -39,7 +39,15 @@ type agentConn struct {
 // guess codes through a visitor's browser.
 func (h *Hub) ServeAgent(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Origin") != "" && !httpx.SameOrigin(r) {
+		h.countRefused(RefusedOrigin)
 		http.Error(w, "foreign origin", http.StatusForbidden)
+		return
+	}
+	if h.draining.Load() {
+		h.countRefused(RefusedDraining)
+		// Another relay behind the same address takes it at once.
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "relay draining: connect again", http.StatusServiceUnavailable)
 		return
 	}
 	ip := httpx.ClientIP(r)
@@ -47,6 +55,7 @@ func (h *Hub) ServeAgent(w http.ResponseWriter, r *http.Request) {
 	slot, ok := h.agents.Acquire(addr)
 	if !ok {
 		h.full.Add(addr)
+		h.countRefused(RefusedFull)
 		// Agents retry on their own; half a minute spreads them out.
 		w.Header().Set("Retry-After", "30")
 		http.Error(w, "relay busy: too many agent connections", http.StatusServiceUnavailable)
@@ -154,6 +163,7 @@ func (a *agentConn) join(ctx context.Context, join protocol.Join) error {
 	// Checked before the code, so a throttled guesser learns nothing, not
 	// even from a right code.
 	if refusal, throttled := a.throttled(); throttled {
+		a.h.countRefused(refusal.Code)
 		return a.conn.Send(refusal)
 	}
 	code, err := sessioncode.Normalize(join.Code)
@@ -175,6 +185,7 @@ func (a *agentConn) join(ctx context.Context, join protocol.Join) error {
 	r.seen, r.open = a.h.cfg.Now(), true
 	r.mu.Unlock()
 	a.room = r
+	a.h.joined.Add(1)
 	a.log.Info("agent joined")
 	if err := a.sendJoined(ctx, sess, false, ""); err != nil {
 		return err
@@ -266,6 +277,7 @@ func (a *agentConn) refuse(err error) error {
 		return a.conn.Send(protocol.Error{Code: protocol.ErrInternal, Message: "could not check the code"})
 	}
 	a.h.guard.Fail(a.ip)
+	a.h.countRefused(code)
 	a.wrong++
 	a.log.Info("code refused", "reason", code, "wrong_on_conn", a.wrong)
 	refusal := protocol.Error{Code: code, Message: err.Error()}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -129,6 +130,16 @@ type Hub struct {
 	// it: no estimate or keep timer is armed and no room opened once it
 	// is set.
 	stopping atomic.Bool
+	// draining turns new agent connections away (503) while the
+	// connected ones go on, so a load balancer moves new ones elsewhere
+	// before the relay stops (Drain).
+	draining atomic.Bool
+
+	// Counts since the hub started, for Stats (/metrics). refusedMu is a
+	// leaf lock, taken alone and briefly.
+	joined    atomic.Uint64
+	refusedMu sync.Mutex
+	refused   map[string]uint64 // by reason
 
 	handlers sync.WaitGroup // one per connection being served
 	graces   timerGroup     // grace-period timers armed or running
@@ -199,14 +210,15 @@ func New(st Store, log *slog.Logger, cfg Config) *Hub {
 		cfg.Codes, _ = sessioncode.RandomHasher()
 	}
 	h := &Hub{
-		store:  st,
-		log:    log,
-		cfg:    cfg,
-		guard:  codeguard.New(log, cfg.Now),
-		agents: throttle.NewGate(cfg.MaxAgents, cfg.MaxAgentsPerIP),
-		full:   throttle.NewSummary(log, "agent connections refused (relay full)", time.Minute, cfg.Now),
-		rooms:  map[int64]*room{},
-		conns:  map[*wsconn.Conn]struct{}{},
+		store:   st,
+		log:     log,
+		cfg:     cfg,
+		guard:   codeguard.New(log, cfg.Now),
+		agents:  throttle.NewGate(cfg.MaxAgents, cfg.MaxAgentsPerIP),
+		full:    throttle.NewSummary(log, "agent connections refused (relay full)", time.Minute, cfg.Now),
+		rooms:   map[int64]*room{},
+		conns:   map[*wsconn.Conn]struct{}{},
+		refused: map[string]uint64{},
 	}
 	h.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
@@ -224,6 +236,58 @@ func New(st Store, log *slog.Logger, cfg Config) *Hub {
 	return h
 }
 
+// Refusal reasons Stats counts, beside the code refusals (protocol error
+// codes such as wrong_code).
+const (
+	RefusedFull     = "relay_full"     // no agent slot left (per address or in all)
+	RefusedOrigin   = "foreign_origin" // a browser page of another site
+	RefusedShutdown = "shutting_down"
+	RefusedDraining = "draining"
+)
+
+// Drain turns new agent connections away from now on, leaving the
+// connected ones be; Shutdown then ends those. Draining reports it.
+func (h *Hub) Drain()         { h.draining.Store(true) }
+func (h *Hub) Draining() bool { return h.draining.Load() }
+
+// Stats is what the hub holds now and counts since it started.
+type Stats struct {
+	Connections      int // WebSockets open, agents and consoles, in a session or not yet
+	Rooms            int
+	Agents, Consoles int               // attached to a session's room
+	Joined           uint64            // agents that joined a session with its code
+	Refused          map[string]uint64 // connections and codes refused, by reason
+}
+
+// Stats reads the hub's figures. It takes the hub's lock, then each room's
+// in turn, never together (the lock rule above).
+func (h *Hub) Stats() Stats {
+	h.mu.Lock()
+	st := Stats{Connections: len(h.conns), Rooms: len(h.rooms)}
+	h.mu.Unlock()
+	for _, r := range h.allRooms() {
+		r.mu.Lock()
+		if r.agent != nil {
+			st.Agents++
+		}
+		if r.console != nil {
+			st.Consoles++
+		}
+		r.mu.Unlock()
+	}
+	st.Joined = h.joined.Load()
+	h.refusedMu.Lock()
+	st.Refused = maps.Clone(h.refused)
+	h.refusedMu.Unlock()
+	return st
+}
+
+func (h *Hub) countRefused(reason string) {
+	h.refusedMu.Lock()
+	h.refused[reason]++
+	h.refusedMu.Unlock()
+}
+
 // Run watches the agents' links (silence, heartbeats, abandoned sessions)
 // until ctx ends. The hub serves without it, but then a dead link is only
 // noticed when its connection closes.
@@ -238,6 +302,7 @@ func (h *Hub) accept(w http.ResponseWriter, r *http.Request, log *slog.Logger) *
 	closed := h.closed
 	h.mu.Unlock()
 	if closed {
+		h.countRefused(RefusedShutdown)
 		http.Error(w, "relay shutting down", http.StatusServiceUnavailable)
 		return nil
 	}

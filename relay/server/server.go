@@ -73,7 +73,17 @@ type Config struct {
 	// 0 means codeguard.SessionsPerTechnicianPerHour. Only load tests
 	// raise it: live codes stay capped whatever it is.
 	SessionsPerHour int
-	Version         string
+	// MetricsAddr, when set, serves /metrics (Prometheus) on its own
+	// listener, e.g. 127.0.0.1:9090 (metrics.go says why not beside the
+	// console).
+	MetricsAddr string
+	// Drain is how long the relay goes on serving its connected peers,
+	// /readyz answering 503 and new agents turned away, after it is told
+	// to stop and before it ends the sessions: behind a load balancer,
+	// long enough for its health check to notice (docs/deploy.md). 0 stops
+	// at once, as a single relay should.
+	Drain   time.Duration
+	Version string
 	// Stdout receives the lines meant for the person who started the
 	// relay: the console URL and, once, the first admin's password. They
 	// are kept out of the log on purpose.
@@ -245,13 +255,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	// Public on purpose: agents authenticate with their one-time code, and
 	// a health check must work without a login.
 	mux.HandleFunc("GET /ws/agent", s.hub.ServeAgent)
+	// healthz: the process serves; readyz: it takes new agents and its
+	// store answers (metrics.go).
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok\n") })
-	s.routes = append(routes, console.Route{Pattern: "GET /ws/agent"}, console.Route{Pattern: "GET /healthz"})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	s.routes = append(routes, console.Route{Pattern: "GET /ws/agent"}, console.Route{Pattern: "GET /healthz"}, console.Route{Pattern: "GET /readyz"})
 	handler := httpx.SecurityHeaders(console.CSP, mux)
 	if cfg.PublicURL != nil {
 		// A health check by address (a load balancer, a monitor) needs
 		// no name and changes nothing.
-		handler = httpx.PinOrigin(cfg.PublicURL, []string{"/healthz"}, handler)
+		handler = httpx.PinOrigin(cfg.PublicURL, []string{"/healthz", "/readyz"}, handler)
 	}
 	s.http = &http.Server{
 		Handler: handler,
@@ -367,6 +380,13 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	defer runOwned(background, s.auth.Run)()
 	// The mail worker stops with ctx; what it has not sent stays queued.
 	defer runOwned(ctx, s.mail.Run)()
+	if s.cfg.MetricsAddr != "" {
+		stop, err := s.serveMetrics()
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	serveErr := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCert != "" {
@@ -383,6 +403,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		errs = append(errs, fmt.Errorf("server: serve: %w", err))
 		served = true
 	case <-ctx.Done():
+		s.drain(serveErr)
 	}
 	s.log.Info("relay shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -399,6 +420,53 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// drain goes on serving for cfg.Drain with new agents turned away and
+// /readyz failing, so a load balancer sends new connections elsewhere
+// before the sessions here end; the agents then resume theirs through it
+// on another relay. A serve that fails meanwhile ends the wait.
+func (s *Server) drain(serveErr chan error) {
+	if s.cfg.Drain <= 0 {
+		return
+	}
+	s.hub.Drain()
+	s.log.Info("relay draining", "for", s.cfg.Drain)
+	t := time.NewTimer(s.cfg.Drain)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case err := <-serveErr:
+		serveErr <- err // Run reads it again
+	}
+}
+
+// serveMetrics serves /metrics on cfg.MetricsAddr until the returned stop
+// is called.
+func (s *Server) serveMetrics() (stop func(), err error) {
+	ln, err := net.Listen("tcp", s.cfg.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("server: metrics listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metricsHandler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.log.Info("metrics listening", "addr", ln.Addr())
+	fmt.Fprintf(s.cfg.Stdout, "Metrics: http://%s/metrics\n", ln.Addr())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("metrics serve", "err", err)
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	}, nil
 }
 
 // runOwned runs run(ctx) in a goroutine and returns the function that

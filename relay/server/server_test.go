@@ -166,6 +166,7 @@ func TestEveryRouteIsPublicByIntentOrProtected(t *testing.T) {
 		"GET /hulp/{file}":           "the agent files it offers",
 		"GET /ws/agent":              "agents authenticate with their one-time code",
 		"GET /healthz":               "health checks",
+		"GET /readyz":                "a load balancer's health check",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
