@@ -1,0 +1,175 @@
+package console_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meekijk/meekijk/console"
+	"github.com/meekijk/meekijk/internal/auth"
+	"github.com/meekijk/meekijk/internal/store"
+)
+
+// portalDo is a request of a customer's browser tab: the portal cookie and
+// its CSRF token.
+func (e *env) portalDo(cookie, csrf, method, path, body string) answer {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Origin", e.srv.URL)
+	if cookie != "" {
+		req.Header.Set("Cookie", "meekijk_portal="+cookie)
+	}
+	if csrf != "" {
+		req.Header.Set(auth.CSRFHeader, csrf)
+	}
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return answer{resp.StatusCode, resp.Header, b}
+}
+
+func (e *env) contact(customer, name, role string) store.Contact {
+	e.t.Helper()
+	ct, err := e.st.CreateContact(context.Background(), store.Contact{CustomerID: e.customerID(customer), Name: name,
+		Email: strings.ToLower(strings.ReplaceAll(name, " ", ".")) + "@example.com", Lang: "nl", ReferenceRole: role})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return ct
+}
+
+// portalLink asks the console for a contact's sign-in link, as the
+// technician does on the contact's page.
+func (e *env) portalLink(staff client, contactID int64) answer {
+	e.t.Helper()
+	return e.do(staff, "POST", fmt.Sprintf("/api/v1/contacts/%d/portal-link", contactID), "")
+}
+
+func (e *env) portalSignIn(link string) (cookie, csrf string, a answer) {
+	e.t.Helper()
+	tok := strings.TrimPrefix(link, "/portaal/in/")
+	a = e.portalDo("", "", "POST", "/portaal/api/signin", fmt.Sprintf(`{"token":%q}`, tok))
+	if a.status != http.StatusOK {
+		return "", "", a
+	}
+	var out struct{ CSRFToken string }
+	a.decode(e.t, &out)
+	for _, c := range (&http.Response{Header: a.header}).Cookies() {
+		if c.Name == "meekijk_portal" {
+			cookie = c.Value
+		}
+	}
+	return cookie, out.CSRFToken, a
+}
+
+func TestPortalSignInSeesOnlyOwnCompany(t *testing.T) {
+	e := newEnv(t)
+	staff := e.login()
+	ref := e.contact("Bakkerij Peeters", "Ann Peeters", "general")
+	own := e.createTicket(staff, "Kassa start niet", "Bakkerij Peeters")
+	foreign := e.createTicket(staff, "Printer", "Garage Claes")
+
+	a := e.portalLink(staff, ref.ID)
+	var link struct{ Link string }
+	a.decode(t, &link)
+	cookie, csrf, a := e.portalSignIn(link.Link)
+	if cookie == "" {
+		t.Fatalf("sign-in: %d %s", a.status, a.body)
+	}
+	a = e.portalDo(cookie, "", "GET", "/portaal/api/tickets", "")
+	var list []struct{ Reference string }
+	a.decode(t, &list)
+	if len(list) != 1 || list[0].Reference != own.Reference {
+		t.Fatalf("list = %+v, want only %s", list, own.Reference)
+	}
+	// Another company's ticket answers as a ticket that does not exist.
+	for _, path := range []string{fmt.Sprintf("/portaal/api/tickets/%d", foreign.ID), "/portaal/api/tickets/99999"} {
+		if a := e.portalDo(cookie, "", "GET", path, ""); a.status != http.StatusNotFound || string(a.body) != string(e.portalDo(cookie, "", "GET", "/portaal/api/tickets/99999", "").body) {
+			t.Errorf("GET %s: %d %s, want the same 404", path, a.status, a.body)
+		}
+	}
+	if a := e.portalDo(cookie, csrf, "POST", fmt.Sprintf("/portaal/api/tickets/%d/notes", foreign.ID), `{"body":"x"}`); a.status != http.StatusNotFound {
+		t.Errorf("note on another company's ticket: %d", a.status)
+	}
+	// A note without the CSRF token is refused; with it, it is on the ticket under the person's name.
+	if a := e.portalDo(cookie, "", "POST", fmt.Sprintf("/portaal/api/tickets/%d/notes", own.ID), `{"body":"Foto volgt"}`); a.status != http.StatusForbidden {
+		t.Errorf("note without CSRF: %d", a.status)
+	}
+	if a := e.portalDo(cookie, csrf, "POST", fmt.Sprintf("/portaal/api/tickets/%d/notes", own.ID), `{"body":"Foto volgt"}`); a.status != http.StatusNoContent {
+		t.Fatalf("note: %d %s", a.status, a.body)
+	}
+	a = e.portalDo(cookie, "", "GET", fmt.Sprintf("/portaal/api/tickets/%d", own.ID), "")
+	var detail struct {
+		Notes []struct{ Author, Body string }
+	}
+	a.decode(t, &detail)
+	if len(detail.Notes) != 1 || detail.Notes[0].Author != "Ann Peeters" || detail.Notes[0].Body != "Foto volgt" {
+		t.Errorf("notes = %+v", detail.Notes)
+	}
+	// Principals apart: the portal cookie is no console login, and the
+	// console's cookie no portal session.
+	if a := e.do(client{cookie: cookie}, "GET", "/api/v1/tickets", ""); a.status != http.StatusUnauthorized {
+		t.Errorf("portal cookie on the console API: %d", a.status)
+	}
+	if a := e.portalDo(staff.cookie, "", "GET", "/portaal/api/tickets", ""); a.status != http.StatusUnauthorized {
+		t.Errorf("console cookie as portal cookie: %d", a.status)
+	}
+}
+
+func TestPortalLinkSingleUseAndExpiring(t *testing.T) {
+	e := newEnv(t)
+	staff := e.login()
+	ref := e.contact("Bakkerij Peeters", "Ann Peeters", "general")
+	var l1, l2 struct{ Link string }
+	e.portalLink(staff, ref.ID).decode(t, &l1)
+	e.portalLink(staff, ref.ID).decode(t, &l2)
+	if c, _, a := e.portalSignIn(l1.Link); c == "" {
+		t.Fatalf("first use: %d %s", a.status, a.body)
+	}
+	if _, _, a := e.portalSignIn(l1.Link); a.status != http.StatusGone || a.problem(t).Error != "link_used" {
+		t.Errorf("reused link: %d %s", a.status, a.body)
+	}
+	e.clk.advance(console.PortalLinkTTL + time.Second)
+	if _, _, a := e.portalSignIn(l2.Link); a.status != http.StatusGone || a.problem(t).Error != "link_expired" {
+		t.Errorf("expired link: %d %s", a.status, a.body)
+	}
+	if _, _, a := e.portalSignIn("/portaal/in/nonsense"); a.status != http.StatusNotFound {
+		t.Errorf("unknown link: %d %s", a.status, a.body)
+	}
+	// No token in clear in the database.
+	var n int
+	if err := e.st.DB().QueryRow("SELECT count(*) FROM portal_links WHERE token_hash = ?", strings.TrimPrefix(l1.Link, "/portaal/in/")).Scan(&n); err != nil || n != 0 {
+		t.Errorf("token stored in clear: %d %v", n, err)
+	}
+}
+
+func TestPortalNonReferenceNeedsInvitation(t *testing.T) {
+	e := newEnv(t)
+	staff := e.login()
+	ct := e.contact("Bakkerij Peeters", "Jan Boekhouder", "")
+	if a := e.portalLink(staff, ct.ID); a.status != http.StatusConflict {
+		t.Fatalf("link for a non-reference contact: %d %s", a.status, a.body)
+	}
+	if err := e.st.InviteToPortal(context.Background(), ct.ID, e.user.ID); err != nil {
+		t.Fatal(err)
+	}
+	var l struct{ Link string }
+	a := e.portalLink(staff, ct.ID)
+	if a.status != http.StatusCreated {
+		t.Fatalf("link after invitation: %d %s", a.status, a.body)
+	}
+	a.decode(t, &l)
+	if c, _, a := e.portalSignIn(l.Link); c == "" {
+		t.Fatalf("invited sign-in: %d %s", a.status, a.body)
+	}
+}
