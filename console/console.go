@@ -216,6 +216,7 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	protect("POST /api/v1/contacts/{id}/portal-invite", c.invitePortal, admin)
 	public("POST /portaal/api/signin", c.handle(c.portalSignIn))
 	public("GET /portaal/api/tickets", c.signedIn(c.portalTickets))
+	public("POST /portaal/api/tickets", c.signedIn(c.portalFileRequest))
 	public("GET /portaal/api/tickets/{id}", c.signedIn(c.portalTicket))
 	public("POST /portaal/api/tickets/{id}/notes", c.signedIn(c.portalAddNote))
 	return mux, routes, nil

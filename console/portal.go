@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/meekijk/meekijk/internal/auth"
+	"github.com/meekijk/meekijk/internal/helpdesk"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/store"
 )
@@ -252,5 +253,67 @@ func (c *console) portalAddNote(w http.ResponseWriter, r *http.Request, who stor
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// portalFileRequest registers the person's request at once, with its
+// reference: kind, the priority they would like, the product or module
+// and the description (the ticket's first note, visible to them). It says
+// whether the work is covered and why, by the console's own entitlement,
+// and when it will be taken up; the confirmation mail is the console's.
+func (c *console) portalFileRequest(w http.ResponseWriter, r *http.Request, who store.Contact) error {
+	var in struct {
+		Kind        string `json:"kind"`
+		Priority    string `json:"priority"` // the priority they would like; staff decide
+		Product     string `json:"product"`
+		Title       string `json:"title"`
+		Description string `json:"description"`
+	}
+	if err := httpx.DecodeJSON(w, r, &in, 32<<10); err != nil {
+		return err
+	}
+	title, err := text("title", in.Title, 200, false)
+	product, perr := text("product", in.Product, 200, true)
+	desc, derr := text("description", in.Description, 10000, false)
+	if err = firstErr(oneOf("kind", in.Kind, helpdesk.Kinds), oneOf("priority", in.Priority, helpdesk.Priorities), err, perr, derr); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	cat, err := c.categoryByCode(ctx, helpdesk.DefaultCategory(in.Kind))
+	if err != nil {
+		return err
+	}
+	if product != "" {
+		desc = product + "\n\n" + desc
+	}
+	t, err := c.Store.FileRequest(ctx, store.NewTicket{Title: title, CustomerID: who.CustomerID, ContactID: who.ID, Kind: in.Kind,
+		CategoryID: cat, RequestedPriority: in.Priority, Priority: "normal", Impact: "medium"},
+		store.Note{ContactID: who.ID, VisibleToCustomer: true, Body: desc}, nil)
+	if err != nil {
+		return err
+	}
+	c.log.Info("request filed in the portal", "ticket", t.Reference, "contact", who.ID)
+	if err := c.mailTicketCreated(ctx, t); err != nil {
+		c.log.Error("ticket confirmation mail not queued", "ticket", t.Reference, "err", err)
+	}
+	cal, err := c.calendarOf(ctx)
+	if err != nil {
+		return err
+	}
+	now := c.Now()
+	v, err := c.entitlement(ctx, t, now, false, cal.TimeZone)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		portalTicketJSON
+		Covered   bool              `json:"covered"`
+		Reasons   []helpdesk.Reason `json:"reasons"`
+		TakenUpAt time.Time         `json:"takenUpAt"`
+	}{portalTicketOf(t), v.Covered, v.Reasons, now}
+	if !cal.IsOpen(now) {
+		out.TakenUpAt, _ = cal.NextOpening(now)
+	}
+	httpx.JSON(w, http.StatusCreated, out)
 	return nil
 }

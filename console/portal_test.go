@@ -173,3 +173,48 @@ func TestPortalNonReferenceNeedsInvitation(t *testing.T) {
 		t.Fatalf("invited sign-in: %d %s", a.status, a.body)
 	}
 }
+
+func TestPortalFileRequest(t *testing.T) {
+	e := newEnv(t)
+	staff := e.login()
+	ref := e.contact("Bakkerij Peeters", "Ann Peeters", "general")
+	var l struct{ Link string }
+	e.portalLink(staff, ref.ID).decode(t, &l)
+	cookie, csrf, a := e.portalSignIn(l.Link)
+	if cookie == "" {
+		t.Fatalf("sign-in: %d %s", a.status, a.body)
+	}
+	// Without a description: a clear error naming the field, and no ticket.
+	a = e.portalDo(cookie, csrf, "POST", "/portaal/api/tickets", `{"kind":"problem","priority":"high","title":"Kassa","description":"  "}`)
+	if a.status != http.StatusBadRequest || a.problem(t).Field != "description" {
+		t.Fatalf("no description: %d %s", a.status, a.body)
+	}
+	if ts, _ := e.st.Tickets(context.Background(), store.TicketFilter{}); len(ts) != 0 {
+		t.Fatalf("a refused request left %d tickets", len(ts))
+	}
+	a = e.portalDo(cookie, csrf, "POST", "/portaal/api/tickets",
+		`{"kind":"problem","priority":"high","product":"Kassa 4.2","title":"Kassa start niet","description":"Foutmelding 17 bij opstarten."}`)
+	if a.status != http.StatusCreated {
+		t.Fatalf("request: %d %s", a.status, a.body)
+	}
+	var got struct {
+		Reference string
+		Covered   bool
+		Reasons   []string
+		TakenUpAt time.Time
+	}
+	a.decode(t, &got)
+	// No contract: billable, and the page can say why before any work.
+	if got.Reference == "" || got.Covered || len(got.Reasons) == 0 || got.Reasons[0] != "no_contract" || got.TakenUpAt.IsZero() {
+		t.Errorf("answer = %+v", got)
+	}
+	// The desk sees it with its reference, for this customer and contact.
+	tk, err := e.st.TicketByReference(context.Background(), got.Reference)
+	if err != nil || tk.ContactID != ref.ID || tk.RequestedPriority != "high" || tk.Kind != "problem" {
+		t.Fatalf("ticket = %+v, %v", tk, err)
+	}
+	notes, _ := e.st.Notes(context.Background(), tk.ID, true)
+	if len(notes) != 1 || notes[0].AuthorName != "Ann Peeters" || !strings.Contains(notes[0].Body, "Kassa 4.2") {
+		t.Errorf("description note = %+v", notes)
+	}
+}
