@@ -219,6 +219,7 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	public("POST /portaal/api/tickets", c.signedIn(c.portalFileRequest))
 	public("GET /portaal/api/tickets/{id}", c.signedIn(c.portalTicket))
 	public("POST /portaal/api/tickets/{id}/notes", c.signedIn(c.portalAddNote))
+	public("POST /portaal/api/tickets/{id}/estimates/{estimate}/approve", c.signedIn(c.portalApproveEstimate))
 	return mux, routes, nil
 }
 

@@ -6,12 +6,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/helpdesk"
 	"github.com/meekijk/meekijk/internal/httpx"
+	"github.com/meekijk/meekijk/internal/i18n"
 	"github.com/meekijk/meekijk/internal/store"
 )
 
@@ -206,6 +208,14 @@ func (c *console) portalTicketFor(r *http.Request, who store.Contact) (store.Tic
 	return t, nil
 }
 
+type portalEstimateJSON struct {
+	ID       int64           `json:"id"`
+	Minutes  int64           `json:"minutes"`
+	Text     string          `json:"text"`    // the statement approved, in the person's language
+	Version  string          `json:"version"` // to send back with the approval
+	Approval *store.Approved `json:"approval"`
+}
+
 type portalNoteJSON struct {
 	Author    string    `json:"author"`
 	Body      string    `json:"body"`
@@ -225,7 +235,21 @@ func (c *console) portalTicket(w http.ResponseWriter, r *http.Request, who store
 	out := struct {
 		portalTicketJSON
 		Notes []portalNoteJSON `json:"notes"`
-	}{portalTicketOf(t), []portalNoteJSON{}}
+		// Estimates waiting for, or given, the customer's approval.
+		Estimates []portalEstimateJSON `json:"estimates"`
+	}{portalTicketOf(t), []portalNoteJSON{}, []portalEstimateJSON{}}
+	es, err := c.Store.Estimates(r.Context(), t.ID)
+	if err != nil {
+		return err
+	}
+	lang := i18n.Lang(who.Lang)
+	for _, e := range es {
+		pe := portalEstimateJSON{ID: e.ID, Minutes: e.Minutes, Text: c.estimateText(lang, t, e), Version: estimateVersion, Approval: e.Approval}
+		if e.Approval != nil { // what was approved, not today's wording
+			pe.Text = e.Approval.Text
+		}
+		out.Estimates = append(out.Estimates, pe)
+	}
 	for _, n := range notes {
 		out.Notes = append(out.Notes, portalNoteJSON{Author: n.AuthorName, Body: n.Body, CreatedAt: n.CreatedAt})
 	}
@@ -315,5 +339,48 @@ func (c *console) portalFileRequest(w http.ResponseWriter, r *http.Request, who 
 		out.TakenUpAt, _ = cal.NextOpening(now)
 	}
 	httpx.JSON(w, http.StatusCreated, out)
+	return nil
+}
+
+// portalApproveEstimate: the person approves an estimate of a ticket of
+// their company, in the language and text version the portal showed.
+func (c *console) portalApproveEstimate(w http.ResponseWriter, r *http.Request, who store.Contact) error {
+	t, err := c.portalTicketFor(r, who)
+	if err != nil {
+		return err
+	}
+	eid, err := pathID(r, "estimate")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Lang    string `json:"lang"`
+		Version string `json:"version"`
+		Accept  bool   `json:"accept"`
+	}
+	if err := httpx.DecodeJSON(w, r, &in, 1<<10); err != nil {
+		return err
+	}
+	es, err := c.Store.Estimates(r.Context(), t.ID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(es, func(e store.Estimate) bool { return e.ID == eid })
+	switch {
+	case i < 0:
+		return httpx.Errorf(http.StatusNotFound, "not_found", "not found")
+	case !in.Accept:
+		return httpx.FieldError("accept", "tick the box to approve")
+	case !helpdesk.OneOf(in.Lang, helpdesk.Languages):
+		return httpx.FieldError("lang", "unknown language")
+	case in.Version != estimateVersion:
+		return httpx.Errorf(http.StatusConflict, "text_changed", "the text changed: reload the page")
+	case es[i].Approval != nil:
+		return httpx.Errorf(http.StatusConflict, "conflict", "this estimate was approved already")
+	}
+	if err := c.approveEstimate(r, es[i], t, who.ID, in.Lang); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

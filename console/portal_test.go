@@ -218,3 +218,61 @@ func TestPortalFileRequest(t *testing.T) {
 		t.Errorf("description note = %+v", notes)
 	}
 }
+
+func TestPortalApproveEstimate(t *testing.T) {
+	e := newEnv(t)
+	staff := e.login()
+	ref := e.contact("Bakkerij Peeters", "Ann Peeters", "general")
+	stranger := e.contact("Garage Claes", "Bart Claes", "general")
+	tk := e.createTicket(staff, "Indexen herbouwen", "Bakkerij Peeters")
+	est, err := e.st.CreateEstimate(context.Background(), store.Estimate{TicketID: tk.ID, Minutes: 90, Description: "Indexen",
+		BilledMinutes: 90, CentsPerHour: 8000, AmountCents: 12000, VATCents: 2520, CreatedBy: e.user.ID}, "tok", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signIn := func(id int64) (string, string) {
+		var l struct{ Link string }
+		e.portalLink(staff, id).decode(t, &l)
+		c, csrf, a := e.portalSignIn(l.Link)
+		if c == "" {
+			t.Fatalf("sign-in: %d %s", a.status, a.body)
+		}
+		return c, csrf
+	}
+	path := fmt.Sprintf("/portaal/api/tickets/%d/estimates/%d/approve", tk.ID, est.ID)
+	body := `{"lang":"fr","version":"estimate-mail-1","accept":true}`
+	sc, scsrf := signIn(stranger.ID)
+	if a := e.portalDo(sc, scsrf, "POST", path, body); a.status != http.StatusNotFound {
+		t.Fatalf("another company's person: %d %s", a.status, a.body)
+	}
+	c, csrf := signIn(ref.ID)
+	var detail struct {
+		Estimates []struct {
+			ID      int64
+			Text    string
+			Version string
+		}
+	}
+	e.portalDo(c, "", "GET", fmt.Sprintf("/portaal/api/tickets/%d", tk.ID), "").decode(t, &detail)
+	if len(detail.Estimates) != 1 || detail.Estimates[0].Text == "" {
+		t.Fatalf("estimates on the ticket = %+v", detail.Estimates)
+	}
+	if a := e.portalDo(c, csrf, "POST", path, `{"lang":"fr","version":"estimate-mail-1","accept":false}`); a.status != http.StatusBadRequest {
+		t.Errorf("unticked: %d %s", a.status, a.body)
+	}
+	if a := e.portalDo(c, csrf, "POST", path, body); a.status != http.StatusNoContent {
+		t.Fatalf("approve: %d %s", a.status, a.body)
+	}
+	// Recorded as the mailed link records it: who, text, version, SHA-256.
+	es, err := e.st.Estimates(context.Background(), tk.ID)
+	if err != nil || len(es) != 1 || es[0].Approval == nil {
+		t.Fatalf("estimates = %+v, %v", es, err)
+	}
+	ap := es[0].Approval
+	if ap.By != fmt.Sprintf("contact:%d", ref.ID) || ap.Lang != "fr" || ap.Version != "estimate-mail-1" || ap.TextSHA256 != store.TextSHA256(ap.Text) {
+		t.Errorf("approval = %+v", ap)
+	}
+	if a := e.portalDo(c, csrf, "POST", path, body); a.status != http.StatusConflict {
+		t.Errorf("second approval: %d %s", a.status, a.body)
+	}
+}
