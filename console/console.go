@@ -220,6 +220,8 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	public("GET /portaal/api/tickets/{id}", c.signedIn(c.portalTicket))
 	public("POST /portaal/api/tickets/{id}/notes", c.signedIn(c.portalAddNote))
 	public("POST /portaal/api/tickets/{id}/estimates/{estimate}/approve", c.signedIn(c.portalApproveEstimate))
+	public("GET /portaal/api/hours", c.signedIn(c.portalHours))
+	public("GET /portaal/api/invoices/{number}", c.signedIn(c.portalInvoiceXML))
 	return mux, routes, nil
 }
 

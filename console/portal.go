@@ -384,3 +384,36 @@ func (c *console) portalApproveEstimate(w http.ResponseWriter, r *http.Request, 
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// portalHours answers the company's prepaid hours today and its invoices
+// and credit notes; each document downloads as its Peppol XML.
+func (c *console) portalHours(w http.ResponseWriter, r *http.Request, who store.Contact) error {
+	ctx := r.Context()
+	cu, err := c.Store.Customer(ctx, who.CustomerID)
+	if err != nil {
+		return err
+	}
+	balance, err := c.prepaidNow(ctx, cu)
+	if err != nil {
+		return err
+	}
+	invs, err := c.Store.Invoices(ctx, cu.ID)
+	if err != nil {
+		return err
+	}
+	if invs == nil {
+		invs = []store.Invoice{}
+	}
+	httpx.JSON(w, http.StatusOK, map[string]any{"prepaid": balance, "invoices": invs})
+	return nil
+}
+
+// portalInvoiceXML serves one of the company's invoices as stored;
+// another company's number is "not found", as an unknown one.
+func (c *console) portalInvoiceXML(w http.ResponseWriter, r *http.Request, who store.Contact) error {
+	inv, err := c.Store.InvoiceByNumber(r.Context(), r.PathValue("number"))
+	if err != nil || inv.CustomerID != who.CustomerID {
+		return httpx.Errorf(http.StatusNotFound, "not_found", "not found")
+	}
+	return serveInvoiceXML(w, inv)
+}

@@ -276,3 +276,31 @@ func TestPortalApproveEstimate(t *testing.T) {
 		t.Errorf("second approval: %d %s", a.status, a.body)
 	}
 }
+
+func TestPortalHoursAndInvoices(t *testing.T) {
+	e := newEnv(t)
+	staff := e.login()
+	ref := e.contact("Bakkerij Peeters", "Ann Peeters", "general")
+	if _, err := e.st.AddPrepaidBlock(context.Background(), store.PrepaidBlock{CustomerID: ref.CustomerID, PurchasedOn: "2026-01-05",
+		Minutes: 600, PriceCents: 70000}); err != nil {
+		t.Fatal(err)
+	}
+	var l struct{ Link string }
+	e.portalLink(staff, ref.ID).decode(t, &l)
+	c, _, a := e.portalSignIn(l.Link)
+	if c == "" {
+		t.Fatalf("sign-in: %d %s", a.status, a.body)
+	}
+	var got struct {
+		Prepaid  struct{ RemainingMinutes int64 }
+		Invoices []any
+	}
+	a = e.portalDo(c, "", "GET", "/portaal/api/hours", "")
+	a.decode(t, &got)
+	if a.status != http.StatusOK || got.Invoices == nil || got.Prepaid.RemainingMinutes != 600 {
+		t.Fatalf("hours: %d %s", a.status, a.body)
+	}
+	if a := e.portalDo(c, "", "GET", "/portaal/api/invoices/1", ""); a.status != http.StatusNotFound {
+		t.Errorf("unknown invoice: %d", a.status)
+	}
+}

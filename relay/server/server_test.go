@@ -173,6 +173,8 @@ func TestEveryRouteIsPublicByIntentOrProtected(t *testing.T) {
 		"GET /portaal/api/tickets/{id}":                               "customer portal session",
 		"POST /portaal/api/tickets/{id}/notes":                        "customer portal session",
 		"POST /portaal/api/tickets/{id}/estimates/{estimate}/approve": "customer portal session",
+		"GET /portaal/api/hours":                                      "customer portal session",
+		"GET /portaal/api/invoices/{number}":                          "customer portal session",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
