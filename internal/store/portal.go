@@ -27,8 +27,7 @@ var (
 type PortalAccess struct {
 	Contact Contact
 	// Invited: an admin invited this contact, who is no reference person.
-	Invited      bool
-	PasswordHash string
+	Invited bool
 }
 
 // Allowed: the contact may sign in, as a reference person or invited.
@@ -41,36 +40,12 @@ func (s *Store) PortalAccessOf(ctx context.Context, contactID int64) (PortalAcce
 		return PortalAccess{}, err
 	}
 	a := PortalAccess{Contact: ct}
-	err = s.db.QueryRowContext(ctx, "SELECT invited_at IS NOT NULL, password_hash FROM portal_accounts WHERE contact_id = ?",
-		contactID).Scan(&a.Invited, &a.PasswordHash)
+	err = s.db.QueryRowContext(ctx, "SELECT invited_at IS NOT NULL FROM portal_accounts WHERE contact_id = ?",
+		contactID).Scan(&a.Invited)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return a, fmt.Errorf("store: portal access of contact %d: %w", contactID, err)
 	}
 	return a, nil
-}
-
-// PortalContactsByEmail lists the contacts with this address who may sign
-// in (one person can be the contact of several customers).
-func (s *Store) PortalContactsByEmail(ctx context.Context, email string) ([]PortalAccess, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT id FROM contacts WHERE email = ? COLLATE NOCASE AND email != '' ORDER BY id", email)
-	if err != nil {
-		return nil, fmt.Errorf("store: contacts by e-mail: %w", err)
-	}
-	ids, err := collect(rows, scanID)
-	if err != nil {
-		return nil, err
-	}
-	var out []PortalAccess
-	for _, id := range ids {
-		a, err := s.PortalAccessOf(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if a.Allowed() {
-			out = append(out, a)
-		}
-	}
-	return out, nil
 }
 
 // InviteToPortal lets a contact who is no reference person sign in.
@@ -90,18 +65,6 @@ func (s *Store) InviteToPortal(ctx context.Context, contactID, by int64) error {
 	})
 	if err != nil {
 		return fmt.Errorf("store: invite contact %d: %w", contactID, err)
-	}
-	return nil
-}
-
-// SetPortalPassword sets (or with "" removes) the contact's password.
-func (s *Store) SetPortalPassword(ctx context.Context, contactID int64, hash string) error {
-	now := s.nowMS()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO portal_accounts (contact_id, password_hash, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (contact_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at`,
-		contactID, hash, now)
-	if err != nil {
-		return fmt.Errorf("store: portal password of contact %d: %w", contactID, err)
 	}
 	return nil
 }
@@ -256,20 +219,4 @@ func (s *Store) addAttachmentsTx(ctx context.Context, tx *sql.Tx, ticketID, cont
 		}
 	}
 	return nil
-}
-
-// Attachments lists a ticket's files, oldest first.
-func (s *Store) Attachments(ctx context.Context, ticketID int64) ([]Attachment, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, ticket_id, COALESCE(contact_id, 0), name, size, sha256, stored_name, created_at
-		FROM ticket_attachments WHERE ticket_id = ? ORDER BY id`, ticketID)
-	if err != nil {
-		return nil, fmt.Errorf("store: attachments of ticket %d: %w", ticketID, err)
-	}
-	return collect(rows, func(r interface{ Scan(...any) error }) (Attachment, error) {
-		var a Attachment
-		var at int64
-		err := r.Scan(&a.ID, &a.TicketID, &a.ContactID, &a.Name, &a.Size, &a.SHA256, &a.StoredName, &at)
-		a.CreatedAt = fromMS(at)
-		return a, err
-	})
 }
