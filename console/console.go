@@ -213,6 +213,19 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	protect("GET /api/v1/settings/security", c.getSecurity, admin)
 	protect("PUT /api/v1/settings/security", c.putSecurity, admin)
 	c.businessRoutes(public, protect, staff, admin) // business.go: prepaid hours, invoices, e-mail
+
+	// The customer portal (portal.go): its own principal, checked by
+	// c.signedIn rather than by a role.
+	protect("POST /api/v1/contacts/{id}/portal-link", c.staffPortalLink, staff)
+	protect("POST /api/v1/contacts/{id}/portal-invite", c.invitePortal, admin)
+	public("POST /portaal/api/signin", c.handle(c.portalSignIn))
+	public("GET /portaal/api/tickets", c.signedIn(c.portalTickets))
+	public("POST /portaal/api/tickets", c.signedIn(c.portalFileRequest))
+	public("GET /portaal/api/tickets/{id}", c.signedIn(c.portalTicket))
+	public("POST /portaal/api/tickets/{id}/notes", c.signedIn(c.portalAddNote))
+	public("POST /portaal/api/tickets/{id}/estimates/{estimate}/approve", c.signedIn(c.portalApproveEstimate))
+	public("GET /portaal/api/hours", c.signedIn(c.portalHours))
+	public("GET /portaal/api/invoices/{number}", c.signedIn(c.portalInvoiceXML))
 	return mux, routes, nil
 }
 

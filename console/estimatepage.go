@@ -138,8 +138,15 @@ func (c *console) approveByLink(r *http.Request, e store.Estimate, t store.Ticke
 	case e.Approval != nil:
 		return nil // approved before: the page shows it
 	}
-	by := "contact:" + strconv.FormatInt(t.ContactID, 10)
+	return c.approveEstimate(r, e, t, t.ContactID, lang)
+}
+
+// approveEstimate records a customer person's approval of the estimate's
+// text in lang: the one path of the mailed link and of the portal, so the
+// technician and the session's control see the same record either way.
+func (c *console) approveEstimate(r *http.Request, e store.Estimate, t store.Ticket, contactID int64, lang string) error {
+	by := "contact:" + strconv.FormatInt(contactID, 10)
 	ctx := store.WithActor(r.Context(), store.Actor{Name: by, IP: httpx.ClientIP(r)})
-	_, err = c.Store.ApproveEstimate(ctx, e.ID, by, c.estimateText(i18n.Lang(lang), t, e), lang, estimateVersion)
+	_, err := c.Store.ApproveEstimate(ctx, e.ID, by, c.estimateText(i18n.Lang(lang), t, e), lang, estimateVersion)
 	return err
 }

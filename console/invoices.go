@@ -357,9 +357,15 @@ func (c *console) invoiceXML(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return serveInvoiceXML(w, inv)
+}
+
+// serveInvoiceXML answers a stored document as a download, for the
+// console and the portal alike.
+func serveInvoiceXML(w http.ResponseWriter, inv store.Invoice) error {
 	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.xml"`, inv.Kind, inv.Number))
 	w.Header().Set("X-Content-SHA256", inv.SHA256)
-	_, err = w.Write(inv.XML)
+	_, err := w.Write(inv.XML)
 	return err
 }

@@ -86,49 +86,55 @@ func checkTicketRefs(ctx context.Context, tx *sql.Tx, customerID, contactID, ass
 // year. The counter row is read and bumped inside the write transaction, so
 // concurrent creations never share a number.
 func (s *Store) CreateTicket(ctx context.Context, nt NewTicket, createdBy int64) (Ticket, error) {
-	now := s.now()
-	year := now.UTC().Year()
 	var id int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var customerName string
-		err := tx.QueryRowContext(ctx, "SELECT name FROM customers WHERE id = ?", nt.CustomerID).Scan(&customerName)
-		if errors.Is(err, sql.ErrNoRows) {
-			return &FieldError{"customerId", fmt.Errorf("%w: no such customer", ErrNotFound)}
-		}
-		if err != nil {
-			return err
-		}
-		if err := checkTicketRefs(ctx, tx, nt.CustomerID, nt.ContactID, nt.AssignedTo); err != nil {
-			return err
-		}
-		var n int64
-		err = tx.QueryRowContext(ctx, `
-			INSERT INTO ticket_counters (year, last) VALUES (?, 1)
-			ON CONFLICT (year) DO UPDATE SET last = last + 1
-			RETURNING last`, year).Scan(&n)
-		if err != nil {
-			return fmt.Errorf("next number: %w", err)
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO tickets (reference, title, customer_name, created_by, created_at,
-				customer_id, contact_id, kind, category_id, requested_priority, priority, impact, status, assigned_to,
-				status_secret, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?)`,
-			fmt.Sprintf("%d-%06d", year, n), nt.Title, customerName, createdBy, now.UnixMilli(),
-			nt.CustomerID, nullID(nt.ContactID), nt.Kind, nt.CategoryID, nt.RequestedPriority, nt.Priority, nt.Impact,
-			nullID(nt.AssignedTo), newSecret(), now.UnixMilli())
-		if err != nil {
-			if strings.Contains(err.Error(), "FOREIGN KEY") {
-				return &FieldError{"categoryId", fmt.Errorf("%w: no such category", ErrNotFound)}
-			}
-			return err
-		}
-		id, _ = res.LastInsertId()
-		return nil
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		id, err = s.createTicketTx(ctx, tx, nt, createdBy)
+		return err
 	})
 	if err != nil {
 		return Ticket{}, fmt.Errorf("store: create ticket: %w", err)
 	}
 	return s.Ticket(ctx, id)
+}
+
+// createTicketTx creates the ticket inside tx, so a caller can write what
+// belongs to it (the request's note and files) in the same transaction.
+func (s *Store) createTicketTx(ctx context.Context, tx *sql.Tx, nt NewTicket, createdBy int64) (int64, error) {
+	now := s.now()
+	year := now.UTC().Year()
+	var customerName string
+	err := tx.QueryRowContext(ctx, "SELECT name FROM customers WHERE id = ?", nt.CustomerID).Scan(&customerName)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, &FieldError{"customerId", fmt.Errorf("%w: no such customer", ErrNotFound)}
+	}
+	if err != nil {
+		return 0, err
+	}
+	if err := checkTicketRefs(ctx, tx, nt.CustomerID, nt.ContactID, nt.AssignedTo); err != nil {
+		return 0, err
+	}
+	var n int64
+	err = tx.QueryRowContext(ctx, `
+		INSERT INTO ticket_counters (year, last) VALUES (?, 1)
+		ON CONFLICT (year) DO UPDATE SET last = last + 1
+		RETURNING last`, year).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("next number: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO tickets (reference, title, customer_name, created_by, created_at,
+			customer_id, contact_id, kind, category_id, requested_priority, priority, impact, status, assigned_to,
+			status_secret, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?)`,
+		fmt.Sprintf("%d-%06d", year, n), nt.Title, customerName, createdBy, now.UnixMilli(),
+		nt.CustomerID, nullID(nt.ContactID), nt.Kind, nt.CategoryID, nt.RequestedPriority, nt.Priority, nt.Impact,
+		nullID(nt.AssignedTo), newSecret(), now.UnixMilli())
+	if err != nil {
+		if strings.Contains(err.Error(), "FOREIGN KEY") {
+			return 0, &FieldError{"categoryId", fmt.Errorf("%w: no such category", ErrNotFound)}
+		}
+		return 0, err
+	}
+	return res.LastInsertId()
 }
 
 const ticketSelect = `
@@ -319,9 +325,12 @@ func (s *Store) TicketHistory(ctx context.Context, ticketID int64) ([]HistoryEnt
 
 // Note is one entry of a ticket's notes thread.
 type Note struct {
-	ID                int64
-	TicketID          int64
-	AuthorID          int64
+	ID       int64
+	TicketID int64
+	AuthorID int64
+	// ContactID is the customer person who wrote it in the portal; 0 for
+	// staff. AuthorName is then theirs.
+	ContactID         int64
 	AuthorName        string
 	VisibleToCustomer bool
 	Body              string
@@ -330,19 +339,8 @@ type Note struct {
 
 // AddNote adds a note to a ticket.
 func (s *Store) AddNote(ctx context.Context, n Note) (Note, error) {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		now := s.nowMS()
-		res, err := tx.ExecContext(ctx, `INSERT INTO ticket_notes (ticket_id, author_id, visible_to_customer, body, created_at)
-			VALUES (?, ?, ?, ?, ?)`, n.TicketID, n.AuthorID, n.VisibleToCustomer, n.Body, now)
-		if err != nil {
-			if strings.Contains(err.Error(), "FOREIGN KEY") {
-				return fmt.Errorf("ticket %d: %w", n.TicketID, ErrNotFound)
-			}
-			return err
-		}
-		n.ID, _ = res.LastInsertId()
-		n.CreatedAt = fromMS(now)
-		_, err = tx.ExecContext(ctx, "UPDATE tickets SET updated_at = ? WHERE id = ?", now, n.TicketID)
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		n, err = s.addNoteTx(ctx, tx, n)
 		return err
 	})
 	if err != nil {
@@ -351,11 +349,28 @@ func (s *Store) AddNote(ctx context.Context, n Note) (Note, error) {
 	return n, nil
 }
 
+func (s *Store) addNoteTx(ctx context.Context, tx *sql.Tx, n Note) (Note, error) {
+	now := s.nowMS()
+	res, err := tx.ExecContext(ctx, `INSERT INTO ticket_notes (ticket_id, author_id, contact_id, visible_to_customer, body, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, n.TicketID, n.AuthorID, nullID(n.ContactID), n.VisibleToCustomer, n.Body, now)
+	if err != nil {
+		if strings.Contains(err.Error(), "FOREIGN KEY") {
+			return n, fmt.Errorf("ticket %d: %w", n.TicketID, ErrNotFound)
+		}
+		return n, err
+	}
+	n.ID, _ = res.LastInsertId()
+	n.CreatedAt = fromMS(now)
+	_, err = tx.ExecContext(ctx, "UPDATE tickets SET updated_at = ? WHERE id = ?", now, n.TicketID)
+	return n, err
+}
+
 // Notes returns a ticket's notes, oldest first; only those the customer may
 // see when customerView is set.
 func (s *Store) Notes(ctx context.Context, ticketID int64, customerView bool) ([]Note, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT n.id, n.ticket_id, n.author_id, u.name, n.visible_to_customer, n.body, n.created_at
-		FROM ticket_notes n JOIN users u ON u.id = n.author_id
+	rows, err := s.db.QueryContext(ctx, `SELECT n.id, n.ticket_id, n.author_id, COALESCE(n.contact_id, 0),
+		       COALESCE(ct.name, u.name), n.visible_to_customer, n.body, n.created_at
+		FROM ticket_notes n JOIN users u ON u.id = n.author_id LEFT JOIN contacts ct ON ct.id = n.contact_id
 		WHERE n.ticket_id = ? AND (? = 0 OR n.visible_to_customer = 1) ORDER BY n.id`, ticketID, customerView)
 	if err != nil {
 		return nil, fmt.Errorf("store: notes: %w", err)
@@ -363,7 +378,7 @@ func (s *Store) Notes(ctx context.Context, ticketID int64, customerView bool) ([
 	return collect(rows, func(r interface{ Scan(...any) error }) (Note, error) {
 		var n Note
 		var at int64
-		err := r.Scan(&n.ID, &n.TicketID, &n.AuthorID, &n.AuthorName, &n.VisibleToCustomer, &n.Body, &at)
+		err := r.Scan(&n.ID, &n.TicketID, &n.AuthorID, &n.ContactID, &n.AuthorName, &n.VisibleToCustomer, &n.Body, &at)
 		n.CreatedAt = fromMS(at)
 		return n, err
 	})

@@ -167,6 +167,15 @@ func TestEveryRouteIsPublicByIntentOrProtected(t *testing.T) {
 		"GET /ws/agent":              "agents authenticate with their one-time code",
 		"GET /healthz":               "health checks",
 		"GET /readyz":                "a load balancer's health check",
+		// The customer portal: checked by the portal's own session, never a staff role.
+		"POST /portaal/api/signin":                                    "a customer spends a one-time sign-in link; the token is the key",
+		"GET /portaal/api/tickets":                                    "customer portal session",
+		"POST /portaal/api/tickets":                                   "customer portal session",
+		"GET /portaal/api/tickets/{id}":                               "customer portal session",
+		"POST /portaal/api/tickets/{id}/notes":                        "customer portal session",
+		"POST /portaal/api/tickets/{id}/estimates/{estimate}/approve": "customer portal session",
+		"GET /portaal/api/hours":                                      "customer portal session",
+		"GET /portaal/api/invoices/{number}":                          "customer portal session",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

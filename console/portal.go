@@ -1,0 +1,419 @@
+package console
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/meekijk/meekijk/internal/auth"
+	"github.com/meekijk/meekijk/internal/helpdesk"
+	"github.com/meekijk/meekijk/internal/httpx"
+	"github.com/meekijk/meekijk/internal/i18n"
+	"github.com/meekijk/meekijk/internal/store"
+)
+
+// The customer portal's JSON API under /portaal/api/ (issue 21, first
+// part): a customer person signs in with a one-time link and sees their
+// own company's tickets. Customers are a principal of their own: their
+// cookie is another cookie, their sessions another table, so a portal
+// session never passes a console check, nor a console login a portal one.
+// It lives in this package because it answers with the console's own
+// entitlement, mail and status code: one path, not a twin.
+
+const (
+	portalCookie = "meekijk_portal"
+	// PortalLinkTTL is how long a sign-in link stays valid.
+	PortalLinkTTL = 30 * time.Minute
+	// portalSessionTTL is how long a portal sign-in lasts.
+	portalSessionTTL = 8 * time.Hour
+)
+
+// portalHash is what the store keeps of a portal token: keyed like the
+// session codes, under a prefix of its own, so no stored value signs in.
+func (c *console) portalHash(kind, tok string) []byte {
+	return c.Codes.Hash("portal-" + kind + ":" + tok)
+}
+
+func newPortalToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// portalLink makes a one-time sign-in link for a contact allowed in the
+// portal; ErrNotFound for one who is not, as for one who does not exist.
+func (c *console) portalLink(r *http.Request, contactID int64) (string, error) {
+	a, err := c.Store.PortalAccessOf(r.Context(), contactID)
+	if err != nil {
+		return "", err
+	}
+	if !a.Allowed() {
+		return "", httpx.Errorf(http.StatusConflict, "not_allowed",
+			"this contact is no reference person: an admin must invite them to the portal first")
+	}
+	tok := newPortalToken()
+	if err := c.Store.CreatePortalLink(r.Context(), contactID, c.portalHash("link", tok), c.Now().Add(PortalLinkTTL)); err != nil {
+		return "", err
+	}
+	return "/portaal/in/" + tok, nil
+}
+
+// staffPortalLink answers a sign-in link the technician can copy from the
+// contact's page and give the customer.
+func (c *console) staffPortalLink(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	link, err := c.portalLink(r, id)
+	if err != nil {
+		return err
+	}
+	c.log.Info("portal sign-in link made", "contact", id, "by", login(r).User.ID)
+	w.Header().Set("Cache-Control", "no-store")
+	httpx.JSON(w, http.StatusCreated, map[string]string{"link": link, "expiresIn": PortalLinkTTL.String()})
+	return nil
+}
+
+// invitePortal: an admin lets a contact who is no reference person in.
+func (c *console) invitePortal(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := c.Store.InviteToPortal(r.Context(), id, login(r).User.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// portalSignIn spends a link's token and starts a portal session.
+func (c *console) portalSignIn(w http.ResponseWriter, r *http.Request) error {
+	if !httpx.SameOrigin(r) {
+		return httpx.Errorf(http.StatusForbidden, "bad_origin", "request from a foreign origin")
+	}
+	var in struct {
+		Token string `json:"token"`
+	}
+	if err := httpx.DecodeJSON(w, r, &in, 1<<10); err != nil {
+		return err
+	}
+	contactID, err := c.Store.UsePortalLink(r.Context(), c.portalHash("link", strings.TrimSpace(in.Token)))
+	switch {
+	case errors.Is(err, store.ErrLinkExpired):
+		return httpx.Errorf(http.StatusGone, "link_expired", "this sign-in link has expired: ask for a new one")
+	case errors.Is(err, store.ErrLinkUsed):
+		return httpx.Errorf(http.StatusGone, "link_used", "this sign-in link was used already: ask for a new one")
+	case errors.Is(err, store.ErrNotFound):
+		return httpx.Errorf(http.StatusNotFound, "link_unknown", "this sign-in link is not valid: ask for a new one")
+	case err != nil:
+		return err
+	}
+	tok, csrf := newPortalToken(), newPortalToken()
+	if err := c.Store.CreatePortalLogin(r.Context(), contactID, c.portalHash("session", tok), c.portalHash("csrf", csrf),
+		c.Now().Add(portalSessionTTL)); err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: portalCookie, Value: tok, Path: "/portaal/", HttpOnly: true, Secure: r.TLS != nil,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(portalSessionTTL.Seconds())})
+	c.log.Info("portal sign-in", "contact", contactID)
+	httpx.JSON(w, http.StatusOK, map[string]string{"csrfToken": csrf})
+	return nil
+}
+
+// portalFunc is a portal handler with the signed-in contact.
+type portalFunc func(w http.ResponseWriter, r *http.Request, who store.Contact) error
+
+// signedIn checks the portal session (and the CSRF token of a change)
+// before h: without one, 401; a console login is no portal session.
+func (c *console) signedIn(h portalFunc) http.HandlerFunc {
+	return c.handle(func(w http.ResponseWriter, r *http.Request) error {
+		ck, err := r.Cookie(portalCookie)
+		if err != nil {
+			return httpx.Errorf(http.StatusUnauthorized, "unauthorized", "sign in to the portal first")
+		}
+		contactID, csrfHash, err := c.Store.PortalLogin(r.Context(), c.portalHash("session", ck.Value))
+		if errors.Is(err, store.ErrNotFound) {
+			return httpx.Errorf(http.StatusUnauthorized, "unauthorized", "sign in to the portal first")
+		}
+		if err != nil {
+			return err
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			got := c.portalHash("csrf", r.Header.Get(auth.CSRFHeader))
+			if subtle.ConstantTimeCompare(got, csrfHash) != 1 {
+				return httpx.Errorf(http.StatusForbidden, "bad_csrf", "missing or wrong CSRF token")
+			}
+		}
+		a, err := c.Store.PortalAccessOf(r.Context(), contactID)
+		if err != nil {
+			return err
+		}
+		if !a.Allowed() { // no longer a reference person, nor invited
+			return httpx.Errorf(http.StatusUnauthorized, "unauthorized", "sign in to the portal first")
+		}
+		return h(w, r, a.Contact)
+	})
+}
+
+type portalTicketJSON struct {
+	ID                int64     `json:"id"`
+	Reference         string    `json:"reference"`
+	Title             string    `json:"title"`
+	Kind              string    `json:"kind"`
+	Status            string    `json:"status"`
+	RequestedPriority string    `json:"requestedPriority"`
+	UpdatedAt         time.Time `json:"updatedAt"`
+	// StatusPath is the ticket's status page: sessions, their billing
+	// and receipts, as the customer's status link shows them.
+	StatusPath string `json:"statusPath"`
+}
+
+func portalTicketOf(t store.Ticket) portalTicketJSON {
+	return portalTicketJSON{ID: t.ID, Reference: t.Reference, Title: t.Title, Kind: t.Kind, Status: t.Status,
+		RequestedPriority: t.RequestedPriority, UpdatedAt: t.UpdatedAt, StatusPath: statusPath(t)}
+}
+
+// portalTickets lists the signed-in person's company's tickets.
+func (c *console) portalTickets(w http.ResponseWriter, r *http.Request, who store.Contact) error {
+	ts, err := c.Store.Tickets(r.Context(), store.TicketFilter{CustomerID: who.CustomerID})
+	if err != nil {
+		return err
+	}
+	out := []portalTicketJSON{}
+	for _, t := range ts {
+		out = append(out, portalTicketOf(t))
+	}
+	httpx.JSON(w, http.StatusOK, out)
+	return nil
+}
+
+// portalTicketFor returns a ticket of the person's company; another
+// company's ticket is "not found", exactly as one that does not exist.
+func (c *console) portalTicketFor(r *http.Request, who store.Contact) (store.Ticket, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return store.Ticket{}, err
+	}
+	t, err := c.Store.Ticket(r.Context(), id)
+	if err != nil || t.CustomerID != who.CustomerID {
+		return store.Ticket{}, httpx.Errorf(http.StatusNotFound, "not_found", "not found")
+	}
+	return t, nil
+}
+
+type portalEstimateJSON struct {
+	ID       int64           `json:"id"`
+	Minutes  int64           `json:"minutes"`
+	Text     string          `json:"text"`    // the statement approved, in the person's language
+	Version  string          `json:"version"` // to send back with the approval
+	Approval *store.Approved `json:"approval"`
+}
+
+type portalNoteJSON struct {
+	Author    string    `json:"author"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// portalTicket answers one ticket with the notes the customer may see.
+func (c *console) portalTicket(w http.ResponseWriter, r *http.Request, who store.Contact) error {
+	t, err := c.portalTicketFor(r, who)
+	if err != nil {
+		return err
+	}
+	notes, err := c.Store.Notes(r.Context(), t.ID, true)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		portalTicketJSON
+		Notes []portalNoteJSON `json:"notes"`
+		// Estimates waiting for, or given, the customer's approval.
+		Estimates []portalEstimateJSON `json:"estimates"`
+	}{portalTicketOf(t), []portalNoteJSON{}, []portalEstimateJSON{}}
+	es, err := c.Store.Estimates(r.Context(), t.ID)
+	if err != nil {
+		return err
+	}
+	lang := i18n.Lang(who.Lang)
+	for _, e := range es {
+		pe := portalEstimateJSON{ID: e.ID, Minutes: e.Minutes, Text: c.estimateText(lang, t, e), Version: estimateVersion, Approval: e.Approval}
+		if e.Approval != nil { // what was approved, not today's wording
+			pe.Text = e.Approval.Text
+		}
+		out.Estimates = append(out.Estimates, pe)
+	}
+	for _, n := range notes {
+		out.Notes = append(out.Notes, portalNoteJSON{Author: n.AuthorName, Body: n.Body, CreatedAt: n.CreatedAt})
+	}
+	httpx.JSON(w, http.StatusOK, out)
+	return nil
+}
+
+// portalAddNote adds the person's note to a ticket of their company.
+func (c *console) portalAddNote(w http.ResponseWriter, r *http.Request, who store.Contact) error {
+	t, err := c.portalTicketFor(r, who)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Body string `json:"body"`
+	}
+	if err := httpx.DecodeJSON(w, r, &in, 16<<10); err != nil {
+		return err
+	}
+	body, err := text("body", in.Body, 10000, false)
+	if err != nil {
+		return err
+	}
+	if err := c.Store.AddCustomerNote(r.Context(), store.Note{TicketID: t.ID, ContactID: who.ID, Body: body}, nil); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// portalFileRequest registers the person's request at once, with its
+// reference: kind, the priority they would like, the product or module
+// and the description (the ticket's first note, visible to them). It says
+// whether the work is covered and why, by the console's own entitlement,
+// and when it will be taken up; the confirmation mail is the console's.
+func (c *console) portalFileRequest(w http.ResponseWriter, r *http.Request, who store.Contact) error {
+	var in struct {
+		Kind        string `json:"kind"`
+		Priority    string `json:"priority"` // the priority they would like; staff decide
+		Product     string `json:"product"`
+		Title       string `json:"title"`
+		Description string `json:"description"`
+	}
+	if err := httpx.DecodeJSON(w, r, &in, 32<<10); err != nil {
+		return err
+	}
+	title, err := text("title", in.Title, 200, false)
+	product, perr := text("product", in.Product, 200, true)
+	desc, derr := text("description", in.Description, 10000, false)
+	if err = firstErr(oneOf("kind", in.Kind, helpdesk.Kinds), oneOf("priority", in.Priority, helpdesk.Priorities), err, perr, derr); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	cat, err := c.categoryByCode(ctx, helpdesk.DefaultCategory(in.Kind))
+	if err != nil {
+		return err
+	}
+	if product != "" {
+		desc = product + "\n\n" + desc
+	}
+	t, err := c.Store.FileRequest(ctx, store.NewTicket{Title: title, CustomerID: who.CustomerID, ContactID: who.ID, Kind: in.Kind,
+		CategoryID: cat, RequestedPriority: in.Priority, Priority: "normal", Impact: "medium"},
+		store.Note{ContactID: who.ID, VisibleToCustomer: true, Body: desc}, nil)
+	if err != nil {
+		return err
+	}
+	c.log.Info("request filed in the portal", "ticket", t.Reference, "contact", who.ID)
+	if err := c.mailTicketCreated(ctx, t); err != nil {
+		c.log.Error("ticket confirmation mail not queued", "ticket", t.Reference, "err", err)
+	}
+	cal, err := c.calendarOf(ctx)
+	if err != nil {
+		return err
+	}
+	now := c.Now()
+	v, err := c.entitlement(ctx, t, now, false, cal.TimeZone)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		portalTicketJSON
+		Covered   bool              `json:"covered"`
+		Reasons   []helpdesk.Reason `json:"reasons"`
+		TakenUpAt time.Time         `json:"takenUpAt"`
+	}{portalTicketOf(t), v.Covered, v.Reasons, now}
+	if !cal.IsOpen(now) {
+		out.TakenUpAt, _ = cal.NextOpening(now)
+	}
+	httpx.JSON(w, http.StatusCreated, out)
+	return nil
+}
+
+// portalApproveEstimate: the person approves an estimate of a ticket of
+// their company, in the language and text version the portal showed.
+func (c *console) portalApproveEstimate(w http.ResponseWriter, r *http.Request, who store.Contact) error {
+	t, err := c.portalTicketFor(r, who)
+	if err != nil {
+		return err
+	}
+	eid, err := pathID(r, "estimate")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Lang    string `json:"lang"`
+		Version string `json:"version"`
+		Accept  bool   `json:"accept"`
+	}
+	if err := httpx.DecodeJSON(w, r, &in, 1<<10); err != nil {
+		return err
+	}
+	es, err := c.Store.Estimates(r.Context(), t.ID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(es, func(e store.Estimate) bool { return e.ID == eid })
+	switch {
+	case i < 0:
+		return httpx.Errorf(http.StatusNotFound, "not_found", "not found")
+	case !in.Accept:
+		return httpx.FieldError("accept", "tick the box to approve")
+	case !helpdesk.OneOf(in.Lang, helpdesk.Languages):
+		return httpx.FieldError("lang", "unknown language")
+	case in.Version != estimateVersion:
+		return httpx.Errorf(http.StatusConflict, "text_changed", "the text changed: reload the page")
+	case es[i].Approval != nil:
+		return httpx.Errorf(http.StatusConflict, "conflict", "this estimate was approved already")
+	}
+	if err := c.approveEstimate(r, es[i], t, who.ID, in.Lang); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// portalHours answers the company's prepaid hours today and its invoices
+// and credit notes; each document downloads as its Peppol XML.
+func (c *console) portalHours(w http.ResponseWriter, r *http.Request, who store.Contact) error {
+	ctx := r.Context()
+	cu, err := c.Store.Customer(ctx, who.CustomerID)
+	if err != nil {
+		return err
+	}
+	balance, err := c.prepaidNow(ctx, cu)
+	if err != nil {
+		return err
+	}
+	invs, err := c.Store.Invoices(ctx, cu.ID)
+	if err != nil {
+		return err
+	}
+	if invs == nil {
+		invs = []store.Invoice{}
+	}
+	httpx.JSON(w, http.StatusOK, map[string]any{"prepaid": balance, "invoices": invs})
+	return nil
+}
+
+// portalInvoiceXML serves one of the company's invoices as stored;
+// another company's number is "not found", as an unknown one.
+func (c *console) portalInvoiceXML(w http.ResponseWriter, r *http.Request, who store.Contact) error {
+	inv, err := c.Store.InvoiceByNumber(r.Context(), r.PathValue("number"))
+	if err != nil || inv.CustomerID != who.CustomerID {
+		return httpx.Errorf(http.StatusNotFound, "not_found", "not found")
+	}
+	return serveInvoiceXML(w, inv)
+}
