@@ -157,7 +157,9 @@ func (s *Store) User(ctx context.Context, id int64) (User, error) {
 
 // Users lists every user, active ones first.
 func (s *Store) Users(ctx context.Context) ([]User, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT "+userColumns+" FROM users u ORDER BY active DESC, name COLLATE NOCASE")
+	// The portal's author of customers' tickets (PortalUserEmail) is no
+	// member of the desk: it is not listed, so nobody edits or assigns it.
+	rows, err := s.db.QueryContext(ctx, "SELECT "+userColumns+" FROM users u WHERE email <> ? ORDER BY active DESC, name COLLATE NOCASE", PortalUserEmail)
 	if err != nil {
 		return nil, fmt.Errorf("store: users: %w", err)
 	}
