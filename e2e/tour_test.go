@@ -65,6 +65,9 @@ func TestScreenshotTour(t *testing.T) {
 	waitPhase(t, customer, "sharing")
 	waitJS(t, tab, "live", `document.getElementById('status').dataset.status === 'live'`, 15*time.Second)
 	check(t, customer, dir, "agent-sharing-en")
+	// The picture appearing moves the chat form down: a click sent while
+	// it moves can miss the button on a loaded machine.
+	waitJS(t, tab, "first frame", `Number(document.getElementById('screen').dataset.frames) > 0`, 15*time.Second)
 	run(t, tab, "chat", chromedp.SendKeys(chromedp.CSS(`#chat-input`), "Ik kijk even mee."),
 		chromedp.Click(chromedp.CSS(`#chat-form button[type=submit]`)))
 	waitJS(t, tab, "chat line", `document.getElementById('chat-log').innerText.includes('Ik kijk even mee.')`, 5*time.Second)

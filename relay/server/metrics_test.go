@@ -94,8 +94,12 @@ func readMsg(t *testing.T, ws *websocket.Conn) protocol.Message {
 func TestMetricsCountRealConnections(t *testing.T) {
 	maddr := freeAddr(t)
 	_, url, out, _ := startRelayWith(t, Config{DataDir: t.TempDir(), MetricsAddr: maddr})
-	if !strings.Contains(out.String(), "Metrics: http://"+maddr+"/metrics") {
-		t.Errorf("the relay did not say where its metrics are: %q", out.String())
+	// Run prints it after the console's address, which is all
+	// startRelayWith waits for.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), "Metrics: http://"+maddr+"/metrics"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the relay did not say where its metrics are: %q", out.String())
+		}
 	}
 	base := "http://" + maddr
 	before := scrape(t, base)

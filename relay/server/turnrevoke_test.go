@@ -83,24 +83,8 @@ func TestTURNCredentialDiesWithItsSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	send := func(m protocol.Message) {
-		b, _ := protocol.Encode(m)
-		if err := ws.WriteMessage(websocket.TextMessage, b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	read := func() protocol.Message {
-		ws.SetReadDeadline(time.Now().Add(5 * time.Second))
-		_, b, err := ws.ReadMessage()
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := protocol.Decode(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
+	send := func(m protocol.Message) { sendMsg(t, ws, m) }
+	read := func() protocol.Message { return readMsg(t, ws) }
 	send(protocol.Hello{Protocol: protocol.Version, Role: protocol.RoleAgent, Agent: &protocol.AgentInfo{Hostname: "KASSA"}})
 	read() // welcome
 	send(protocol.Join{Code: started.Code})
