@@ -25,6 +25,17 @@ func sealedDesk(t *testing.T, n int) (dir, printedKey string) {
 	t.Helper()
 	dir = t.TempDir()
 	srv, _, out, stop := startRelayWith(t, Config{DataDir: dir})
+	// The tests keep the seals of the entries before theirs: wait for the
+	// first one, which Run writes as it starts (on a loaded machine, after
+	// the events below unless waited for).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if b, _ := os.ReadFile(filepath.Join(dir, CheckpointFile)); len(b) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no first checkpoint within 10 s of the start")
+		}
+	}
 	for i := range n {
 		if err := srv.store.RecordAudit(context.Background(), "test.event", map[string]any{"n": i}); err != nil {
 			t.Fatal(err)
