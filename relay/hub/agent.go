@@ -185,6 +185,7 @@ func (a *agentConn) join(ctx context.Context, join protocol.Join) error {
 	r.seen, r.open = a.h.cfg.Now(), true
 	r.mu.Unlock()
 	a.room = r
+	a.h.claim(ctx, r)
 	a.h.joined.Add(1)
 	a.log.Info("agent joined")
 	if err := a.sendJoined(ctx, sess, false, ""); err != nil {

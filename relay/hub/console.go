@@ -8,7 +8,6 @@ import (
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/store"
-	"github.com/meekijk/meekijk/internal/wsconn"
 )
 
 // ServeConsole serves a technician's WebSocket for one session. The caller
@@ -37,6 +36,11 @@ func (h *Hub) ServeConsole(w http.ResponseWriter, r *http.Request, user store.Us
 		return
 	}
 	defer h.release(c)
+	if h.cfg.Cluster != nil {
+		// The session's room may live on another relay (cluster.go).
+		h.serveProxy(r.Context(), c, user, httpx.ClientIP(r), sessionID, log)
+		return
+	}
 	rm := h.room(sessionID)
 	cc := &consoleConn{h: h, conn: c, room: rm, user: user, actor: store.ActorName("technician", user.ID), ip: httpx.ClientIP(r)}
 	err = c.Run(r.Context(), func(m protocol.Message) error { return cc.handle(m, sess) })
@@ -46,7 +50,7 @@ func (h *Hub) ServeConsole(w http.ResponseWriter, r *http.Request, user store.Us
 
 type consoleConn struct {
 	h      *Hub
-	conn   *wsconn.Conn
+	conn   side
 	room   *room
 	user   store.User
 	actor  string
@@ -96,7 +100,7 @@ func (c *consoleConn) attach(ctx context.Context, id int64) error {
 	old := c.room.console
 	c.room.console = c.conn
 	c.room.mu.Unlock()
-	if old != nil {
+	if old != nil && old != c.conn {
 		old.Finish(protocol.Error{Code: protocol.ErrReplaced, Message: "session opened in another window"})
 	}
 	sess, err := c.h.store.Session(ctx, id)

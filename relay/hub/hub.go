@@ -86,6 +86,9 @@ type Config struct {
 	// stops it; nil is time.AfterFunc. Tests replace it to fire the
 	// estimate and answer timers at will.
 	AfterFunc func(d time.Duration, f func()) (stop func() bool)
+	// Cluster links this relay to the others of the desk (cluster.go);
+	// nil: the relay is alone and holds every room itself.
+	Cluster Cluster
 }
 
 // DefaultGrace is the grace period of a dropped link: a Wi-Fi hiccup or a
@@ -121,10 +124,14 @@ type Hub struct {
 	agents *throttle.Gate
 	full   *throttle.Summary
 
-	mu     sync.Mutex // guards the following three
+	mu     sync.Mutex // guards the following five
 	rooms  map[int64]*room
 	conns  map[*wsconn.Conn]struct{}
 	closed bool
+	// With a cluster: the consoles served here (by proxy name) and the
+	// consoles of other relays seated in rooms held here.
+	proxies map[string]*consoleProxy
+	remotes map[string]*remoteConsole
 	// stopping is set by Shutdown before it interrupts the rooms. It is
 	// an atomic, not under mu, because code holding a room's lock reads
 	// it: no estimate or keep timer is armed and no room opened once it
@@ -154,7 +161,7 @@ type room struct {
 	mu        sync.Mutex // guards every field below
 	agent     *wsconn.Conn
 	agentInfo *protocol.AgentInfo
-	console   *wsconn.Conn
+	console   side // on this relay, or a console on another (remoteConsole)
 	live      bool // the customer allowed viewing
 	// level is the consent level the customer granted ("" before view).
 	level protocol.Level
@@ -194,6 +201,11 @@ type room struct {
 	// keepGen tells one keep question's timer from the next.
 	keepStop func() bool
 	keepGen  int
+
+	// With a cluster: claimed is set while this relay is the room's home
+	// in the database; saved is the state last saved there.
+	claimed bool
+	saved   RoomState
 }
 
 // New returns a Hub; it starts nothing (see Run).
@@ -219,6 +231,8 @@ func New(st Store, log *slog.Logger, cfg Config) *Hub {
 		rooms:   map[int64]*room{},
 		conns:   map[*wsconn.Conn]struct{}{},
 		refused: map[string]uint64{},
+		proxies: map[string]*consoleProxy{},
+		remotes: map[string]*remoteConsole{},
 	}
 	h.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
@@ -403,7 +417,7 @@ func (h *Hub) room(id int64) *room {
 }
 
 // leave removes c from its room and drops the room once empty.
-func (h *Hub) leave(r *room, c *wsconn.Conn) {
+func (h *Hub) leave(r *room, c side) {
 	r.mu.Lock()
 	if r.agent == c {
 		r.agent = nil

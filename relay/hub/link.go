@@ -64,9 +64,16 @@ func (h *Hub) watchLinks(ctx context.Context) {
 				h.log.Error("record heartbeats", "err", err)
 			}
 		}
-		if now.Sub(lastSweep) >= time.Minute {
+		if h.cfg.Cluster != nil {
+			h.saveRooms(ctx)
+		}
+		// The desk's sweeps run on one relay: the leader, or the only one.
+		if now.Sub(lastSweep) >= time.Minute && (h.cfg.Cluster == nil || h.cfg.Cluster.Leader()) {
 			lastSweep = now
 			h.endAbandoned(ctx, now)
+			if h.cfg.Cluster != nil {
+				h.sweepOrphans(ctx)
+			}
 		}
 	}
 }
@@ -248,13 +255,26 @@ func (h *Hub) interruptAll(rooms []*room, downAt time.Time, reason string) {
 func (h *Hub) dropIfEmpty(r *room) {
 	r.mu.Lock()
 	empty := r.agent == nil && r.console == nil && r.grace == nil
+	release := empty && r.claimed
+	if release {
+		r.claimed = false
+	}
 	r.mu.Unlock()
-	if empty {
-		h.mu.Lock()
-		if h.rooms[r.id] == r {
-			delete(h.rooms, r.id)
+	if !empty {
+		return
+	}
+	h.mu.Lock()
+	if h.rooms[r.id] == r {
+		delete(h.rooms, r.id)
+	}
+	h.mu.Unlock()
+	if release {
+		// Nobody is here and no drop is pending: the session is over or
+		// interrupted, and its next resume claims it wherever it lands.
+		cl := h.cfg.Cluster
+		if err := cl.Release(context.Background(), r.id, cl.Self()); err != nil {
+			h.log.Error("release session", "session", r.id, "err", err)
 		}
-		h.mu.Unlock()
 	}
 }
 
@@ -290,6 +310,11 @@ func (a *agentConn) resume(ctx context.Context, m protocol.Resume) error {
 			return a.refuse(err)
 		}
 		r = a.h.room(sess.ID)
+		if attempt == 0 && a.h.cfg.Cluster != nil {
+			// The token is good: the room is this relay's now, with the
+			// consent its last home left if still within the grace.
+			a.h.takeOver(ctx, r, interrupted)
+		}
 		r.mu.Lock()
 		if interrupted || r.open {
 			break

@@ -8,7 +8,6 @@ import (
 	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/safetext"
 	"github.com/meekijk/meekijk/internal/store"
-	"github.com/meekijk/meekijk/internal/wsconn"
 )
 
 // What the agent reports for the session's record, and chat, which the
@@ -48,7 +47,7 @@ func (a *agentConn) reconfirm(ctx context.Context, m protocol.Reconfirm) error {
 
 // chat stores a chat line from one side and passes it to the other. from is
 // the name the other side sees.
-func (r *room) chat(ctx context.Context, h *Hub, sender *wsconn.Conn, m protocol.Chat, actor, from string) error {
+func (r *room) chat(ctx context.Context, h *Hub, sender side, m protocol.Chat, actor, from string) error {
 	text := strings.TrimSpace(stripControlsKeepLines(m.Text))
 	if text == "" || utf8.RuneCountInString(text) > protocol.MaxChatRunes {
 		return sender.Send(protocol.Error{Code: protocol.ErrBadMessage, Message: "a chat line has 1 to 2000 characters"})
@@ -66,10 +65,11 @@ func (r *room) chat(ctx context.Context, h *Hub, sender *wsconn.Conn, m protocol
 	r.mu.Unlock()
 	// Both sides get the line back, stamped: the sender shows it once the
 	// relay has stored it, so neither side shows a line the record lacks.
-	for _, c := range []*wsconn.Conn{agent, console} {
-		if c != nil {
-			_ = c.Send(out)
-		}
+	if agent != nil {
+		_ = agent.Send(out)
+	}
+	if console != nil {
+		_ = console.Send(out)
 	}
 	return nil
 }
