@@ -185,7 +185,9 @@ func (a *agentConn) join(ctx context.Context, join protocol.Join) error {
 	r.seen, r.open = a.h.cfg.Now(), true
 	r.mu.Unlock()
 	a.room = r
-	a.h.claim(ctx, r)
+	if _, ok := a.h.claim(ctx, r); ok {
+		a.h.announce(ctx, r.id)
+	}
 	a.h.joined.Add(1)
 	a.log.Info("agent joined")
 	if err := a.sendJoined(ctx, sess, false, ""); err != nil {

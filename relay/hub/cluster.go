@@ -39,6 +39,9 @@ type Cluster interface {
 	// Claim makes this relay the home of the session and returns the state
 	// the previous home saved (zero when there was none).
 	Claim(ctx context.Context, sessionID int64) (RoomState, error)
+	// Announce tells every relay the session's home changed (Moved):
+	// called once the claimed room is ready for its consoles.
+	Announce(ctx context.Context, sessionID int64) error
 	// Save records the state of rooms this relay is home of, so another
 	// relay can take them over.
 	Save(ctx context.Context, states []RoomState) error
@@ -504,6 +507,14 @@ func (h *Hub) claim(ctx context.Context, r *room) (RoomState, bool) {
 	return prev, true
 }
 
+// announce has the consoles on every relay follow the room here.
+func (h *Hub) announce(ctx context.Context, id int64) {
+	if err := h.cfg.Cluster.Announce(ctx, id); err != nil {
+		// The relays' poll finds the new home instead, a little later.
+		h.log.Error("announce session", "session", id, "err", err)
+	}
+}
+
 // takeOver adopts a room whose previous home was another relay: within
 // the grace period the customer's consent stands, as it would had the
 // agent come back to the same relay; after it the session is interrupted
@@ -511,6 +522,10 @@ func (h *Hub) claim(ctx context.Context, r *room) (RoomState, bool) {
 // was checked.
 func (h *Hub) takeOver(ctx context.Context, r *room, interrupted bool) {
 	prev, ok := h.claim(ctx, r)
+	if ok {
+		// Consoles follow once the room holds what it adopts.
+		defer h.announce(ctx, r.id)
+	}
 	if !ok || interrupted || prev.Relay == "" || prev.Relay == h.cfg.Cluster.Self() || !prev.Open {
 		return
 	}
@@ -563,11 +578,15 @@ func (r *room) stateLocked() RoomState {
 	return st
 }
 
+// saveEvery is how often a room's home saves the rooms' states.
+const saveEvery = 250 * time.Millisecond
+
 // saveRooms saves the state of the rooms this relay is home of that
 // changed since last saved, so a relay taking one over finds the consent
-// in force. It runs every second (watchLinks): a change in the second
-// before a relay dies may be lost, which the agent's own enforcement
-// covers (it never raises a level on a resume).
+// in force. It runs every saveEvery (watchLinks), only writing what
+// changed: a change in the moment before a relay dies may be lost, which
+// the agent's own enforcement covers (it keeps its own level on a resume
+// and never takes one from the relay).
 func (h *Hub) saveRooms(ctx context.Context) {
 	var changed []RoomState
 	var rooms []*room

@@ -36,11 +36,23 @@ const AbandonAfter = 15 * time.Minute
 func (h *Hub) watchLinks(ctx context.Context) {
 	check := time.NewTicker(time.Second)
 	defer check.Stop()
+	// With a cluster, the rooms' states are saved more often than links
+	// are checked: what a relay taking a room over finds is at most this
+	// old (saveRooms).
+	var save <-chan time.Time
+	if h.cfg.Cluster != nil {
+		t := time.NewTicker(saveEvery)
+		defer t.Stop()
+		save = t.C
+	}
 	var lastBeat, lastSweep time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-save:
+			h.saveRooms(ctx)
+			continue
 		case <-check.C:
 		}
 		now := h.cfg.Now()
@@ -63,9 +75,6 @@ func (h *Hub) watchLinks(ctx context.Context) {
 			if err := h.store.Heartbeat(ctx, alive); err != nil && ctx.Err() == nil {
 				h.log.Error("record heartbeats", "err", err)
 			}
-		}
-		if h.cfg.Cluster != nil {
-			h.saveRooms(ctx)
 		}
 		// The desk's sweeps run on one relay: the leader, or the only one.
 		if now.Sub(lastSweep) >= time.Minute && (h.cfg.Cluster == nil || h.cfg.Cluster.Leader()) {
