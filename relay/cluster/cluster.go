@@ -165,6 +165,10 @@ func (n *Node) Run(ctx context.Context) error {
 	return nil
 }
 
+// Close closes the node's connections, for a relay that fails to start
+// after New; Run closes them itself.
+func (n *Node) Close() { n.pool.Close() }
+
 func (n *Node) beat(ctx context.Context) error {
 	_, err := n.pool.Exec(ctx, "INSERT INTO relay_nodes (id, started_at, beat_at) VALUES ($1, "+nowMS+", "+nowMS+") "+
 		"ON CONFLICT (id) DO UPDATE SET beat_at = excluded.beat_at", n.cfg.Self)
@@ -436,7 +440,7 @@ func (n *Node) listenOnce(ctx context.Context) error {
 func (n *Node) receive(ctx context.Context) {
 	h := n.handler.Load().h
 	for ctx.Err() == nil {
-		rows, err := n.pool.Query(ctx, "SELECT seq, body FROM relay_signals WHERE to_relay = $1 ORDER BY seq LIMIT 500", n.cfg.Self)
+		rows, err := n.pool.Query(ctx, "SELECT id, body FROM relay_signals WHERE to_relay = $1 ORDER BY id LIMIT 500", n.cfg.Self)
 		if err != nil {
 			n.log.Error("cluster: read signals", "err", err)
 			return
@@ -466,7 +470,7 @@ func (n *Node) receive(ctx context.Context) {
 			}
 			h.Deliver(ctx, env)
 		}
-		if _, err := n.pool.Exec(ctx, "DELETE FROM relay_signals WHERE seq = ANY($1)", seqs); err != nil {
+		if _, err := n.pool.Exec(ctx, "DELETE FROM relay_signals WHERE id = ANY($1)", seqs); err != nil {
 			n.log.Error("cluster: delete delivered signals", "err", err)
 			return
 		}

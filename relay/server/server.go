@@ -28,6 +28,7 @@ import (
 	"github.com/meekijk/meekijk/internal/safetext"
 	"github.com/meekijk/meekijk/internal/sessioncode"
 	"github.com/meekijk/meekijk/internal/store"
+	"github.com/meekijk/meekijk/relay/cluster"
 	"github.com/meekijk/meekijk/relay/hub"
 	"github.com/meekijk/meekijk/relay/turnserver"
 )
@@ -36,8 +37,15 @@ import (
 type Config struct {
 	// Addr is the listen address; port 0 picks a free one.
 	Addr string
-	// DataDir holds the SQLite database.
+	// DataDir holds the SQLite database and the key files (which every
+	// relay sharing a PostgreSQL database must share too).
 	DataDir string
+	// DB, when set, is the postgres:// URL of the store (-db); "": the
+	// SQLite database in DataDir.
+	DB string
+	// RelayID names this relay among those sharing a PostgreSQL database
+	// (relay/cluster); empty: the host name and a random suffix.
+	RelayID string
 	// Company is the desk's name, shown to customers in the agent.
 	Company string
 	// CodeTTL is how long a session code stays valid.
@@ -119,7 +127,8 @@ type Server struct {
 	auth               *auth.Service
 	mail               *mail.Worker // sends the mail queue while Run runs
 	checkpointer       *checkpointer
-	newAuditKey        bool // created this start: Run prints its public half
+	newAuditKey        bool          // created this start: Run prints its public half
+	cluster            *cluster.Node // the desk's other relays; nil when alone (SQLite)
 }
 
 // Routes lists every route the relay serves and the roles it needs.
@@ -188,11 +197,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	// Sessions open when the last relay died (kill -9, a crash) cannot go
-	// on as if nothing happened: their consent and media are gone.
-	interrupted, err := st.InterruptOpen(store.WithActor(ctx, store.Actor{Name: "relay"}), "relay")
-	if err != nil {
-		st.Close()
-		return nil, err
+	// on as if nothing happened: their consent and media are gone. On a
+	// shared database the open sessions are other relays' (or theirs to
+	// take over): the leader interrupts those of relays lost for good.
+	var interrupted []int64
+	if st.Dialect() != store.Postgres {
+		interrupted, err = st.InterruptOpen(store.WithActor(ctx, store.Actor{Name: "relay"}), "relay")
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
 	}
 	if len(interrupted) > 0 {
 		log.Warn("sessions left open by the previous run are interrupted; their agents may resume them", "sessions", interrupted)
@@ -238,9 +252,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if s.turn != nil {
 		hubStore = revokingStore{Store: st, turn: s.turn}
 	}
+	if s.cluster, err = newCluster(ctx, cfg, st, log.With("component", "cluster")); err != nil {
+		return nil, errors.Join(err, s.closeTURN(), st.Close())
+	}
+	hubCfg.Cluster = hubCluster(s.cluster)
 	// The hub starts nothing until Run; from here on, a failure closes
-	// the TURN listeners and the store.
+	// the TURN listeners, the cluster's connections and the store.
 	s.hub = hub.New(hubStore, log.With("component", "hub"), hubCfg)
+	if s.cluster != nil {
+		s.cluster.Bind(s.hub)
+	}
 	consoleHandler, routes, err := console.New(console.Config{
 		Store: st, Auth: s.auth, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, Codes: codes,
 		SessionsPerHour: cfg.SessionsPerHour, AssetsDir: cfg.AssetsDir,
@@ -248,6 +269,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		Recategorized: s.hub.Recategorized, Ended: s.hub.Ended, Mail: s.mail,
 	}, log.With("component", "console"))
 	if err != nil {
+		s.closeCluster()
 		return nil, errors.Join(err, s.closeTURN(), st.Close())
 	}
 	mux := http.NewServeMux()
@@ -374,12 +396,16 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	// last checkpoint seals what was recorded while shutting down (the
 	// guard's last summaries among it). Deferred stops run last first:
 	// the checkpointer stops last. The hub's link watcher stops with ctx.
+	// With other relays, the checkpoints and the mail queue are the
+	// leader's (cluster.go); the cluster stops after the hub, whose
+	// shutdown still writes through it.
 	background := context.WithoutCancel(ctx)
-	defer runOwned(background, func(ctx context.Context) { s.checkpointer.run(ctx, s.cfg.CheckpointInterval) })()
+	defer runOwned(background, whileLeader(s.cluster, func(ctx context.Context) { s.checkpointer.run(ctx, s.cfg.CheckpointInterval) }))()
+	defer runOwned(background, s.runCluster)()
 	defer runOwned(ctx, s.hub.Run)()
 	defer runOwned(background, s.auth.Run)()
 	// The mail worker stops with ctx; what it has not sent stays queued.
-	defer runOwned(ctx, s.mail.Run)()
+	defer runOwned(ctx, whileLeader(s.cluster, s.mail.Run))()
 	if s.cfg.MetricsAddr != "" {
 		stop, err := s.serveMetrics()
 		if err != nil {
