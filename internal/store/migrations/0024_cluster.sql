@@ -1,7 +1,8 @@
 -- Several relays, one desk (issue 17, relay/cluster, docs/deploy.md). Used
 -- only on PostgreSQL, where relays share the database; on SQLite the
--- tables stay empty. Times are Unix milliseconds by the database's clock,
--- so relays on machines with different clocks agree on who is alive.
+-- tables stay empty. Times are Unix milliseconds by the database's clock
+-- (relay/cluster computes them in SQL, unlike the store): relays on
+-- machines whose clocks differ still agree on who is alive.
 
 -- The relays running now and lately: one row per process run (a relay
 -- started again is a new node, since its rooms died with the old one).
@@ -26,12 +27,12 @@ CREATE INDEX room_claims_relay ON room_claims (relay_id);
 
 -- Signals between relays: a console's messages to its room's home and
 -- back. Rows are the truth, NOTIFY only the wake-up; the receiver deletes
--- the rows it delivered. seq orders the rows of one sender, which inserts
+-- the rows it delivered. id orders the rows of one sender, which inserts
 -- them one transaction after another.
 CREATE TABLE relay_signals (
-	seq        INTEGER PRIMARY KEY,
+	id         INTEGER PRIMARY KEY,
 	to_relay   TEXT    NOT NULL,
 	body       TEXT    NOT NULL,
 	created_at INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX relay_signals_to ON relay_signals (to_relay, seq);
+CREATE INDEX relay_signals_to ON relay_signals (to_relay, id);
