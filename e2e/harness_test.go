@@ -28,6 +28,7 @@ import (
 	"github.com/jezek/xgb/xproto"
 	_ "modernc.org/sqlite"
 
+	"github.com/meekijk/meekijk/internal/pgtest"
 	"github.com/meekijk/meekijk/internal/testrig"
 	"github.com/meekijk/meekijk/internal/xvfb"
 )
@@ -63,7 +64,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Run(m) // stops the PostgreSQL of the multi-relay tests, if one started
 	wineCleanup()
 	os.RemoveAll(dir)
 	os.Exit(code)

@@ -115,6 +115,10 @@ func (c *consoleConn) attach(ctx context.Context, id int64) error {
 	switch {
 	case down:
 		st.Status = protocol.StatusReconnecting
+	case c.h.cfg.Cluster != nil && agent == nil && (sess.Status == store.StatusLive || sess.Status == store.StatusJoined):
+		// Open in the store but held by no relay: the relay holding the
+		// agent was lost, and the agent comes back to another one.
+		st.Status = protocol.StatusReconnecting
 	case resumed && sess.Status == store.StatusJoined:
 		st.Reason = protocol.ReasonResumed // the customer is asked again
 	}

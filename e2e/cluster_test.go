@@ -1,0 +1,297 @@
+package e2e
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"image"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/meekijk/meekijk/internal/pgtest"
+)
+
+// Several relays, one desk (issue 17): three real relay processes on one
+// PostgreSQL database (pgtest), Debian's HAProxy in front of two of them
+// for the agents, the technician's browser on the third.
+
+// clusterRelay is a relay of the desk with its cluster name.
+type clusterRelay struct {
+	*relay
+	id string
+}
+
+// desk is the scene of the multi-relay tests: a is the relay the console
+// uses, b and c stand behind HAProxy at lb.
+type desk struct {
+	*scene
+	dsn     string
+	a, b, c *clusterRelay
+	lb      string // http://127.0.0.1:PORT of HAProxy
+	pg      *sql.DB
+}
+
+func newDesk(t *testing.T) *desk {
+	t.Helper()
+	if _, err := exec.LookPath("haproxy"); err != nil {
+		t.Fatal("haproxy not found; run scripts/deps.sh (as root) first")
+	}
+	d := &desk{dsn: pgtest.NewDatabase(t)}
+	data := t.TempDir()
+	// The first relay creates the schema and the first admin; the others
+	// share its data directory for the key files (docs/deploy.md).
+	d.a = startClusterRelay(t, data, d.dsn, true)
+	d.b = startClusterRelay(t, data, d.dsn, false)
+	d.c = startClusterRelay(t, data, d.dsn, false)
+	d.lb = startHAProxy(t, d.b, d.c)
+	db, err := sql.Open("pgx", d.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	d.pg = db
+	d.scene = &scene{display: startXvfb(t), relay: d.a.relay}
+	d.browser = newBrowser(t)
+	d.prepare(t)
+	return d
+}
+
+func startClusterRelay(t *testing.T, data, dsn string, first bool) *clusterRelay {
+	t.Helper()
+	p := start(t, nil, bin.relay, "-addr", "127.0.0.1:0", "-data", data, "-db", dsn, "-company", "Softwarehuis Janssens")
+	r := &clusterRelay{relay: &relay{Proc: p, dataDir: data}}
+	r.url = strings.TrimSuffix(waitLine(t, p, "Console: "), "/")
+	if first {
+		f := strings.Fields(waitLine(t, p, "First admin login: "))
+		if len(f) != 3 {
+			t.Fatalf("unexpected admin line %v", f)
+		}
+		r.password = f[2]
+	}
+	r.id = waitLine(t, p, "Relay: ")
+	return r
+}
+
+// startHAProxy balances agents over the relays, checking each one's
+// /readyz every half second, and retrying a connection a dead relay
+// refused on another (redispatch).
+func startHAProxy(t *testing.T, relays ...*clusterRelay) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var servers strings.Builder
+	for _, r := range relays {
+		fmt.Fprintf(&servers, "\tserver %s %s check inter 500ms fall 1 rise 1\n", r.id, strings.TrimPrefix(r.url, "http://"))
+	}
+	cfg := fmt.Sprintf(`global
+	maxconn 2000
+defaults
+	mode http
+	timeout connect 2s
+	timeout client 1h
+	timeout server 1h
+	timeout tunnel 1h
+	retries 3
+	option redispatch
+frontend agents
+	bind %s
+	default_backend relays
+backend relays
+	balance leastconn
+	option httpchk GET /readyz
+%s`, addr, servers.String())
+	file := filepath.Join(t.TempDir(), "haproxy.cfg")
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, nil, "haproxy", "-db", "-f", file)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("haproxy not listening on %s: %s", addr, p.Stderr())
+		}
+	}
+	return "http://" + addr
+}
+
+// sessionRows counts the desk's sessions and gives the latest's status.
+func (d *desk) sessionRows(t *testing.T) (count int, status string) {
+	t.Helper()
+	if err := d.pg.QueryRow(`SELECT count(*), COALESCE(max(status), '') FROM remote_sessions`).Scan(&count, &status); err != nil {
+		t.Fatal(err)
+	}
+	return count, status
+}
+
+// holder is the relay_id holding the session's agent.
+func (d *desk) holder(t *testing.T) string {
+	t.Helper()
+	var id string
+	if err := d.pg.QueryRow(`SELECT relay_id FROM room_claims`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// events lists the session's events as kind@id, in order.
+func (d *desk) events(t *testing.T) []string {
+	t.Helper()
+	rows, err := d.pg.Query(`SELECT id, kind FROM session_events ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id int64
+		var kind string
+		if err := rows.Scan(&id, &kind); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%s@%d", kind, id))
+	}
+	return out
+}
+
+// controlWorks clicks the picture and checks the click lands on the
+// customer's screen.
+func controlWorks(t *testing.T, console context.Context, rec *clickRecorder, p image.Point) {
+	t.Helper()
+	before := len(rec.clicks())
+	clickScreen(t, console, p)
+	for deadline := time.Now().Add(5 * time.Second); len(rec.clicks()) == before; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a click on the picture at %v never reached the screen", p)
+		}
+	}
+}
+
+// TestConsoleAndAgentOnDifferentRelays: the console on relay A, the agent
+// forced onto relay B; viewing and control work, and the store shows one
+// session, held by B.
+func TestConsoleAndAgentOnDifferentRelays(t *testing.T) {
+	d := newDesk(t)
+	rec := newClickRecorder(t, d.display, image.Rect(100, 100, 700, 500))
+	code := startSession(t, d.console, "Kassa: twee relays")
+	ag := startAgent(t, d.b.url, d.display)
+	customer := newTab(t, d.browser)
+	enterCode(t, customer, ag.pageURL, code)
+	waitPhase(t, customer, "ask")
+	waitConsoleStatus(t, d.console, "joined", 10*time.Second)
+	run(t, customer, "allow viewing", chromedp.Click(chromedp.CSS(`#allow`)))
+	waitPhase(t, customer, "sharing")
+	waitJS(t, d.console, "first frame", `Number(document.getElementById('screen').dataset.frames) > 0`, 15*time.Second)
+	waitJS(t, d.console, "data channel open", `window.__meekijkChannel && window.__meekijkChannel.readyState === 'open'`, 10*time.Second)
+	askControl(t, d.console, customer)
+	controlWorks(t, d.console, rec, image.Pt(300, 250))
+	if n, status := d.sessionRows(t); n != 1 || status != "live" {
+		t.Fatalf("%d sessions, latest %s; want one, live", n, status)
+	}
+	if h := d.holder(t); h != d.b.id {
+		t.Fatalf("session held by %s, want relay B (%s)", h, d.b.id)
+	}
+	run(t, d.console, "end session", chromedp.Click(chromedp.CSS(`#end-session`)))
+	waitConsoleStatus(t, d.console, "ended", 10*time.Second)
+	waitPhase(t, customer, "ended")
+	ag.waitExit(t, 10*time.Second)
+	if n, status := d.sessionRows(t); n != 1 || status != "ended" {
+		t.Fatalf("%d sessions, latest %s; want one, ended", n, status)
+	}
+}
+
+// TestRelayHoldingTheAgentIsKilled: kill -9 of the relay holding the
+// agent; the agent reconnects through HAProxy to the other relay and the
+// session resumes within the grace period at control, the console on A
+// following. Nothing recorded before the kill is lost, and the audit chain
+// verifies on the shared database.
+func TestRelayHoldingTheAgentIsKilled(t *testing.T) {
+	d := newDesk(t)
+	rec := newClickRecorder(t, d.display, image.Rect(100, 100, 700, 500))
+	code := startSession(t, d.console, "Kassa: relay valt uit")
+	ag := startAgent(t, d.lb, d.display)
+	customer := newTab(t, d.browser)
+	enterCode(t, customer, ag.pageURL, code)
+	waitPhase(t, customer, "ask")
+	run(t, customer, "allow viewing", chromedp.Click(chromedp.CSS(`#allow`)))
+	waitPhase(t, customer, "sharing")
+	waitJS(t, d.console, "first frame", `Number(document.getElementById('screen').dataset.frames) > 0`, 15*time.Second)
+	waitJS(t, d.console, "data channel open", `window.__meekijkChannel && window.__meekijkChannel.readyState === 'open'`, 10*time.Second)
+	askControl(t, d.console, customer)
+	controlWorks(t, d.console, rec, image.Pt(300, 250))
+	// The room's state is saved every quarter second; what the customer
+	// granted is in the claim before the kill.
+	time.Sleep(500 * time.Millisecond)
+
+	victim, survivor := d.b, d.c
+	if h := d.holder(t); h == d.c.id {
+		victim, survivor = d.c, d.b
+	} else if h != d.b.id {
+		t.Fatalf("session held by %s, want B or C", h)
+	}
+	before := d.events(t)
+	frames := videoFrames(t, d.console)
+	killed := time.Now()
+	victim.stopWith(t, syscall.SIGKILL, 5*time.Second)
+
+	waitJS(t, d.console, "frames after the kill", `Number(document.getElementById('screen').dataset.frames) > `+itoa(frames+5), 45*time.Second)
+	resumed := time.Since(killed)
+	waitConsoleStatus(t, d.console, "live", 5*time.Second)
+	waitJS(t, d.console, "control kept", `document.getElementById('control-state').dataset.control === 'on'`, 10*time.Second)
+	waitJS(t, d.console, "data channel open again", `window.__meekijkChannel && window.__meekijkChannel.readyState === 'open'`, 10*time.Second)
+	controlWorks(t, d.console, rec, image.Pt(400, 300))
+	t.Logf("kill -9 of the agent's relay to frames again on the console: %v", resumed.Round(time.Millisecond))
+	if h := d.holder(t); h != survivor.id {
+		t.Fatalf("session held by %s after the kill, want %s", h, survivor.id)
+	}
+	if phase := eval[string](t, customer, `document.body.dataset.phase || ''`); phase == "ask" {
+		t.Fatal("the customer was asked again; the consent should stand within the grace period")
+	}
+
+	run(t, d.console, "end session", chromedp.Click(chromedp.CSS(`#end-session`)))
+	waitConsoleStatus(t, d.console, "ended", 10*time.Second)
+	ag.waitExit(t, 10*time.Second)
+
+	after := d.events(t)
+	if len(after) < len(before) || !slices.Equal(after[:len(before)], before) {
+		t.Fatalf("events before the kill %v are not kept as they were: %v", before, after)
+	}
+	var kinds []string
+	for _, e := range after[len(before):] {
+		kinds = append(kinds, strings.SplitN(e, "@", 2)[0])
+	}
+	got := strings.Join(kinds, " ")
+	for _, want := range []string{"link_down", "link_up", "resumed", "ended"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("events after the kill %q lack %s", got, want)
+		}
+	}
+	if strings.Contains(got, "interrupted") || strings.Contains(got, "consent_granted") {
+		t.Errorf("events after the kill %q: the session should go on without a new consent", got)
+	}
+	if n, status := d.sessionRows(t); n != 1 || status != "ended" {
+		t.Fatalf("%d sessions, latest %s; want one, ended", n, status)
+	}
+	// The audit chain, written by three relays, verifies as one.
+	out, err := exec.Command(bin.relay, "audit", "verify", "-data", d.a.dataDir, "-db", d.dsn).CombinedOutput()
+	if err != nil {
+		t.Fatalf("relay audit verify: %v\n%s", err, out)
+	}
+	t.Logf("audit verify: %s", strings.TrimSpace(string(out)))
+}
