@@ -24,7 +24,7 @@ packages=(
 	wine wine64     # the Windows end-to-end test runs agent.exe under Wine
 	osslsigncode    # make sign-agent: Authenticode signature, checked by the tests
 	postgresql      # the store's PostgreSQL tests start their own cluster (internal/pgtest)
-	haproxy         # the sample load-balancer configuration (deploy/haproxy.cfg) is checked with haproxy -c
+	haproxy         # deploy/haproxy.cfg is checked with haproxy -c; the multi-relay e2e tests run it before three relays
 )
 
 missing=()
