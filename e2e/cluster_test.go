@@ -189,16 +189,8 @@ func controlWorks(t *testing.T, console context.Context, rec *clickRecorder, p i
 func TestConsoleAndAgentOnDifferentRelays(t *testing.T) {
 	d := newDesk(t)
 	rec := newClickRecorder(t, d.display, image.Rect(100, 100, 700, 500))
-	code := startSession(t, d.console, "Kassa: twee relays")
-	ag := startAgent(t, d.b.url, d.display)
-	customer := newTab(t, d.browser)
-	enterCode(t, customer, ag.pageURL, code)
-	waitPhase(t, customer, "ask")
-	waitConsoleStatus(t, d.console, "joined", 10*time.Second)
-	run(t, customer, "allow viewing", chromedp.Click(chromedp.CSS(`#allow`)))
-	waitPhase(t, customer, "sharing")
-	waitJS(t, d.console, "first frame", `Number(document.getElementById('screen').dataset.frames) > 0`, 15*time.Second)
-	waitJS(t, d.console, "data channel open", `window.__meekijkChannel && window.__meekijkChannel.readyState === 'open'`, 10*time.Second)
+	// The agent's -relay, given again, overrides the scene's (relay A).
+	ag, customer := d.liveSession(t, "Kassa: twee relays", "-relay", d.b.url)
 	askControl(t, d.console, customer)
 	controlWorks(t, d.console, rec, image.Pt(300, 250))
 	if n, status := d.sessionRows(t); n != 1 || status != "live" {
@@ -224,15 +216,7 @@ func TestConsoleAndAgentOnDifferentRelays(t *testing.T) {
 func TestRelayHoldingTheAgentIsKilled(t *testing.T) {
 	d := newDesk(t)
 	rec := newClickRecorder(t, d.display, image.Rect(100, 100, 700, 500))
-	code := startSession(t, d.console, "Kassa: relay valt uit")
-	ag := startAgent(t, d.lb, d.display)
-	customer := newTab(t, d.browser)
-	enterCode(t, customer, ag.pageURL, code)
-	waitPhase(t, customer, "ask")
-	run(t, customer, "allow viewing", chromedp.Click(chromedp.CSS(`#allow`)))
-	waitPhase(t, customer, "sharing")
-	waitJS(t, d.console, "first frame", `Number(document.getElementById('screen').dataset.frames) > 0`, 15*time.Second)
-	waitJS(t, d.console, "data channel open", `window.__meekijkChannel && window.__meekijkChannel.readyState === 'open'`, 10*time.Second)
+	ag, customer := d.liveSession(t, "Kassa: relay valt uit", "-relay", d.lb)
 	askControl(t, d.console, customer)
 	controlWorks(t, d.console, rec, image.Pt(300, 250))
 	// The room's state is saved every quarter second; what the customer

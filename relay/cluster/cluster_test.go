@@ -25,7 +25,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 
 const (
-	wait    = 10 * time.Second
+	wait    = 20 * time.Second // the leader's sweep runs every 10 s
 	theCode = "123456789012"
 )
 
@@ -333,4 +333,63 @@ func TestResumeAfterGraceAsksAgain(t *testing.T) {
 		t.Fatalf("asked %+v; want view", r)
 	}
 	expect(console, status(protocol.StatusJoined))
+}
+
+// A relay dies and its agent never comes back: once the relay has been
+// silent for the grace period, the leader interrupts the session at the
+// moment the relay was last heard of, and drops its claim.
+func TestLeaderInterruptsSessionsOfALostRelay(t *testing.T) {
+	d := newDesk(t)
+	// b's own grace timer, still armed in this process after its "crash",
+	// must not be what interrupts: its grace is long, the leader's short.
+	a, b := d.relay("relay-a", 2*time.Second), d.relay("relay-b", time.Hour)
+	console, agent, _ := d.live(a, b)
+	b.stop()
+	lost := time.Now()
+	agent.ws.Close()
+	expect(console, status(protocol.StatusInterrupted))
+	t.Logf("interrupted %v after the relay went silent", time.Since(lost).Round(time.Millisecond))
+	sess, err := d.st.Session(context.Background(), d.sess.ID)
+	if err != nil || sess.Status != store.StatusInterrupted {
+		t.Fatalf("session %+v, %v; want interrupted", sess, err)
+	}
+	if orphans, err := a.node.Orphans(context.Background(), 0); err != nil || len(orphans) != 0 {
+		t.Fatalf("claims of the lost relay left: %+v, %v", orphans, err)
+	}
+}
+
+// One relay at a time holds the desk's jobs; when it stops, another takes
+// them within a few beats.
+func TestOneLeaderAtATime(t *testing.T) {
+	d := newDesk(t)
+	a, b := d.relay("relay-a", time.Minute), d.relay("relay-b", time.Minute)
+	leaders := func() []*relay {
+		var out []*relay
+		for _, r := range []*relay{a, b} {
+			if r.node.Leader() {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	var first *relay
+	for deadline := time.Now().Add(wait); first == nil; time.Sleep(50 * time.Millisecond) {
+		switch l := leaders(); {
+		case len(l) > 1:
+			t.Fatal("two leaders at once")
+		case len(l) == 1:
+			first = l[0]
+		case time.Now().After(deadline):
+			t.Fatal("no leader")
+		}
+	}
+	first.stop()
+	for deadline := time.Now().Add(wait); ; time.Sleep(50 * time.Millisecond) {
+		if l := leaders(); len(l) == 1 && l[0] != first {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no other leader after %s stopped", first.name)
+		}
+	}
 }

@@ -428,10 +428,34 @@ func (h *Hub) Moved(ctx context.Context, sessionID int64) {
 		return
 	}
 	home, err := cl.Home(ctx, sessionID)
-	if err != nil || home == "" || home == cl.Self() {
+	switch {
+	case err != nil || home == cl.Self():
+	case home == "":
+		h.refreshStatus(ctx, r)
+	default:
+		h.letGo(r)
+	}
+}
+
+// refreshStatus tells the console of a room no relay holds where its
+// session stands in the store: the leader interrupted or ended it.
+func (h *Hub) refreshStatus(ctx context.Context, r *room) {
+	r.mu.Lock()
+	held := r.agent != nil || r.open
+	r.mu.Unlock()
+	if held {
 		return
 	}
-	h.letGo(r)
+	sess, err := h.store.Session(ctx, r.id)
+	if err != nil {
+		h.log.Error("read a session no relay holds", "session", r.id, "err", err)
+		return
+	}
+	st := protocol.Status{Status: sess.Status, By: sess.EndedBy, Reason: sess.EndReason}
+	if sess.Status == store.StatusLive || sess.Status == store.StatusJoined {
+		st.Status = protocol.StatusReconnecting
+	}
+	r.toConsole(st)
 }
 
 // letGo forgets a room that another relay took over.
@@ -633,9 +657,12 @@ func (h *Hub) sweepOrphans(ctx context.Context) {
 		}
 		h.log.Info("session interrupted: its relay was lost and its agent did not come back", "session", o.Session, "relay", o.Relay)
 		// The claim goes: the session is interrupted, its next resume
-		// claims it afresh wherever it lands.
+		// claims it afresh wherever it lands. The consoles hear it from
+		// their relays (Moved, refreshStatus).
 		if err := h.cfg.Cluster.Release(ctx, o.Session, o.Relay); err != nil {
 			h.log.Error("release a lost relay's claim", "session", o.Session, "err", err)
+			continue
 		}
+		h.announce(ctx, o.Session)
 	}
 }

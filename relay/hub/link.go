@@ -70,19 +70,22 @@ func (h *Hub) watchLinks(ctx context.Context) {
 				alive = append(alive, r.id)
 			}
 		}
+		// The desk's sweeps run on one relay: the leader, or the only one.
+		leader := h.cfg.Cluster == nil || h.cfg.Cluster.Leader()
 		if now.Sub(lastBeat) >= heartbeatEvery {
 			lastBeat = now
 			if err := h.store.Heartbeat(ctx, alive); err != nil && ctx.Err() == nil {
 				h.log.Error("record heartbeats", "err", err)
 			}
-		}
-		// The desk's sweeps run on one relay: the leader, or the only one.
-		if now.Sub(lastSweep) >= time.Minute && (h.cfg.Cluster == nil || h.cfg.Cluster.Leader()) {
-			lastSweep = now
-			h.endAbandoned(ctx, now)
-			if h.cfg.Cluster != nil {
+			// As often as heartbeats: a lost relay's sessions stop
+			// counting time soon after their grace period.
+			if h.cfg.Cluster != nil && leader {
 				h.sweepOrphans(ctx)
 			}
+		}
+		if now.Sub(lastSweep) >= time.Minute && leader {
+			lastSweep = now
+			h.endAbandoned(ctx, now)
 		}
 	}
 }
@@ -101,6 +104,10 @@ func (h *Hub) endAbandoned(ctx context.Context, now time.Time) {
 		h.mu.Unlock()
 		if r != nil {
 			r.toConsole(protocol.Status{Status: protocol.StatusEnded, By: protocol.ByRelay, Reason: store.ReasonAgentGone})
+		}
+		if h.cfg.Cluster != nil {
+			// Consoles on other relays hear it from theirs.
+			h.announce(ctx, id)
 		}
 	}
 }
