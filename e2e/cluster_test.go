@@ -199,6 +199,8 @@ func TestConsoleAndAgentOnDifferentRelays(t *testing.T) {
 	if h := d.holder(t); h != d.b.id {
 		t.Fatalf("session held by %s, want relay B (%s)", h, d.b.id)
 	}
+	// Read as the technician would (and saved with MEEKIJK_SCREENSHOTS).
+	check(t, d.console, os.Getenv("MEEKIJK_SCREENSHOTS"), "cluster-console-on-a-agent-on-b")
 	run(t, d.console, "end session", chromedp.Click(chromedp.CSS(`#end-session`)))
 	waitConsoleStatus(t, d.console, "ended", 10*time.Second)
 	waitPhase(t, customer, "ended")
@@ -247,6 +249,8 @@ func TestRelayHoldingTheAgentIsKilled(t *testing.T) {
 	waitJS(t, d.console, "control kept", `document.getElementById('control-state').dataset.control === 'on'`, 10*time.Second)
 	controlWorks(t, d.console, rec, image.Pt(400, 300))
 	t.Logf("kill -9 of the agent's relay to a new connection on the console: %v", resumed.Round(time.Millisecond))
+	check(t, d.console, os.Getenv("MEEKIJK_SCREENSHOTS"), "cluster-console-after-kill")
+	check(t, customer, os.Getenv("MEEKIJK_SCREENSHOTS"), "cluster-customer-after-kill")
 	if h := d.holder(t); h != survivor.id {
 		t.Fatalf("session held by %s after the kill, want %s", h, survivor.id)
 	}
