@@ -111,6 +111,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Addr, "addr", envOr("MEEKIJK_ADDR", "127.0.0.1:8080"), "listen address (env MEEKIJK_ADDR)")
 	fs.StringVar(&cfg.DataDir, "data", envOr("MEEKIJK_DATA", "data"), "data directory holding the SQLite database and the key files (env MEEKIJK_DATA)")
 	db := dbFlag(fs)
+	fs.StringVar(&cfg.RelayID, "relay-id", os.Getenv("MEEKIJK_RELAY_ID"), "this relay's name among those sharing a -db database, in logs and the sessions' claims (env MEEKIJK_RELAY_ID); empty: the host name and a random suffix, new at every start")
 	fs.StringVar(&cfg.Company, "company", envOr("MEEKIJK_COMPANY", "Meekijk"), "the desk's company name shown to customers (env MEEKIJK_COMPANY)")
 	codeTTL := fs.String("code-ttl", envOr("MEEKIJK_CODE_TTL", "10m"), "how long a session code stays valid (env MEEKIJK_CODE_TTL)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", os.Getenv("MEEKIJK_TLS_CERT"), "TLS certificate file; with -tls-key serves HTTPS (env MEEKIJK_TLS_CERT)")
