@@ -240,10 +240,13 @@ func TestConsoleAndAgentOnDifferentRelays(t *testing.T) {
 	d := newDesk(t)
 	a, b := d.relay("relay-a", time.Minute), d.relay("relay-b", time.Minute)
 	console, agent, _ := d.live(a, b)
+	sent := time.Now()
 	agent.send(protocol.Chat{Text: "Dag Tina"})
 	if c := expect[protocol.Chat](console, nil); c.Text != "Dag Tina" {
 		t.Fatalf("chat %+v", c)
 	}
+	// Stored by relay b, then a signal row to relay a woken by NOTIFY.
+	t.Logf("a chat line from the agent on relay-b reached the console on relay-a in %v", time.Since(sent).Round(time.Microsecond))
 	if home, err := a.node.Home(context.Background(), d.sess.ID); err != nil || home != "relay-b" {
 		t.Fatalf("home %q, %v; want relay-b", home, err)
 	}
