@@ -276,6 +276,17 @@ func (n *Node) Home(ctx context.Context, sessionID int64) (string, error) {
 	return relay, nil
 }
 
+// Alive reports whether relay renewed its row within the lease.
+func (n *Node) Alive(ctx context.Context, relay string) (bool, error) {
+	var alive bool
+	err := n.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM relay_nodes WHERE id = $1 AND beat_at >= "+nowMS+" - $2)",
+		relay, n.cfg.Lease.Milliseconds()).Scan(&alive)
+	if err != nil {
+		return false, fmt.Errorf("cluster: is relay %s alive: %w", relay, err)
+	}
+	return alive, nil
+}
+
 // Orphans lists the claims of relays silent for longer than d (or gone),
 // with when each was last heard of.
 func (n *Node) Orphans(ctx context.Context, d time.Duration) ([]hub.RoomState, error) {

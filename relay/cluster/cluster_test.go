@@ -396,3 +396,21 @@ func TestOneLeaderAtATime(t *testing.T) {
 		}
 	}
 }
+
+// The console's relay dies: the agent's relay unseats that console (its
+// detach never comes), so the room empties when the session ends.
+func TestConsoleOfALostRelayIsUnseated(t *testing.T) {
+	d := newDesk(t)
+	a, b := d.relay("relay-a", time.Minute), d.relay("relay-b", time.Minute)
+	console, _, _ := d.live(a, b)
+	if st := b.hub.Stats(); st.Consoles != 1 {
+		t.Fatalf("relay-b seats %d consoles, want 1", st.Consoles)
+	}
+	a.stop()
+	console.ws.Close()
+	for deadline := time.Now().Add(wait); b.hub.Stats().Consoles != 0; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("relay-b still seats the console of the lost relay-a")
+		}
+	}
+}

@@ -49,6 +49,8 @@ type Cluster interface {
 	Release(ctx context.Context, sessionID int64, relay string) error
 	// Home names the live relay holding the session, "" when none does.
 	Home(ctx context.Context, sessionID int64) (string, error)
+	// Alive reports whether the relay still beats.
+	Alive(ctx context.Context, relay string) (bool, error)
 	// Orphans lists the sessions claimed by relays silent for longer than
 	// d, with the last time each of those relays was heard of.
 	Orphans(ctx context.Context, d time.Duration) ([]RoomState, error)
@@ -491,9 +493,12 @@ func (h *Hub) letGo(r *room) {
 }
 
 // Follow makes every proxy look up its room's home again and lets go of
-// rooms taken over: the poll behind missed notifications.
+// rooms taken over: the poll behind missed notifications. It also unseats
+// the consoles of relays that died, whose detach never comes: their rooms
+// would otherwise never empty.
 func (h *Hub) Follow(ctx context.Context) {
 	seen := map[int64]bool{}
+	relays := map[string][]*remoteConsole{}
 	h.mu.Lock()
 	for _, p := range h.proxies {
 		seen[p.session] = true
@@ -501,12 +506,25 @@ func (h *Hub) Follow(ctx context.Context) {
 	for id := range h.rooms {
 		seen[id] = true
 	}
+	for _, rc := range h.remotes {
+		relays[rc.relay] = append(relays[rc.relay], rc)
+	}
 	h.mu.Unlock()
 	for id := range seen {
 		if ctx.Err() != nil {
 			return
 		}
 		h.Moved(ctx, id)
+	}
+	for relay, seated := range relays {
+		if alive, err := h.cfg.Cluster.Alive(ctx, relay); err != nil || alive {
+			continue
+		}
+		for _, rc := range seated {
+			h.log.Info("console of a lost relay unseated", "session", rc.sess.ID, "relay", relay)
+			rc.closed.Store(true)
+			h.dropRemote(rc)
+		}
 	}
 }
 
