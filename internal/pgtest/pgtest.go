@@ -84,11 +84,47 @@ func Run(m *testing.M) int {
 // the test ends.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
+	return NewDatabaseFrom(t, "template0")
+}
+
+var (
+	templatesMu sync.Mutex
+	templates   = map[string]error{} // made templates, and how making each ended
+)
+
+// Template makes, once per test binary, a database called name that fill
+// prepares (given its URL; fill must close its connections when done), to
+// copy with NewDatabaseFrom: a package whose every test needs the same
+// schema builds it once instead of once per test.
+func Template(t testing.TB, name string, fill func(url string) error) string {
+	t.Helper()
+	c := Cluster(t).c
+	templatesMu.Lock()
+	defer templatesMu.Unlock()
+	err, made := templates[name]
+	if !made {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err = c.admin(ctx, "CREATE DATABASE "+name+" TEMPLATE template0"); err == nil {
+			err = fill(c.url(name))
+		}
+		templates[name] = err
+	}
+	if err != nil {
+		t.Fatalf("pgtest: template %s: %v", name, err)
+	}
+	return name
+}
+
+// NewDatabaseFrom is NewDatabase with a copy of template (a name Template
+// returned) instead of an empty database.
+func NewDatabaseFrom(t testing.TB, template string) string {
+	t.Helper()
 	c := Cluster(t).c
 	name := fmt.Sprintf("t%d_%d", os.Getpid(), dbSeq.Add(1))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := c.admin(ctx, "CREATE DATABASE "+name+" TEMPLATE template0"); err != nil {
+	if err := c.admin(ctx, "CREATE DATABASE "+name+" TEMPLATE "+template); err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
 	t.Cleanup(func() {

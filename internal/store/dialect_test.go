@@ -85,6 +85,9 @@ func TestRewritePG(t *testing.T) {
 // Relays starting together on a new database migrate it once: each step
 // runs under the write lock and re-reads the version.
 func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	if backend != Postgres {
+		t.Skip("PostgreSQL only: relays share only a PostgreSQL database; one relay owns an SQLite file and opens it once")
+	}
 	dsn := testDSN(t)
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
