@@ -53,8 +53,6 @@ type cluster struct {
 	cred    *syscall.Credential // nil when we are not root
 	port    int
 	cmd     *exec.Cmd
-	exited  chan struct{} // closed when the postmaster has exited
-	waitErr error         // the postmaster's exit status, set before exited closes
 	logPath string
 }
 
@@ -86,11 +84,47 @@ func Run(m *testing.M) int {
 // the test ends.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
+	return NewDatabaseFrom(t, "template0")
+}
+
+var (
+	templatesMu sync.Mutex
+	templates   = map[string]error{} // made templates, and how making each ended
+)
+
+// Template makes, once per test binary, a database called name that fill
+// prepares (given its URL; fill must close its connections when done), to
+// copy with NewDatabaseFrom: a package whose every test needs the same
+// schema builds it once instead of once per test.
+func Template(t testing.TB, name string, fill func(url string) error) string {
+	t.Helper()
+	c := Cluster(t).c
+	templatesMu.Lock()
+	defer templatesMu.Unlock()
+	err, made := templates[name]
+	if !made {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err = c.admin(ctx, "CREATE DATABASE "+name+" TEMPLATE template0"); err == nil {
+			err = fill(c.url(name))
+		}
+		templates[name] = err
+	}
+	if err != nil {
+		t.Fatalf("pgtest: template %s: %v", name, err)
+	}
+	return name
+}
+
+// NewDatabaseFrom is NewDatabase with a copy of template (a name Template
+// returned) instead of an empty database.
+func NewDatabaseFrom(t testing.TB, template string) string {
+	t.Helper()
 	c := Cluster(t).c
 	name := fmt.Sprintf("t%d_%d", os.Getpid(), dbSeq.Add(1))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := c.admin(ctx, "CREATE DATABASE "+name+" TEMPLATE template0"); err != nil {
+	if err := c.admin(ctx, "CREATE DATABASE "+name+" TEMPLATE "+template); err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
 	t.Cleanup(func() {
@@ -221,7 +255,7 @@ func start() (*cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("temp dir: %w", err)
 	}
-	c := &cluster{dir: dir, bin: bin, cred: cred, exited: make(chan struct{}), logPath: filepath.Join(dir, "postgres.log")}
+	c := &cluster{dir: dir, bin: bin, cred: cred, logPath: filepath.Join(dir, "postgres.log")}
 	fail := func(err error) (*cluster, error) {
 		os.RemoveAll(dir)
 		return nil, err
@@ -270,13 +304,9 @@ func start() (*cluster, error) {
 	if err := c.cmd.Start(); err != nil {
 		return fail(fmt.Errorf("start postgres: %w", err))
 	}
-	go func() {
-		c.waitErr = c.cmd.Wait()
-		close(c.exited)
-	}()
 	if err := c.waitReady(30 * time.Second); err != nil {
 		_ = c.cmd.Process.Kill()
-		<-c.exited
+		_ = c.cmd.Wait()
 		log, _ := os.ReadFile(c.logPath)
 		return fail(fmt.Errorf("%w\n%s", err, log))
 	}
@@ -300,6 +330,9 @@ func (c *cluster) command(prog string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// waitReady polls until the server takes connections. No goroutine waits
+// on the postmaster (the relay's tests check that nothing outlives them
+// with goleak): stop reaps it.
 func (c *cluster) waitReady(limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
@@ -311,32 +344,30 @@ func (c *cluster) waitReady(limit time.Duration) error {
 			return nil
 		}
 		cancel()
-		select {
-		case <-c.exited:
-			return fmt.Errorf("postgres exited while starting: %v", c.waitErr)
-		case <-time.After(50 * time.Millisecond):
+		if c.cmd.ProcessState != nil || c.cmd.Process.Signal(syscall.Signal(0)) != nil {
+			return fmt.Errorf("postgres exited while starting: %w", err)
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("postgres not ready after %s: %w", limit, err)
 		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-// stop shuts the cluster down (immediate mode: nothing in it is kept) and
-// removes its directory.
+// stop shuts the cluster down (immediate mode: nothing in it is kept),
+// reaps the postmaster and removes the cluster's directory.
 func (c *cluster) stop() error {
 	var errs []error
-	out, err := c.command("pg_ctl", "stop", "-D", filepath.Join(c.dir, "data"), "-m", "immediate", "-w").CombinedOutput()
+	out, err := c.command("pg_ctl", "stop", "-D", filepath.Join(c.dir, "data"), "-m", "immediate", "-w", "-t", "30").CombinedOutput()
 	if err != nil {
-		errs = append(errs, fmt.Errorf("pg_ctl stop: %w: %s", err, bytes.TrimSpace(out)))
+		errs = append(errs, fmt.Errorf("pg_ctl stop: %w: %s; killed", err, bytes.TrimSpace(out)))
 		_ = c.cmd.Process.Kill()
 	}
-	select {
-	case <-c.exited:
-	case <-time.After(30 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.exited
-		errs = append(errs, errors.New("postgres did not exit within 30 s of pg_ctl stop; killed"))
+	// An immediate shutdown ends the postmaster with a non-zero status:
+	// only its having ended matters here.
+	var exit *exec.ExitError
+	if err := c.cmd.Wait(); err != nil && !errors.As(err, &exit) {
+		errs = append(errs, fmt.Errorf("wait for postgres: %w", err))
 	}
 	if err := os.RemoveAll(c.dir); err != nil {
 		errs = append(errs, err)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,6 +34,25 @@ func testDSN(t *testing.T) string {
 		return pgtest.NewDatabase(t)
 	}
 	return filepath.Join(t.TempDir(), "meekijk.db")
+}
+
+// migratedDSN is testDSN with the schema in place. On PostgreSQL it is a
+// copy of a database migrated once per run, which saves most of each
+// test's set-up time there; the migrations themselves run on empty
+// databases in TestReopenKeepsDataAndSchemaVersion, TestConcurrentOpen...
+// and in making the template.
+func migratedDSN(t *testing.T) string {
+	t.Helper()
+	if backend != Postgres {
+		return testDSN(t)
+	}
+	return pgtest.NewDatabaseFrom(t, pgtest.Template(t, "meekijk_migrated", func(url string) error {
+		s, err := Open(context.Background(), url)
+		if err != nil {
+			return err
+		}
+		return s.Close()
+	}))
 }
 
 // sqliteOnly skips a test on PostgreSQL, saying why.

@@ -276,6 +276,10 @@ func (s *Store) migrate(ctx context.Context) error {
 			_, err = tx.ExecContext(ctx, fmt.Sprintf(setVersion, m.n))
 			return err
 		})
+		if err != nil && s.dialect == Postgres {
+			return fmt.Errorf("migration %s, as translated for PostgreSQL (rules at the top of internal/store/dialect.go; "+
+				"a .postgres.sql variant replaces the translation): %w", m.portable, err)
+		}
 		if err != nil {
 			return fmt.Errorf("migration %s: %w", m.portable, err)
 		}

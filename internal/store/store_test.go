@@ -21,7 +21,7 @@ func openTest(t *testing.T) (*Store, *clock) {
 	t.Helper()
 	c := &clock{}
 	c.ms.Store(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC).UnixMilli())
-	s, err := OpenWithClock(context.Background(), testDSN(t), c.now)
+	s, err := OpenWithClock(context.Background(), migratedDSN(t), c.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,9 +31,13 @@ func openTest(t *testing.T) (*Store, *clock) {
 }
 
 // twin is a second Store on s's database: on PostgreSQL what a second
-// relay sharing it is (its own pool, its own connections).
+// relay sharing it is (its own pool, its own connections). On SQLite one
+// relay owns the file, so the twin is s itself.
 func twin(t *testing.T, s *Store, c *clock) *Store {
 	t.Helper()
+	if s.Dialect() == SQLite {
+		return s
+	}
 	other, err := OpenWithClock(context.Background(), s.dsn, c.now)
 	if err != nil {
 		t.Fatal(err)
