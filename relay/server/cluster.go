@@ -74,6 +74,10 @@ func whileLeader(node *cluster.Node, job func(context.Context)) func(context.Con
 	}
 }
 
+// leads reports whether this relay runs the desk's jobs: the leader, or
+// a relay alone.
+func (s *Server) leads() bool { return s.cluster == nil || s.cluster.Leader() }
+
 // runCluster runs the node until ctx ends; a failure to start is logged
 // (the relay then serves its own agents, as a lone relay would, but
 // consoles elsewhere cannot reach them).

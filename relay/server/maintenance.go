@@ -266,9 +266,14 @@ func appendLine(path, line string) error {
 // run seals at start, every interval, whenever checkpointEvery entries
 // are unsealed, and once more when ctx ends (the caller cancels it after
 // the HTTP server and the hub have stopped, so the final checkpoint covers
-// everything this run wrote).
-func (c *checkpointer) run(ctx context.Context, interval time.Duration) {
-	c.seal(ctx)
+// everything this run wrote). With other relays on the database only the
+// leader (leads) seals while running: one checkpoint stream per desk; the
+// final seal is every relay's, so a relay that wrote entries and stops
+// always leaves them sealed.
+func (c *checkpointer) run(ctx context.Context, interval time.Duration, leads func() bool) {
+	if leads() {
+		c.seal(ctx)
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -279,8 +284,13 @@ func (c *checkpointer) run(ctx context.Context, interval time.Duration) {
 			cancel()
 			return
 		case <-t.C:
-			c.seal(ctx)
+			if leads() {
+				c.seal(ctx)
+			}
 		case <-c.store.Written():
+			if !leads() {
+				continue
+			}
 			if err := c.catchUp(ctx); err != nil {
 				continue // the next tick's seal logs why, once a minute
 			}

@@ -402,10 +402,10 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	// guard's last summaries among it). Deferred stops run last first:
 	// the checkpointer stops last. The hub's link watcher stops with ctx.
 	// With other relays, the checkpoints and the mail queue are the
-	// leader's (cluster.go); the cluster stops after the hub, whose
-	// shutdown still writes through it.
+	// leader's (cluster.go; every relay seals once as it stops); the
+	// cluster stops after the hub, whose shutdown still writes through it.
 	background := context.WithoutCancel(ctx)
-	defer runOwned(background, whileLeader(s.cluster, func(ctx context.Context) { s.checkpointer.run(ctx, s.cfg.CheckpointInterval) }))()
+	defer runOwned(background, func(ctx context.Context) { s.checkpointer.run(ctx, s.cfg.CheckpointInterval, s.leads) })()
 	defer runOwned(background, s.runCluster)()
 	defer runOwned(ctx, s.hub.Run)()
 	defer runOwned(background, s.auth.Run)()
