@@ -271,13 +271,23 @@ func appendLine(path, line string) error {
 // final seal is every relay's, so a relay that wrote entries and stops
 // always leaves them sealed.
 func (c *checkpointer) run(ctx context.Context, interval time.Duration, leads func() bool) {
-	if leads() {
+	led := leads()
+	if led {
 		c.seal(ctx)
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	// A relay that becomes the leader seals at once, as at start.
+	lead := time.NewTicker(leaderPoll)
+	defer lead.Stop()
 	for {
 		select {
+		case <-lead.C:
+			now := leads()
+			if now && !led {
+				c.seal(ctx)
+			}
+			led = now
 		case <-ctx.Done():
 			final, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			c.seal(final)
