@@ -463,6 +463,7 @@ func (h *Hub) refreshStatus(ctx context.Context, r *room) {
 // letGo forgets a room that another relay took over.
 func (h *Hub) letGo(r *room) {
 	r.mu.Lock()
+	held := r.open || r.agent != nil
 	r.open, r.live, r.level = false, false, ""
 	clear(r.asked)
 	h.stopGraceLocked(r)
@@ -488,7 +489,9 @@ func (h *Hub) letGo(r *room) {
 		// relay now.
 		agent.Close()
 	}
-	h.log.Info("session taken over by another relay", "session", r.id)
+	if held {
+		h.log.Info("session taken over by another relay", "session", r.id)
+	}
 	h.dropIfEmpty(r)
 }
 
