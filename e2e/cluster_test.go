@@ -284,7 +284,7 @@ func TestRelayHoldingTheAgentIsKilled(t *testing.T) {
 	}
 	// The audit chain, written by three relays, verifies as one.
 	out, err := exec.Command(bin.relay, "audit", "verify", "-data", d.a.dataDir, "-db", d.dsn).CombinedOutput()
-	if err != nil {
+	if err != nil || !strings.Contains(string(out), "signed checkpoints match") {
 		t.Fatalf("relay audit verify: %v\n%s", err, out)
 	}
 	t.Logf("audit verify: %s", strings.TrimSpace(string(out)))
