@@ -17,7 +17,8 @@ package store
 //     column on PostgreSQL). Any other INTEGER PRIMARY KEY is not
 //     generated there: insert it explicitly (audit_log.seq, invoices.seq).
 //   - Tables may end in STRICT (dropped on PostgreSQL). COLLATE NOCASE is a
-//     case-insensitive ICU collation of that name on PostgreSQL.
+//     case-insensitive ICU collation of that name on PostgreSQL, which
+//     LIKE cannot search (nondeterministic): match such a column with =.
 //   - Triggers only of the form
 //     CREATE TRIGGER t BEFORE UPDATE [OF cols] | DELETE ON tbl
 //     BEGIN SELECT RAISE(ABORT, 'message'); END;
