@@ -64,7 +64,7 @@ func (s *Store) RecordAcceptance(ctx context.Context, a *Acceptance, actor strin
 			return err
 		}
 		a.AcceptedAt, a.TextSHA256 = fromMS(now), TextSHA256(a.Text)
-		newID, err := insertID(ctx, tx, `
+		newID, err := s.insertID(ctx, tx, `
 			INSERT INTO intervention_acceptances (session_id, ticket_id, technician_id, accepted_at, version, lang,
 				text, text_sha256, answers, typed_name, os_user, description, category, estimate_minutes)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

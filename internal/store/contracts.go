@@ -78,7 +78,7 @@ func (c Contract) InForce(date string) bool {
 func (s *Store) CreateContract(ctx context.Context, c Contract, centsPerHour, by int64) (Contract, error) {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		now := s.nowMS()
-		newID, err := insertID(ctx, tx, `INSERT INTO contracts (customer_id, starts_on, ends_on, fee_cents, fee_period, created_at)
+		newID, err := s.insertID(ctx, tx, `INSERT INTO contracts (customer_id, starts_on, ends_on, fee_cents, fee_period, created_at)
 			VALUES (?, ?, ?, ?, ?, ?)`, c.CustomerID, c.StartsOn, nullString(c.EndsOn), c.FeeCents, c.FeePeriod, now)
 		if err != nil {
 			if isForeignKey(err) {

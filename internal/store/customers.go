@@ -70,7 +70,7 @@ var errDuplicateVAT = errors.New("another customer has this VAT number")
 // FieldError on "vatNumber" wrapping ErrConflict.
 func (s *Store) CreateCustomer(ctx context.Context, c Customer) (Customer, error) {
 	now := s.nowMS()
-	newID, err := insertID(ctx, s.db,
+	newID, err := s.insertID(ctx, s.db,
 		"INSERT INTO customers (name, vat_number, lang, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
 		c.Name, nullString(c.VATNumber), c.Lang, now, now)
 	if isUnique(err) {
@@ -160,7 +160,7 @@ func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (
 
 // CreateSite adds a site to a customer; a duplicate name is a FieldError.
 func (s *Store) CreateSite(ctx context.Context, site Site) (Site, error) {
-	newID, err := insertID(ctx, s.db, "INSERT INTO sites (customer_id, name, address) VALUES (?, ?, ?)",
+	newID, err := s.insertID(ctx, s.db, "INSERT INTO sites (customer_id, name, address) VALUES (?, ?, ?)",
 		site.CustomerID, site.Name, site.Address)
 	switch {
 	case isUnique(err):
@@ -217,7 +217,7 @@ func (s *Store) CreateContact(ctx context.Context, c Contact) (Contact, error) {
 			return err
 		}
 		now := s.nowMS()
-		newID, err := insertID(ctx, tx, `INSERT INTO contacts
+		newID, err := s.insertID(ctx, tx, `INSERT INTO contacts
 			(customer_id, name, email, phone, lang, reference_role, site_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.CustomerID, c.Name, c.Email, c.Phone, c.Lang, c.ReferenceRole, nullID(c.SiteID), now)
 		if err != nil {

@@ -17,7 +17,8 @@ package store
 //     column on PostgreSQL). Any other INTEGER PRIMARY KEY is not
 //     generated there: insert it explicitly (audit_log.seq, invoices.seq).
 //   - Tables may end in STRICT (dropped on PostgreSQL). COLLATE NOCASE is a
-//     case-insensitive ICU collation of that name on PostgreSQL.
+//     case-insensitive ICU collation of that name on PostgreSQL, which
+//     LIKE cannot search (nondeterministic): match such a column with =.
 //   - Triggers only of the form
 //     CREATE TRIGGER t BEFORE UPDATE [OF cols] | DELETE ON tbl
 //     BEGIN SELECT RAISE(ABORT, 'message'); END;
@@ -322,14 +323,22 @@ func violates(err error, sqliteWord, pgCode string) bool {
 	return strings.Contains(err.Error(), sqliteWord)
 }
 
-// insertID runs an INSERT and returns the new row's id. It asks with
-// RETURNING id: pgx's driver has no LastInsertId, and SQLite has RETURNING.
-func insertID(ctx context.Context, q interface {
+// insertID runs an INSERT and returns the new row's id: on PostgreSQL by
+// RETURNING id (pgx's driver has no LastInsertId), on SQLite as before.
+func (s *Store) insertID(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, query string, args ...any) (int64, error) {
-	var id int64
-	err := q.QueryRowContext(ctx, query+" RETURNING id", args...).Scan(&id)
-	return id, err
+	if s.dialect == Postgres {
+		var id int64
+		err := q.QueryRowContext(ctx, query+" RETURNING id", args...).Scan(&id)
+		return id, err
+	}
+	res, err := q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
 }
 
 // jsonText is SQL for the text of key in the JSON object in column col

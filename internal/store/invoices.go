@@ -124,7 +124,7 @@ func (s *Store) ApproveStatement(ctx context.Context, customerID int64, periodSt
 	a := Approval{CustomerID: customerID, PeriodStart: periodStart, PeriodEnd: periodEnd, Statement: statement,
 		SHA256: hex.EncodeToString(sum[:]), ApprovedBy: actorOf(ctx).Name, ApprovedAt: fromMS(s.nowMS())}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		newID, err := insertID(ctx, tx, `INSERT INTO statement_approvals (customer_id, period_start, period_end, statement,
+		newID, err := s.insertID(ctx, tx, `INSERT INTO statement_approvals (customer_id, period_start, period_end, statement,
 			sha256, approved_by, approved_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			customerID, periodStart, periodEnd, string(statement), sum[:], a.ApprovedBy, a.ApprovedAt.UnixMilli())
 		if isUnique(err) {

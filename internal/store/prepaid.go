@@ -48,7 +48,7 @@ func (s *Store) AddPrepaidBlock(ctx context.Context, b PrepaidBlock) (PrepaidBlo
 	}
 	b.CreatedAt = fromMS(s.nowMS())
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		newID, err := insertID(ctx, tx, `INSERT INTO prepaid_blocks (customer_id, purchased_on, minutes, price_cents,
+		newID, err := s.insertID(ctx, tx, `INSERT INTO prepaid_blocks (customer_id, purchased_on, minutes, price_cents,
 			expires_on, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			b.CustomerID, b.PurchasedOn, b.Minutes, b.PriceCents, nullString(b.ExpiresOn), b.Note, b.CreatedAt.UnixMilli())
 		if err != nil {

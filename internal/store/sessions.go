@@ -233,7 +233,7 @@ func (s *Store) createSession(ctx context.Context, ns NewSession, replace *ended
 		if err := s.checkSessionCaps(ctx, tx, ns, now); err != nil {
 			return err
 		}
-		newID, err := insertID(ctx, tx, `
+		newID, err := s.insertID(ctx, tx, `
 			INSERT INTO remote_sessions (ticket_id, technician_id, code_hash, code_expires_at, status, created_at,
 				outside_hours, override_reason)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, ns.TicketID, ns.TechnicianID, ns.CodeHash, ns.CodeExpires.UnixMilli(),

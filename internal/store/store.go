@@ -173,8 +173,7 @@ func (s *Store) DB() *sql.DB { return s.db }
 // PostgreSQL its .postgres.sql variant when one exists.
 type migration struct {
 	n        int
-	name     string
-	portable string
+	portable string // file name of the portable migration
 	pg       string // file name of the variant; "" for none
 }
 

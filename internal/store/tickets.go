@@ -121,7 +121,7 @@ func (s *Store) createTicketTx(ctx context.Context, tx *sql.Tx, nt NewTicket, cr
 	if err != nil {
 		return 0, fmt.Errorf("next number: %w", err)
 	}
-	newID, err := insertID(ctx, tx, `INSERT INTO tickets (reference, title, customer_name, created_by, created_at,
+	newID, err := s.insertID(ctx, tx, `INSERT INTO tickets (reference, title, customer_name, created_by, created_at,
 			customer_id, contact_id, kind, category_id, requested_priority, priority, impact, status, assigned_to,
 			status_secret, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?)`,
@@ -351,7 +351,7 @@ func (s *Store) AddNote(ctx context.Context, n Note) (Note, error) {
 
 func (s *Store) addNoteTx(ctx context.Context, tx *sql.Tx, n Note) (Note, error) {
 	now := s.nowMS()
-	newID, err := insertID(ctx, tx, `INSERT INTO ticket_notes (ticket_id, author_id, contact_id, visible_to_customer, body, created_at)
+	newID, err := s.insertID(ctx, tx, `INSERT INTO ticket_notes (ticket_id, author_id, contact_id, visible_to_customer, body, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, n.TicketID, n.AuthorID, nullID(n.ContactID), n.VisibleToCustomer, n.Body, now)
 	if err != nil {
 		if isForeignKey(err) {

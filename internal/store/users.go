@@ -51,7 +51,7 @@ func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	return u, nil
 }
 
-func insertUser(ctx context.Context, tx *sql.Tx, u User, now int64) (User, error) {
+func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, u User, now int64) (User, error) {
 	if u.Lang == "" {
 		u.Lang = "nl"
 	}
@@ -59,7 +59,7 @@ func insertUser(ctx context.Context, tx *sql.Tx, u User, now int64) (User, error
 		u.Languages = u.Lang
 	}
 	u.Active = true
-	newID, err := insertID(ctx, tx,
+	newID, err := s.insertID(ctx, tx,
 		"INSERT INTO users (email, name, role, lang, languages, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
 		u.Email, u.Name, u.Role, u.Lang, u.Languages, u.PasswordHash, now)
 	if err != nil {
@@ -77,7 +77,7 @@ func insertUser(ctx context.Context, tx *sql.Tx, u User, now int64) (User, error
 func (s *Store) CreateUser(ctx context.Context, u User) (User, error) {
 	var out User
 	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
-		if out, err = insertUser(ctx, tx, u, s.nowMS()); err != nil {
+		if out, err = s.insertUser(ctx, tx, u, s.nowMS()); err != nil {
 			return err
 		}
 		return s.appendAudit(ctx, tx, "", "user.created", userAudit(out))
@@ -110,7 +110,7 @@ func (s *Store) BootstrapAdmin(ctx context.Context, u User, defaultCentsPerHour 
 		}
 		u.Role = RoleAdmin
 		now := s.nowMS()
-		admin, err := insertUser(ctx, tx, u, now)
+		admin, err := s.insertUser(ctx, tx, u, now)
 		if err != nil {
 			return err
 		}

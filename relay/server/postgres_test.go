@@ -5,6 +5,7 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,7 +15,8 @@ import (
 
 // Two relays on one PostgreSQL database and one data directory (its key
 // files shared): the first creates the schema and the admin, the second
-// finds them; each says which store it uses; /metrics counts the sessions
+// finds them; each says which store it uses; both append to the audit
+// chain at once; /metrics counts the sessions
 // in PostgreSQL and times the query. After both stop, relay audit verify
 // accepts the shared chain against both relays' checkpoints, and relay
 // backup writes a pg_dump archive of a verified snapshot.
@@ -23,7 +25,7 @@ func TestTwoRelaysOnOnePostgresDatabase(t *testing.T) {
 	dir := t.TempDir()
 	maddr := freeAddr(t)
 	a, _, outA, stopA := startRelayWith(t, Config{DataDir: dir, DB: db, MetricsAddr: maddr})
-	_, _, outB, stopB := startRelayWith(t, Config{DataDir: dir, DB: db})
+	b, _, outB, stopB := startRelayWith(t, Config{DataDir: dir, DB: db})
 	for name, out := range map[string]string{"A": outA.String(), "B": outB.String()} {
 		if !strings.Contains(out, "Store: PostgreSQL postgres://meekijk@127.0.0.1:") {
 			t.Errorf("relay %s printed %q, want which store it uses", name, out)
@@ -52,6 +54,19 @@ func TestTwoRelaysOnOnePostgresDatabase(t *testing.T) {
 		CodeHash: []byte("0123456789abcdef0123456789abcdef"), CodeExpires: time.Now().Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
+	// Both relays append to the one chain at once: it stays linear (the
+	// verify below walks it and checks it against both relays' seals).
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := []*Server{a, b}[i%2].store.RecordAudit(ctx, "test.write", map[string]int{"i": i}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
 	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(outA.String(), "Metrics: http://"+maddr); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("relay A did not say where its metrics are: %q", outA.String())
