@@ -213,6 +213,10 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	protect("GET /api/v1/settings/security", c.getSecurity, admin)
 	protect("PUT /api/v1/settings/security", c.putSecurity, admin)
 	c.businessRoutes(public, protect, staff, admin) // business.go: prepaid hours, invoices, e-mail
+	// The customer portal's page (customerpages.go).
+	if err := portalPages(public, assets); err != nil {
+		return nil, nil, err
+	}
 
 	// The customer portal (portal.go): its own principal, checked by
 	// c.signedIn rather than by a role.
