@@ -82,6 +82,8 @@ type console struct {
 	catalog   []byte
 	status    *statusPages
 	downloads *downloads
+	// portalLimits throttle the portal's sign-in link requests.
+	portalLimits portalLimits
 }
 
 // Route is one registered route and who may use it, so a test can check
@@ -123,7 +125,7 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	c := &console{Config: cfg, log: log, catalog: catJSON, status: status, downloads: dl}
+	c := &console{Config: cfg, log: log, catalog: catJSON, status: status, downloads: dl, portalLimits: newPortalLimits(cfg.Now)}
 
 	mux := http.NewServeMux()
 	var routes []Route
@@ -218,18 +220,7 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 		return nil, nil, err
 	}
 
-	// The customer portal (portal.go): its own principal, checked by
-	// c.signedIn rather than by a role.
-	protect("POST /api/v1/contacts/{id}/portal-link", c.staffPortalLink, staff)
-	protect("POST /api/v1/contacts/{id}/portal-invite", c.invitePortal, admin)
-	public("POST /portaal/api/signin", c.handle(c.portalSignIn))
-	public("GET /portaal/api/tickets", c.signedIn(c.portalTickets))
-	public("POST /portaal/api/tickets", c.signedIn(c.portalFileRequest))
-	public("GET /portaal/api/tickets/{id}", c.signedIn(c.portalTicket))
-	public("POST /portaal/api/tickets/{id}/notes", c.signedIn(c.portalAddNote))
-	public("POST /portaal/api/tickets/{id}/estimates/{estimate}/approve", c.signedIn(c.portalApproveEstimate))
-	public("GET /portaal/api/hours", c.signedIn(c.portalHours))
-	public("GET /portaal/api/invoices/{number}", c.signedIn(c.portalInvoiceXML))
+	c.portalRoutes(public, protect, staff, admin) // portal*.go: the customer portal
 	return mux, routes, nil
 }
 

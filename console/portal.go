@@ -1,16 +1,10 @@
 package console
 
 import (
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/base64"
-	"errors"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
-	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/helpdesk"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/i18n"
@@ -32,135 +26,6 @@ const (
 	// portalSessionTTL is how long a portal sign-in lasts.
 	portalSessionTTL = 8 * time.Hour
 )
-
-// portalHash is what the store keeps of a portal token: keyed like the
-// session codes, under a prefix of its own, so no stored value signs in.
-func (c *console) portalHash(kind, tok string) []byte {
-	return c.Codes.Hash("portal-" + kind + ":" + tok)
-}
-
-func newPortalToken() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// portalLink makes a one-time sign-in link for a contact allowed in the
-// portal; ErrNotFound for one who is not, as for one who does not exist.
-func (c *console) portalLink(r *http.Request, contactID int64) (string, error) {
-	a, err := c.Store.PortalAccessOf(r.Context(), contactID)
-	if err != nil {
-		return "", err
-	}
-	if !a.Allowed() {
-		return "", httpx.Errorf(http.StatusConflict, "not_allowed",
-			"this contact is no reference person: an admin must invite them to the portal first")
-	}
-	tok := newPortalToken()
-	if err := c.Store.CreatePortalLink(r.Context(), contactID, c.portalHash("link", tok), c.Now().Add(PortalLinkTTL)); err != nil {
-		return "", err
-	}
-	return "/portaal/in/" + tok, nil
-}
-
-// staffPortalLink answers a sign-in link the technician can copy from the
-// contact's page and give the customer.
-func (c *console) staffPortalLink(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	link, err := c.portalLink(r, id)
-	if err != nil {
-		return err
-	}
-	c.log.Info("portal sign-in link made", "contact", id, "by", login(r).User.ID)
-	w.Header().Set("Cache-Control", "no-store")
-	httpx.JSON(w, http.StatusCreated, map[string]string{"link": link, "expiresIn": PortalLinkTTL.String()})
-	return nil
-}
-
-// invitePortal: an admin lets a contact who is no reference person in.
-func (c *console) invitePortal(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := c.Store.InviteToPortal(r.Context(), id, login(r).User.ID); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-// portalSignIn spends a link's token and starts a portal session.
-func (c *console) portalSignIn(w http.ResponseWriter, r *http.Request) error {
-	if !httpx.SameOrigin(r) {
-		return httpx.Errorf(http.StatusForbidden, "bad_origin", "request from a foreign origin")
-	}
-	var in struct {
-		Token string `json:"token"`
-	}
-	if err := httpx.DecodeJSON(w, r, &in, 1<<10); err != nil {
-		return err
-	}
-	contactID, err := c.Store.UsePortalLink(r.Context(), c.portalHash("link", strings.TrimSpace(in.Token)))
-	switch {
-	case errors.Is(err, store.ErrLinkExpired):
-		return httpx.Errorf(http.StatusGone, "link_expired", "this sign-in link has expired: ask for a new one")
-	case errors.Is(err, store.ErrLinkUsed):
-		return httpx.Errorf(http.StatusGone, "link_used", "this sign-in link was used already: ask for a new one")
-	case errors.Is(err, store.ErrNotFound):
-		return httpx.Errorf(http.StatusNotFound, "link_unknown", "this sign-in link is not valid: ask for a new one")
-	case err != nil:
-		return err
-	}
-	tok, csrf := newPortalToken(), newPortalToken()
-	if err := c.Store.CreatePortalLogin(r.Context(), contactID, c.portalHash("session", tok), c.portalHash("csrf", csrf),
-		c.Now().Add(portalSessionTTL)); err != nil {
-		return err
-	}
-	http.SetCookie(w, &http.Cookie{Name: portalCookie, Value: tok, Path: "/portaal/", HttpOnly: true, Secure: r.TLS != nil,
-		SameSite: http.SameSiteLaxMode, MaxAge: int(portalSessionTTL.Seconds())})
-	c.log.Info("portal sign-in", "contact", contactID)
-	httpx.JSON(w, http.StatusOK, map[string]string{"csrfToken": csrf})
-	return nil
-}
-
-// portalFunc is a portal handler with the signed-in contact.
-type portalFunc func(w http.ResponseWriter, r *http.Request, who store.Contact) error
-
-// signedIn checks the portal session (and the CSRF token of a change)
-// before h: without one, 401; a console login is no portal session.
-func (c *console) signedIn(h portalFunc) http.HandlerFunc {
-	return c.handle(func(w http.ResponseWriter, r *http.Request) error {
-		ck, err := r.Cookie(portalCookie)
-		if err != nil {
-			return httpx.Errorf(http.StatusUnauthorized, "unauthorized", "sign in to the portal first")
-		}
-		contactID, csrfHash, err := c.Store.PortalLogin(r.Context(), c.portalHash("session", ck.Value))
-		if errors.Is(err, store.ErrNotFound) {
-			return httpx.Errorf(http.StatusUnauthorized, "unauthorized", "sign in to the portal first")
-		}
-		if err != nil {
-			return err
-		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			got := c.portalHash("csrf", r.Header.Get(auth.CSRFHeader))
-			if subtle.ConstantTimeCompare(got, csrfHash) != 1 {
-				return httpx.Errorf(http.StatusForbidden, "bad_csrf", "missing or wrong CSRF token")
-			}
-		}
-		a, err := c.Store.PortalAccessOf(r.Context(), contactID)
-		if err != nil {
-			return err
-		}
-		if !a.Allowed() { // no longer a reference person, nor invited
-			return httpx.Errorf(http.StatusUnauthorized, "unauthorized", "sign in to the portal first")
-		}
-		return h(w, r, a.Contact)
-	})
-}
 
 type portalTicketJSON struct {
 	ID                int64     `json:"id"`
@@ -416,4 +281,28 @@ func (c *console) portalInvoiceXML(w http.ResponseWriter, r *http.Request, who s
 		return httpx.Errorf(http.StatusNotFound, "not_found", "not found")
 	}
 	return serveInvoiceXML(w, inv)
+}
+
+// portalRoutes registers the customer portal's API. The portal is its own
+// principal, checked by c.signedIn rather than by a role; the staff's
+// side of it (links, invitations, files, announced work) by role.
+func (c *console) portalRoutes(public func(string, http.Handler), protect func(string, apiFunc, []store.Role), staff, admin []store.Role) {
+	protect("POST /api/v1/contacts/{id}/portal-link", c.staffPortalLink, staff)
+	protect("POST /api/v1/contacts/{id}/portal-invite", c.invitePortal, admin)
+
+	public("POST /portaal/api/link", c.handle(c.portalRequestLink))
+	public("POST /portaal/api/signin", c.handle(c.portalSignIn))
+	public("POST /portaal/api/password-signin", c.handle(c.portalPasswordSignIn))
+	public("POST /portaal/api/signout", c.signedIn(c.portalSignOut))
+	public("GET /portaal/api/me", c.signedIn(c.portalMe))
+	public("PUT /portaal/api/me/lang", c.signedIn(c.portalSetLang))
+	public("PUT /portaal/api/password", c.signedIn(c.portalSetPassword))
+
+	public("GET /portaal/api/tickets", c.signedIn(c.portalTickets))
+	public("POST /portaal/api/tickets", c.signedIn(c.portalFileRequest))
+	public("GET /portaal/api/tickets/{id}", c.signedIn(c.portalTicket))
+	public("POST /portaal/api/tickets/{id}/notes", c.signedIn(c.portalAddNote))
+	public("POST /portaal/api/tickets/{id}/estimates/{estimate}/approve", c.signedIn(c.portalApproveEstimate))
+	public("GET /portaal/api/hours", c.signedIn(c.portalHours))
+	public("GET /portaal/api/invoices/{number}", c.signedIn(c.portalInvoiceXML))
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -28,6 +29,9 @@ type PortalAccess struct {
 	Contact Contact
 	// Invited: an admin invited this contact, who is no reference person.
 	Invited bool
+	// PasswordHash is the password the person chose (auth.HashPassword);
+	// "" for none: sign-in by link only.
+	PasswordHash string
 }
 
 // Allowed: the contact may sign in, as a reference person or invited.
@@ -40,8 +44,8 @@ func (s *Store) PortalAccessOf(ctx context.Context, contactID int64) (PortalAcce
 		return PortalAccess{}, err
 	}
 	a := PortalAccess{Contact: ct}
-	err = s.db.QueryRowContext(ctx, "SELECT invited_at IS NOT NULL FROM portal_accounts WHERE contact_id = ?",
-		contactID).Scan(&a.Invited)
+	err = s.db.QueryRowContext(ctx, "SELECT invited_at IS NOT NULL, password_hash FROM portal_accounts WHERE contact_id = ?",
+		contactID).Scan(&a.Invited, &a.PasswordHash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return a, fmt.Errorf("store: portal access of contact %d: %w", contactID, err)
 	}
@@ -219,4 +223,99 @@ func (s *Store) addAttachmentsTx(ctx context.Context, tx *sql.Tx, ticketID, cont
 		}
 	}
 	return nil
+}
+
+// PortalAccessByEmail returns the portal access of every contact with the
+// address (one person may be the contact of several customers, a
+// bookkeeper's say), at most limit, oldest first.
+func (s *Store) PortalAccessByEmail(ctx context.Context, email string, limit int) ([]PortalAccess, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT id FROM contacts WHERE lower(email) = ? ORDER BY id LIMIT ?",
+		strings.ToLower(strings.TrimSpace(email)), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: contacts by address: %w", err)
+	}
+	ids, err := collect(rows, scanID)
+	if err != nil {
+		return nil, fmt.Errorf("store: contacts by address: %w", err)
+	}
+	var out []PortalAccess
+	for _, id := range ids {
+		a, err := s.PortalAccessOf(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// SetPortalPassword sets (hash "" removes) the person's own password and
+// ends their other portal sessions; the one whose token hash is keep
+// stays, audited in the same transaction.
+func (s *Store) SetPortalPassword(ctx context.Context, contactID int64, hash string, keep []byte) error {
+	now := s.nowMS()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO portal_accounts (contact_id, password_hash, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (contact_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at`,
+			contactID, hash, now)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM portal_logins WHERE contact_id = ? AND token_hash <> ?", contactID, keep); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, "contact:"+strconv.FormatInt(contactID, 10), "portal.password_set",
+			map[string]any{"contactId": contactID, "removed": hash == ""})
+	})
+	if err != nil {
+		return fmt.Errorf("store: portal password of contact %d: %w", contactID, err)
+	}
+	return nil
+}
+
+// SetContactLang stores the language a person chose in the portal.
+func (s *Store) SetContactLang(ctx context.Context, contactID int64, lang string) error {
+	res, err := s.db.ExecContext(ctx, "UPDATE contacts SET lang = ? WHERE id = ?", lang, contactID)
+	if err != nil {
+		return fmt.Errorf("store: language of contact %d: %w", contactID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: language of contact %d: %w", contactID, ErrNotFound)
+	}
+	return nil
+}
+
+// TicketFile is an attachment as a ticket lists it: who added it.
+type TicketFile struct {
+	Attachment
+	By string // the contact's name
+}
+
+const attachmentColumns = `a.id, a.ticket_id, COALESCE(a.contact_id, 0), a.name, a.size, a.sha256, a.stored_name, a.created_at,
+	COALESCE(c.name, '')`
+
+func scanTicketFile(row interface{ Scan(...any) error }) (TicketFile, error) {
+	var f TicketFile
+	var created int64
+	err := row.Scan(&f.ID, &f.TicketID, &f.ContactID, &f.Name, &f.Size, &f.SHA256, &f.StoredName, &created, &f.By)
+	f.CreatedAt = fromMS(created)
+	return f, err
+}
+
+// TicketFiles lists a ticket's attachments, oldest first.
+func (s *Store) TicketFiles(ctx context.Context, ticketID int64) ([]TicketFile, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+attachmentColumns+
+		" FROM ticket_attachments a LEFT JOIN contacts c ON c.id = a.contact_id WHERE a.ticket_id = ? ORDER BY a.id", ticketID)
+	if err != nil {
+		return nil, fmt.Errorf("store: files of ticket %d: %w", ticketID, err)
+	}
+	return collect(rows, scanTicketFile)
+}
+
+// TicketFileOf returns one attachment of a ticket; ErrNotFound for one of
+// another ticket, as for one that does not exist.
+func (s *Store) TicketFileOf(ctx context.Context, ticketID, id int64) (TicketFile, error) {
+	return one(s.db.QueryRowContext(ctx, "SELECT "+attachmentColumns+
+		" FROM ticket_attachments a LEFT JOIN contacts c ON c.id = a.contact_id WHERE a.ticket_id = ? AND a.id = ?", ticketID, id),
+		scanTicketFile, fmt.Sprintf("file %d of ticket %d", id, ticketID))
 }
