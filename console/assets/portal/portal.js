@@ -4,15 +4,15 @@
 // hours and invoices. A small hash-routed page like the console, on the
 // console's generic modules; it calls only /portaal/api/.
 import { h, replace } from '../dom.js';
-import { call, setCSRF, APIError } from '../api.js';
-import { load, t, languages, current, showLanguage } from '../i18n.js';
+import { setCSRF, APIError } from '../api.js';
+import { load, t, languages, current, showLanguage, setLanguage } from '../i18n.js';
 import { form, field, onSubmit, str, errorText } from '../forms.js';
 import { card } from '../common.js';
-import { P, portal } from './papi.js';
+import { portal } from './papi.js';
 import { homeView, ticketView, requestView } from './tickets.js';
 import { hoursView } from './hours.js';
 
-/** @typedef {{name: string, company: string, lang: string, hasPassword: boolean, csrfToken?: string}} Me */
+/** @typedef {{name: string, email: string, company: string, lang: string, hasPassword: boolean, csrfToken: string}} Me */
 /** @typedef {{me: Me, params: string[], main: HTMLElement}} Ctx */
 
 const app = /** @type {HTMLElement} */ (document.getElementById('app'));
@@ -20,18 +20,6 @@ const top = /** @type {HTMLElement} */ (document.getElementById('top'));
 
 /** @type {Me|null} */
 let me = null;
-
-/**
- * The CSRF token lives in this tab's session storage: the relay keeps only
- * its hash, so after a reload the page cannot ask for it again.
- */
-const CSRF_KEY = 'meekijk.portal.csrf';
-
-/** @param {string} token */
-function signedIn(token) {
-  sessionStorage.setItem(CSRF_KEY, token);
-  setCSRF(token);
-}
 
 /** @type {Array<{path: RegExp, view: (ctx: Ctx) => Promise<void>, nav?: string}>} */
 const pages = [
@@ -62,10 +50,12 @@ function header(active) {
 
 /**
  * A language chosen in the header: kept on the contact when signed in, so
- * mails and the next sign-in use it too; else for this visit only.
+ * mails and the next sign-in use it too; before, in this browser, so the
+ * page of a link opened later speaks it.
  * @param {string} l
  */
 async function chooseLanguage(l) {
+  if (!me) setLanguage(l);
   showLanguage(l);
   if (me) {
     me.lang = l;
@@ -76,7 +66,6 @@ async function chooseLanguage(l) {
 
 async function signOut() {
   await portal.post('/signout').catch(() => {});
-  sessionStorage.removeItem(CSRF_KEY);
   me = null;
   location.hash = '#/';
   route();
@@ -106,8 +95,7 @@ function signInView(notice) {
     field(t('signin.password'), 'password', h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true })),
     h('button', { type: 'submit' }, t('signin.password.submit')));
   onSubmit(pwForm, async (data) => {
-    const res = await portal.post('/password-signin', { email: str(data, 'email'), password: data.get('password') });
-    signedIn(res.csrfToken);
+    await portal.post('/password-signin', { email: str(data, 'email'), password: data.get('password') });
     me = null;
     route();
   });
@@ -130,8 +118,7 @@ function signInView(notice) {
 async function spendLink(token) {
   history.replaceState(null, '', '/portaal/#/');
   try {
-    const res = await call('POST', P + '/signin', { token });
-    signedIn(res.csrfToken);
+    await portal.post('/signin', { token });
   } catch (err) {
     return signInView(errorText(err));
   }
@@ -193,10 +180,11 @@ let routing = 0;
 async function route() {
   const seq = ++routing;
   if (!me) {
-    setCSRF(sessionStorage.getItem(CSRF_KEY) || '');
     try {
+      // Who is signed in, with the session's CSRF token: a new tab or a
+      // reload asks again rather than keep it anywhere.
       me = /** @type {Me} */ (await portal.get('/me'));
-      if (me.csrfToken) signedIn(me.csrfToken);
+      setCSRF(me.csrfToken);
       showLanguage(me.lang);
     } catch (err) {
       me = null;

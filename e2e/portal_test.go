@@ -1,0 +1,231 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// portalPerson is a customer's contact with a browser of their own.
+type portalPerson struct {
+	id   int64
+	name string
+	tab  context.Context
+}
+
+// addPortalContact adds a contact to a customer through the console's
+// API; role "" is a contact who is no reference person.
+func addPortalContact(t *testing.T, s *scene, customerID int64, name, email, lang, role string) int64 {
+	t.Helper()
+	var ct struct{ ID int64 }
+	json.Unmarshal(apiCall(t, s.console, "POST", fmt.Sprintf("/customers/%d/contacts", customerID),
+		map[string]string{"name": name, "email": email, "lang": lang, "referenceRole": role}, 201), &ct)
+	return ct.ID
+}
+
+// staffPortalLink is the sign-in link a technician copies from the
+// contact's page, as an absolute URL.
+func staffPortalLink(t *testing.T, s *scene, contactID int64) string {
+	t.Helper()
+	var out struct{ Link string }
+	json.Unmarshal(apiCall(t, s.console, "POST", fmt.Sprintf("/contacts/%d/portal-link", contactID), nil, 201), &out)
+	return s.relay.url + out.Link
+}
+
+// signInByLink opens a sign-in link in tab and waits for the portal's
+// home page.
+func signInByLink(t *testing.T, tab context.Context, link string) {
+	t.Helper()
+	run(t, tab, "open the sign-in link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`#nav-home`)))
+	waitJS(t, tab, "home page", `document.querySelector('[data-page=home]') !== null`, 10*time.Second)
+}
+
+// portalGo opens a portal page by its hash route and waits for selector.
+func portalGo(t *testing.T, tab context.Context, r *relay, route, selector string) {
+	t.Helper()
+	run(t, tab, "open the portal's "+route, chromedp.Navigate(r.url+"/portaal/#"+route), chromedp.WaitVisible(chromedp.CSS(selector)))
+}
+
+// setField sets a form control's value as typing would, the page hearing
+// input and change.
+func setField(t *testing.T, tab context.Context, selector, value string) {
+	t.Helper()
+	eval[bool](t, tab, `(() => { const e = document.querySelector(`+jsString(selector)+`); e.value = `+jsString(value)+`;
+		e.dispatchEvent(new Event('input', { bubbles: true })); e.dispatchEvent(new Event('change', { bubbles: true })); return true; })()`)
+}
+
+// portalClient is a customer person's portal session outside the browser,
+// to ask for every URL the way a curious person would.
+type portalClient struct {
+	base string
+	http *http.Client
+	csrf string
+}
+
+func portalClientByLink(t *testing.T, base, link string) *portalClient {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &portalClient{base: base, http: &http.Client{Jar: jar, Timeout: 10 * time.Second}}
+	tok := link[strings.LastIndex(link, "/")+1:]
+	status, body := c.do(t, "POST", "/portaal/api/signin", "application/json", []byte(`{"token":"`+tok+`"}`))
+	var out struct{ CSRFToken string }
+	if err := json.Unmarshal(body, &out); status != 200 || err != nil {
+		t.Fatalf("portal sign-in: %d %s", status, body)
+	}
+	c.csrf = out.CSRFToken
+	return c
+}
+
+func (c *portalClient) do(t *testing.T, method, path, contentType string, body []byte) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, c.base+path, bytes.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Origin", c.base)
+	req.Header.Set("X-CSRF-Token", c.csrf)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// writableDB opens the relay's database file to change what a test cannot
+// wait for (a link's expiry, 30 minutes away).
+func (r *relay) writableDB(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(r.dataDir, "meekijk.db")+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// consoleTickets is the console's list of tickets, by reference.
+func consoleTickets(t *testing.T, s *scene) map[string]int64 {
+	t.Helper()
+	var ts []struct {
+		ID        int64
+		Reference string
+	}
+	json.Unmarshal(apiCall(t, s.console, "GET", "/tickets", nil, 200), &ts)
+	out := map[string]int64{}
+	for _, tk := range ts {
+		out[tk.Reference] = tk.ID
+	}
+	return out
+}
+
+// portalShot reads a portal page as a customer would (no catalog key, no
+// empty banner) and, with MEEKIJK_SCREENSHOTS set, saves it there.
+func portalShot(t *testing.T, tab context.Context, name string) {
+	t.Helper()
+	time.Sleep(200 * time.Millisecond) // fonts and what loads after the first paint
+	check(t, tab, os.Getenv("MEEKIJK_SCREENSHOTS"), "portal-"+name)
+}
+
+// TestPortalReferencePerson: a reference person signs in with a link, files
+// a request (the console lists it with its reference), adds a note,
+// approves an estimate, and after a session finds its receipt; bad input
+// is answered on the page in their language, and nothing is half made.
+func TestPortalReferencePerson(t *testing.T) {
+	s := newScene(t)
+	r := s.relay
+	customerID := s.customerID(t)
+	annID := addPortalContact(t, s, customerID, "Ann Peeters", "ann@bakkerij-peeters.example", "nl", "general")
+	ann := portalPerson{id: annID, name: "Ann Peeters", tab: newContext(t, s.browser)}
+
+	// The sign-in page, and a link asked for by e-mail: the same answer
+	// whoever asks.
+	portalGo(t, ann.tab, r, "/", `#link-form`)
+	chooseValue(t, ann.tab, `#lang`, "nl") // the browser speaks English
+	waitJS(t, ann.tab, "sign-in page in Dutch", `document.documentElement.lang === 'nl' && !!document.getElementById('link-form')`, 5*time.Second)
+	portalShot(t, ann.tab, "signin-nl")
+	run(t, ann.tab, "ask for a link", chromedp.SendKeys(chromedp.CSS(`#link-form input[name=email]`), "ann@bakkerij-peeters.example"),
+		chromedp.Click(chromedp.CSS(`#link-form button[type=submit]`)))
+	waitJS(t, ann.tab, "link asked", `document.getElementById('link-sent').textContent.includes('ann@bakkerij-peeters.example')`, 10*time.Second)
+
+	// An expired link, then a used one: said on the page, in Dutch.
+	expired := staffPortalLink(t, s, annID)
+	if _, err := r.writableDB(t).Exec(`UPDATE portal_links SET expires_at = 1 WHERE used_at IS NULL`); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ann.tab, "open an expired link", chromedp.Navigate(expired), chromedp.WaitVisible(chromedp.CSS(`#signin-notice`)))
+	if got := text(t, ann.tab, `#signin-notice`); !strings.Contains(got, "verlopen") {
+		t.Errorf("expired link: %q", got)
+	}
+	if path := eval[string](t, ann.tab, `location.pathname`); path != "/portaal/" {
+		t.Errorf("the token stays in the address bar: %s", path)
+	}
+	portalShot(t, ann.tab, "signin-expired-nl")
+	link := staffPortalLink(t, s, annID)
+	signInByLink(t, ann.tab, link)
+	if href := eval[string](t, ann.tab, `location.href`); strings.Contains(href, "/in/") {
+		t.Errorf("the token stays in the address bar: %s", href)
+	}
+	other := newContext(t, s.browser)
+	run(t, other, "open the used link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`#signin-notice`)))
+	// A browser of its own, in English: the language chosen was in the other.
+	if got := text(t, other, `#signin-notice`); !strings.Contains(got, "used already") {
+		t.Errorf("used link: %q", got)
+	}
+
+	// A request without a description: named at the field, nothing filed.
+	before := len(consoleTickets(t, s))
+	portalGo(t, ann.tab, r, "/new", `#request-form`)
+	portalShot(t, ann.tab, "request-nl")
+	chooseValue(t, ann.tab, `#request-form select[name=kind]`, "problem")
+	chooseValue(t, ann.tab, `#request-form select[name=priority]`, "high")
+	setField(t, ann.tab, `#request-form input[name=product]`, "Kassa")
+	setField(t, ann.tab, `#request-form input[name=title]`, "Kassa print geen tickets")
+	run(t, ann.tab, "send without a description", chromedp.Click(chromedp.CSS(`#request-form button[type=submit]`)))
+	waitJS(t, ann.tab, "description refused", `document.querySelector('[data-error-for=description]').textContent !== ''`, 10*time.Second)
+	if got := text(t, ann.tab, `[data-error-for=description]`); !strings.Contains(got, "beschrijving") {
+		t.Errorf("missing description: %q", got)
+	}
+	if eval[string](t, ann.tab, `document.activeElement.name`) != "description" {
+		t.Error("the focus is not on the description")
+	}
+	portalShot(t, ann.tab, "request-error-nl")
+	if n := len(consoleTickets(t, s)); n != before {
+		t.Fatalf("a refused request left %d tickets, want %d", n, before)
+	}
+	setField(t, ann.tab, `#request-form textarea[name=description]`, "Sinds vanmorgen drukt de kassa geen tickets meer af.")
+	run(t, ann.tab, "send the request", chromedp.Click(chromedp.CSS(`#request-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#request-done`)))
+	ref := eval[string](t, ann.tab, `document.getElementById('request-done').dataset.reference`)
+	// No contract: billable, and the page says why.
+	if got := text(t, ann.tab, `#request-covered`); !strings.Contains(got, "geen actief onderhoudscontract") {
+		t.Errorf("coverage of the request: %q", got)
+	}
+	portalShot(t, ann.tab, "request-done-nl")
+	ticketID, ok := consoleTickets(t, s)[ref]
+	if !ok {
+		t.Fatalf("the console does not list %s", ref)
+	}
+
+	// A note on the ticket; the console shows it.
+	run(t, ann.tab, "open the ticket", chromedp.Click(chromedp.CSS(`#request-open`)), chromedp.WaitVisible(chromedp.CSS(`#note-form`)))
+	setField(t, ann.tab, `#note-form textarea[name=body]`, "Het gebeurt op beide kassa's.")
+	run(t, ann.tab, "add a note", chromedp.Click(chromedp.CSS(`#note-form button[type=submit]`)))
+	waitJS(t, ann.tab, "note listed", `(document.getElementById('note-list')?.textContent || '').includes("beide kassa's")`, 10*time.Second)
+	if raw := apiCall(t, s.console, "GET", fmt.Sprintf("/tickets/%d", ticketID), nil, 200); !strings.Contains(string(raw), "beide kassa") {
+		t.Errorf("the console does not show the note: %s", raw)
+	}
+}
