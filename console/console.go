@@ -8,6 +8,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -74,6 +75,10 @@ type Config struct {
 	// AgentsDir holds the agent files the download page (/hulp) offers;
 	// empty: it offers none, and says so.
 	AgentsDir string
+	// AttachmentsDir keeps the files customers attach in the portal
+	// (portal_files.go), created 0700 when missing; empty: files are
+	// refused.
+	AttachmentsDir string
 }
 
 type console struct {
@@ -120,6 +125,11 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	status, err := newStatusPages()
 	if err != nil {
 		return nil, nil, err
+	}
+	if cfg.AttachmentsDir != "" {
+		if err := os.MkdirAll(cfg.AttachmentsDir, 0o700); err != nil {
+			return nil, nil, fmt.Errorf("console: attachments directory: %w", err)
+		}
 	}
 	dl, err := newDownloads(cfg.AgentsDir)
 	if err != nil {

@@ -102,7 +102,11 @@ func (c *console) portalTicket(w http.ResponseWriter, r *http.Request, who store
 		Notes []portalNoteJSON `json:"notes"`
 		// Estimates waiting for, or given, the customer's approval.
 		Estimates []portalEstimateJSON `json:"estimates"`
-	}{portalTicketOf(t), []portalNoteJSON{}, []portalEstimateJSON{}}
+		Files     []ticketFileJSON     `json:"files"`
+	}{portalTicketOf(t), []portalNoteJSON{}, []portalEstimateJSON{}, nil}
+	if out.Files, err = c.ticketFiles(r, t.ID); err != nil {
+		return err
+	}
 	es, err := c.Store.Estimates(r.Context(), t.ID)
 	if err != nil {
 		return err
@@ -158,7 +162,24 @@ func (c *console) portalFileRequest(w http.ResponseWriter, r *http.Request, who 
 		Title       string `json:"title"`
 		Description string `json:"description"`
 	}
-	if err := httpx.DecodeJSON(w, r, &in, 32<<10); err != nil {
+	// The same fields come as JSON, or as a form with files ("attachment"),
+	// written to disk before the ticket and removed unless it commits.
+	var up *upload
+	defer func() {
+		if up != nil { // the request was refused or failed: its files go
+			up.remove()
+		}
+	}()
+	var files []store.Attachment
+	if isMultipart(r) {
+		var err error
+		if up, err = c.readUpload(w, r); err != nil {
+			return err
+		}
+		f := up.fields
+		in.Kind, in.Priority, in.Product, in.Title, in.Description = f["kind"], f["priority"], f["product"], f["title"], f["description"]
+		files = up.files
+	} else if err := httpx.DecodeJSON(w, r, &in, 32<<10); err != nil {
 		return err
 	}
 	title, err := text("title", in.Title, 200, false)
@@ -177,11 +198,12 @@ func (c *console) portalFileRequest(w http.ResponseWriter, r *http.Request, who 
 	}
 	t, err := c.Store.FileRequest(ctx, store.NewTicket{Title: title, CustomerID: who.CustomerID, ContactID: who.ID, Kind: in.Kind,
 		CategoryID: cat, RequestedPriority: in.Priority, Priority: "normal", Impact: "medium"},
-		store.Note{ContactID: who.ID, VisibleToCustomer: true, Body: desc}, nil)
+		store.Note{ContactID: who.ID, VisibleToCustomer: true, Body: desc}, files)
 	if err != nil {
 		return err
 	}
-	c.log.Info("request filed in the portal", "ticket", t.Reference, "contact", who.ID)
+	up = nil // committed: the files are the ticket's now
+	c.log.Info("request filed in the portal", "ticket", t.Reference, "contact", who.ID, "files", len(files))
 	if err := c.mailTicketCreated(ctx, t); err != nil {
 		c.log.Error("ticket confirmation mail not queued", "ticket", t.Reference, "err", err)
 	}
@@ -303,6 +325,10 @@ func (c *console) portalRoutes(public func(string, http.Handler), protect func(s
 	public("GET /portaal/api/tickets/{id}", c.signedIn(c.portalTicket))
 	public("POST /portaal/api/tickets/{id}/notes", c.signedIn(c.portalAddNote))
 	public("POST /portaal/api/tickets/{id}/estimates/{estimate}/approve", c.signedIn(c.portalApproveEstimate))
+	public("POST /portaal/api/tickets/{id}/files", c.signedIn(c.portalAddFiles))
+	public("GET /portaal/api/tickets/{id}/files/{file}", c.signedIn(c.portalFile))
+	protect("GET /api/v1/tickets/{id}/files", c.staffTicketFiles, staff)
+	protect("GET /api/v1/tickets/{id}/files/{file}", c.staffTicketFile, staff)
 	public("GET /portaal/api/hours", c.signedIn(c.portalHours))
 	public("GET /portaal/api/invoices/{number}", c.signedIn(c.portalInvoiceXML))
 }

@@ -206,6 +206,19 @@ func (s *Store) AddCustomerNote(ctx context.Context, note Note, files []Attachme
 	return nil
 }
 
+// AddCustomerFiles adds a customer person's files to a ticket, with their
+// note when body is not empty, in one transaction.
+func (s *Store) AddCustomerFiles(ctx context.Context, ticketID, contactID int64, body string, files []Attachment) error {
+	if body != "" {
+		return s.AddCustomerNote(ctx, Note{TicketID: ticketID, ContactID: contactID, Body: body}, files)
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error { return s.addAttachmentsTx(ctx, tx, ticketID, contactID, files) })
+	if err != nil {
+		return fmt.Errorf("store: files on ticket %d: %w", ticketID, err)
+	}
+	return nil
+}
+
 func portalUser(ctx context.Context, tx *sql.Tx) (int64, error) {
 	var id int64
 	if err := tx.QueryRowContext(ctx, "SELECT id FROM users WHERE email = ?", PortalUserEmail).Scan(&id); err != nil {
