@@ -207,8 +207,32 @@ func TestPortalReferencePerson(t *testing.T) {
 		t.Fatalf("a refused request left %d tickets, want %d", n, before)
 	}
 	setField(t, ann.tab, `#request-form textarea[name=description]`, "Sinds vanmorgen drukt de kassa geen tickets meer af.")
-	run(t, ann.tab, "send the request", chromedp.Click(chromedp.CSS(`#request-form button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#request-done`)))
+
+	// A file over the limit: named at the file field, nothing filed, no
+	// file left in the relay's data.
+	files := t.TempDir()
+	big, small := filepath.Join(files, "kassa-export.zip"), filepath.Join(files, "foutmelding.txt")
+	if err := os.WriteFile(big, bytes.Repeat([]byte("x"), 11<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(small, []byte("Fout 0x3F bij het afdrukken\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ann.tab, "attach a large file", chromedp.SetUploadFiles(chromedp.CSS(`#request-form input[name=attachment]`), []string{big}),
+		chromedp.Click(chromedp.CSS(`#request-form button[type=submit]`)))
+	waitJS(t, ann.tab, "large file refused", `document.querySelector('#request-form [data-error-for=attachment]').textContent !== ''`, 20*time.Second)
+	if got := text(t, ann.tab, `#request-form [data-error-for=attachment]`); !strings.Contains(got, "te groot") {
+		t.Errorf("oversized attachment: %q", got)
+	}
+	portalShot(t, ann.tab, "request-too-large-nl")
+	if n := len(consoleTickets(t, s)); n != before {
+		t.Fatalf("a refused request left %d tickets, want %d", n, before)
+	}
+	if left, _ := os.ReadDir(filepath.Join(r.dataDir, "attachments")); len(left) != 0 {
+		t.Errorf("a refused request left %d files behind", len(left))
+	}
+	run(t, ann.tab, "send the request with a small file", chromedp.SetUploadFiles(chromedp.CSS(`#request-form input[name=attachment]`), []string{small}),
+		chromedp.Click(chromedp.CSS(`#request-form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#request-done`)))
 	ref := eval[string](t, ann.tab, `document.getElementById('request-done').dataset.reference`)
 	// No contract: billable, and the page says why.
 	if got := text(t, ann.tab, `#request-covered`); !strings.Contains(got, "geen actief onderhoudscontract") {
@@ -228,4 +252,14 @@ func TestPortalReferencePerson(t *testing.T) {
 	if raw := apiCall(t, s.console, "GET", fmt.Sprintf("/tickets/%d", ticketID), nil, 200); !strings.Contains(string(raw), "beide kassa") {
 		t.Errorf("the console does not show the note: %s", raw)
 	}
+	// The attachment: listed, downloaded as sent, and seen by the desk.
+	waitJS(t, ann.tab, "file listed", `(document.getElementById('file-list')?.textContent || '').includes('foutmelding.txt')`, 5*time.Second)
+	got := evalAsync[string](t, ann.tab, `fetch(document.querySelector('#file-list a').href).then(r => r.text())`)
+	if got != "Fout 0x3F bij het afdrukken\n" {
+		t.Errorf("downloaded attachment: %q", got)
+	}
+	if raw := apiCall(t, s.console, "GET", fmt.Sprintf("/tickets/%d/files", ticketID), nil, 200); !strings.Contains(string(raw), "foutmelding.txt") {
+		t.Errorf("the console does not list the file: %s", raw)
+	}
+	portalShot(t, ann.tab, "ticket-nl")
 }

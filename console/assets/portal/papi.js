@@ -1,25 +1,18 @@
 // Calls to the portal's API (/portaal/api/), through the console's call():
 // the same CSRF header and error shape, with the portal's own token.
-import { call, APIError } from '../api.js';
+import { call } from '../api.js';
 
 /** The portal API's root path. */
 export const P = '/portaal/api';
 
 /**
- * Calls the portal's API; an answer "too large" from the server's body
- * limit becomes the error the page words ("too_large"), whatever the
- * layer that refused it called it.
+ * Calls the portal's API.
  * @param {string} method
  * @param {string} path relative to /portaal/api
  * @param {any} [body] JSON, or a FormData sent as multipart
  */
-async function portalCall(method, path, body) {
-  try {
-    return await call(method, P + path, body);
-  } catch (err) {
-    if (err instanceof APIError && err.status === 413) err.code = 'too_large';
-    throw err;
-  }
+function portalCall(method, path, body) {
+  return call(method, P + path, body);
 }
 
 export const portal = {

@@ -91,14 +91,7 @@ export async function requestView({ main }) {
       for (const [k, v] of Object.entries(fields)) body.append(k, v);
       for (const file of files.files) body.append('attachment', file);
     }
-    let res;
-    try {
-      res = await portal.post('/tickets', body);
-    } catch (err) {
-      // A refused file is shown at the file field.
-      if (err instanceof APIError && err.code === 'too_large' && !err.field) err.field = 'attachment';
-      throw err;
-    }
+    const res = await portal.post('/tickets', body);
     replace(main, h('h1', {}, t('request.done.title')), requestDone(res));
   });
   replace(main, h('h1', {}, t('request.title.page')), h('p', { class: 'muted' }, t('request.intro')), f);
@@ -222,12 +215,7 @@ function filesCard(d, reload) {
     if (!input.files || !input.files.length) throw new APIError(400, { error: 'invalid', field: 'attachment' });
     const body = new FormData();
     body.append('attachment', input.files[0]);
-    try {
-      await portal.post(`/tickets/${d.id}/files`, body);
-    } catch (err) {
-      if (err instanceof APIError && err.code === 'too_large' && !err.field) err.field = 'attachment';
-      throw err;
-    }
+    await portal.post(`/tickets/${d.id}/files`, body);
     reload();
   });
   const files = d.files || [];
