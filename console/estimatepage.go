@@ -77,7 +77,7 @@ func (c *console) estimatePage(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	view := estimateView{Title: "estimate.page.title", Found: found, Lang: "nl", Langs: []string{"nl", "fr", "en"}, Path: r.URL.Path, Ticket: t, Estimate: e,
-		Version: estimateVersion}
+		Version: approvalVersion(e.Kind)}
 	if found && t.ContactID != 0 {
 		if ct, err := c.Store.Contact(ctx, t.ContactID); err == nil {
 			view.Lang = ct.Lang
@@ -93,7 +93,7 @@ func (c *console) estimatePage(w http.ResponseWriter, r *http.Request) error {
 	view.DateTimeFmt = func(at time.Time) string { return at.In(loc).Format("02/01/2006 15:04") }
 	lang := i18n.Lang(view.Lang)
 	if found {
-		view.Text = c.estimateText(lang, t, e)
+		view.Text = c.approvalText(lang, t, e)
 		if e.Approval != nil { // what was approved, not today's wording
 			view.Text = e.Approval.Text
 		}
@@ -133,7 +133,7 @@ func (c *console) approveByLink(r *http.Request, e store.Estimate, t store.Ticke
 		return httpx.FieldError("accept", "tick the box to approve")
 	case !helpdesk.OneOf(lang, helpdesk.Languages):
 		return httpx.FieldError("lang", "unknown language")
-	case r.PostForm.Get("version") != estimateVersion:
+	case r.PostForm.Get("version") != approvalVersion(e.Kind):
 		return httpx.Errorf(http.StatusConflict, "text_changed", "the text changed: reload the page")
 	case e.Approval != nil:
 		return nil // approved before: the page shows it
@@ -142,11 +142,12 @@ func (c *console) approveByLink(r *http.Request, e store.Estimate, t store.Ticke
 }
 
 // approveEstimate records a customer person's approval of the estimate's
-// text in lang: the one path of the mailed link and of the portal, so the
-// technician and the session's control see the same record either way.
+// (or announced out-of-contract work's) text in lang: the one path of the
+// mailed link and of the portal, so the technician and the session's
+// control see the same record either way.
 func (c *console) approveEstimate(r *http.Request, e store.Estimate, t store.Ticket, contactID int64, lang string) error {
 	by := "contact:" + strconv.FormatInt(contactID, 10)
 	ctx := store.WithActor(r.Context(), store.Actor{Name: by, IP: httpx.ClientIP(r)})
-	_, err := c.Store.ApproveEstimate(ctx, e.ID, by, c.estimateText(i18n.Lang(lang), t, e), lang, estimateVersion)
+	_, err := c.Store.ApproveEstimate(ctx, e.ID, by, c.approvalText(i18n.Lang(lang), t, e), lang, approvalVersion(e.Kind))
 	return err
 }

@@ -200,20 +200,11 @@ func (c *console) createEstimate(w http.ResponseWriter, r *http.Request) error {
 	_, _ = rand.Read(token)
 	tok := hex.EncodeToString(token)
 	if !v.Covered {
-		day := localDate(cal.TimeZone, now)
-		cph, ok, err := c.rateOn(ctx, t.CustomerID, day)
+		priced, err := c.priceWork(ctx, t, in.Minutes, cal, now)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			return httpx.Errorf(http.StatusConflict, "cannot_price", "no hourly rate in force on %s", day)
-		}
-		set, err := c.Store.BillingSettings(ctx, cal.TimeZone)
-		if err != nil {
-			return err
-		}
-		e.CentsPerHour = cph
-		e.BilledMinutes, e.AmountCents, e.VATCents = billing.PriceEstimate(in.Minutes, cph, 0, set)
+		e.CentsPerHour, e.BilledMinutes, e.AmountCents, e.VATCents = priced.CentsPerHour, priced.BilledMinutes, priced.AmountCents, priced.VATCents
 		if in.Minutes > billing.EstimateApprovalMinutes {
 			if m, err = c.estimateMail(ctx, t, e, tok); err != nil {
 				return err

@@ -2,7 +2,6 @@ package console
 
 import (
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/meekijk/meekijk/internal/helpdesk"
@@ -73,14 +72,6 @@ func (c *console) portalTicketFor(r *http.Request, who store.Contact) (store.Tic
 	return t, nil
 }
 
-type portalEstimateJSON struct {
-	ID       int64           `json:"id"`
-	Minutes  int64           `json:"minutes"`
-	Text     string          `json:"text"`    // the statement approved, in the person's language
-	Version  string          `json:"version"` // to send back with the approval
-	Approval *store.Approved `json:"approval"`
-}
-
 type portalNoteJSON struct {
 	Author    string    `json:"author"`
 	Body      string    `json:"body"`
@@ -100,24 +91,23 @@ func (c *console) portalTicket(w http.ResponseWriter, r *http.Request, who store
 	out := struct {
 		portalTicketJSON
 		Notes []portalNoteJSON `json:"notes"`
-		// Estimates waiting for, or given, the customer's approval.
-		Estimates []portalEstimateJSON `json:"estimates"`
-		Files     []ticketFileJSON     `json:"files"`
-	}{portalTicketOf(t), []portalNoteJSON{}, []portalEstimateJSON{}, nil}
+		// Approvals are the questions asked of the customer, open and
+		// answered: estimates over an hour and out-of-contract work.
+		Approvals []approvalJSON `json:"approvals"`
+		// Estimates are the approvals of kind "estimate" alone.
+		Estimates []approvalJSON   `json:"estimates"`
+		Files     []ticketFileJSON `json:"files"`
+	}{portalTicketOf(t), []portalNoteJSON{}, nil, []approvalJSON{}, nil}
 	if out.Files, err = c.ticketFiles(r, t.ID); err != nil {
 		return err
 	}
-	es, err := c.Store.Estimates(r.Context(), t.ID)
-	if err != nil {
+	if out.Approvals, err = c.ticketQuestions(r.Context(), t, i18n.Lang(who.Lang)); err != nil {
 		return err
 	}
-	lang := i18n.Lang(who.Lang)
-	for _, e := range es {
-		pe := portalEstimateJSON{ID: e.ID, Minutes: e.Minutes, Text: c.estimateText(lang, t, e), Version: estimateVersion, Approval: e.Approval}
-		if e.Approval != nil { // what was approved, not today's wording
-			pe.Text = e.Approval.Text
+	for _, a := range out.Approvals {
+		if a.Kind == store.EstimateKind {
+			out.Estimates = append(out.Estimates, a)
 		}
-		out.Estimates = append(out.Estimates, pe)
 	}
 	for _, n := range notes {
 		out.Notes = append(out.Notes, portalNoteJSON{Author: n.AuthorName, Body: n.Body, CreatedAt: n.CreatedAt})
@@ -229,49 +219,6 @@ func (c *console) portalFileRequest(w http.ResponseWriter, r *http.Request, who 
 	return nil
 }
 
-// portalApproveEstimate: the person approves an estimate of a ticket of
-// their company, in the language and text version the portal showed.
-func (c *console) portalApproveEstimate(w http.ResponseWriter, r *http.Request, who store.Contact) error {
-	t, err := c.portalTicketFor(r, who)
-	if err != nil {
-		return err
-	}
-	eid, err := pathID(r, "estimate")
-	if err != nil {
-		return err
-	}
-	var in struct {
-		Lang    string `json:"lang"`
-		Version string `json:"version"`
-		Accept  bool   `json:"accept"`
-	}
-	if err := httpx.DecodeJSON(w, r, &in, 1<<10); err != nil {
-		return err
-	}
-	es, err := c.Store.Estimates(r.Context(), t.ID)
-	if err != nil {
-		return err
-	}
-	i := slices.IndexFunc(es, func(e store.Estimate) bool { return e.ID == eid })
-	switch {
-	case i < 0:
-		return httpx.Errorf(http.StatusNotFound, "not_found", "not found")
-	case !in.Accept:
-		return httpx.FieldError("accept", "tick the box to approve")
-	case !helpdesk.OneOf(in.Lang, helpdesk.Languages):
-		return httpx.FieldError("lang", "unknown language")
-	case in.Version != estimateVersion:
-		return httpx.Errorf(http.StatusConflict, "text_changed", "the text changed: reload the page")
-	case es[i].Approval != nil:
-		return httpx.Errorf(http.StatusConflict, "conflict", "this estimate was approved already")
-	}
-	if err := c.approveEstimate(r, es[i], t, who.ID, in.Lang); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
 // portalHours answers the company's prepaid hours today and its invoices
 // and credit notes; each document downloads as its Peppol XML.
 func (c *console) portalHours(w http.ResponseWriter, r *http.Request, who store.Contact) error {
@@ -324,7 +271,10 @@ func (c *console) portalRoutes(public func(string, http.Handler), protect func(s
 	public("POST /portaal/api/tickets", c.signedIn(c.portalFileRequest))
 	public("GET /portaal/api/tickets/{id}", c.signedIn(c.portalTicket))
 	public("POST /portaal/api/tickets/{id}/notes", c.signedIn(c.portalAddNote))
-	public("POST /portaal/api/tickets/{id}/estimates/{estimate}/approve", c.signedIn(c.portalApproveEstimate))
+	public("POST /portaal/api/tickets/{id}/estimates/{approval}/approve", c.signedIn(c.portalApprove))
+	public("POST /portaal/api/tickets/{id}/approvals/{approval}", c.signedIn(c.portalApprove))
+	protect("GET /api/v1/tickets/{id}/approvals", c.staffApprovals, staff)
+	protect("POST /api/v1/tickets/{id}/out-of-contract", c.announceOutOfContract, staff)
 	public("POST /portaal/api/tickets/{id}/files", c.signedIn(c.portalAddFiles))
 	public("GET /portaal/api/tickets/{id}/files/{file}", c.signedIn(c.portalFile))
 	protect("GET /api/v1/tickets/{id}/files", c.staffTicketFiles, staff)

@@ -304,3 +304,78 @@ func TestPortalHoursAndInvoices(t *testing.T) {
 		t.Errorf("unknown invoice: %d", a.status)
 	}
 }
+
+// Work outside the contract, announced by the desk on a ticket, is a
+// question the customer answers in the portal before the work: recorded
+// as an estimate's approval is (who, text, version, SHA-256), shown to the
+// technician on the ticket, and answered once.
+func TestPortalOutOfContractApproval(t *testing.T) {
+	e := newEnv(t)
+	staff := e.login()
+	admin := e.loginAs(store.RoleAdmin, "admin@desk.example")
+	e.call(admin, "POST", "/api/v1/rates/default", map[string]any{"centsPerHour": 8000, "effectiveFrom": "2026-01-01"}, 200, nil)
+	ref, cookie, csrf := e.signedInAs(staff, "Bakkerij Peeters", "Ann Peeters")
+	_, otherCookie, otherCSRF := e.signedInAs(staff, "Garage Claes", "Bart Claes")
+	tk := e.createTicket(staff, "Kassa herinstalleren", "Bakkerij Peeters")
+
+	if a := e.do(staff, "POST", fmt.Sprintf("/api/v1/tickets/%d/out-of-contract", tk.ID), `{"minutes":30,"description":"Herinstallatie","reason":""}`); a.status != http.StatusBadRequest || a.problem(t).Field != "reason" {
+		t.Fatalf("without a reason: %d %s", a.status, a.body)
+	}
+	var ann struct {
+		ID          int64
+		Kind        string
+		AmountCents int64
+	}
+	e.call(staff, "POST", fmt.Sprintf("/api/v1/tickets/%d/out-of-contract", tk.ID),
+		map[string]any{"minutes": 30, "description": "Herinstallatie van de kassa", "reason": "een herinstallatie valt buiten het contract"}, 201, &ann)
+	if ann.Kind != store.OutOfContractKind || ann.AmountCents <= 0 {
+		t.Fatalf("announced = %+v", ann)
+	}
+	var detail struct {
+		Approvals []struct {
+			Kind, Text, Version string
+			ID                  int64
+			Approval            *store.Approved
+		}
+	}
+	e.portalDo(cookie, "", "GET", fmt.Sprintf("/portaal/api/tickets/%d", tk.ID), "").decode(t, &detail)
+	if len(detail.Approvals) != 1 || detail.Approvals[0].Kind != store.OutOfContractKind || detail.Approvals[0].Approval != nil ||
+		!strings.Contains(detail.Approvals[0].Text, "Herinstallatie van de kassa") || detail.Approvals[0].Version != "out-of-contract-1" {
+		t.Fatalf("approvals = %+v", detail.Approvals)
+	}
+	q := detail.Approvals[0]
+	path := fmt.Sprintf("/portaal/api/tickets/%d/approvals/%d", tk.ID, q.ID)
+	body := `{"lang":"nl","version":"out-of-contract-1","accept":true}`
+	missing := e.portalDo(otherCookie, otherCSRF, "POST", fmt.Sprintf("/portaal/api/tickets/%d/approvals/99999", tk.ID), body)
+	if a := e.portalDo(otherCookie, otherCSRF, "POST", path, body); a.status != http.StatusNotFound || string(a.body) != string(missing.body) {
+		t.Fatalf("another company's person: %d %s", a.status, a.body)
+	}
+	if a := e.portalDo(cookie, csrf, "POST", path, `{"lang":"nl","version":"estimate-mail-1","accept":true}`); a.status != http.StatusConflict {
+		t.Errorf("another text's version: %d %s", a.status, a.body)
+	}
+	if a := e.portalDo(cookie, "", "POST", path, body); a.status != http.StatusForbidden {
+		t.Errorf("without CSRF: %d %s", a.status, a.body)
+	}
+	if a := e.portalDo(cookie, csrf, "POST", path, body); a.status != http.StatusNoContent {
+		t.Fatalf("approve: %d %s", a.status, a.body)
+	}
+	if a := e.portalDo(cookie, csrf, "POST", path, body); a.status != http.StatusConflict {
+		t.Errorf("again: %d %s", a.status, a.body)
+	}
+	// The technician sees who approved which text.
+	var seen []struct {
+		Kind     string
+		Approval *store.Approved
+	}
+	e.call(staff, "GET", fmt.Sprintf("/api/v1/tickets/%d/approvals", tk.ID), nil, 200, &seen)
+	if len(seen) != 1 || seen[0].Approval == nil {
+		t.Fatalf("staff view = %+v", seen)
+	}
+	ap := seen[0].Approval
+	if ap.By != fmt.Sprintf("contact:%d", ref.ID) || ap.Version != "out-of-contract-1" || ap.Text != q.Text || ap.TextSHA256 != store.TextSHA256(q.Text) {
+		t.Errorf("approval = %+v", ap)
+	}
+	if n := e.auditEvents(store.EventEstimateApproved); n != 1 {
+		t.Errorf("%d approval events", n)
+	}
+}
