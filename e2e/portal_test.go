@@ -262,4 +262,85 @@ func TestPortalReferencePerson(t *testing.T) {
 		t.Errorf("the console does not list the file: %s", raw)
 	}
 	portalShot(t, ann.tab, "ticket-nl")
+
+	// The desk estimates 90 minutes of billable work and announces work
+	// outside the contract: two questions, on the ticket and at home.
+	var estimate struct{ ID int64 }
+	json.Unmarshal(apiCall(t, s.console, "POST", fmt.Sprintf("/tickets/%d/estimates", ticketID),
+		map[string]any{"minutes": 90, "description": "De kassadatabase herstellen"}, 201), &estimate)
+	apiCall(t, s.console, "POST", fmt.Sprintf("/tickets/%d/out-of-contract", ticketID),
+		map[string]any{"minutes": 30, "description": "Het bonlayout aanpassen", "reason": "layoutwijzigingen vallen buiten het contract"}, 201)
+	portalGo(t, ann.tab, r, "/", `#questions`)
+	if n := eval[int](t, ann.tab, `document.querySelectorAll('#questions li').length`); n != 2 {
+		t.Errorf("home lists %d questions, want 2", n)
+	}
+	portalShot(t, ann.tab, "home-nl")
+	question := fmt.Sprintf(`#questions .question[data-id="%d"]`, estimate.ID)
+	portalGo(t, ann.tab, r, fmt.Sprintf("/tickets/%d", ticketID), question)
+	if got := text(t, ann.tab, question+` blockquote`); !strings.Contains(got, "90 minuten") || !strings.Contains(got, "€") {
+		t.Errorf("the estimate's text: %q", got)
+	}
+	portalShot(t, ann.tab, "ticket-questions-nl")
+	run(t, ann.tab, "approve without the tick", chromedp.Click(chromedp.CSS(question+` button.approve`)))
+	waitJS(t, ann.tab, "tick asked for", `document.querySelector(`+jsString(question+` [data-error-for=accept]`)+`).textContent !== ''`, 5*time.Second)
+	run(t, ann.tab, "approve the estimate", chromedp.Click(chromedp.CSS(question+` input[name=accept]`)),
+		chromedp.Click(chromedp.CSS(question+` button.approve`)))
+	waitJS(t, ann.tab, "approved", `!!document.querySelector(`+jsString(question+` [data-answer=approved]`)+`)`, 10*time.Second)
+	var approvals []struct {
+		ID       int64
+		Approval *struct{ By, Text, TextSHA256 string }
+	}
+	json.Unmarshal(apiCall(t, s.console, "GET", fmt.Sprintf("/tickets/%d/approvals", ticketID), nil, 200), &approvals)
+	approved := 0
+	for _, a := range approvals {
+		if a.Approval != nil {
+			approved++
+			if a.ID != estimate.ID || a.Approval.By != fmt.Sprintf("contact:%d", annID) || len(a.Approval.TextSHA256) != 64 ||
+				!strings.Contains(a.Approval.Text, "90 minuten") {
+				t.Errorf("the console shows approval %+v of %d", a.Approval, a.ID)
+			}
+		}
+	}
+	if approved != 1 {
+		t.Errorf("the console shows %d approvals, want 1", approved)
+	}
+	portalShot(t, ann.tab, "ticket-approved-nl")
+
+	// A person of another customer gets, for every one of these, the
+	// answer of an id that does not exist.
+	garage := addPortalCustomer(t, s, "Garage Claes")
+	janID := addPortalContact(t, s, garage, "Jan Claes", "jan@garage-claes.example", "fr", "general")
+	jan := portalClientByLink(t, r.url, staffPortalLink(t, s, janID))
+	var own struct {
+		Files []struct{ ID int64 }
+	}
+	json.Unmarshal(evalAsync[json.RawMessage](t, ann.tab, fmt.Sprintf(`fetch('/portaal/api/tickets/%d').then(r => r.json())`, ticketID)), &own)
+	if len(own.Files) != 1 {
+		t.Fatalf("ticket files: %+v", own)
+	}
+	for _, u := range []struct{ method, path, body string }{
+		{"GET", "/portaal/api/tickets/%d", ""},
+		{"POST", "/portaal/api/tickets/%d/notes", `{"body":"hallo"}`},
+		{"POST", "/portaal/api/tickets/%d/approvals/" + fmt.Sprint(estimate.ID), `{"lang":"fr","version":"x","accept":true}`},
+		{"POST", "/portaal/api/tickets/%d/estimates/" + fmt.Sprint(estimate.ID) + "/approve", `{"lang":"fr","version":"x","accept":true}`},
+		{"GET", "/portaal/api/tickets/%d/files/" + fmt.Sprint(own.Files[0].ID), ""},
+		{"POST", "/portaal/api/tickets/%d/files", ""},
+	} {
+		status, body := jan.do(t, u.method, fmt.Sprintf(u.path, ticketID), "application/json", []byte(u.body))
+		wantStatus, wantBody := jan.do(t, u.method, fmt.Sprintf(u.path, 999999), "application/json", []byte(u.body))
+		if status != 404 || wantStatus != 404 || !bytes.Equal(body, wantBody) {
+			t.Errorf("%s %s of another customer: %d %s; a missing one: %d %s", u.method, u.path, status, body, wantStatus, wantBody)
+		}
+	}
+	if status, body := jan.do(t, "GET", "/portaal/api/tickets", "", nil); status != 200 || strings.Contains(string(body), ref) {
+		t.Errorf("another customer's list: %d %s", status, body)
+	}
+}
+
+// addPortalCustomer adds a customer through the console's API.
+func addPortalCustomer(t *testing.T, s *scene, name string) int64 {
+	t.Helper()
+	var cu struct{ ID int64 }
+	json.Unmarshal(apiCall(t, s.console, "POST", "/customers", map[string]string{"name": name, "lang": "fr"}, 201), &cu)
+	return cu.ID
 }

@@ -4,7 +4,7 @@
 import { h, replace, select } from '../dom.js';
 import { APIError } from '../api.js';
 import { t, tr, current, dateTime, money } from '../i18n.js';
-import { form, field, checkbox, onSubmit, str, errorText, showError, clearErrors } from '../forms.js';
+import { form, field, checkbox, onSubmit, str, errorText } from '../forms.js';
 import { KINDS, PRIORITIES, wordOptions, statusBadge, table, card } from '../common.js';
 import { P, portal } from './papi.js';
 import { hoursText, balanceLine } from './hours.js';
@@ -12,9 +12,10 @@ import { hoursText, balanceLine } from './hours.js';
 /** @typedef {import('./portal.js').Ctx} Ctx */
 /**
  * A question the desk asks before the work: an estimate over an hour or
- * work outside the contract, with the exact text to approve.
- * @typedef {{kind: string, id: number, minutes?: number, amountCents?: number, text: string, version: string,
- *   approval?: {at: string, by: string, accept?: boolean}|null, path: string}} Question
+ * work outside the contract ("estimate", "out_of_contract"), with the
+ * exact text to approve.
+ * @typedef {{kind: string, id: number, minutes: number, amountCents: number, text: string, version: string,
+ *   approval: {at: string, lang: string}|null, path: string}} Question
  */
 
 /** Tickets whose questions are no longer asked. */
@@ -61,8 +62,8 @@ export async function homeView({ me, main }) {
 
 /** @param {Question} q */
 function questionTitle(q) {
-  return q.kind === 'estimate' ? t('question.estimate', { hours: hoursText(q.minutes || 0) })
-    : q.amountCents ? t('question.out_of_contract.amount', { amount: money(q.amountCents) }) : t('question.out_of_contract');
+  return q.kind === 'out_of_contract' ? t('question.out_of_contract', { amount: money(q.amountCents) })
+    : t('question.estimate', { hours: hoursText(q.minutes) });
 }
 
 /** @param {Ctx} ctx */
@@ -140,41 +141,31 @@ export async function ticketView({ params, main }) {
 }
 
 /**
- * One question: the exact text to approve, and its answer or the form to
- * give one. Approving needs the tick; refusing does not.
+ * One question: the exact text to approve, and its approval or the form
+ * to give one. Who does not agree says so in a message: the desk does not
+ * start the work without the approval.
  * @param {Question} q
  * @param {() => void} reload
  */
 function questionBlock(q, reload) {
   const block = h('section', { class: 'question', 'data-kind': q.kind, 'data-id': q.id, 'data-answered': String(!!q.approval) },
     h('h3', {}, questionTitle(q)),
-    h('blockquote', { class: 'question-text', lang: q.approval ? undefined : current() }, q.text));
+    h('blockquote', { class: 'question-text', lang: q.approval ? q.approval.lang : current() }, q.text));
   if (q.approval) {
-    const refused = q.approval.accept === false;
-    block.append(h('p', { class: refused ? 'warn' : 'ok', 'data-answer': refused ? 'refused' : 'approved' },
-      t(refused ? 'question.refused' : 'question.approved', { at: dateTime(q.approval.at), by: q.approval.by })));
+    block.append(h('p', { class: 'ok', 'data-answer': 'approved' }, t('question.approved', { at: dateTime(q.approval.at) })));
     return block;
   }
-  const answer = async (/** @type {boolean} */ accept) => {
-    await portal.post(q.path, { lang: current(), version: q.version, accept });
-    reload();
-  };
   const f = form({ class: 'answer' },
     checkbox(t('question.accept'), 'accept', false),
     h('div', { class: 'toolbar' },
       h('button', { type: 'submit', class: 'approve' }, t('question.approve')),
-      h('button', { type: 'button', class: 'secondary refuse' }, t('question.refuse'))));
+      h('button', { type: 'button', class: 'link', onclick: () => {
+        /** @type {HTMLElement|null} */ (document.querySelector('#note-form textarea'))?.focus();
+      } }, t('question.disagree'))));
   onSubmit(f, async (data) => {
     if (!data.get('accept')) throw new APIError(400, { error: 'invalid', field: 'accept' });
-    await answer(true);
-  });
-  /** @type {HTMLElement} */ (f.querySelector('.refuse')).addEventListener('click', async () => {
-    clearErrors(f);
-    try {
-      await answer(false);
-    } catch (err) {
-      showError(f, err);
-    }
+    await portal.post(q.path, { lang: current(), version: q.version, accept: true });
+    reload();
   });
   block.append(f);
   return block;
