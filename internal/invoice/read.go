@@ -25,7 +25,7 @@ type Read struct {
 	Lines      []ReadLine
 	VATPercent string // "" when no rate applies
 	// ExemptionReason says why no VAT is charged.
-	ExemptionReason                      string
+	ExemptionReason                     string
 	AmountCents, VATCents, PayableCents int64
 }
 
