@@ -242,16 +242,6 @@ func (c *console) portalHours(w http.ResponseWriter, r *http.Request, who store.
 	return nil
 }
 
-// portalInvoiceXML serves one of the company's invoices as stored;
-// another company's number is "not found", as an unknown one.
-func (c *console) portalInvoiceXML(w http.ResponseWriter, r *http.Request, who store.Contact) error {
-	inv, err := c.Store.InvoiceByNumber(r.Context(), r.PathValue("number"))
-	if err != nil || inv.CustomerID != who.CustomerID {
-		return httpx.Errorf(http.StatusNotFound, "not_found", "not found")
-	}
-	return serveInvoiceXML(w, inv)
-}
-
 // portalRoutes registers the customer portal's API. The portal is its own
 // principal, checked by c.signedIn rather than by a role; the staff's
 // side of it (links, invitations, files, announced work) by role.
@@ -280,5 +270,7 @@ func (c *console) portalRoutes(public func(string, http.Handler), protect func(s
 	protect("GET /api/v1/tickets/{id}/files", c.staffTicketFiles, staff)
 	protect("GET /api/v1/tickets/{id}/files/{file}", c.staffTicketFile, staff)
 	public("GET /portaal/api/hours", c.signedIn(c.portalHours))
+	public("GET /portaal/api/invoices", c.signedIn(c.portalInvoices))
 	public("GET /portaal/api/invoices/{number}", c.signedIn(c.portalInvoiceXML))
+	public("GET /portaal/api/invoices/{number}/view", c.signedIn(c.portalInvoiceView))
 }
