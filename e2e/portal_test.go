@@ -150,6 +150,8 @@ func TestPortalReferencePerson(t *testing.T) {
 	customerID := s.customerID(t)
 	annID := addPortalContact(t, s, customerID, "Ann Peeters", "ann@bakkerij-peeters.example", "nl", "general")
 	ann := portalPerson{id: annID, name: "Ann Peeters", tab: newContext(t, s.browser)}
+	apiCall(t, s.console, "POST", fmt.Sprintf("/customers/%d/prepaid", customerID),
+		map[string]any{"purchasedOn": time.Now().Format(time.DateOnly), "minutes": 600, "priceCents": 76500}, 200)
 
 	// The sign-in page, and a link asked for by e-mail: the same answer
 	// whoever asks.
@@ -306,6 +308,40 @@ func TestPortalReferencePerson(t *testing.T) {
 	}
 	portalShot(t, ann.tab, "ticket-approved-nl")
 
+	// A session on the ticket: control with the 90 minutes approved in the
+	// portal is not asked for again; once it ends, the receipt is there.
+	run(t, s.console, "open the ticket in the console", chromedp.Navigate(fmt.Sprintf("%s/#/tickets/%d", r.url, ticketID)),
+		chromedp.WaitVisible(chromedp.CSS(`#start-session`)), chromedp.Click(chromedp.CSS(`#start-session`)),
+		chromedp.WaitVisible(chromedp.CSS(`#session-code`)))
+	code := text(t, s.console, `#session-code`)
+	run(t, s.console, "open the session page", chromedp.Click(chromedp.CSS(`#open-session`)), chromedp.WaitVisible(chromedp.CSS(`#status[data-status]`)))
+	ag, customer := s.customer(t)
+	enterCode(t, customer, ag.pageURL, code)
+	waitPhase(t, customer, "ask")
+	run(t, customer, "allow viewing", chromedp.Click(chromedp.CSS(`#allow`)))
+	waitPhase(t, customer, "sharing")
+	waitJS(t, s.console, "data channel open", `!!window.__meekijkChannel && window.__meekijkChannel.readyState === 'open'`, 15*time.Second)
+	run(t, s.console, "ask for control with the estimate", chromedp.SendKeys(chromedp.CSS(`#control-estimate`), "90"),
+		chromedp.Click(chromedp.CSS(`#request-control`)))
+	waitJS(t, customer, "control question", `!document.getElementById('prompt').hidden`, 10*time.Second)
+	if eval[bool](t, customer, `document.getElementById('prompt-estimate-label').offsetParent !== null || document.getElementById('prompt-yes').disabled`) {
+		t.Error("the agent asks again for the estimate approved in the portal")
+		// Approved once more, so the receipt below is still checked.
+		run(t, customer, "approve the estimate again", chromedp.Click(chromedp.CSS(`#prompt-estimate`)))
+		waitJS(t, customer, "Yes enabled", `!document.getElementById('prompt-yes').disabled`, 5*time.Second)
+	}
+	run(t, customer, "allow control", chromedp.Click(chromedp.CSS(`#prompt-yes`)))
+	waitJS(t, s.console, "control active", `document.getElementById('control-state').dataset.control === 'on'`, 10*time.Second)
+	run(t, s.console, "end the session", chromedp.Click(chromedp.CSS(`#end-session`)))
+	waitJS(t, s.console, "ended", `document.getElementById('status').dataset.status === 'ended'`, 10*time.Second)
+	portalGo(t, ann.tab, r, fmt.Sprintf("/tickets/%d", ticketID), `#status-link`)
+	run(t, ann.tab, "open sessions and receipts", chromedp.Click(chromedp.CSS(`#status-link`)), chromedp.WaitVisible(chromedp.CSS(`#sessions`)))
+	waitJS(t, ann.tab, "receipt", `!!document.querySelector('#sessions .receipt')`, 10*time.Second)
+	if got := text(t, ann.tab, `#sessions .receipt`); !strings.Contains(got, "Verslag van de sessie") {
+		t.Errorf("receipt: %q", got)
+	}
+	portalShot(t, ann.tab, "receipt-nl")
+
 	// A person of another customer gets, for every one of these, the
 	// answer of an id that does not exist.
 	garage := addPortalCustomer(t, s, "Garage Claes")
@@ -335,6 +371,76 @@ func TestPortalReferencePerson(t *testing.T) {
 	if status, body := jan.do(t, "GET", "/portaal/api/tickets", "", nil); status != 200 || strings.Contains(string(body), ref) {
 		t.Errorf("another customer's list: %d %s", status, body)
 	}
+	janTab := newContext(t, s.browser)
+	signInByLink(t, janTab, staffPortalLink(t, s, janID))
+	portalGo(t, janTab, r, fmt.Sprintf("/tickets/%d", ticketID), `#page-error`)
+	if got := text(t, janTab, `#page-error`); !strings.Contains(got, "Introuvable") {
+		t.Errorf("another customer's ticket page: %q", got)
+	}
+
+	// A contact who is no reference person gets no link until invited.
+	pietID := addPortalContact(t, s, customerID, "Piet Peeters", "piet@bakkerij-peeters.example", "nl", "")
+	apiCall(t, s.console, "POST", fmt.Sprintf("/contacts/%d/portal-link", pietID), nil, 409)
+	apiCall(t, s.console, "POST", fmt.Sprintf("/contacts/%d/portal-invite", pietID), nil, 204)
+	signInByLink(t, newContext(t, s.browser), staffPortalLink(t, s, pietID))
+
+	// Hours and invoices, and the account.
+	portalGo(t, ann.tab, r, "/hours", `#prepaid`)
+	if got := text(t, ann.tab, `#balance-left`); !strings.Contains(got, "Nog 9 u over") {
+		t.Errorf("prepaid balance after a billed hour: %q", got)
+	}
+	portalShot(t, ann.tab, "hours-nl")
+	portalGo(t, ann.tab, r, "/account", `#set-password`)
+	portalShot(t, ann.tab, "account-nl")
+	// A password of her own, then signing in with it.
+	const password = "brood-en-banket-2026"
+	setField(t, ann.tab, `#set-password input[name=password]`, password)
+	setField(t, ann.tab, `#set-password input[name=repeat]`, password)
+	run(t, ann.tab, "set a password", chromedp.Click(chromedp.CSS(`#set-password button[type=submit]`)))
+	waitJS(t, ann.tab, "password set", `document.getElementById('password-set').textContent !== ''`, 10*time.Second)
+	run(t, ann.tab, "sign out", chromedp.Click(chromedp.CSS(`#signout`)), chromedp.WaitVisible(chromedp.CSS(`#password-form`)))
+	setField(t, ann.tab, `#password-form input[name=email]`, "ann@bakkerij-peeters.example")
+	setField(t, ann.tab, `#password-form input[name=password]`, "verkeerd-wachtwoord-1")
+	run(t, ann.tab, "sign in with a wrong password", chromedp.Click(chromedp.CSS(`#password-form button[type=submit]`)))
+	waitJS(t, ann.tab, "wrong password said", `document.querySelector('#password-form .form-error').textContent !== ''`, 10*time.Second)
+	setField(t, ann.tab, `#password-form input[name=password]`, password)
+	run(t, ann.tab, "sign in with the password", chromedp.Click(chromedp.CSS(`#password-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#nav-home`)))
+
+	// In French: the switch is kept on her contact; every page again.
+	chooseValue(t, ann.tab, `#lang`, "fr")
+	waitJS(t, ann.tab, "portal in French", `document.documentElement.lang === 'fr' && document.getElementById('nav-home').textContent === 'Mes demandes'`, 10*time.Second)
+	var cu struct {
+		Contacts []struct {
+			ID   int64
+			Lang string
+		}
+	}
+	json.Unmarshal(apiCall(t, s.console, "GET", fmt.Sprintf("/customers/%d", customerID), nil, 200), &cu)
+	for _, ct := range cu.Contacts {
+		if ct.ID == annID && ct.Lang != "fr" {
+			t.Errorf("Ann's language stays %q", ct.Lang)
+		}
+	}
+	for _, p := range []struct{ name, route, ready string }{
+		{"home-fr", "/", `#tickets`},
+		{"ticket-fr", fmt.Sprintf("/tickets/%d", ticketID), `#notes`},
+		{"hours-fr", "/hours", `#prepaid`},
+		{"account-fr", "/account", `#set-password`},
+		{"request-fr", "/new", `#request-form`},
+	} {
+		portalGo(t, ann.tab, r, p.route, p.ready)
+		portalShot(t, ann.tab, p.name)
+	}
+	setField(t, ann.tab, `#request-form input[name=title]`, "Nouvel utilisateur")
+	run(t, ann.tab, "send without a description", chromedp.Click(chromedp.CSS(`#request-form button[type=submit]`)))
+	waitJS(t, ann.tab, "description refused", `document.querySelector('[data-error-for=description]').textContent.includes('Décrivez')`, 10*time.Second)
+	portalShot(t, ann.tab, "request-error-fr")
+	setField(t, ann.tab, `#request-form textarea[name=description]`, "Comment ajouter un utilisateur à la caisse ?")
+	run(t, ann.tab, "send the request", chromedp.Click(chromedp.CSS(`#request-form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#request-done`)))
+	portalShot(t, ann.tab, "request-done-fr")
+	run(t, ann.tab, "sign out", chromedp.Click(chromedp.CSS(`#signout`)), chromedp.WaitVisible(chromedp.CSS(`#link-form`)))
+	portalShot(t, ann.tab, "signin-fr")
 }
 
 // addPortalCustomer adds a customer through the console's API.

@@ -2,9 +2,9 @@
 // its invoices and credit notes, each readable in the browser or
 // downloaded as its Peppol XML.
 import { h, replace } from '../dom.js';
-import { t, day, money } from '../i18n.js';
+import { t, day, money, dateTime } from '../i18n.js';
 import { table, card } from '../common.js';
-import { P, portal } from './papi.js';
+import { portal } from './papi.js';
 
 /** @typedef {import('./portal.js').Ctx} Ctx */
 
@@ -13,8 +13,9 @@ import { P, portal } from './papi.js';
  * @param {number} minutes
  */
 export function hoursText(minutes) {
-  const m = Math.max(0, Math.round(minutes));
-  return t('hours.hm', { h: Math.floor(m / 60), m: m % 60 });
+  const total = Math.max(0, Math.round(minutes));
+  const h = Math.floor(total / 60), m = total % 60;
+  return !m ? t('hours.h', { h }) : !h ? t('hours.m', { m }) : t('hours.hm', { h, m });
 }
 
 /**
@@ -29,31 +30,43 @@ export function balanceLine(prepaid) {
 
 /** @param {Ctx} ctx */
 export async function hoursView({ main }) {
-  const [hours, invoices] = await Promise.all([portal.get('/hours'), portal.get('/invoices')]);
+  const [hours, docs] = await Promise.all([portal.get('/hours'), portal.get('/invoices')]);
   const prepaid = hours.prepaid;
   const blocks = prepaid ? prepaid.blocks || [] : [];
+  // What every block gave so far, earlier statements' use included.
+  const used = blocks.reduce((/** @type {number} */ sum, /** @type {any} */ b) => sum + b.usedMinutes + b.deductedMinutes, 0);
   replace(main,
     h('h1', {}, t('hours.title')),
     card({ id: 'prepaid' }, t('hours.balance'), balanceLine(prepaid),
-      prepaid ? h('p', { class: 'muted' }, t('hours.used', { hours: hoursText(prepaid.deductedMinutes) })) : '',
+      prepaid ? h('p', { class: 'muted', id: 'balance-used' }, t('hours.used', { hours: hoursText(used) })) : '',
       prepaid && prepaid.expiredMinutes ? h('p', { class: 'muted' }, t('hours.expired', { hours: hoursText(prepaid.expiredMinutes) })) : '',
       blocks.length ? table({ class: 'list small', id: 'blocks' },
         [t('hours.block.bought'), t('hours.block.hours'), t('hours.block.used'), t('hours.block.left'), t('hours.block.expires')],
         blocks.map((/** @type {any} */ b) => [day(b.purchasedOn), hoursText(b.minutes), hoursText(b.usedMinutes + b.deductedMinutes),
           hoursText(b.remainingMinutes), b.expiresOn ? day(b.expiresOn) : t('hours.block.never')])) : ''),
     card({ id: 'invoices' }, t('invoices.title'),
-      invoices.length ? table({ class: 'list', id: 'invoice-list' },
+      docs.invoices.length ? table({ class: 'list', id: 'invoice-list' },
         [t('invoices.number'), t('invoices.kind'), t('invoices.date'), t('invoices.amount'), t('invoices.total'), ''],
-        invoices.map((/** @type {any} */ inv) => h('tr', { 'data-number': inv.number },
+        docs.invoices.map((/** @type {any} */ inv) => h('tr', { 'data-number': inv.number },
           h('td', { class: 'nowrap' }, inv.number),
           h('td', {}, t('invoices.kind.' + inv.kind)),
           h('td', { class: 'nowrap' }, day(inv.issueDate)),
           h('td', { class: 'num' }, money(inv.amountCents)),
           h('td', { class: 'num' }, money(inv.totalCents)),
           h('td', { class: 'nowrap' },
-            h('a', { href: `${P}/invoices/${encodeURIComponent(inv.number)}/view`, class: 'invoice-view' }, t('invoices.view')), ' · ',
-            h('a', { href: `${P}/invoices/${encodeURIComponent(inv.number)}`, download: inv.number + '.xml', class: 'invoice-xml' },
-              t('invoices.xml'))))))
+            h('a', { href: inv.viewPath, class: 'invoice-view' }, t('invoices.view')), ' · ',
+            h('a', { href: inv.xmlPath, download: inv.number + '.xml', class: 'invoice-xml' }, t('invoices.xml'))))))
         : h('p', { class: 'muted', id: 'no-invoices' }, t('invoices.none')),
-      h('p', { class: 'muted small' }, t('invoices.help'))));
+      h('p', { class: 'muted small' }, t('invoices.help'))),
+    card({ id: 'statements' }, t('statements.title'), h('p', { class: 'muted' }, t('statements.help')),
+      docs.statements.length ? table({ class: 'list', id: 'statement-list' },
+        [t('statements.period'), t('statements.approved'), t('invoices.amount'), t('invoices.total'), t('statements.document')],
+        docs.statements.map((/** @type {any} */ st) => h('tr', { 'data-id': st.id, class: st.withdrawn ? 'inactive' : '' },
+          h('td', { class: 'nowrap' }, `${day(st.periodStart)} – ${day(st.periodEnd)}`),
+          h('td', { class: 'nowrap' }, dateTime(st.approvedAt)),
+          h('td', { class: 'num' }, money(st.amountCents)),
+          h('td', { class: 'num' }, money(st.totalCents)),
+          h('td', {}, st.withdrawn ? t('statements.withdrawn', { number: st.creditNote })
+            : st.invoice ? t('statements.invoiced', { number: st.invoice }) : t('statements.pending')))))
+        : h('p', { class: 'muted', id: 'no-statements' }, t('statements.none'))));
 }

@@ -50,7 +50,7 @@ export async function homeView({ me, main }) {
     waiting.length ? card({ id: 'questions', class: 'card attention' }, t('home.questions'),
       h('ul', { class: 'plain' }, ...waiting.map(({ q, d }) => h('li', { 'data-ticket': d.id },
         h('a', { href: '#/tickets/' + d.id }, `${d.reference} — ${d.title}`), ': ', questionTitle(q))))) : '',
-    h('div', { class: 'columns' },
+    h('div', { class: 'columns home' },
       h('section', { class: 'main-col' },
         h('h2', {}, t('home.tickets')),
         tickets.length ? table({ class: 'list', id: 'tickets' },
