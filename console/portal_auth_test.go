@@ -231,3 +231,23 @@ func TestPortalPassword(t *testing.T) {
 		t.Errorf("portal cookie on /api/v1/me: %d", a.status)
 	}
 }
+
+// A portal session ends after its lifetime: a clear 401, and a change
+// sent with it does nothing.
+func TestPortalSessionExpires(t *testing.T) {
+	e := newEnv(t)
+	staff := e.login()
+	_, cookie, csrf := e.signedInAs(staff, "Bakkerij Peeters", "Ann Peeters")
+	tk := e.createTicket(staff, "Kassa", "Bakkerij Peeters")
+	e.clk.advance(8*time.Hour + time.Second)
+	a := e.portalDo(cookie, csrf, "POST", fmt.Sprintf("/portaal/api/tickets/%d/notes", tk.ID), `{"body":"te laat"}`)
+	if a.status != http.StatusUnauthorized || a.problem(t).Error != "unauthorized" {
+		t.Fatalf("note after expiry: %d %s", a.status, a.body)
+	}
+	if notes, _ := e.st.Notes(context.Background(), tk.ID, true); len(notes) != 0 {
+		t.Errorf("an expired session added %d notes", len(notes))
+	}
+	if a := e.portalDo(cookie, "", "GET", "/portaal/api/me", ""); a.status != http.StatusUnauthorized {
+		t.Errorf("me after expiry: %d", a.status)
+	}
+}
