@@ -144,13 +144,7 @@ func TestPortalLinkThrottled(t *testing.T) {
 func TestPortalPassword(t *testing.T) {
 	e := newEnv(t)
 	staff := e.login()
-	ref := e.contact("Bakkerij Peeters", "Ann Peeters", "general")
-	var l struct{ Link string }
-	e.portalLink(staff, ref.ID).decode(t, &l)
-	cookie, csrf, a := e.portalSignIn(l.Link)
-	if cookie == "" {
-		t.Fatalf("sign-in: %d %s", a.status, a.body)
-	}
+	ref, cookie, csrf := e.signedInAs(staff, "Bakkerij Peeters", "Ann Peeters")
 	var me struct {
 		Name, Company, Lang, CSRFToken string
 		HasPassword                    bool
@@ -195,7 +189,7 @@ func TestPortalPassword(t *testing.T) {
 	if wrong.status != http.StatusUnauthorized || string(wrong.body) != string(unknown.body) || unknown.status != wrong.status {
 		t.Fatalf("wrong password %d %s, unknown address %d %s", wrong.status, wrong.body, unknown.status, unknown.body)
 	}
-	a = signIn(strings.ToUpper(ref.Email), "brood en banket 1")
+	a := signIn(strings.ToUpper(ref.Email), "brood en banket 1")
 	if a.status != http.StatusOK {
 		t.Fatalf("password sign-in: %d %s", a.status, a.body)
 	}
