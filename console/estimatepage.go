@@ -24,9 +24,18 @@ import (
 //go:embed estimate.html pagetop.html
 var estimateFiles embed.FS
 
-var estimateTemplate = template.Must(template.New("estimate.html").Funcs(template.FuncMap{
-	"t": func(string, ...string) string { return "" }, // replaced per request by the page's language
-}).ParseFS(estimateFiles, "estimate.html", "pagetop.html"))
+var estimateTemplate = customerPage(estimateFiles, "estimate.html", nil)
+
+// customerPage parses a customer's page (the estimate approval, the
+// portal's invoice view) with the shared head; its "t" and the functions
+// named in funcs are placeholders each request replaces.
+func customerPage(fsys embed.FS, name string, funcs template.FuncMap) *template.Template {
+	fm := template.FuncMap{"t": func(string, ...string) string { return "" }}
+	for k, f := range funcs {
+		fm[k] = f
+	}
+	return template.Must(template.New(name).Funcs(fm).ParseFS(fsys, name, "pagetop.html"))
+}
 
 type estimateView struct {
 	Title       string // its catalog key

@@ -174,18 +174,11 @@ func (c *console) createEstimate(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(w, r, &in, 4<<10); err != nil {
 		return err
 	}
-	if in.Minutes < 1 || in.Minutes > 100*60 {
-		return httpx.FieldError("minutes", "minutes must be 1 to 6000")
-	}
-	if in.Description, err = text("description", in.Description, 500, false); err != nil {
+	if err := in.check(); err != nil {
 		return err
 	}
 	ctx := r.Context()
-	t, err := c.Store.Ticket(ctx, id)
-	if err != nil {
-		return err
-	}
-	cal, err := c.calendarOf(ctx)
+	t, cal, err := c.ticketAndCalendar(ctx, id)
 	if err != nil {
 		return err
 	}

@@ -134,6 +134,28 @@ func (c *console) portalApprove(w http.ResponseWriter, r *http.Request, who stor
 	return nil
 }
 
+// check validates an estimate's minutes and description, cleaning the
+// description.
+func (in *estimateIn) check() error {
+	if in.Minutes < 1 || in.Minutes > 100*60 {
+		return httpx.FieldError("minutes", "minutes must be 1 to 6000")
+	}
+	var err error
+	in.Description, err = text("description", in.Description, 500, false)
+	return err
+}
+
+// ticketAndCalendar returns a ticket and the desk's calendar, which
+// pricing work on it needs.
+func (c *console) ticketAndCalendar(ctx context.Context, id int64) (store.Ticket, calendar.Calendar, error) {
+	t, err := c.Store.Ticket(ctx, id)
+	if err != nil {
+		return t, calendar.Calendar{}, err
+	}
+	cal, err := c.calendarOf(ctx)
+	return t, cal, err
+}
+
 // priceWork prices minutes of billable work for the ticket's customer at
 // the rate in force today, as the statement would bill it.
 func (c *console) priceWork(ctx context.Context, t store.Ticket, minutes int64, cal calendar.Calendar, now time.Time) (store.Estimate, error) {
@@ -169,20 +191,12 @@ func (c *console) announceOutOfContract(w http.ResponseWriter, r *http.Request) 
 	if err := httpx.DecodeJSON(w, r, &in, 4<<10); err != nil {
 		return err
 	}
-	if in.Minutes < 1 || in.Minutes > 100*60 {
-		return httpx.FieldError("minutes", "minutes must be 1 to 6000")
-	}
-	desc, err := text("description", in.Description, 500, false)
-	reason, rerr := text("reason", in.Reason, 300, false)
-	if err = firstErr(err, rerr); err != nil {
+	reason, err := text("reason", in.Reason, 300, false)
+	if err = firstErr(in.check(), err); err != nil {
 		return err
 	}
 	ctx := r.Context()
-	t, err := c.Store.Ticket(ctx, id)
-	if err != nil {
-		return err
-	}
-	cal, err := c.calendarOf(ctx)
+	t, cal, err := c.ticketAndCalendar(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -190,7 +204,7 @@ func (c *console) announceOutOfContract(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	e.Kind, e.Description, e.Reason, e.CreatedBy = store.OutOfContractKind, desc, reason, login(r).User.ID
+	e.Kind, e.Description, e.Reason, e.CreatedBy = store.OutOfContractKind, in.Description, reason, login(r).User.ID
 	// No mailed link answers it (the portal does): the token is only
 	// there because every estimate row has one.
 	tok := make([]byte, 24)

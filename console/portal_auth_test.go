@@ -144,13 +144,7 @@ func TestPortalLinkThrottled(t *testing.T) {
 func TestPortalPassword(t *testing.T) {
 	e := newEnv(t)
 	staff := e.login()
-	ref := e.contact("Bakkerij Peeters", "Ann Peeters", "general")
-	var l struct{ Link string }
-	e.portalLink(staff, ref.ID).decode(t, &l)
-	cookie, csrf, a := e.portalSignIn(l.Link)
-	if cookie == "" {
-		t.Fatalf("sign-in: %d %s", a.status, a.body)
-	}
+	ref, cookie, csrf := e.signedInAs(staff, "Bakkerij Peeters", "Ann Peeters")
 	var me struct {
 		Name, Company, Lang, CSRFToken string
 		HasPassword                    bool
@@ -195,7 +189,7 @@ func TestPortalPassword(t *testing.T) {
 	if wrong.status != http.StatusUnauthorized || string(wrong.body) != string(unknown.body) || unknown.status != wrong.status {
 		t.Fatalf("wrong password %d %s, unknown address %d %s", wrong.status, wrong.body, unknown.status, unknown.body)
 	}
-	a = signIn(strings.ToUpper(ref.Email), "brood en banket 1")
+	a := signIn(strings.ToUpper(ref.Email), "brood en banket 1")
 	if a.status != http.StatusOK {
 		t.Fatalf("password sign-in: %d %s", a.status, a.body)
 	}
@@ -229,5 +223,25 @@ func TestPortalPassword(t *testing.T) {
 	}
 	if a := e.do(client{cookie: c2}, "GET", "/api/v1/me", ""); a.status != http.StatusUnauthorized {
 		t.Errorf("portal cookie on /api/v1/me: %d", a.status)
+	}
+}
+
+// A portal session ends after its lifetime: a clear 401, and a change
+// sent with it does nothing.
+func TestPortalSessionExpires(t *testing.T) {
+	e := newEnv(t)
+	staff := e.login()
+	_, cookie, csrf := e.signedInAs(staff, "Bakkerij Peeters", "Ann Peeters")
+	tk := e.createTicket(staff, "Kassa", "Bakkerij Peeters")
+	e.clk.advance(8*time.Hour + time.Second)
+	a := e.portalDo(cookie, csrf, "POST", fmt.Sprintf("/portaal/api/tickets/%d/notes", tk.ID), `{"body":"te laat"}`)
+	if a.status != http.StatusUnauthorized || a.problem(t).Error != "unauthorized" {
+		t.Fatalf("note after expiry: %d %s", a.status, a.body)
+	}
+	if notes, _ := e.st.Notes(context.Background(), tk.ID, true); len(notes) != 0 {
+		t.Errorf("an expired session added %d notes", len(notes))
+	}
+	if a := e.portalDo(cookie, "", "GET", "/portaal/api/me", ""); a.status != http.StatusUnauthorized {
+		t.Errorf("me after expiry: %d", a.status)
 	}
 }

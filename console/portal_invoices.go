@@ -23,10 +23,7 @@ import (
 //go:embed invoiceview.html pagetop.html
 var invoiceViewFiles embed.FS
 
-var invoiceViewTemplate = template.Must(template.New("invoiceview.html").Funcs(template.FuncMap{
-	"t":     func(string, ...string) string { return "" }, // replaced per request by the page's language
-	"euros": func(int64) string { return "" },
-}).ParseFS(invoiceViewFiles, "invoiceview.html", "pagetop.html"))
+var invoiceViewTemplate = customerPage(invoiceViewFiles, "invoiceview.html", template.FuncMap{"euros": func(int64) string { return "" }})
 
 type portalInvoiceJSON struct {
 	store.Invoice

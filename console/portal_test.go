@@ -11,6 +11,8 @@ import (
 
 	"github.com/meekijk/meekijk/console"
 	"github.com/meekijk/meekijk/internal/auth"
+	"github.com/meekijk/meekijk/internal/pricing"
+	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/store"
 )
 
@@ -274,6 +276,16 @@ func TestPortalApproveEstimate(t *testing.T) {
 	}
 	if a := e.portalDo(c, csrf, "POST", path, body); a.status != http.StatusConflict {
 		t.Errorf("second approval: %d %s", a.status, a.body)
+	}
+	// A session on the ticket later: its cost notice carries the approval,
+	// so the relay does not ask the customer for it again (relay/hub).
+	admin := e.loginAs(store.RoleAdmin, "admin@desk.example")
+	e.call(admin, "POST", "/api/v1/rates/default", map[string]any{"centsPerHour": 8000, "effectiveFrom": "2026-01-01"}, 200, nil)
+	sess := e.hold(tk.ID)
+	n, err := pricing.New(e.st, e.clk.now).CostNotice(context.Background(), sess, protocol.LevelControl)
+	if err != nil || n == nil || n.ApprovedEstimate == nil || n.ApprovedEstimate.EstimateID != est.ID || n.ApprovedEstimate.Minutes != 90 ||
+		n.ApprovedEstimate.TextSHA256 != ap.TextSHA256 {
+		t.Errorf("cost notice of a later session = %+v, %v", n, err)
 	}
 }
 
