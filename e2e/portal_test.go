@@ -415,6 +415,12 @@ func TestPortalReferencePerson(t *testing.T) {
 		portalGo(t, ann.tab, r, p.route, p.ready)
 		portalShot(t, ann.tab, p.name)
 	}
+	portalGo(t, ann.tab, r, fmt.Sprintf("/tickets/%d", ticketID), `#status-link`)
+	run(t, ann.tab, "open sessions and receipts", chromedp.Click(chromedp.CSS(`#status-link`)), chromedp.WaitVisible(chromedp.CSS(`#sessions .receipt`)))
+	if got := text(t, ann.tab, `#sessions .receipt`); !strings.Contains(got, "Compte rendu de la session") {
+		t.Errorf("receipt in French: %q", got)
+	}
+	portalShot(t, ann.tab, "receipt-fr")
 	setField(t, ann.tab, `#request-form input[name=title]`, "Nouvel utilisateur")
 	run(t, ann.tab, "send without a description", chromedp.Click(chromedp.CSS(`#request-form button[type=submit]`)))
 	waitJS(t, ann.tab, "description refused", `document.querySelector('[data-error-for=description]').textContent.includes('Décrivez')`, 10*time.Second)
