@@ -369,8 +369,11 @@ func TestPortalReferencePerson(t *testing.T) {
 
 	// Hours and invoices, and the account.
 	portalGo(t, ann.tab, r, "/hours", `#prepaid`)
-	if got := text(t, ann.tab, `#balance-left`); !strings.Contains(got, "Nog 9 u over") {
-		t.Errorf("prepaid balance after a billed hour: %q", got)
+	// The balance the desk sees for the customer, as the console has it.
+	var prepaid struct{ Balance struct{ RemainingMinutes int } }
+	json.Unmarshal(apiCall(t, s.console, "GET", fmt.Sprintf("/customers/%d/prepaid", customerID), nil, 200), &prepaid)
+	if got := eval[string](t, ann.tab, `document.getElementById('balance-left').dataset.minutes`); got != fmt.Sprint(prepaid.Balance.RemainingMinutes) {
+		t.Errorf("the portal shows %s prepaid minutes left, the console %d", got, prepaid.Balance.RemainingMinutes)
 	}
 	portalShot(t, ann.tab, "hours-nl")
 	portalGo(t, ann.tab, r, "/account", `#set-password`)
@@ -405,6 +408,12 @@ func TestPortalReferencePerson(t *testing.T) {
 			t.Errorf("Ann's language stays %q", ct.Lang)
 		}
 	}
+	portalGo(t, ann.tab, r, fmt.Sprintf("/tickets/%d", ticketID), `#status-link`)
+	run(t, ann.tab, "open sessions and receipts", chromedp.Click(chromedp.CSS(`#status-link`)), chromedp.WaitVisible(chromedp.CSS(`#sessions .receipt`)))
+	if got := text(t, ann.tab, `#sessions .receipt`); !strings.Contains(got, "Compte rendu de la session") {
+		t.Errorf("receipt in French: %q", got)
+	}
+	portalShot(t, ann.tab, "receipt-fr")
 	for _, p := range []struct{ name, route, ready string }{
 		{"home-fr", "/", `#tickets`},
 		{"ticket-fr", fmt.Sprintf("/tickets/%d", ticketID), `#notes`},
@@ -415,12 +424,6 @@ func TestPortalReferencePerson(t *testing.T) {
 		portalGo(t, ann.tab, r, p.route, p.ready)
 		portalShot(t, ann.tab, p.name)
 	}
-	portalGo(t, ann.tab, r, fmt.Sprintf("/tickets/%d", ticketID), `#status-link`)
-	run(t, ann.tab, "open sessions and receipts", chromedp.Click(chromedp.CSS(`#status-link`)), chromedp.WaitVisible(chromedp.CSS(`#sessions .receipt`)))
-	if got := text(t, ann.tab, `#sessions .receipt`); !strings.Contains(got, "Compte rendu de la session") {
-		t.Errorf("receipt in French: %q", got)
-	}
-	portalShot(t, ann.tab, "receipt-fr")
 	setField(t, ann.tab, `#request-form input[name=title]`, "Nouvel utilisateur")
 	run(t, ann.tab, "send without a description", chromedp.Click(chromedp.CSS(`#request-form button[type=submit]`)))
 	waitJS(t, ann.tab, "description refused", `document.querySelector('[data-error-for=description]').textContent.includes('Décrivez')`, 10*time.Second)

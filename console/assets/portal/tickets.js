@@ -68,7 +68,7 @@ function questionTitle(q) {
 
 /** @param {Ctx} ctx */
 export async function requestView({ main }) {
-  const files = /** @type {HTMLInputElement} */ (h('input', { name: 'attachment', type: 'file', multiple: true }));
+  const { picker, input: files } = filePicker(t('request.attachments'), true);
   const f = form({ id: 'request-form', class: 'card' },
     h('div', { class: 'row' },
       field(t('request.kind'), 'kind', select({ name: 'kind' }, wordOptions('ticket.kind.', KINDS), 'question')),
@@ -79,7 +79,7 @@ export async function requestView({ main }) {
     field(t('request.description'), 'description', h('textarea', { name: 'description', rows: 8, required: true,
       'aria-describedby': 'description-help' })),
     h('p', { class: 'muted small', id: 'description-help' }, t('request.description.help')),
-    field(t('request.attachments'), 'attachment', files),
+    picker,
     h('button', { type: 'submit' }, t('request.submit')));
   onSubmit(f, async (data) => {
     /** @type {Record<string, string>} */
@@ -198,9 +198,9 @@ function notesCard(d, reload) {
  * @param {() => void} reload
  */
 function filesCard(d, reload) {
-  const input = /** @type {HTMLInputElement} */ (h('input', { name: 'attachment', type: 'file' }));
+  const { picker, input } = filePicker(t('files.add'), false);
   const f = form({ id: 'file-form' },
-    field(t('files.add'), 'attachment', input),
+    picker,
     h('button', { type: 'submit' }, t('files.submit')));
   onSubmit(f, async () => {
     if (!input.files || !input.files.length) throw new APIError(400, { error: 'invalid', field: 'attachment' });
@@ -215,6 +215,28 @@ function filesCard(d, reload) {
       h('a', { href: `${P}/tickets/${d.id}/files/${x.id}`, download: x.name }, x.name),
       h('span', { class: 'muted small' }, ` · ${sizeText(x.size)} · ${x.by} · ${dateTime(x.createdAt)}`)))) : h('p', { class: 'muted' }, t('files.none')),
     f);
+}
+
+/**
+ * A file field in the page's language: the browser draws its own file
+ * button in the browser's language, so a labelled button of ours opens it
+ * and the chosen names are shown beside it. Errors naming "attachment"
+ * appear under it, as under any field.
+ * @param {string} label
+ * @param {boolean} multiple
+ */
+function filePicker(label, multiple) {
+  const names = h('span', { class: 'muted file-names' }, t('files.chosen.none'));
+  const input = /** @type {HTMLInputElement} */ (h('input', { name: 'attachment', type: 'file', multiple, class: 'visually-hidden',
+    onchange: () => {
+      const chosen = [...(input.files || [])].map((f) => f.name);
+      names.textContent = chosen.length ? chosen.join(', ') : t('files.chosen.none');
+    } }));
+  const picker = h('div', { class: 'field', 'data-field': 'attachment', 'data-label': label },
+    h('span', { class: 'label' }, label),
+    h('div', { class: 'file-row' }, h('label', { class: 'button' }, input, t(multiple ? 'files.choose.many' : 'files.choose.one')), names),
+    h('span', { class: 'field-error', 'data-error-for': 'attachment', role: 'alert' }));
+  return { picker, input };
 }
 
 /**
