@@ -315,6 +315,7 @@ func TestPortalReferencePerson(t *testing.T) {
 	}
 	run(t, customer, "allow control", chromedp.Click(chromedp.CSS(`#prompt-yes`)))
 	waitJS(t, s.console, "control active", `document.getElementById('control-state').dataset.control === 'on'`, 10*time.Second)
+	time.Sleep(1500 * time.Millisecond) // some work, so the receipt has a billed intervention
 	run(t, s.console, "end the session", chromedp.Click(chromedp.CSS(`#end-session`)))
 	waitJS(t, s.console, "ended", `document.getElementById('status').dataset.status === 'ended'`, 10*time.Second)
 	portalGo(t, ann.tab, r, fmt.Sprintf("/tickets/%d", ticketID), `#status-link`)
