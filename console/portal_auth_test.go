@@ -145,6 +145,7 @@ func TestPortalPassword(t *testing.T) {
 	e := newEnv(t)
 	staff := e.login()
 	ref, cookie, csrf := e.signedInAs(staff, "Bakkerij Peeters", "Ann Peeters")
+	var l struct{ Link string }
 	var me struct {
 		Name, Company, Lang, CSRFToken string
 		HasPassword                    bool
@@ -216,6 +217,17 @@ func TestPortalPassword(t *testing.T) {
 	e.clk.advance(16 * time.Minute)
 	if a := signIn(ref.Email, "brood en banket 1"); a.status != http.StatusOK {
 		t.Fatalf("after the window: %d %s", a.status, a.body)
+	}
+	// A person without an address on file cannot sign in by password: the
+	// desk adds the address first.
+	noMail, err := e.st.CreateContact(context.Background(), store.Contact{CustomerID: ref.CustomerID, Name: "Piet", Lang: "nl", ReferenceRole: "technical"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.portalLink(staff, noMail.ID).decode(t, &l)
+	pc, pcsrf, _ := e.portalSignIn(l.Link)
+	if a := e.portalDo(pc, pcsrf, "PUT", "/portaal/api/password", `{"password":"brood en banket 3"}`); a.status != http.StatusConflict || a.problem(t).Error != "no_email" {
+		t.Errorf("password without an address: %d %s", a.status, a.body)
 	}
 	// A console login is no portal session, and the reverse.
 	if a := e.portalDo(staff.cookie, "", "GET", "/portaal/api/me", ""); a.status != http.StatusUnauthorized {
