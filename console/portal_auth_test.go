@@ -256,4 +256,10 @@ func TestPortalSessionExpires(t *testing.T) {
 	if a := e.portalDo(cookie, "", "GET", "/portaal/api/me", ""); a.status != http.StatusUnauthorized {
 		t.Errorf("me after expiry: %d", a.status)
 	}
+	// Signing in again drops the expired session from the database.
+	e.signedInAs(staff, "Bakkerij Peeters", "Bart Peeters")
+	var n int
+	if err := e.st.DB().QueryRow("SELECT count(*) FROM portal_logins").Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d portal sessions kept, want 1 (%v)", n, err)
+	}
 }
