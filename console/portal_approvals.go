@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/meekijk/meekijk/internal/billing"
@@ -68,6 +69,8 @@ type approvalJSON struct {
 	Text     string          `json:"text"`
 	Version  string          `json:"version"`
 	Approval *store.Approved `json:"approval"`
+	// ApprovedBy names who approved, as people read it ("" while open).
+	ApprovedBy string `json:"approvedBy"`
 }
 
 // ticketQuestions lists the ticket's questions, open and answered, worded in
@@ -83,11 +86,24 @@ func (c *console) ticketQuestions(ctx context.Context, t store.Ticket, lang i18n
 			BilledMinutes: e.BilledMinutes, AmountCents: e.AmountCents, VATCents: e.VATCents,
 			Text: c.approvalText(lang, t, e), Version: approvalVersion(e.Kind), Approval: e.Approval}
 		if e.Approval != nil { // what was approved, not today's wording
-			a.Text, a.Version = e.Approval.Text, e.Approval.Version
+			a.Text, a.Version, a.ApprovedBy = e.Approval.Text, e.Approval.Version, c.approverName(ctx, e.Approval.By)
 		}
 		out = append(out, a)
 	}
 	return out, err
+}
+
+// approverName is the name of the contact an approval's "contact:ID"
+// names, or the recorded name itself.
+func (c *console) approverName(ctx context.Context, by string) string {
+	id, err := strconv.ParseInt(strings.TrimPrefix(by, "contact:"), 10, 64)
+	if err != nil || !strings.HasPrefix(by, "contact:") {
+		return by
+	}
+	if ct, err := c.Store.Contact(ctx, id); err == nil {
+		return ct.Name
+	}
+	return by
 }
 
 // portalApprove: the person answers a question on a ticket of their

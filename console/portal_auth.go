@@ -413,6 +413,11 @@ func (c *console) portalSetPassword(w http.ResponseWriter, r *http.Request, who 
 	if err := httpx.DecodeJSON(w, r, &in, 4<<10); err != nil {
 		return err
 	}
+	if _, err := netmail.ParseAddress(who.Email); err != nil {
+		// One signs in with a password by address: without one, it would
+		// never serve.
+		return httpx.Errorf(http.StatusConflict, "no_email", "your contact details have no e-mail address: ask the desk to add it")
+	}
 	a, err := c.Store.PortalAccessOf(r.Context(), who.ID)
 	if err != nil {
 		return err

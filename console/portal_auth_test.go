@@ -145,6 +145,7 @@ func TestPortalPassword(t *testing.T) {
 	e := newEnv(t)
 	staff := e.login()
 	ref, cookie, csrf := e.signedInAs(staff, "Bakkerij Peeters", "Ann Peeters")
+	var l struct{ Link string }
 	var me struct {
 		Name, Company, Lang, CSRFToken string
 		HasPassword                    bool
@@ -217,6 +218,17 @@ func TestPortalPassword(t *testing.T) {
 	if a := signIn(ref.Email, "brood en banket 1"); a.status != http.StatusOK {
 		t.Fatalf("after the window: %d %s", a.status, a.body)
 	}
+	// A person without an address on file cannot sign in by password: the
+	// desk adds the address first.
+	noMail, err := e.st.CreateContact(context.Background(), store.Contact{CustomerID: ref.CustomerID, Name: "Piet", Lang: "nl", ReferenceRole: "technical"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.portalLink(staff, noMail.ID).decode(t, &l)
+	pc, pcsrf, _ := e.portalSignIn(l.Link)
+	if a := e.portalDo(pc, pcsrf, "PUT", "/portaal/api/password", `{"password":"brood en banket 3"}`); a.status != http.StatusConflict || a.problem(t).Error != "no_email" {
+		t.Errorf("password without an address: %d %s", a.status, a.body)
+	}
 	// A console login is no portal session, and the reverse.
 	if a := e.portalDo(staff.cookie, "", "GET", "/portaal/api/me", ""); a.status != http.StatusUnauthorized {
 		t.Errorf("console cookie on /portaal/api/me: %d", a.status)
@@ -243,5 +255,11 @@ func TestPortalSessionExpires(t *testing.T) {
 	}
 	if a := e.portalDo(cookie, "", "GET", "/portaal/api/me", ""); a.status != http.StatusUnauthorized {
 		t.Errorf("me after expiry: %d", a.status)
+	}
+	// Signing in again drops the expired session from the database.
+	e.signedInAs(staff, "Bakkerij Peeters", "Bart Peeters")
+	var n int
+	if err := e.st.DB().QueryRow("SELECT count(*) FROM portal_logins").Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d portal sessions kept, want 1 (%v)", n, err)
 	}
 }

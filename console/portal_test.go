@@ -376,11 +376,11 @@ func TestPortalOutOfContractApproval(t *testing.T) {
 	}
 	// The technician sees who approved which text.
 	var seen []struct {
-		Kind     string
-		Approval *store.Approved
+		Kind, ApprovedBy string
+		Approval         *store.Approved
 	}
 	e.call(staff, "GET", fmt.Sprintf("/api/v1/tickets/%d/approvals", tk.ID), nil, 200, &seen)
-	if len(seen) != 1 || seen[0].Approval == nil {
+	if len(seen) != 1 || seen[0].Approval == nil || seen[0].ApprovedBy != "Ann Peeters" {
 		t.Fatalf("staff view = %+v", seen)
 	}
 	ap := seen[0].Approval

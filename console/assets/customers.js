@@ -198,7 +198,7 @@ export async function customerView(ctx) {
     const copy = h('button', { type: 'button', class: 'link', 'data-portal-link': ct.id, onclick: async () => {
       try {
         const r = await api.post(`/contacts/${ct.id}/portal-link`);
-        const input = /** @type {HTMLInputElement} */ (h('input', { readonly: true, value: location.origin + r.link, 'aria-label': t('portal.link') }));
+        const input = /** @type {HTMLInputElement} */ (h('input', { readonly: true, size: 18, value: location.origin + r.link, 'aria-label': t('portal.link') }));
         await copyFrom(input);
         out.className = 'ok small';
         replace(out, input, ' ', t('portal.copied'));

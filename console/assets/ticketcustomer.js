@@ -38,7 +38,7 @@ export function customerSideCard(ticketID) {
       h('ul', { class: 'plain' }, ...qs.map((/** @type {any} */ q) => h('li', { 'data-approval': q.id },
         h('strong', {}, t('ticket.approvals.kind.' + q.kind)), ' ',
         q.description, ` — ${q.minutes} min, ${money(q.amountCents)} `,
-        q.approval ? h('span', { class: 'ok' }, t('ticket.approvals.approved', { by: q.approval.by, at: dateTime(q.approval.at) }))
+        q.approval ? h('span', { class: 'ok' }, t('ticket.approvals.approved', { by: q.approvedBy, at: dateTime(q.approval.at) }))
           : h('span', { class: 'warn' }, t('ticket.approvals.open')),
         q.approval ? h('p', { class: 'muted small' }, q.approval.text, ` (${q.approval.version}, SHA-256 ${q.approval.textSha256.slice(0, 12)}…)`) : null))));
   }

@@ -74,9 +74,18 @@ func (s *Store) InviteToPortal(ctx context.Context, contactID, by int64) error {
 }
 
 // CreatePortalLink stores a sign-in link's hashed token.
+// Links a day past their expiry are dropped as new ones are made: until
+// then a late click still hears "expired", not "unknown".
 func (s *Store) CreatePortalLink(ctx context.Context, contactID int64, tokenHash []byte, expires time.Time) error {
-	_, err := s.db.ExecContext(ctx, "INSERT INTO portal_links (token_hash, contact_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-		tokenHash, contactID, s.nowMS(), expires.UnixMilli())
+	now := s.nowMS()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM portal_links WHERE expires_at <= ?", now-24*time.Hour.Milliseconds()); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO portal_links (token_hash, contact_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+			tokenHash, contactID, now, expires.UnixMilli())
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store: sign-in link for contact %d: %w", contactID, err)
 	}
@@ -119,9 +128,17 @@ func (s *Store) UsePortalLink(ctx context.Context, tokenHash []byte) (int64, err
 }
 
 // CreatePortalLogin stores a portal session by its hashed tokens.
+// Expired sessions are dropped as new ones start, as console logins are.
 func (s *Store) CreatePortalLogin(ctx context.Context, contactID int64, tokenHash, csrfHash []byte, expires time.Time) error {
-	_, err := s.db.ExecContext(ctx, "INSERT INTO portal_logins (token_hash, contact_id, csrf_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-		tokenHash, contactID, csrfHash, s.nowMS(), expires.UnixMilli())
+	now := s.nowMS()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM portal_logins WHERE expires_at <= ?", now); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO portal_logins (token_hash, contact_id, csrf_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+			tokenHash, contactID, csrfHash, now, expires.UnixMilli())
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store: portal login of contact %d: %w", contactID, err)
 	}
