@@ -368,8 +368,17 @@ func TestPortalReferencePerson(t *testing.T) {
 	apiCall(t, s.console, "POST", fmt.Sprintf("/contacts/%d/portal-invite", pietID), nil, 204)
 	signInByLink(t, newContext(t, s.browser), staffPortalLink(t, s, pietID))
 
-	// Hours and invoices, and the account.
-	portalGo(t, ann.tab, r, "/hours", `#prepaid`)
+	// Hours and invoices: last month's invoice, readable and as its XML.
+	apiCall(t, s.console, "PUT", fmt.Sprintf("/customers/%d", customerID), map[string]string{"name": sceneCustomer, "vatNumber": "BE0403170701", "lang": "nl"}, 200)
+	apiCall(t, s.console, "POST", "/rates/default", map[string]any{"centsPerHour": 8500, "effectiveFrom": "2020-01-01"}, 200)
+	invoiceLastMonth(t, s.console, r, customerID, ticketID)
+	portalGo(t, ann.tab, r, "/hours", `#invoice-list`)
+	if n := eval[int](t, ann.tab, `document.querySelectorAll('#statement-list tbody tr').length`); n != 1 {
+		t.Errorf("%d statements listed, want 1", n)
+	}
+	if xml := evalAsync[string](t, ann.tab, `fetch(document.querySelector('#invoice-list a.invoice-xml').href).then(r => r.text())`); !strings.Contains(xml, "<Invoice") {
+		t.Errorf("the invoice's XML: %.200s", xml)
+	}
 	// The balance the desk sees for the customer, as the console has it.
 	var prepaid struct{ Balance struct{ RemainingMinutes int } }
 	json.Unmarshal(apiCall(t, s.console, "GET", fmt.Sprintf("/customers/%d/prepaid", customerID), nil, 200), &prepaid)
@@ -377,6 +386,8 @@ func TestPortalReferencePerson(t *testing.T) {
 		t.Errorf("the portal shows %s prepaid minutes left, the console %d", got, prepaid.Balance.RemainingMinutes)
 	}
 	portalShot(t, ann.tab, "hours-nl")
+	run(t, ann.tab, "read the invoice", chromedp.Click(chromedp.CSS(`#invoice-list a.invoice-view`)), chromedp.WaitVisible(chromedp.CSS(`#invoice-total`)))
+	portalShot(t, ann.tab, "invoice-nl")
 	portalGo(t, ann.tab, r, "/account", `#set-password`)
 	portalShot(t, ann.tab, "account-nl")
 	// A password of her own, then signing in with it.
@@ -418,7 +429,7 @@ func TestPortalReferencePerson(t *testing.T) {
 	for _, p := range []struct{ name, route, ready string }{
 		{"home-fr", "/", `#tickets`},
 		{"ticket-fr", fmt.Sprintf("/tickets/%d", ticketID), `#notes`},
-		{"hours-fr", "/hours", `#prepaid`},
+		{"hours-fr", "/hours", `#invoice-list`},
 		{"account-fr", "/account", `#set-password`},
 		{"request-fr", "/new", `#request-form`},
 	} {
