@@ -380,7 +380,9 @@ func TestPortalReferencePerson(t *testing.T) {
 		t.Errorf("the invoice's XML: %.200s", xml)
 	}
 	// The balance the desk sees for the customer, as the console has it.
-	var prepaid struct{ Balance struct{ RemainingMinutes int } }
+	var prepaid struct {
+		Balance struct{ RemainingMinutes int }
+	}
 	json.Unmarshal(apiCall(t, s.console, "GET", fmt.Sprintf("/customers/%d/prepaid", customerID), nil, 200), &prepaid)
 	if got := eval[string](t, ann.tab, `document.getElementById('balance-left').dataset.minutes`); got != fmt.Sprint(prepaid.Balance.RemainingMinutes) {
 		t.Errorf("the portal shows %s prepaid minutes left, the console %d", got, prepaid.Balance.RemainingMinutes)
