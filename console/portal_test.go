@@ -165,6 +165,16 @@ func TestPortalNonReferenceNeedsInvitation(t *testing.T) {
 	if err := e.st.InviteToPortal(context.Background(), ct.ID, e.user.ID); err != nil {
 		t.Fatal(err)
 	}
+	var cu struct {
+		Contacts []struct {
+			ID            int64
+			PortalInvited bool
+		}
+	}
+	e.call(staff, "GET", fmt.Sprintf("/api/v1/customers/%d", ct.CustomerID), nil, 200, &cu)
+	if len(cu.Contacts) != 1 || !cu.Contacts[0].PortalInvited {
+		t.Errorf("the customer page does not show the invitation: %+v", cu.Contacts)
+	}
 	var l struct{ Link string }
 	a := e.portalLink(staff, ct.ID)
 	if a.status != http.StatusCreated {
