@@ -39,6 +39,7 @@ func customerPage(fsys embed.FS, name string, funcs template.FuncMap) *template.
 
 type estimateView struct {
 	Title       string // its catalog key
+	AcceptKey   string // the catalog key of the box to tick
 	Found       bool
 	Lang        string
 	Langs       []string
@@ -85,8 +86,11 @@ func (c *console) estimatePage(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	view := estimateView{Title: "estimate.page.title", Found: found, Lang: "nl", Langs: []string{"nl", "fr", "en"}, Path: r.URL.Path, Ticket: t, Estimate: e,
-		Version: approvalVersion(e.Kind)}
+	view := estimateView{Title: "estimate.page.title", AcceptKey: "estimate.page.accept", Found: found, Lang: "nl", Langs: []string{"nl", "fr", "en"},
+		Path: r.URL.Path, Ticket: t, Estimate: e, Version: approvalVersion(e.Kind)}
+	if e.Kind == store.OutOfContractKind {
+		view.Title, view.AcceptKey = "approval.out_of_contract.title", "approval.out_of_contract.accept"
+	}
 	if found && t.ContactID != 0 {
 		if ct, err := c.Store.Contact(ctx, t.ContactID); err == nil {
 			view.Lang = ct.Lang

@@ -210,10 +210,7 @@ func (c *console) createEstimate(w http.ResponseWriter, r *http.Request) error {
 	if m != nil {
 		c.Mail.Wake()
 	}
-	httpx.JSON(w, http.StatusCreated, struct {
-		store.Estimate
-		Mailed bool `json:"mailed"`
-	}{e, m != nil})
+	httpx.JSON(w, http.StatusCreated, estimateAnswer{e, m != nil})
 	return nil
 }
 
@@ -249,9 +246,13 @@ func (c *console) estimateMail(ctx context.Context, t store.Ticket, e store.Esti
 	l := i18n.Lang(lang)
 	tr := c.translator(l)
 	link := strings.TrimRight(s.PublicURL, "/") + "/estimate/" + token
+	keys := "mail.estimate." // out-of-contract work has its own words, and its reason
+	if e.Kind == store.OutOfContractKind {
+		keys = "mail.out_of_contract."
+	}
 	return &store.Mail{Kind: store.MailEstimateApproval, To: to, Lang: lang,
-		Subject: tr("mail.estimate.subject", "ref", t.Reference),
-		Body: tr("mail.estimate.body", "name", name, "ref", t.Reference, "description", e.Description,
+		Subject: tr(keys+"subject", "ref", t.Reference),
+		Body: tr(keys+"body", "name", name, "ref", t.Reference, "description", e.Description, "reason", e.Reason,
 			"minutes", strconv.FormatInt(e.Minutes, 10), "billed", strconv.FormatInt(e.BilledMinutes, 10),
 			"amount", consent.Euros(l, e.AmountCents), "vat", consent.Euros(l, e.VATCents),
 			"total", consent.Euros(l, e.AmountCents+e.VATCents), "link", link, "company", c.signature(ctx))}, nil

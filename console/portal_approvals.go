@@ -172,6 +172,13 @@ func (c *console) ticketAndCalendar(ctx context.Context, id int64) (store.Ticket
 	return t, cal, err
 }
 
+// estimateAnswer is a new estimate (or announced work) and whether its
+// approval link was mailed.
+type estimateAnswer struct {
+	store.Estimate
+	Mailed bool `json:"mailed"`
+}
+
 // priceWork prices minutes of billable work for the ticket's customer at
 // the rate in force today, as the statement would bill it.
 func (c *console) priceWork(ctx context.Context, t store.Ticket, minutes int64, cal calendar.Calendar, now time.Time) (store.Estimate, error) {
@@ -221,15 +228,22 @@ func (c *console) announceOutOfContract(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	e.Kind, e.Description, e.Reason, e.CreatedBy = store.OutOfContractKind, in.Description, reason, login(r).User.ID
-	// No mailed link answers it (the portal does): the token is only
-	// there because every estimate row has one.
+	// The contact is told by mail, with a link to approve it (the
+	// estimate's page), as well as in the portal.
 	tok := make([]byte, 24)
 	_, _ = rand.Read(tok)
-	if e, err = c.Store.CreateEstimate(ctx, e, hex.EncodeToString(tok), nil); err != nil {
+	m, err := c.estimateMail(ctx, t, e, hex.EncodeToString(tok))
+	if err != nil {
 		return err
 	}
-	c.log.Info("out-of-contract work announced", "ticket", t.Reference, "minutes", e.Minutes, "by", login(r).User.ID)
-	httpx.JSON(w, http.StatusCreated, e)
+	if e, err = c.Store.CreateEstimate(ctx, e, hex.EncodeToString(tok), m); err != nil {
+		return err
+	}
+	if m != nil {
+		c.Mail.Wake()
+	}
+	c.log.Info("out-of-contract work announced", "ticket", t.Reference, "minutes", e.Minutes, "by", login(r).User.ID, "mailed", m != nil)
+	httpx.JSON(w, http.StatusCreated, estimateAnswer{e, m != nil})
 	return nil
 }
 

@@ -14,9 +14,8 @@ import (
 
 // mailSetUp gives the desk SMTP settings, so link mails are queued (no
 // worker runs: the test reads the queue).
-func (e *env) mailSetUp() {
+func (e *env) mailSetUp(admin client) {
 	e.t.Helper()
-	admin := e.loginAs(store.RoleAdmin, "admin@desk.example")
 	e.call(admin, "PUT", "/api/v1/settings/mail", map[string]any{"host": "127.0.0.1", "port": 2525, "startTLS": false,
 		"from": "support@desk.example", "publicUrl": e.srv.URL}, 200, nil)
 }
@@ -66,7 +65,7 @@ func (e *env) askLink(email string) answer {
 // and no mail.
 func TestPortalLinkRequestTellsNobodyWhoExists(t *testing.T) {
 	e := newEnv(t)
-	e.mailSetUp()
+	e.mailSetUp(e.loginAs(store.RoleAdmin, "admin@desk.example"))
 	ref := e.contact("Bakkerij Peeters", "Ann Peeters", "general")
 	other := e.contact("Bakkerij Peeters", "Jan Boekhouder", "")
 	answers := map[string]answer{}
@@ -100,7 +99,7 @@ func TestPortalLinkRequestTellsNobodyWhoExists(t *testing.T) {
 // wait, and both limits lift with time.
 func TestPortalLinkThrottled(t *testing.T) {
 	e := newEnv(t)
-	e.mailSetUp()
+	e.mailSetUp(e.loginAs(store.RoleAdmin, "admin@desk.example"))
 	ref := e.contact("Bakkerij Peeters", "Ann Peeters", "general")
 	for range 5 {
 		if a := e.askLink(ref.Email); a.status != http.StatusAccepted {

@@ -165,6 +165,16 @@ func TestPortalNonReferenceNeedsInvitation(t *testing.T) {
 	if err := e.st.InviteToPortal(context.Background(), ct.ID, e.user.ID); err != nil {
 		t.Fatal(err)
 	}
+	var cu struct {
+		Contacts []struct {
+			ID            int64
+			PortalInvited bool
+		}
+	}
+	e.call(staff, "GET", fmt.Sprintf("/api/v1/customers/%d", ct.CustomerID), nil, 200, &cu)
+	if len(cu.Contacts) != 1 || !cu.Contacts[0].PortalInvited {
+		t.Errorf("the customer page does not show the invitation: %+v", cu.Contacts)
+	}
 	var l struct{ Link string }
 	a := e.portalLink(staff, ct.ID)
 	if a.status != http.StatusCreated {
@@ -328,7 +338,9 @@ func TestPortalOutOfContractApproval(t *testing.T) {
 	e.call(admin, "POST", "/api/v1/rates/default", map[string]any{"centsPerHour": 8000, "effectiveFrom": "2026-01-01"}, 200, nil)
 	ref, cookie, csrf := e.signedInAs(staff, "Bakkerij Peeters", "Ann Peeters")
 	_, otherCookie, otherCSRF := e.signedInAs(staff, "Garage Claes", "Bart Claes")
-	tk := e.createTicket(staff, "Kassa herinstalleren", "Bakkerij Peeters")
+	e.mailSetUp(admin)
+	var tk ticket
+	e.call(staff, "POST", "/api/v1/tickets", map[string]any{"title": "Kassa herinstalleren", "customerId": ref.CustomerID, "contactId": ref.ID}, 201, &tk)
 
 	if a := e.do(staff, "POST", fmt.Sprintf("/api/v1/tickets/%d/out-of-contract", tk.ID), `{"minutes":30,"description":"Herinstallatie","reason":""}`); a.status != http.StatusBadRequest || a.problem(t).Field != "reason" {
 		t.Fatalf("without a reason: %d %s", a.status, a.body)
@@ -337,11 +349,26 @@ func TestPortalOutOfContractApproval(t *testing.T) {
 		ID          int64
 		Kind        string
 		AmountCents int64
+		Mailed      bool
 	}
 	e.call(staff, "POST", fmt.Sprintf("/api/v1/tickets/%d/out-of-contract", tk.ID),
 		map[string]any{"minutes": 30, "description": "Herinstallatie van de kassa", "reason": "een herinstallatie valt buiten het contract"}, 201, &ann)
-	if ann.Kind != store.OutOfContractKind || ann.AmountCents <= 0 {
+	if ann.Kind != store.OutOfContractKind || ann.AmountCents <= 0 || !ann.Mailed {
 		t.Fatalf("announced = %+v", ann)
+	}
+	// The contact is told by mail too, with the link to the approval page.
+	ms, _ := e.st.Mails(context.Background(), 10)
+	if len(ms) == 0 || ms[0].Kind != store.MailEstimateApproval || !strings.Contains(ms[0].Subject, "buiten contract") {
+		t.Fatalf("mails = %+v", ms)
+	}
+	body := mailBody(e, ms[0].ID)
+	i := strings.Index(body, "/estimate/")
+	if i < 0 || !strings.Contains(body, "een herinstallatie valt buiten het contract") {
+		t.Fatalf("mail body %q", body)
+	}
+	if page := e.portalDo("", "", "GET", strings.Fields(body[i:])[0], ""); page.status != 200 ||
+		!strings.Contains(string(page.body), "Werk buiten contract goedkeuren") || !strings.Contains(string(page.body), "out-of-contract-1") {
+		t.Errorf("approval page: %d %s", page.status, page.body)
 	}
 	var detail struct {
 		Approvals []struct {
@@ -357,7 +384,7 @@ func TestPortalOutOfContractApproval(t *testing.T) {
 	}
 	q := detail.Approvals[0]
 	path := fmt.Sprintf("/portaal/api/tickets/%d/approvals/%d", tk.ID, q.ID)
-	body := `{"lang":"nl","version":"out-of-contract-1","accept":true}`
+	body = `{"lang":"nl","version":"out-of-contract-1","accept":true}`
 	missing := e.portalDo(otherCookie, otherCSRF, "POST", fmt.Sprintf("/portaal/api/tickets/%d/approvals/99999", tk.ID), body)
 	if a := e.portalDo(otherCookie, otherCSRF, "POST", path, body); a.status != http.StatusNotFound || string(a.body) != string(missing.body) {
 		t.Fatalf("another company's person: %d %s", a.status, a.body)

@@ -204,14 +204,15 @@ export async function customerView(ctx) {
         replace(out, input, ' ', t('portal.copied'));
       } catch (err) { fail(err); }
     } }, t('portal.copy_link'));
-    const invite = admin && !ct.referenceRole ? h('button', { type: 'button', class: 'link', 'data-portal-invite': ct.id, onclick: async () => {
+    const invite = admin && !ct.referenceRole && !ct.portalInvited ? h('button', { type: 'button', class: 'link', 'data-portal-invite': ct.id, onclick: async () => {
       try {
         await api.post(`/contacts/${ct.id}/portal-invite`);
+        invite?.remove();
         out.className = 'ok small';
         out.textContent = t('portal.invited');
       } catch (err) { fail(err); }
     } }, t('portal.invite')) : null;
-    return h('span', {}, copy, invite ? ' · ' : null, invite, ' ', out);
+    return h('span', {}, copy, ' ', invite, ' ', out);
   }
 
   function contractsCard() {

@@ -52,6 +52,25 @@ func (s *Store) PortalAccessOf(ctx context.Context, contactID int64) (PortalAcce
 	return a, nil
 }
 
+// PortalInvited returns which of a customer's contacts an admin invited
+// to the portal.
+func (s *Store) PortalInvited(ctx context.Context, customerID int64) (map[int64]bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT p.contact_id FROM portal_accounts p JOIN contacts c ON c.id = p.contact_id
+		WHERE c.customer_id = ? AND p.invited_at IS NOT NULL`, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("store: invited contacts of customer %d: %w", customerID, err)
+	}
+	ids, err := collect(rows, scanID)
+	if err != nil {
+		return nil, fmt.Errorf("store: invited contacts of customer %d: %w", customerID, err)
+	}
+	out := map[int64]bool{}
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
+}
+
 // InviteToPortal lets a contact who is no reference person sign in.
 func (s *Store) InviteToPortal(ctx context.Context, contactID, by int64) error {
 	now := s.nowMS()
