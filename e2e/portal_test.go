@@ -319,7 +319,10 @@ func TestPortalReferencePerson(t *testing.T) {
 	run(t, s.console, "end the session", chromedp.Click(chromedp.CSS(`#end-session`)))
 	waitJS(t, s.console, "ended", `document.getElementById('status').dataset.status === 'ended'`, 10*time.Second)
 	portalGo(t, ann.tab, r, fmt.Sprintf("/tickets/%d", ticketID), `#status-link`)
-	run(t, ann.tab, "open sessions and receipts", chromedp.Click(chromedp.CSS(`#status-link`)), chromedp.WaitVisible(chromedp.CSS(`#sessions`)))
+	// The page opens in a tab of its own, the portal staying open: here,
+	// in the same tab.
+	run(t, ann.tab, "open sessions and receipts", chromedp.Navigate(eval[string](t, ann.tab, `document.getElementById('status-link').href`)),
+		chromedp.WaitVisible(chromedp.CSS(`#sessions`)))
 	waitJS(t, ann.tab, "receipt", `!!document.querySelector('#sessions .receipt')`, 10*time.Second)
 	if got := text(t, ann.tab, `#sessions .receipt`); !strings.Contains(got, "Verslag van de sessie") {
 		t.Errorf("receipt: %q", got)
@@ -388,7 +391,8 @@ func TestPortalReferencePerson(t *testing.T) {
 		t.Errorf("the portal shows %s prepaid minutes left, the console %d", got, prepaid.Balance.RemainingMinutes)
 	}
 	portalShot(t, ann.tab, "hours-nl")
-	run(t, ann.tab, "read the invoice", chromedp.Click(chromedp.CSS(`#invoice-list a.invoice-view`)), chromedp.WaitVisible(chromedp.CSS(`#invoice-total`)))
+	run(t, ann.tab, "read the invoice", chromedp.Navigate(eval[string](t, ann.tab, `document.querySelector('#invoice-list a.invoice-view').href`)),
+		chromedp.WaitVisible(chromedp.CSS(`#invoice-total`)))
 	portalShot(t, ann.tab, "invoice-nl")
 	portalGo(t, ann.tab, r, "/account", `#set-password`)
 	portalShot(t, ann.tab, "account-nl")
@@ -423,7 +427,8 @@ func TestPortalReferencePerson(t *testing.T) {
 		}
 	}
 	portalGo(t, ann.tab, r, fmt.Sprintf("/tickets/%d", ticketID), `#status-link`)
-	run(t, ann.tab, "open sessions and receipts", chromedp.Click(chromedp.CSS(`#status-link`)), chromedp.WaitVisible(chromedp.CSS(`#sessions .receipt`)))
+	run(t, ann.tab, "open sessions and receipts", chromedp.Navigate(eval[string](t, ann.tab, `document.getElementById('status-link').href`)),
+		chromedp.WaitVisible(chromedp.CSS(`#sessions .receipt`)))
 	if got := text(t, ann.tab, `#sessions .receipt`); !strings.Contains(got, "Compte rendu de la session") {
 		t.Errorf("receipt in French: %q", got)
 	}

@@ -54,7 +54,7 @@ export async function hoursView({ main }) {
           h('td', { class: 'num' }, money(inv.amountCents)),
           h('td', { class: 'num' }, money(inv.totalCents)),
           h('td', { class: 'nowrap' },
-            h('a', { href: inv.viewPath, class: 'invoice-view' }, t('invoices.view')), ' · ',
+            h('a', { href: inv.viewPath, class: 'invoice-view', target: '_blank', rel: 'noopener' }, t('invoices.view')), ' · ',
             h('a', { href: inv.xmlPath, download: inv.number + '.xml', class: 'invoice-xml' }, t('invoices.xml'))))))
         : h('p', { class: 'muted', id: 'no-invoices' }, t('invoices.none')),
       h('p', { class: 'muted small' }, t('invoices.help'))),

@@ -137,7 +137,7 @@ export async function ticketView({ params, main }) {
       h('div', { class: 'main-col' }, notesCard(d, reload)),
       h('div', { class: 'side-col' }, filesCard(d, reload),
         card({ id: 'sessions' }, t('ticket.sessions'), h('p', { class: 'muted' }, t('ticket.sessions.help')),
-          h('p', {}, h('a', { href: d.statusPath + '?lang=' + current(), id: 'status-link' }, t('ticket.sessions.open')))))));
+          h('p', {}, h('a', { href: d.statusPath + '?lang=' + current(), id: 'status-link', target: '_blank', rel: 'noopener' }, t('ticket.sessions.open')))))));
 }
 
 /**
