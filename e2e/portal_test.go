@@ -443,6 +443,14 @@ func TestPortalReferencePerson(t *testing.T) {
 		portalGo(t, ann.tab, r, p.route, p.ready)
 		portalShot(t, ann.tab, p.name)
 	}
+	portalGo(t, ann.tab, r, "/hours", `#invoice-list`)
+	run(t, ann.tab, "read the invoice in French", chromedp.Navigate(eval[string](t, ann.tab, `document.querySelector('#invoice-list a.invoice-view').href`)),
+		chromedp.WaitVisible(chromedp.CSS(`#invoice-total`)))
+	if got := text(t, ann.tab, `#invoice-total`); !strings.Contains(got, "102,85") {
+		t.Errorf("the invoice's total: %q", got)
+	}
+	portalShot(t, ann.tab, "invoice-fr")
+	portalGo(t, ann.tab, r, "/new", `#request-form`)
 	setField(t, ann.tab, `#request-form input[name=title]`, "Nouvel utilisateur")
 	run(t, ann.tab, "send without a description", chromedp.Click(chromedp.CSS(`#request-form button[type=submit]`)))
 	waitJS(t, ann.tab, "description refused", `document.querySelector('[data-error-for=description]').textContent.includes('Décrivez')`, 10*time.Second)
