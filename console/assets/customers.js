@@ -171,13 +171,13 @@ export async function customerView(ctx) {
     }
     const list = c.contacts.length === 0 ? h('p', { class: 'muted' }, t('contacts.empty')) :
       table({ class: 'list', id: 'contacts' },
-        [t('contact.name'), t('contact.email'), t('contact.phone'), t('contact.lang'), t('contact.reference_role'), t('portal.title'), ...(admin ? [''] : [])],
+        [t('contact.name'), t('contact.email'), t('contact.phone'), t('contact.lang'), t('contact.reference_role'), ''],
         c.contacts.map((/** @type {any} */ ct) => h('tr', { 'data-contact': ct.id, 'data-reference': ct.referenceRole || 'none' },
           h('td', {}, ct.referenceRole ? '★ ' + ct.name : ct.name),
           h('td', {}, ct.email || '—'), h('td', {}, ct.phone || '—'), h('td', {}, t('lang.' + ct.lang)),
           h('td', {}, referenceLabel(ct) + (ct.siteId ? ` (${siteName(ct.siteId)})` : '')),
-          h('td', {}, portalButtons(ct)),
-          admin ? h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => swap(ct) }, t('edit'))) : null)));
+          h('td', {}, admin ? h('div', {}, h('button', { type: 'button', class: 'link', onclick: () => swap(ct) }, t('edit'))) : null,
+            portalButtons(ct)))));
     if (admin) f = contactForm(null);
     return card({ id: 'customer-contacts' }, t('contacts.title'), list, f);
   }
@@ -189,7 +189,7 @@ export async function customerView(ctx) {
    * @param {any} ct
    */
   function portalButtons(ct) {
-    const out = h('span', { class: 'small', role: 'status' });
+    const out = h('div', { class: 'small', role: 'status' });
     /** @param {unknown} err */
     const fail = (err) => {
       out.className = 'error small';
@@ -198,7 +198,7 @@ export async function customerView(ctx) {
     const copy = h('button', { type: 'button', class: 'link', 'data-portal-link': ct.id, onclick: async () => {
       try {
         const r = await api.post(`/contacts/${ct.id}/portal-link`);
-        const input = /** @type {HTMLInputElement} */ (h('input', { readonly: true, size: 18, value: location.origin + r.link, 'aria-label': t('portal.link') }));
+        const input = /** @type {HTMLInputElement} */ (h('input', { readonly: true, size: 12, value: location.origin + r.link, 'aria-label': t('portal.link') }));
         await copyFrom(input);
         out.className = 'ok small';
         replace(out, input, ' ', t('portal.copied'));
@@ -212,7 +212,8 @@ export async function customerView(ctx) {
         out.textContent = t('portal.invited');
       } catch (err) { fail(err); }
     } }, t('portal.invite')) : null;
-    return h('span', {}, copy, ' ', invite, ' ', out);
+    // One per line: the contacts table has no room for a column of its own.
+    return h('div', {}, h('div', {}, copy), invite ? h('div', {}, invite) : null, out);
   }
 
   function contractsCard() {
