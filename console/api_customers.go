@@ -38,6 +38,8 @@ type contactJSON struct {
 	Lang          string `json:"lang"`
 	ReferenceRole string `json:"referenceRole"`
 	SiteID        int64  `json:"siteId,omitempty"`
+	// PortalInvited: an admin invited the contact to the portal (answers only).
+	PortalInvited bool `json:"portalInvited,omitempty"`
 }
 
 func contactOf(c store.Contact) contactJSON {
@@ -191,8 +193,14 @@ func (c *console) customer(w http.ResponseWriter, r *http.Request) error {
 	for _, s := range sites {
 		out.Sites = append(out.Sites, siteJSON{ID: s.ID, Name: s.Name, Address: s.Address})
 	}
+	invited, err := c.Store.PortalInvited(ctx, cu.ID)
+	if err != nil {
+		return err
+	}
 	for _, ct := range contacts {
-		out.Contacts = append(out.Contacts, contactOf(ct))
+		cj := contactOf(ct)
+		cj.PortalInvited = invited[ct.ID]
+		out.Contacts = append(out.Contacts, cj)
 	}
 	for _, co := range contracts {
 		out.Contracts = append(out.Contracts, contractOf(co, today))

@@ -8,6 +8,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -74,6 +75,10 @@ type Config struct {
 	// AgentsDir holds the agent files the download page (/hulp) offers;
 	// empty: it offers none, and says so.
 	AgentsDir string
+	// AttachmentsDir keeps the files customers attach in the portal
+	// (portal_files.go), created 0700 when missing; empty: files are
+	// refused.
+	AttachmentsDir string
 }
 
 type console struct {
@@ -82,6 +87,8 @@ type console struct {
 	catalog   []byte
 	status    *statusPages
 	downloads *downloads
+	// portalLimits throttle the portal's sign-in link requests.
+	portalLimits portalLimits
 }
 
 // Route is one registered route and who may use it, so a test can check
@@ -119,11 +126,16 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if cfg.AttachmentsDir != "" {
+		if err := os.MkdirAll(cfg.AttachmentsDir, 0o700); err != nil {
+			return nil, nil, fmt.Errorf("console: attachments directory: %w", err)
+		}
+	}
 	dl, err := newDownloads(cfg.AgentsDir)
 	if err != nil {
 		return nil, nil, err
 	}
-	c := &console{Config: cfg, log: log, catalog: catJSON, status: status, downloads: dl}
+	c := &console{Config: cfg, log: log, catalog: catJSON, status: status, downloads: dl, portalLimits: newPortalLimits(cfg.Now)}
 
 	mux := http.NewServeMux()
 	var routes []Route
@@ -213,19 +225,12 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	protect("GET /api/v1/settings/security", c.getSecurity, admin)
 	protect("PUT /api/v1/settings/security", c.putSecurity, admin)
 	c.businessRoutes(public, protect, staff, admin) // business.go: prepaid hours, invoices, e-mail
+	// The customer portal's page (customerpages.go).
+	if err := portalPages(public, assets); err != nil {
+		return nil, nil, err
+	}
 
-	// The customer portal (portal.go): its own principal, checked by
-	// c.signedIn rather than by a role.
-	protect("POST /api/v1/contacts/{id}/portal-link", c.staffPortalLink, staff)
-	protect("POST /api/v1/contacts/{id}/portal-invite", c.invitePortal, admin)
-	public("POST /portaal/api/signin", c.handle(c.portalSignIn))
-	public("GET /portaal/api/tickets", c.signedIn(c.portalTickets))
-	public("POST /portaal/api/tickets", c.signedIn(c.portalFileRequest))
-	public("GET /portaal/api/tickets/{id}", c.signedIn(c.portalTicket))
-	public("POST /portaal/api/tickets/{id}/notes", c.signedIn(c.portalAddNote))
-	public("POST /portaal/api/tickets/{id}/estimates/{estimate}/approve", c.signedIn(c.portalApproveEstimate))
-	public("GET /portaal/api/hours", c.signedIn(c.portalHours))
-	public("GET /portaal/api/invoices/{number}", c.signedIn(c.portalInvoiceXML))
+	c.portalRoutes(public, protect, staff, admin) // portal*.go: the customer portal
 	return mux, routes, nil
 }
 

@@ -100,7 +100,7 @@ func newEnv(t *testing.T) *env {
 	}
 	worker := mail.NewWorker(st, mailKey, mail.Sender{}, discard, clk.now, console.Receipts(st, clk.now))
 	h, _, err := console.New(console.Config{
-		Store: st, Auth: svc, CodeTTL: codeTTL, Now: clk.now, Codes: codes, Mail: worker,
+		Store: st, Auth: svc, CodeTTL: codeTTL, Now: clk.now, Codes: codes, Mail: worker, AttachmentsDir: filepath.Join(dir, "attachments"),
 		Socket: func(w http.ResponseWriter, r *http.Request, user store.User, id int64) {
 			sockets <- socketCall{user, id}
 			w.WriteHeader(http.StatusNoContent)

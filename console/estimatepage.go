@@ -24,12 +24,22 @@ import (
 //go:embed estimate.html pagetop.html
 var estimateFiles embed.FS
 
-var estimateTemplate = template.Must(template.New("estimate.html").Funcs(template.FuncMap{
-	"t": func(string, ...string) string { return "" }, // replaced per request by the page's language
-}).ParseFS(estimateFiles, "estimate.html", "pagetop.html"))
+var estimateTemplate = customerPage(estimateFiles, "estimate.html", nil)
+
+// customerPage parses a customer's page (the estimate approval, the
+// portal's invoice view) with the shared head; its "t" and the functions
+// named in funcs are placeholders each request replaces.
+func customerPage(fsys embed.FS, name string, funcs template.FuncMap) *template.Template {
+	fm := template.FuncMap{"t": func(string, ...string) string { return "" }}
+	for k, f := range funcs {
+		fm[k] = f
+	}
+	return template.Must(template.New(name).Funcs(fm).ParseFS(fsys, name, "pagetop.html"))
+}
 
 type estimateView struct {
 	Title       string // its catalog key
+	AcceptKey   string // the catalog key of the box to tick
 	Found       bool
 	Lang        string
 	Langs       []string
@@ -76,8 +86,11 @@ func (c *console) estimatePage(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	view := estimateView{Title: "estimate.page.title", Found: found, Lang: "nl", Langs: []string{"nl", "fr", "en"}, Path: r.URL.Path, Ticket: t, Estimate: e,
-		Version: estimateVersion}
+	view := estimateView{Title: "estimate.page.title", AcceptKey: "estimate.page.accept", Found: found, Lang: "nl", Langs: []string{"nl", "fr", "en"},
+		Path: r.URL.Path, Ticket: t, Estimate: e, Version: approvalVersion(e.Kind)}
+	if e.Kind == store.OutOfContractKind {
+		view.Title, view.AcceptKey = "approval.out_of_contract.title", "approval.out_of_contract.accept"
+	}
 	if found && t.ContactID != 0 {
 		if ct, err := c.Store.Contact(ctx, t.ContactID); err == nil {
 			view.Lang = ct.Lang
@@ -93,7 +106,7 @@ func (c *console) estimatePage(w http.ResponseWriter, r *http.Request) error {
 	view.DateTimeFmt = func(at time.Time) string { return at.In(loc).Format("02/01/2006 15:04") }
 	lang := i18n.Lang(view.Lang)
 	if found {
-		view.Text = c.estimateText(lang, t, e)
+		view.Text = c.approvalText(lang, t, e)
 		if e.Approval != nil { // what was approved, not today's wording
 			view.Text = e.Approval.Text
 		}
@@ -133,7 +146,7 @@ func (c *console) approveByLink(r *http.Request, e store.Estimate, t store.Ticke
 		return httpx.FieldError("accept", "tick the box to approve")
 	case !helpdesk.OneOf(lang, helpdesk.Languages):
 		return httpx.FieldError("lang", "unknown language")
-	case r.PostForm.Get("version") != estimateVersion:
+	case r.PostForm.Get("version") != approvalVersion(e.Kind):
 		return httpx.Errorf(http.StatusConflict, "text_changed", "the text changed: reload the page")
 	case e.Approval != nil:
 		return nil // approved before: the page shows it
@@ -142,11 +155,12 @@ func (c *console) approveByLink(r *http.Request, e store.Estimate, t store.Ticke
 }
 
 // approveEstimate records a customer person's approval of the estimate's
-// text in lang: the one path of the mailed link and of the portal, so the
-// technician and the session's control see the same record either way.
+// (or announced out-of-contract work's) text in lang: the one path of the
+// mailed link and of the portal, so the technician and the session's
+// control see the same record either way.
 func (c *console) approveEstimate(r *http.Request, e store.Estimate, t store.Ticket, contactID int64, lang string) error {
 	by := "contact:" + strconv.FormatInt(contactID, 10)
 	ctx := store.WithActor(r.Context(), store.Actor{Name: by, IP: httpx.ClientIP(r)})
-	_, err := c.Store.ApproveEstimate(ctx, e.ID, by, c.estimateText(i18n.Lang(lang), t, e), lang, estimateVersion)
+	_, err := c.Store.ApproveEstimate(ctx, e.ID, by, c.approvalText(i18n.Lang(lang), t, e), lang, approvalVersion(e.Kind))
 	return err
 }

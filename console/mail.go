@@ -174,18 +174,11 @@ func (c *console) createEstimate(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(w, r, &in, 4<<10); err != nil {
 		return err
 	}
-	if in.Minutes < 1 || in.Minutes > 100*60 {
-		return httpx.FieldError("minutes", "minutes must be 1 to 6000")
-	}
-	if in.Description, err = text("description", in.Description, 500, false); err != nil {
+	if err := in.check(); err != nil {
 		return err
 	}
 	ctx := r.Context()
-	t, err := c.Store.Ticket(ctx, id)
-	if err != nil {
-		return err
-	}
-	cal, err := c.calendarOf(ctx)
+	t, cal, err := c.ticketAndCalendar(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -200,20 +193,11 @@ func (c *console) createEstimate(w http.ResponseWriter, r *http.Request) error {
 	_, _ = rand.Read(token)
 	tok := hex.EncodeToString(token)
 	if !v.Covered {
-		day := localDate(cal.TimeZone, now)
-		cph, ok, err := c.rateOn(ctx, t.CustomerID, day)
+		priced, err := c.priceWork(ctx, t, in.Minutes, cal, now)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			return httpx.Errorf(http.StatusConflict, "cannot_price", "no hourly rate in force on %s", day)
-		}
-		set, err := c.Store.BillingSettings(ctx, cal.TimeZone)
-		if err != nil {
-			return err
-		}
-		e.CentsPerHour = cph
-		e.BilledMinutes, e.AmountCents, e.VATCents = billing.PriceEstimate(in.Minutes, cph, 0, set)
+		e.CentsPerHour, e.BilledMinutes, e.AmountCents, e.VATCents = priced.CentsPerHour, priced.BilledMinutes, priced.AmountCents, priced.VATCents
 		if in.Minutes > billing.EstimateApprovalMinutes {
 			if m, err = c.estimateMail(ctx, t, e, tok); err != nil {
 				return err
@@ -226,10 +210,7 @@ func (c *console) createEstimate(w http.ResponseWriter, r *http.Request) error {
 	if m != nil {
 		c.Mail.Wake()
 	}
-	httpx.JSON(w, http.StatusCreated, struct {
-		store.Estimate
-		Mailed bool `json:"mailed"`
-	}{e, m != nil})
+	httpx.JSON(w, http.StatusCreated, estimateAnswer{e, m != nil})
 	return nil
 }
 
@@ -265,9 +246,13 @@ func (c *console) estimateMail(ctx context.Context, t store.Ticket, e store.Esti
 	l := i18n.Lang(lang)
 	tr := c.translator(l)
 	link := strings.TrimRight(s.PublicURL, "/") + "/estimate/" + token
+	keys := "mail.estimate." // out-of-contract work has its own words, and its reason
+	if e.Kind == store.OutOfContractKind {
+		keys = "mail.out_of_contract."
+	}
 	return &store.Mail{Kind: store.MailEstimateApproval, To: to, Lang: lang,
-		Subject: tr("mail.estimate.subject", "ref", t.Reference),
-		Body: tr("mail.estimate.body", "name", name, "ref", t.Reference, "description", e.Description,
+		Subject: tr(keys+"subject", "ref", t.Reference),
+		Body: tr(keys+"body", "name", name, "ref", t.Reference, "description", e.Description, "reason", e.Reason,
 			"minutes", strconv.FormatInt(e.Minutes, 10), "billed", strconv.FormatInt(e.BilledMinutes, 10),
 			"amount", consent.Euros(l, e.AmountCents), "vat", consent.Euros(l, e.VATCents),
 			"total", consent.Euros(l, e.AmountCents+e.VATCents), "link", link, "company", c.signature(ctx))}, nil

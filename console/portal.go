@@ -1,16 +1,9 @@
 package console
 
 import (
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/base64"
-	"errors"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
-	"github.com/meekijk/meekijk/internal/auth"
 	"github.com/meekijk/meekijk/internal/helpdesk"
 	"github.com/meekijk/meekijk/internal/httpx"
 	"github.com/meekijk/meekijk/internal/i18n"
@@ -32,135 +25,6 @@ const (
 	// portalSessionTTL is how long a portal sign-in lasts.
 	portalSessionTTL = 8 * time.Hour
 )
-
-// portalHash is what the store keeps of a portal token: keyed like the
-// session codes, under a prefix of its own, so no stored value signs in.
-func (c *console) portalHash(kind, tok string) []byte {
-	return c.Codes.Hash("portal-" + kind + ":" + tok)
-}
-
-func newPortalToken() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// portalLink makes a one-time sign-in link for a contact allowed in the
-// portal; ErrNotFound for one who is not, as for one who does not exist.
-func (c *console) portalLink(r *http.Request, contactID int64) (string, error) {
-	a, err := c.Store.PortalAccessOf(r.Context(), contactID)
-	if err != nil {
-		return "", err
-	}
-	if !a.Allowed() {
-		return "", httpx.Errorf(http.StatusConflict, "not_allowed",
-			"this contact is no reference person: an admin must invite them to the portal first")
-	}
-	tok := newPortalToken()
-	if err := c.Store.CreatePortalLink(r.Context(), contactID, c.portalHash("link", tok), c.Now().Add(PortalLinkTTL)); err != nil {
-		return "", err
-	}
-	return "/portaal/in/" + tok, nil
-}
-
-// staffPortalLink answers a sign-in link the technician can copy from the
-// contact's page and give the customer.
-func (c *console) staffPortalLink(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	link, err := c.portalLink(r, id)
-	if err != nil {
-		return err
-	}
-	c.log.Info("portal sign-in link made", "contact", id, "by", login(r).User.ID)
-	w.Header().Set("Cache-Control", "no-store")
-	httpx.JSON(w, http.StatusCreated, map[string]string{"link": link, "expiresIn": PortalLinkTTL.String()})
-	return nil
-}
-
-// invitePortal: an admin lets a contact who is no reference person in.
-func (c *console) invitePortal(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := c.Store.InviteToPortal(r.Context(), id, login(r).User.ID); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-// portalSignIn spends a link's token and starts a portal session.
-func (c *console) portalSignIn(w http.ResponseWriter, r *http.Request) error {
-	if !httpx.SameOrigin(r) {
-		return httpx.Errorf(http.StatusForbidden, "bad_origin", "request from a foreign origin")
-	}
-	var in struct {
-		Token string `json:"token"`
-	}
-	if err := httpx.DecodeJSON(w, r, &in, 1<<10); err != nil {
-		return err
-	}
-	contactID, err := c.Store.UsePortalLink(r.Context(), c.portalHash("link", strings.TrimSpace(in.Token)))
-	switch {
-	case errors.Is(err, store.ErrLinkExpired):
-		return httpx.Errorf(http.StatusGone, "link_expired", "this sign-in link has expired: ask for a new one")
-	case errors.Is(err, store.ErrLinkUsed):
-		return httpx.Errorf(http.StatusGone, "link_used", "this sign-in link was used already: ask for a new one")
-	case errors.Is(err, store.ErrNotFound):
-		return httpx.Errorf(http.StatusNotFound, "link_unknown", "this sign-in link is not valid: ask for a new one")
-	case err != nil:
-		return err
-	}
-	tok, csrf := newPortalToken(), newPortalToken()
-	if err := c.Store.CreatePortalLogin(r.Context(), contactID, c.portalHash("session", tok), c.portalHash("csrf", csrf),
-		c.Now().Add(portalSessionTTL)); err != nil {
-		return err
-	}
-	http.SetCookie(w, &http.Cookie{Name: portalCookie, Value: tok, Path: "/portaal/", HttpOnly: true, Secure: r.TLS != nil,
-		SameSite: http.SameSiteLaxMode, MaxAge: int(portalSessionTTL.Seconds())})
-	c.log.Info("portal sign-in", "contact", contactID)
-	httpx.JSON(w, http.StatusOK, map[string]string{"csrfToken": csrf})
-	return nil
-}
-
-// portalFunc is a portal handler with the signed-in contact.
-type portalFunc func(w http.ResponseWriter, r *http.Request, who store.Contact) error
-
-// signedIn checks the portal session (and the CSRF token of a change)
-// before h: without one, 401; a console login is no portal session.
-func (c *console) signedIn(h portalFunc) http.HandlerFunc {
-	return c.handle(func(w http.ResponseWriter, r *http.Request) error {
-		ck, err := r.Cookie(portalCookie)
-		if err != nil {
-			return httpx.Errorf(http.StatusUnauthorized, "unauthorized", "sign in to the portal first")
-		}
-		contactID, csrfHash, err := c.Store.PortalLogin(r.Context(), c.portalHash("session", ck.Value))
-		if errors.Is(err, store.ErrNotFound) {
-			return httpx.Errorf(http.StatusUnauthorized, "unauthorized", "sign in to the portal first")
-		}
-		if err != nil {
-			return err
-		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			got := c.portalHash("csrf", r.Header.Get(auth.CSRFHeader))
-			if subtle.ConstantTimeCompare(got, csrfHash) != 1 {
-				return httpx.Errorf(http.StatusForbidden, "bad_csrf", "missing or wrong CSRF token")
-			}
-		}
-		a, err := c.Store.PortalAccessOf(r.Context(), contactID)
-		if err != nil {
-			return err
-		}
-		if !a.Allowed() { // no longer a reference person, nor invited
-			return httpx.Errorf(http.StatusUnauthorized, "unauthorized", "sign in to the portal first")
-		}
-		return h(w, r, a.Contact)
-	})
-}
 
 type portalTicketJSON struct {
 	ID                int64     `json:"id"`
@@ -208,14 +72,6 @@ func (c *console) portalTicketFor(r *http.Request, who store.Contact) (store.Tic
 	return t, nil
 }
 
-type portalEstimateJSON struct {
-	ID       int64           `json:"id"`
-	Minutes  int64           `json:"minutes"`
-	Text     string          `json:"text"`    // the statement approved, in the person's language
-	Version  string          `json:"version"` // to send back with the approval
-	Approval *store.Approved `json:"approval"`
-}
-
 type portalNoteJSON struct {
 	Author    string    `json:"author"`
 	Body      string    `json:"body"`
@@ -235,20 +91,23 @@ func (c *console) portalTicket(w http.ResponseWriter, r *http.Request, who store
 	out := struct {
 		portalTicketJSON
 		Notes []portalNoteJSON `json:"notes"`
-		// Estimates waiting for, or given, the customer's approval.
-		Estimates []portalEstimateJSON `json:"estimates"`
-	}{portalTicketOf(t), []portalNoteJSON{}, []portalEstimateJSON{}}
-	es, err := c.Store.Estimates(r.Context(), t.ID)
-	if err != nil {
+		// Approvals are the questions asked of the customer, open and
+		// answered: estimates over an hour and out-of-contract work.
+		Approvals []approvalJSON `json:"approvals"`
+		// Estimates are the approvals of kind "estimate" alone.
+		Estimates []approvalJSON   `json:"estimates"`
+		Files     []ticketFileJSON `json:"files"`
+	}{portalTicketOf(t), []portalNoteJSON{}, nil, []approvalJSON{}, nil}
+	if out.Files, err = c.ticketFiles(r, t.ID); err != nil {
 		return err
 	}
-	lang := i18n.Lang(who.Lang)
-	for _, e := range es {
-		pe := portalEstimateJSON{ID: e.ID, Minutes: e.Minutes, Text: c.estimateText(lang, t, e), Version: estimateVersion, Approval: e.Approval}
-		if e.Approval != nil { // what was approved, not today's wording
-			pe.Text = e.Approval.Text
+	if out.Approvals, err = c.ticketQuestions(r.Context(), t, i18n.Lang(who.Lang)); err != nil {
+		return err
+	}
+	for _, a := range out.Approvals {
+		if a.Kind == store.EstimateKind {
+			out.Estimates = append(out.Estimates, a)
 		}
-		out.Estimates = append(out.Estimates, pe)
 	}
 	for _, n := range notes {
 		out.Notes = append(out.Notes, portalNoteJSON{Author: n.AuthorName, Body: n.Body, CreatedAt: n.CreatedAt})
@@ -293,7 +152,24 @@ func (c *console) portalFileRequest(w http.ResponseWriter, r *http.Request, who 
 		Title       string `json:"title"`
 		Description string `json:"description"`
 	}
-	if err := httpx.DecodeJSON(w, r, &in, 32<<10); err != nil {
+	// The same fields come as JSON, or as a form with files ("attachment"),
+	// written to disk before the ticket and removed unless it commits.
+	var up *upload
+	defer func() {
+		if up != nil { // the request was refused or failed: its files go
+			up.remove()
+		}
+	}()
+	var files []store.Attachment
+	if isMultipart(r) {
+		var err error
+		if up, err = c.readUpload(w, r); err != nil {
+			return err
+		}
+		f := up.fields
+		in.Kind, in.Priority, in.Product, in.Title, in.Description = f["kind"], f["priority"], f["product"], f["title"], f["description"]
+		files = up.files
+	} else if err := httpx.DecodeJSON(w, r, &in, 32<<10); err != nil {
 		return err
 	}
 	title, err := text("title", in.Title, 200, false)
@@ -312,11 +188,12 @@ func (c *console) portalFileRequest(w http.ResponseWriter, r *http.Request, who 
 	}
 	t, err := c.Store.FileRequest(ctx, store.NewTicket{Title: title, CustomerID: who.CustomerID, ContactID: who.ID, Kind: in.Kind,
 		CategoryID: cat, RequestedPriority: in.Priority, Priority: "normal", Impact: "medium"},
-		store.Note{ContactID: who.ID, VisibleToCustomer: true, Body: desc}, nil)
+		store.Note{ContactID: who.ID, VisibleToCustomer: true, Body: desc}, files)
 	if err != nil {
 		return err
 	}
-	c.log.Info("request filed in the portal", "ticket", t.Reference, "contact", who.ID)
+	up = nil // committed: the files are the ticket's now
+	c.log.Info("request filed in the portal", "ticket", t.Reference, "contact", who.ID, "files", len(files))
 	if err := c.mailTicketCreated(ctx, t); err != nil {
 		c.log.Error("ticket confirmation mail not queued", "ticket", t.Reference, "err", err)
 	}
@@ -339,49 +216,6 @@ func (c *console) portalFileRequest(w http.ResponseWriter, r *http.Request, who 
 		out.TakenUpAt, _ = cal.NextOpening(now)
 	}
 	httpx.JSON(w, http.StatusCreated, out)
-	return nil
-}
-
-// portalApproveEstimate: the person approves an estimate of a ticket of
-// their company, in the language and text version the portal showed.
-func (c *console) portalApproveEstimate(w http.ResponseWriter, r *http.Request, who store.Contact) error {
-	t, err := c.portalTicketFor(r, who)
-	if err != nil {
-		return err
-	}
-	eid, err := pathID(r, "estimate")
-	if err != nil {
-		return err
-	}
-	var in struct {
-		Lang    string `json:"lang"`
-		Version string `json:"version"`
-		Accept  bool   `json:"accept"`
-	}
-	if err := httpx.DecodeJSON(w, r, &in, 1<<10); err != nil {
-		return err
-	}
-	es, err := c.Store.Estimates(r.Context(), t.ID)
-	if err != nil {
-		return err
-	}
-	i := slices.IndexFunc(es, func(e store.Estimate) bool { return e.ID == eid })
-	switch {
-	case i < 0:
-		return httpx.Errorf(http.StatusNotFound, "not_found", "not found")
-	case !in.Accept:
-		return httpx.FieldError("accept", "tick the box to approve")
-	case !helpdesk.OneOf(in.Lang, helpdesk.Languages):
-		return httpx.FieldError("lang", "unknown language")
-	case in.Version != estimateVersion:
-		return httpx.Errorf(http.StatusConflict, "text_changed", "the text changed: reload the page")
-	case es[i].Approval != nil:
-		return httpx.Errorf(http.StatusConflict, "conflict", "this estimate was approved already")
-	}
-	if err := c.approveEstimate(r, es[i], t, who.ID, in.Lang); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
@@ -408,12 +242,35 @@ func (c *console) portalHours(w http.ResponseWriter, r *http.Request, who store.
 	return nil
 }
 
-// portalInvoiceXML serves one of the company's invoices as stored;
-// another company's number is "not found", as an unknown one.
-func (c *console) portalInvoiceXML(w http.ResponseWriter, r *http.Request, who store.Contact) error {
-	inv, err := c.Store.InvoiceByNumber(r.Context(), r.PathValue("number"))
-	if err != nil || inv.CustomerID != who.CustomerID {
-		return httpx.Errorf(http.StatusNotFound, "not_found", "not found")
-	}
-	return serveInvoiceXML(w, inv)
+// portalRoutes registers the customer portal's API. The portal is its own
+// principal, checked by c.signedIn rather than by a role; the staff's
+// side of it (links, invitations, files, announced work) by role.
+func (c *console) portalRoutes(public func(string, http.Handler), protect func(string, apiFunc, []store.Role), staff, admin []store.Role) {
+	protect("POST /api/v1/contacts/{id}/portal-link", c.staffPortalLink, staff)
+	protect("POST /api/v1/contacts/{id}/portal-invite", c.invitePortal, admin)
+
+	public("POST /portaal/api/link", c.handle(c.portalRequestLink))
+	public("POST /portaal/api/signin", c.handle(c.portalSignIn))
+	public("POST /portaal/api/password-signin", c.handle(c.portalPasswordSignIn))
+	public("POST /portaal/api/signout", c.signedIn(c.portalSignOut))
+	public("GET /portaal/api/me", c.signedIn(c.portalMe))
+	public("PUT /portaal/api/me/lang", c.signedIn(c.portalSetLang))
+	public("PUT /portaal/api/password", c.signedIn(c.portalSetPassword))
+
+	public("GET /portaal/api/tickets", c.signedIn(c.portalTickets))
+	public("POST /portaal/api/tickets", c.signedIn(c.portalFileRequest))
+	public("GET /portaal/api/tickets/{id}", c.signedIn(c.portalTicket))
+	public("POST /portaal/api/tickets/{id}/notes", c.signedIn(c.portalAddNote))
+	public("POST /portaal/api/tickets/{id}/estimates/{approval}/approve", c.signedIn(c.portalApprove))
+	public("POST /portaal/api/tickets/{id}/approvals/{approval}", c.signedIn(c.portalApprove))
+	protect("GET /api/v1/tickets/{id}/approvals", c.staffApprovals, staff)
+	protect("POST /api/v1/tickets/{id}/out-of-contract", c.announceOutOfContract, staff)
+	public("POST /portaal/api/tickets/{id}/files", c.signedIn(c.portalAddFiles))
+	public("GET /portaal/api/tickets/{id}/files/{file}", c.signedIn(c.portalFile))
+	protect("GET /api/v1/tickets/{id}/files", c.staffTicketFiles, staff)
+	protect("GET /api/v1/tickets/{id}/files/{file}", c.staffTicketFile, staff)
+	public("GET /portaal/api/hours", c.signedIn(c.portalHours))
+	public("GET /portaal/api/invoices", c.signedIn(c.portalInvoices))
+	public("GET /portaal/api/invoices/{number}", c.signedIn(c.portalInvoiceXML))
+	public("GET /portaal/api/invoices/{number}/view", c.signedIn(c.portalInvoiceView))
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/meekijk/meekijk/console"
 	"github.com/meekijk/meekijk/internal/auth"
+	"github.com/meekijk/meekijk/internal/pricing"
+	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/store"
 )
 
@@ -163,6 +165,16 @@ func TestPortalNonReferenceNeedsInvitation(t *testing.T) {
 	if err := e.st.InviteToPortal(context.Background(), ct.ID, e.user.ID); err != nil {
 		t.Fatal(err)
 	}
+	var cu struct {
+		Contacts []struct {
+			ID            int64
+			PortalInvited bool
+		}
+	}
+	e.call(staff, "GET", fmt.Sprintf("/api/v1/customers/%d", ct.CustomerID), nil, 200, &cu)
+	if len(cu.Contacts) != 1 || !cu.Contacts[0].PortalInvited {
+		t.Errorf("the customer page does not show the invitation: %+v", cu.Contacts)
+	}
 	var l struct{ Link string }
 	a := e.portalLink(staff, ct.ID)
 	if a.status != http.StatusCreated {
@@ -275,6 +287,16 @@ func TestPortalApproveEstimate(t *testing.T) {
 	if a := e.portalDo(c, csrf, "POST", path, body); a.status != http.StatusConflict {
 		t.Errorf("second approval: %d %s", a.status, a.body)
 	}
+	// A session on the ticket later: its cost notice carries the approval,
+	// so the relay does not ask the customer for it again (relay/hub).
+	admin := e.loginAs(store.RoleAdmin, "admin@desk.example")
+	e.call(admin, "POST", "/api/v1/rates/default", map[string]any{"centsPerHour": 8000, "effectiveFrom": "2026-01-01"}, 200, nil)
+	sess := e.hold(tk.ID)
+	n, err := pricing.New(e.st, e.clk.now).CostNotice(context.Background(), sess, protocol.LevelControl)
+	if err != nil || n == nil || n.ApprovedEstimate == nil || n.ApprovedEstimate.EstimateID != est.ID || n.ApprovedEstimate.Minutes != 90 ||
+		n.ApprovedEstimate.TextSHA256 != ap.TextSHA256 {
+		t.Errorf("cost notice of a later session = %+v, %v", n, err)
+	}
 }
 
 func TestPortalHoursAndInvoices(t *testing.T) {
@@ -302,5 +324,97 @@ func TestPortalHoursAndInvoices(t *testing.T) {
 	}
 	if a := e.portalDo(c, "", "GET", "/portaal/api/invoices/1", ""); a.status != http.StatusNotFound {
 		t.Errorf("unknown invoice: %d", a.status)
+	}
+}
+
+// Work outside the contract, announced by the desk on a ticket, is a
+// question the customer answers in the portal before the work: recorded
+// as an estimate's approval is (who, text, version, SHA-256), shown to the
+// technician on the ticket, and answered once.
+func TestPortalOutOfContractApproval(t *testing.T) {
+	e := newEnv(t)
+	staff := e.login()
+	admin := e.loginAs(store.RoleAdmin, "admin@desk.example")
+	e.call(admin, "POST", "/api/v1/rates/default", map[string]any{"centsPerHour": 8000, "effectiveFrom": "2026-01-01"}, 200, nil)
+	ref, cookie, csrf := e.signedInAs(staff, "Bakkerij Peeters", "Ann Peeters")
+	_, otherCookie, otherCSRF := e.signedInAs(staff, "Garage Claes", "Bart Claes")
+	e.mailSetUp(admin)
+	var tk ticket
+	e.call(staff, "POST", "/api/v1/tickets", map[string]any{"title": "Kassa herinstalleren", "customerId": ref.CustomerID, "contactId": ref.ID}, 201, &tk)
+
+	if a := e.do(staff, "POST", fmt.Sprintf("/api/v1/tickets/%d/out-of-contract", tk.ID), `{"minutes":30,"description":"Herinstallatie","reason":""}`); a.status != http.StatusBadRequest || a.problem(t).Field != "reason" {
+		t.Fatalf("without a reason: %d %s", a.status, a.body)
+	}
+	var ann struct {
+		ID          int64
+		Kind        string
+		AmountCents int64
+		Mailed      bool
+	}
+	e.call(staff, "POST", fmt.Sprintf("/api/v1/tickets/%d/out-of-contract", tk.ID),
+		map[string]any{"minutes": 30, "description": "Herinstallatie van de kassa", "reason": "een herinstallatie valt buiten het contract"}, 201, &ann)
+	if ann.Kind != store.OutOfContractKind || ann.AmountCents <= 0 || !ann.Mailed {
+		t.Fatalf("announced = %+v", ann)
+	}
+	// The contact is told by mail too, with the link to the approval page.
+	ms, _ := e.st.Mails(context.Background(), 10)
+	if len(ms) == 0 || ms[0].Kind != store.MailEstimateApproval || !strings.Contains(ms[0].Subject, "buiten contract") {
+		t.Fatalf("mails = %+v", ms)
+	}
+	body := mailBody(e, ms[0].ID)
+	i := strings.Index(body, "/estimate/")
+	if i < 0 || !strings.Contains(body, "een herinstallatie valt buiten het contract") {
+		t.Fatalf("mail body %q", body)
+	}
+	if page := e.portalDo("", "", "GET", strings.Fields(body[i:])[0], ""); page.status != 200 ||
+		!strings.Contains(string(page.body), "Werk buiten contract goedkeuren") || !strings.Contains(string(page.body), "out-of-contract-1") {
+		t.Errorf("approval page: %d %s", page.status, page.body)
+	}
+	var detail struct {
+		Approvals []struct {
+			Kind, Text, Version string
+			ID                  int64
+			Approval            *store.Approved
+		}
+	}
+	e.portalDo(cookie, "", "GET", fmt.Sprintf("/portaal/api/tickets/%d", tk.ID), "").decode(t, &detail)
+	if len(detail.Approvals) != 1 || detail.Approvals[0].Kind != store.OutOfContractKind || detail.Approvals[0].Approval != nil ||
+		!strings.Contains(detail.Approvals[0].Text, "Herinstallatie van de kassa") || detail.Approvals[0].Version != "out-of-contract-1" {
+		t.Fatalf("approvals = %+v", detail.Approvals)
+	}
+	q := detail.Approvals[0]
+	path := fmt.Sprintf("/portaal/api/tickets/%d/approvals/%d", tk.ID, q.ID)
+	body = `{"lang":"nl","version":"out-of-contract-1","accept":true}`
+	missing := e.portalDo(otherCookie, otherCSRF, "POST", fmt.Sprintf("/portaal/api/tickets/%d/approvals/99999", tk.ID), body)
+	if a := e.portalDo(otherCookie, otherCSRF, "POST", path, body); a.status != http.StatusNotFound || string(a.body) != string(missing.body) {
+		t.Fatalf("another company's person: %d %s", a.status, a.body)
+	}
+	if a := e.portalDo(cookie, csrf, "POST", path, `{"lang":"nl","version":"estimate-mail-1","accept":true}`); a.status != http.StatusConflict {
+		t.Errorf("another text's version: %d %s", a.status, a.body)
+	}
+	if a := e.portalDo(cookie, "", "POST", path, body); a.status != http.StatusForbidden {
+		t.Errorf("without CSRF: %d %s", a.status, a.body)
+	}
+	if a := e.portalDo(cookie, csrf, "POST", path, body); a.status != http.StatusNoContent {
+		t.Fatalf("approve: %d %s", a.status, a.body)
+	}
+	if a := e.portalDo(cookie, csrf, "POST", path, body); a.status != http.StatusConflict {
+		t.Errorf("again: %d %s", a.status, a.body)
+	}
+	// The technician sees who approved which text.
+	var seen []struct {
+		Kind, ApprovedBy string
+		Approval         *store.Approved
+	}
+	e.call(staff, "GET", fmt.Sprintf("/api/v1/tickets/%d/approvals", tk.ID), nil, 200, &seen)
+	if len(seen) != 1 || seen[0].Approval == nil || seen[0].ApprovedBy != "Ann Peeters" {
+		t.Fatalf("staff view = %+v", seen)
+	}
+	ap := seen[0].Approval
+	if ap.By != fmt.Sprintf("contact:%d", ref.ID) || ap.Version != "out-of-contract-1" || ap.Text != q.Text || ap.TextSHA256 != store.TextSHA256(q.Text) {
+		t.Errorf("approval = %+v", ap)
+	}
+	if n := e.auditEvents(store.EventEstimateApproved); n != 1 {
+		t.Errorf("%d approval events", n)
 	}
 }

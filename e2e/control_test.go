@@ -26,13 +26,21 @@ import (
 func (s *scene) liveSession(t *testing.T, title string, agentArgs ...string) (*agent, context.Context) {
 	t.Helper()
 	code := startSession(t, s.console, title)
+	ag, customer := s.sharing(t, code, agentArgs...)
+	waitJS(t, s.console, "first frame", `Number(document.getElementById('screen').dataset.frames) > 0`, 15*time.Second)
+	return ag, customer
+}
+
+// sharing starts an agent, enters the code the console's session page
+// shows, allows viewing, and waits for the console's data channel.
+func (s *scene) sharing(t *testing.T, code string, agentArgs ...string) (*agent, context.Context) {
+	t.Helper()
 	ag, customer := s.customer(t, agentArgs...)
 	enterCode(t, customer, ag.pageURL, code)
 	waitPhase(t, customer, "ask")
 	run(t, customer, "allow viewing", chromedp.Click(chromedp.CSS(`#allow`)))
 	waitPhase(t, customer, "sharing")
-	waitJS(t, s.console, "first frame", `Number(document.getElementById('screen').dataset.frames) > 0`, 15*time.Second)
-	waitJS(t, s.console, "data channel open", `window.__meekijkChannel && window.__meekijkChannel.readyState === 'open'`, 10*time.Second)
+	waitJS(t, s.console, "data channel open", `!!window.__meekijkChannel && window.__meekijkChannel.readyState === 'open'`, 15*time.Second)
 	return ag, customer
 }
 

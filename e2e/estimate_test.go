@@ -71,12 +71,7 @@ func TestCategoryChangeBringsTheNoticeAgain(t *testing.T) {
 	}
 	setCategory("Gebruikersvraag") // covered by the contract
 
-	ag, customer := s.customer(t)
-	enterCode(t, customer, ag.pageURL, code)
-	waitPhase(t, customer, "ask")
-	run(t, customer, "allow viewing", chromedp.Click(chromedp.CSS(`#allow`)))
-	waitPhase(t, customer, "sharing")
-	waitJS(t, s.console, "data channel open", `!!window.__meekijkChannel && window.__meekijkChannel.readyState === 'open'`, 15*time.Second)
+	_, customer := s.sharing(t, code)
 	run(t, s.console, "ask for control", chromedp.Click(chromedp.CSS(`#request-control`)))
 	waitJS(t, customer, "control question", `!document.getElementById('prompt').hidden`, 10*time.Second)
 	if text := eval[string](t, customer, `document.getElementById('prompt').innerText`); strings.Contains(text, "aangerekend") {

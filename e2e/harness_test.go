@@ -123,7 +123,14 @@ func startRelayIn(t *testing.T, launcher []string, args ...string) *relay {
 // db opens the relay's SQLite file read-only.
 func (r *relay) db(t *testing.T) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(r.dataDir, "meekijk.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+	return r.openDB(t, "mode=ro&")
+}
+
+// openDB opens the relay's SQLite file with the DSN's query before the
+// busy timeout ("mode=ro&" for read-only).
+func (r *relay) openDB(t *testing.T, query string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(r.dataDir, "meekijk.db")+"?"+query+"_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
 	}

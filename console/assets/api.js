@@ -31,9 +31,12 @@ export class APIError extends Error {
 export async function call(method, path, body) {
   /** @type {Record<string, string>} */
   const headers = {};
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  // A FormData (files) goes as multipart, with the boundary the browser sets.
+  const multipart = body instanceof FormData;
+  if (body !== undefined && !multipart) headers['Content-Type'] = 'application/json';
   if (method !== 'GET') headers['X-CSRF-Token'] = csrfToken;
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  const payload = body === undefined || multipart ? body : JSON.stringify(body);
+  const res = await fetch(path, { method, headers, body: payload, credentials: 'same-origin' });
   if (res.status === 204) return null;
   const data = await res.json().catch(() => ({}));
   if (!res.ok) throw new APIError(res.status, data);

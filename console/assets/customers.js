@@ -2,12 +2,12 @@
 // contacts (reference persons), contracts (status history, rates,
 // coverage) and tickets. Technicians read; admins change.
 import { h, replace, select, debounce } from './dom.js';
-import { api, query } from './api.js';
+import { api, query, APIError } from './api.js';
 import { t, money, day, dateTime } from './i18n.js';
-import { form, field, onSubmit, showError, str, id, today } from './forms.js';
+import { form, field, onSubmit, showError, str, id, today, errorText } from './forms.js';
 import { moneyInput, readMoney, RATE_BAND } from './amount.js';
 import {
-  REFERENCE_ROLES, FEE_PERIODS, CONTRACT_STATUSES, langOptions, categoryName, referenceLabel, table, card, vatText,
+  REFERENCE_ROLES, FEE_PERIODS, CONTRACT_STATUSES, langOptions, categoryName, referenceLabel, table, card, vatText, copyFrom,
 } from './common.js';
 import { ticketTable } from './tickets.js';
 import { prepaidCard, invoicingCard } from './business.js';
@@ -171,14 +171,49 @@ export async function customerView(ctx) {
     }
     const list = c.contacts.length === 0 ? h('p', { class: 'muted' }, t('contacts.empty')) :
       table({ class: 'list', id: 'contacts' },
-        [t('contact.name'), t('contact.email'), t('contact.phone'), t('contact.lang'), t('contact.reference_role'), ...(admin ? [''] : [])],
+        [t('contact.name'), t('contact.email'), t('contact.phone'), t('contact.lang'), t('contact.reference_role'), ''],
         c.contacts.map((/** @type {any} */ ct) => h('tr', { 'data-contact': ct.id, 'data-reference': ct.referenceRole || 'none' },
           h('td', {}, ct.referenceRole ? '★ ' + ct.name : ct.name),
           h('td', {}, ct.email || '—'), h('td', {}, ct.phone || '—'), h('td', {}, t('lang.' + ct.lang)),
           h('td', {}, referenceLabel(ct) + (ct.siteId ? ` (${siteName(ct.siteId)})` : '')),
-          admin ? h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => swap(ct) }, t('edit'))) : null)));
+          h('td', {}, admin ? h('div', {}, h('button', { type: 'button', class: 'link', onclick: () => swap(ct) }, t('edit'))) : null,
+            portalButtons(ct)))));
     if (admin) f = contactForm(null);
     return card({ id: 'customer-contacts' }, t('contacts.title'), list, f);
+  }
+
+  /**
+   * The contact's portal: a one-time sign-in link the technician copies
+   * and gives the customer, and, for an admin, the invitation that lets a
+   * contact who is no reference person in.
+   * @param {any} ct
+   */
+  function portalButtons(ct) {
+    const out = h('div', { class: 'small', role: 'status' });
+    /** @param {unknown} err */
+    const fail = (err) => {
+      out.className = 'error small';
+      out.textContent = err instanceof APIError && err.code === 'not_allowed' ? t('portal.not_allowed') : errorText(err);
+    };
+    const copy = h('button', { type: 'button', class: 'link', 'data-portal-link': ct.id, onclick: async () => {
+      try {
+        const r = await api.post(`/contacts/${ct.id}/portal-link`);
+        const input = /** @type {HTMLInputElement} */ (h('input', { readonly: true, size: 12, value: location.origin + r.link, 'aria-label': t('portal.link') }));
+        await copyFrom(input);
+        out.className = 'ok small';
+        replace(out, input, ' ', t('portal.copied'));
+      } catch (err) { fail(err); }
+    } }, t('portal.copy_link'));
+    const invite = admin && !ct.referenceRole && !ct.portalInvited ? h('button', { type: 'button', class: 'link', 'data-portal-invite': ct.id, onclick: async () => {
+      try {
+        await api.post(`/contacts/${ct.id}/portal-invite`);
+        invite?.remove();
+        out.className = 'ok small';
+        out.textContent = t('portal.invited');
+      } catch (err) { fail(err); }
+    } }, t('portal.invite')) : null;
+    // One per line: the contacts table has no room for a column of its own.
+    return h('div', {}, h('div', {}, copy), invite ? h('div', {}, invite) : null, out);
   }
 
   function contractsCard() {

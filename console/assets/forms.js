@@ -1,7 +1,7 @@
 // Forms: labelled fields with a place for their error, submission through
 // the API, and the API's 400/409 answers shown next to the field they name.
 import { h } from './dom.js';
-import { t, tr, has } from './i18n.js';
+import { t, known } from './i18n.js';
 import { APIError } from './api.js';
 
 /**
@@ -24,10 +24,13 @@ export function errorText(err) {
     if (err.code === 'bad_credentials') return t('error.bad_credentials');
     if (err.code === 'throttled') return t('error.throttled', { seconds: err.retryAfter || 60 });
     // A cap on new sessions (too_many_live_codes, too_many_sessions_per_hour).
-    if (err.code.startsWith('too_many_') && has(`console.error.${err.code}`)) return t(`error.${err.code}`, { seconds: err.retryAfter || 60 });
+    if (err.code.startsWith('too_many_') && known(`error.${err.code}`)) return t(`error.${err.code}`, { seconds: err.retryAfter || 60 });
     if (err.code === 'invalid' && err.field) return FIELD_LABELS[err.field] ? t('error.invalid', { field: t(FIELD_LABELS[err.field]) }) : t('error.invalid_unnamed');
     if (err.code === 'not_found') return t('error.not_found');
     if (err.code === 'forbidden') return t('error.forbidden');
+    // A page's own text for an error only it meets (the portal's
+    // link_expired), rather than the API's English.
+    if (known(`error.api.${err.code}`)) return t(`error.api.${err.code}`, { seconds: err.retryAfter || 60 });
     return t('error.generic', { message: err.message });
   }
   return t('error.generic', { message: String(err) });
@@ -44,8 +47,8 @@ export function errorText(err) {
  */
 function fieldErrorText(err, label) {
   if (err.status === 0) return err.detail;
-  const specific = `console.error.${err.code}.${err.field}`;
-  if (has(specific)) return tr(specific);
+  const specific = `error.${err.code}.${err.field}`;
+  if (known(specific)) return t(specific);
   if (err.detail) console.info(`${err.field}: ${err.detail}`);
   return err.code === 'conflict' ? t('error.conflict', { field: label }) : t('error.invalid', { field: label });
 }

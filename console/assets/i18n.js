@@ -4,6 +4,8 @@
 /** @type {Record<string, Record<string, string>>} */
 let catalog = {};
 let lang = 'nl';
+/** The catalog prefix of this page's own texts: t('x') is tr(prefix + 'x'). */
+let prefix = 'console.';
 /**
  * The desk's time zone (its calendar's): moments are shown in it, with
  * the zone's name, whatever zone the browser is in. Undefined until known.
@@ -23,9 +25,13 @@ export function setTimeZone(z) {
 
 export const languages = ['nl', 'fr', 'en'];
 
-/** Loads the catalog and picks the language: saved choice, then browser. */
-export async function load() {
-  catalog = await fetchCatalog();
+/**
+ * Loads the catalog and picks the language: saved choice, then browser.
+ * The customer portal loads its own catalog, whose texts start "portal.".
+ */
+export async function load(url = '/i18n.json', textPrefix = 'console.') {
+  prefix = textPrefix;
+  catalog = await fetchCatalog(url);
   const saved = localStorage.getItem('meekijk.lang');
   const browser = (navigator.language || 'nl').slice(0, 2);
   lang = languages.includes(saved || '') ? /** @type {string} */ (saved) : languages.includes(browser) ? browser : 'nl';
@@ -37,10 +43,11 @@ export async function load() {
  * network aborts the requests in flight, and without texts there is no page.
  * @returns {Promise<Record<string, Record<string, string>>>}
  */
-async function fetchCatalog() {
+/** @param {string} url */
+async function fetchCatalog(url) {
   for (let attempt = 1; ; attempt++) {
     try {
-      const res = await fetch('/i18n.json');
+      const res = await fetch(url);
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       return await res.json();
     } catch (err) {
@@ -58,6 +65,17 @@ export function current() { return lang; }
  */
 export function preferUserLanguage(l) {
   if (localStorage.getItem('meekijk.lang') || !languages.includes(l)) return;
+  lang = l;
+  document.documentElement.lang = l;
+}
+
+/**
+ * Shows the page in l without remembering it in this browser: the portal
+ * keeps its person's language on their contact instead.
+ * @param {string} l
+ */
+export function showLanguage(l) {
+  if (!languages.includes(l)) return;
   lang = l;
   document.documentElement.lang = l;
 }
@@ -101,12 +119,12 @@ function fill(text, language, params) {
 }
 
 /**
- * A console text: the key without its "console." prefix.
+ * A text of this page: the key without its prefix ("console.", "portal.").
  * @param {string} key
  * @param {Record<string, string|number>} [params]
  */
 export function t(key, params = {}) {
-  if ('console.' + key in catalog) return tr('console.' + key, params);
+  if (prefix + key in catalog) return tr(prefix + key, params);
   // A text not in the catalog yet shows as its key, with what it would say.
   const values = Object.values(params);
   return values.length ? `${key} (${values.join(', ')})` : key;
@@ -117,6 +135,12 @@ export function t(key, params = {}) {
  * @param {string} key
  */
 export function has(key) { return key in catalog; }
+
+/**
+ * Whether t has a text for the key (without its prefix).
+ * @param {string} key
+ */
+export function known(key) { return prefix + key in catalog; }
 
 /**
  * An amount in cents as euros, in the page's number format.

@@ -9,6 +9,7 @@ import {
   KINDS, STATUSES, PRIORITIES, IMPACTS, wordOptions, categoryName, contactOptionLabel, statusBadge, table, card, copyFrom, vatText,
 } from './common.js';
 import { prepaidBalance } from './business.js';
+import { customerSideCard } from './ticketcustomer.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
 
@@ -422,6 +423,7 @@ export async function ticketView(ctx) {
       h('div', { class: 'main-col' },
         editBox,
         card({ id: 'notes-card' }, t('notes.title'), notesList, noteForm),
+        customerSideCard(ticketID),
         card({ id: 'history-card' }, t('history.title'), historyList)),
       h('div', { class: 'side-col' },
         card({ id: 'session-box' }, t('ticket.sessions'),

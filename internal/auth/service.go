@@ -322,3 +322,32 @@ func hasRole(r store.Role, roles []store.Role) bool {
 	}
 	return false
 }
+
+// CheckOtherPassword checks a password of another kind of account (the
+// customer portal's people) under the console's login limits: the same
+// per-address, per-network and per-account counts, under account, which
+// the caller prefixes so it never names a console user. hash "" (no such
+// account, or no password) is checked against a dummy hash, so neither
+// the answer nor its time tells whether the account exists. It returns
+// ErrBadCredentials for a wrong password, a 429 problem while throttled.
+func (s *Service) CheckOtherPassword(r *http.Request, account, hash, pw string) error {
+	ip := httpx.ClientIP(r)
+	ctx := store.WithActor(r.Context(), store.Actor{Name: "anonymous", IP: ip})
+	if err := s.guard.check(ctx, ip, account); err != nil {
+		return err
+	}
+	known := hash != ""
+	if !known {
+		hash = s.dummyHash
+	}
+	ok, err := CheckPassword(hash, pw)
+	if err != nil {
+		return fmt.Errorf("check password: %w", err)
+	}
+	if !ok || !known {
+		s.guard.fail(ctx, ip, account, "password")
+		return ErrBadCredentials
+	}
+	s.guard.succeed(ip, account)
+	return nil
+}

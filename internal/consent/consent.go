@@ -127,7 +127,7 @@ func Keep(cat i18n.Catalog, lang i18n.Lang, who Who, req protocol.ConsentRequest
 // when it holds none.
 func estimateStatement(cat i18n.Catalog, lang i18n.Lang, c *protocol.CostNotice) string {
 	e := c.Estimate
-	if e == nil {
+	if e == nil || e.ApprovedBefore != nil { // approved before: not asked again
 		return ""
 	}
 	return cat.T(lang, "agent.estimate.approve", "minutes", strconv.Itoa(e.Minutes), "amount", Euros(lang, e.AmountCents))
@@ -154,6 +154,10 @@ func CostLines(cat i18n.Catalog, lang i18n.Lang, c *protocol.CostNotice) []strin
 		lines = append(lines, cat.T(lang, "agent.estimate.line", "minutes", strconv.Itoa(e.Minutes),
 			"billed", strconv.FormatInt(e.BilledMinutes, 10), "amount", Euros(lang, e.AmountCents),
 			"vat", Euros(lang, e.VATCents), "total", Euros(lang, e.AmountCents+e.VATCents)))
+		if p := e.ApprovedBefore; p != nil {
+			lines = append(lines, cat.T(lang, "agent.estimate.approved_before", "date", p.At.Format("02/01/2006"),
+				"minutes", strconv.Itoa(p.Minutes)))
+		}
 	}
 	lines = append(lines, prepaidLines(cat, lang, c.Prepaid)...)
 	return append(lines, cat.T(lang, "agent.cost.accept"))

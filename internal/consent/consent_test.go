@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/meekijk/meekijk/internal/i18n"
 	"github.com/meekijk/meekijk/internal/protocol"
@@ -170,6 +171,24 @@ func TestKeepQuestions(t *testing.T) {
 		}
 		if r == o {
 			t.Errorf("%s: renotice and overrun read the same", lang)
+		}
+	}
+}
+
+// An estimate approved before the session is shown as such, with no box
+// to tick again.
+func TestEstimateApprovedBeforeIsNotAskedAgain(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost := &protocol.CostNotice{Reasons: []string{"no_contract"}, CentsPerHour: 8500, IncrementMinutes: 15, MinimumMinutes: 60, VATPercent: 21,
+		Estimate: &protocol.Estimate{Minutes: 90, BilledMinutes: 90, AmountCents: 12750, VATCents: 2678,
+			ApprovedBefore: &protocol.PriorApproval{EstimateID: 7, Minutes: 120, At: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}}}
+	for _, lang := range []i18n.Lang{i18n.NL, i18n.FR, i18n.EN} {
+		q := Ask(cat, lang, protocol.LevelControl, Who{Technician: "Tina", Company: "Desk", TicketRef: "2026-000041"}, nil, cost)
+		if q.Estimate != "" || !strings.Contains(q.Text(), "01/03/2026") || strings.Contains(q.Text(), "[x]") {
+			t.Errorf("%s: %+v", lang, q)
 		}
 	}
 }

@@ -131,7 +131,10 @@ func (p *Pricer) CostNotice(ctx context.Context, sessionID int64, level protocol
 		if n.CentsPerHour == 0 {
 			return nil, fmt.Errorf("pricing: session %d: billable work without an hourly rate", sessionID)
 		}
-		n.Prepaid, err = p.prepaidNotice(ctx, cb.Customer.ID) // prepaid.go
+		if n.Prepaid, err = p.prepaidNotice(ctx, cb.Customer.ID); err != nil { // prepaid.go
+			return nil, err
+		}
+		n.ApprovedEstimate, err = p.approvedEstimate(ctx, sess.TicketID)
 		return n, err
 	}
 	return nil, fmt.Errorf("pricing: session %d: nothing to price it by", sessionID)
@@ -154,4 +157,22 @@ func (p *Pricer) BillableTime(ctx context.Context, sessionID int64) (time.Durati
 		return 0, err
 	}
 	return time.Duration(st.Totals.BillableSeconds) * time.Second, nil
+}
+
+// approvedEstimate is the ticket's latest estimate (or announced
+// out-of-contract work) the customer approved before the session, in the
+// portal or through the mailed link; nil when there is none. The hub lets
+// it stand for the in-session question, so the customer is not asked twice.
+func (p *Pricer) approvedEstimate(ctx context.Context, ticketID int64) (*protocol.PriorApproval, error) {
+	es, err := p.store.Estimates(ctx, ticketID)
+	if err != nil {
+		return nil, err
+	}
+	var last *protocol.PriorApproval
+	for _, e := range es {
+		if a := e.Approval; a != nil && (last == nil || !a.At.Before(last.At)) {
+			last = &protocol.PriorApproval{EstimateID: e.ID, Minutes: int(e.Minutes), At: a.At, By: a.By, TextSHA256: a.TextSHA256}
+		}
+	}
+	return last, nil
 }

@@ -275,6 +275,10 @@ type CostNotice struct {
 	// Prepaid is set when the customer holds prepaid hours: the work is
 	// deducted from them before anything is billed (docs/billing.md).
 	Prepaid *PrepaidNotice `json:"prepaid,omitempty"`
+	// ApprovedEstimate is the ticket's latest estimate the customer
+	// approved before the session: the relay lets it stand for an estimate
+	// of up to its minutes (Estimate.ApprovedBefore).
+	ApprovedEstimate *PriorApproval `json:"approvedEstimate,omitempty"`
 }
 
 // PrepaidNotice is the customer's prepaid balance before the work starts.
@@ -295,6 +299,21 @@ type Estimate struct {
 	BilledMinutes int64 `json:"billedMinutes"`
 	AmountCents   int64 `json:"amountCents"` // exclusive of VAT
 	VATCents      int64 `json:"vatCents"`
+	// ApprovedBefore is set when the customer approved an estimate of at
+	// least these minutes on the ticket before the session (in the portal,
+	// or through the mailed link): the agent shows that approval and does
+	// not ask for it again.
+	ApprovedBefore *PriorApproval `json:"approvedBefore,omitempty"`
+}
+
+// PriorApproval is an estimate the customer approved before the session,
+// as the store recorded it.
+type PriorApproval struct {
+	EstimateID int64     `json:"estimateId"`
+	Minutes    int       `json:"minutes"`
+	At         time.Time `json:"at"`
+	By         string    `json:"by"`
+	TextSHA256 string    `json:"textSha256"`
 }
 
 // Overrun reports that billable time passed the approved estimate by the

@@ -17,6 +17,9 @@ const (
 	MailTicketConfirmation = "ticket_confirmation"
 	MailEstimateApproval   = "estimate_approval"
 	MailReceipt            = "receipt"
+	// MailPortalLink is a sign-in link of the customer portal; its ref
+	// names the link, so each link is one mail.
+	MailPortalLink = "portal_link"
 )
 
 // EventMailSent {"id", "kind", "ref", "to", "messageId", "attempts"}: a
@@ -149,7 +152,18 @@ type Estimate struct {
 	CreatedBy     int64     `json:"createdBy"`
 	CreatedAt     time.Time `json:"createdAt"`
 	Approval      *Approved `json:"approval"`
+	// Kind is EstimateKind or OutOfContractKind.
+	Kind string `json:"kind"`
+	// Reason says why out-of-contract work is not covered.
+	Reason string `json:"reason,omitempty"`
 }
+
+// Kinds of estimate: a technician's estimate, and work outside the
+// contract the desk announces (always to be approved, whatever its length).
+const (
+	EstimateKind      = "estimate"
+	OutOfContractKind = "out_of_contract"
+)
 
 // Approved is the customer's approval: who, when, which text.
 type Approved struct {
@@ -176,11 +190,15 @@ var ErrAlreadyApproved = errors.New("already approved")
 func (s *Store) CreateEstimate(ctx context.Context, e Estimate, token string, mail *Mail) (Estimate, error) {
 	hash := sha256.Sum256([]byte(token))
 	e.CreatedAt = fromMS(s.nowMS())
+	if e.Kind == "" {
+		e.Kind = EstimateKind
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		newID, err := s.insertID(ctx, tx, `INSERT INTO ticket_estimates (ticket_id, minutes, description, billed_minutes,
-			cents_per_hour, amount_cents, vat_cents, token_hash, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			cents_per_hour, amount_cents, vat_cents, token_hash, created_by, created_at, kind, reason)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.TicketID, e.Minutes, e.Description, e.BilledMinutes, e.CentsPerHour, e.AmountCents, e.VATCents, hash[:],
-			e.CreatedBy, e.CreatedAt.UnixMilli())
+			e.CreatedBy, e.CreatedAt.UnixMilli(), e.Kind, e.Reason)
 		if err != nil {
 			return err
 		}
@@ -202,7 +220,7 @@ func (s *Store) CreateEstimate(ctx context.Context, e Estimate, token string, ma
 
 const estimateColumns = `id, ticket_id, minutes, description, billed_minutes, cents_per_hour, amount_cents, vat_cents,
 	created_by, created_at, approved_at, COALESCE(approved_by, ''), COALESCE(approval_text, ''), COALESCE(approval_lang, ''),
-	COALESCE(approval_version, ''), approval_sha256`
+	COALESCE(approval_version, ''), approval_sha256, kind, reason`
 
 func scanEstimate(row interface{ Scan(...any) error }) (Estimate, error) {
 	var e Estimate
@@ -211,7 +229,7 @@ func scanEstimate(row interface{ Scan(...any) error }) (Estimate, error) {
 	var a Approved
 	var sum []byte
 	err := row.Scan(&e.ID, &e.TicketID, &e.Minutes, &e.Description, &e.BilledMinutes, &e.CentsPerHour, &e.AmountCents,
-		&e.VATCents, &e.CreatedBy, &created, &approvedAt, &a.By, &a.Text, &a.Lang, &a.Version, &sum)
+		&e.VATCents, &e.CreatedBy, &created, &approvedAt, &a.By, &a.Text, &a.Lang, &a.Version, &sum, &e.Kind, &e.Reason)
 	e.CreatedAt = fromMS(created)
 	if approvedAt.Valid {
 		a.At, a.TextSHA256 = fromMS(approvedAt.Int64), hex.EncodeToString(sum)

@@ -157,7 +157,7 @@ func (a *agentConn) answer(ctx context.Context, c protocol.Consent) error {
 		return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: string(c.Level) + " granted at level " + string(level)})
 	}
 	if est := estimateOf(req); est != nil {
-		if !c.EstimateApproved {
+		if !c.EstimateApproved && est.ApprovedBefore == nil {
 			return a.refuseGrant(ctx, detail, protocol.Error{Code: protocol.ErrNoEstimateApproval, Message: "the estimate was not approved"})
 		}
 		detail["estimate"] = est

@@ -118,6 +118,11 @@ func priceEstimate(cost *protocol.CostNotice, minutes int) {
 	}
 	billed, amount, vat := billing.PriceEstimate(int64(minutes), cost.CentsPerHour, cost.SurchargePercent, noticeSettings(cost))
 	cost.Estimate = &protocol.Estimate{Minutes: minutes, BilledMinutes: billed, AmountCents: amount, VATCents: vat}
+	// Approved before the session (the portal, the mailed link) for at
+	// least as long: the customer is not asked again; it is still watched.
+	if p := cost.ApprovedEstimate; p != nil && minutes <= p.Minutes {
+		cost.Estimate.ApprovedBefore = p
+	}
 }
 
 func noticeSettings(cost *protocol.CostNotice) billing.Settings {

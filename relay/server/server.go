@@ -270,7 +270,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	consoleHandler, routes, err := console.New(console.Config{
 		Store: st, Auth: s.auth, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, Codes: codes,
 		SessionsPerHour: cfg.SessionsPerHour, AssetsDir: cfg.AssetsDir,
-		Company: cfg.Company, AgentsDir: cfg.AgentsDir,
+		Company: cfg.Company, AgentsDir: cfg.AgentsDir, AttachmentsDir: filepath.Join(cfg.DataDir, "attachments"),
 		Recategorized: s.hub.Recategorized, Ended: s.hub.Ended, Mail: s.mail,
 	}, log.With("component", "console"))
 	if err != nil {
