@@ -66,6 +66,8 @@ type Config struct {
 	// a new one for its ticket), so a page open on it says so; nil:
 	// nothing to tell.
 	Ended func(sessionID int64, by, reason string)
+	// Recordings serves session recordings for playback; nil: none.
+	Recordings RecordingFiles
 	// Mail is the relay's mail worker (nil: no mail): its key seals the
 	// SMTP password, and waking it sends what was queued (mail.go).
 	Mail *mail.Worker
@@ -213,6 +215,7 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	protect("GET /api/v1/settings/security", c.getSecurity, admin)
 	protect("PUT /api/v1/settings/security", c.putSecurity, admin)
 	c.businessRoutes(public, protect, staff, admin) // business.go: prepaid hours, invoices, e-mail
+	c.recordingRoutes(protect, staff, admin)        // recording.go: playback and the desk's recording rules
 
 	// The customer portal (portal.go): its own principal, checked by
 	// c.signedIn rather than by a role.

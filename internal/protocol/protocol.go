@@ -589,6 +589,9 @@ var decoders = msgtag.New(
 	msgtag.For[Resume](decodeAs[Resume]),
 	msgtag.For[Heartbeat](decodeAs[Heartbeat]),
 	msgtag.For[Overrun](decodeAs[Overrun]),
+	msgtag.For[RecordingRequest](decodeAs[RecordingRequest]),
+	msgtag.For[RecordingConsent](decodeAs[RecordingConsent]),
+	msgtag.For[Recording](decodeAs[Recording]),
 )
 
 func decodeAs[T Message](data json.RawMessage) (Message, error) {

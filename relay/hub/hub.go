@@ -86,6 +86,9 @@ type Config struct {
 	// stops it; nil is time.AfterFunc. Tests replace it to fire the
 	// estimate and answer timers at will.
 	AfterFunc func(d time.Duration, f func()) (stop func() bool)
+	// Recordings keeps session recordings (recording.go); nil: sessions
+	// are never recorded.
+	Recordings Recorder
 }
 
 // DefaultGrace is the grace period of a dropped link: a Wi-Fi hiccup or a
@@ -194,6 +197,8 @@ type room struct {
 	// keepGen tells one keep question's timer from the next.
 	keepStop func() bool
 	keepGen  int
+	// rec is where the session's recording stands (recording.go).
+	rec string
 }
 
 // New returns a Hub; it starts nothing (see Run).

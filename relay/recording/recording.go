@@ -48,6 +48,8 @@ type Store interface {
 	SealRecording(ctx context.Context, sessionID int64, sum []byte) error
 	DeleteRecording(ctx context.Context, sessionID int64, reason string) error
 	SessionAudit(ctx context.Context, sessionID int64) ([]audit.Entry, error)
+	RecordingSettings(ctx context.Context) (store.RecordingSettings, error)
+	UnsealedRecordingsOfEndedSessions(ctx context.Context) ([]store.Recording, error)
 }
 
 // Limits bound what one agent may store.
@@ -98,6 +100,54 @@ func New(dir string, st Store, limits Limits, log *slog.Logger) (*Service, error
 		limits.MaxSession = DefaultMaxSession
 	}
 	return &Service{dir: dir, store: st, log: log, limits: limits, now: time.Now, locks: map[int64]*sync.Mutex{}}, nil
+}
+
+// Settings are the desk's recording rules.
+func (s *Service) Settings(ctx context.Context) (store.RecordingSettings, error) {
+	return s.store.RecordingSettings(ctx)
+}
+
+// MaxChunkBytes bounds one upload.
+func (s *Service) MaxChunkBytes() int64 { return s.limits.MaxChunk }
+
+// Run seals the recordings of sessions that ended without the hub sealing
+// them (a relay killed mid-session), and deletes recordings past the
+// desk's retention, every interval until ctx ends.
+func (s *Service) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		s.maintain(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Service) maintain(ctx context.Context) {
+	open, err := s.store.UnsealedRecordingsOfEndedSessions(ctx)
+	if err != nil {
+		s.log.Error("recordings: list unsealed", "err", err)
+	}
+	for _, rec := range open {
+		if err := s.Seal(ctx, rec.SessionID); err != nil {
+			s.log.Error("recordings: seal", "session", rec.SessionID, "err", err)
+		}
+	}
+	set, err := s.store.RecordingSettings(ctx)
+	if err != nil {
+		s.log.Error("recordings: settings", "err", err)
+		return
+	}
+	n, err := s.Expire(ctx, time.Duration(set.RetentionDays)*24*time.Hour)
+	if err != nil {
+		s.log.Error("recordings: retention", "err", err)
+	}
+	if n > 0 {
+		s.log.Info("recordings deleted at the end of their retention", "count", n, "days", set.RetentionDays)
+	}
 }
 
 // Path is the file of a session's recording.

@@ -94,7 +94,9 @@ func (e *env) put(t *testing.T, token, seq string, body []byte) (int, string) {
 
 var (
 	header  = append([]byte{0x1a, 0x45, 0xdf, 0xa3}, bytes.Repeat([]byte{1}, 60)...)
-	cluster = func(n int) []byte { return append([]byte{0x1f, 0x43, 0xb6, 0x75}, bytes.Repeat([]byte{byte(n)}, 100)...) }
+	cluster = func(n int) []byte {
+		return append([]byte{0x1f, 0x43, 0xb6, 0x75}, bytes.Repeat([]byte{byte(n)}, 100)...)
+	}
 )
 
 func TestUploadRefusesBadInput(t *testing.T) {

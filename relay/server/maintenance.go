@@ -55,6 +55,9 @@ func VerifyAudit(ctx context.Context, dataDir, checkpointPath, pubKey string, ou
 	if err != nil {
 		return err
 	}
+	if err := verifyRecordings(ctx, dataDir, st, out); err != nil {
+		return err
+	}
 	if checkpointPath == CheckpointsNone {
 		fmt.Fprintf(out, "audit chain ok: %d entries, head hash %x\nno checkpoints checked (-checkpoints none): a chain cut short or rewritten from scratch would pass\n", head.Seq, head.Hash)
 		return nil
