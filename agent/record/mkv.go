@@ -4,10 +4,12 @@
 //
 // The file is an EBML header and a Segment of unknown size holding Info
 // and Tracks (chunk 0), followed by one Cluster per later chunk. Every
-// Cluster has a known size and starts with a keyframe, so a file cut after
-// any chunk (a killed agent, a lost connection) is still a valid Matroska
-// file whose every cluster decodes on its own: Chromium plays it and seeks
-// in it (TestChromiumPlaysAndSeeks in e2e). Nothing is ever rewritten, so
+// Cluster has a known size, so a file cut after any chunk (a killed agent,
+// a lost connection) is still a valid Matroska file: Chromium plays it up
+// to its end and seeks in it (TestChromiumPlaysAndSeeks). Clusters are cut
+// by time, not at keyframes, so recording forces no keyframe on an idle
+// screen; while the screen changes a keyframe is asked for every few
+// seconds so a seek decodes little. Nothing is ever rewritten, so
 // the hash of each chunk taken on arrival stays the hash of those bytes in
 // the final file.
 package record
@@ -27,39 +29,43 @@ import (
 // 16-bit milliseconds relative to their cluster.
 const maxClusterSpan = 30 * time.Second
 
-// ErrNoKeyframe is returned by Muxer.Add for frames that cannot start the
-// recording or a cluster: the caller should ask the encoder for a keyframe.
+// ErrNoKeyframe is returned by Muxer.Add for a frame that cannot open the
+// recording: the caller should ask the encoder for a keyframe.
 var ErrNoKeyframe = errors.New("record: waiting for a keyframe")
 
 // Muxer packs encoded access units into Matroska chunks. It is not safe
 // for concurrent use: the recorder's single goroutine owns it.
 type Muxer struct {
-	chunk time.Duration // target span of a cluster
-	size  [2]int        // picture size for the track header
+	chunk    time.Duration // target span of a cluster
+	keyEvery time.Duration // how often a changing screen should bring a keyframe
+	size     [2]int        // picture size for the track header
 
 	started      bool
-	origin       time.Time // when the first keyframe was captured
+	origin       time.Time     // when the first keyframe was captured
+	lastKey      time.Duration // when the last keyframe was captured
 	clusterStart time.Duration
 	blocks       []ebml.Block
 	bytes        int // payload bytes in blocks
 }
 
-// NewMuxer returns a Muxer for a width x height picture that cuts a
-// cluster at the first keyframe after chunk has passed.
-func NewMuxer(width, height int, chunk time.Duration) *Muxer {
+// NewMuxer returns a Muxer for a width x height picture that closes a
+// cluster once it spans chunk, and asks for a keyframe (KeyDue) once
+// keyEvery has passed since the last one.
+func NewMuxer(width, height int, chunk, keyEvery time.Duration) *Muxer {
 	if chunk <= 0 || chunk > maxClusterSpan {
 		chunk = 4 * time.Second
 	}
-	return &Muxer{chunk: chunk, size: [2]int{width, height}}
+	return &Muxer{chunk: chunk, keyEvery: keyEvery, size: [2]int{width, height}}
 }
 
 // Add takes one encoded access unit in Annex B form (start-code separated
 // NAL units, as OpenH264 writes them) captured at at. It returns the
 // chunks it completed, in order: the header when the first keyframe
-// arrives, a cluster when a keyframe arrives after the chunk span. It
-// returns ErrNoKeyframe for a frame it had to drop because no keyframe
-// has opened the recording yet, or because the cluster has grown to its
-// limit.
+// arrives, and the open cluster when this frame falls beyond its span (the
+// frame then opens the next one). A cluster need not start with a
+// keyframe: cut after any cluster the file still plays, decoding from the
+// keyframe before. Before the first keyframe Add drops frames and returns
+// ErrNoKeyframe.
 func (m *Muxer) Add(au []byte, at time.Time) ([][]byte, error) {
 	nals := splitAnnexB(au)
 	if len(nals) == 0 {
@@ -80,11 +86,7 @@ func (m *Muxer) Add(au []byte, at time.Time) ([][]byte, error) {
 		m.origin = at
 	}
 	t := max(at.Sub(m.origin), m.last())
-	span := t - m.clusterStart
-	if len(m.blocks) > 0 && (key && span >= m.chunk || span >= maxClusterSpan) {
-		if !key {
-			return out, ErrNoKeyframe
-		}
+	if len(m.blocks) > 0 && t-m.clusterStart >= m.chunk {
 		c, err := m.Flush()
 		if err != nil {
 			return out, err
@@ -92,10 +94,10 @@ func (m *Muxer) Add(au []byte, at time.Time) ([][]byte, error) {
 		out = append(out, c)
 	}
 	if len(m.blocks) == 0 {
-		if !key {
-			return out, ErrNoKeyframe
-		}
 		m.clusterStart = t
+	}
+	if key {
+		m.lastKey = t
 	}
 	payload := toLengthPrefixed(nals)
 	m.blocks = append(m.blocks, ebml.Block{
@@ -118,9 +120,18 @@ func (m *Muxer) last() time.Duration {
 }
 
 // Due reports whether the open cluster has spanned the chunk length as of
-// now, so the caller should ask the encoder for a keyframe to cut it.
+// now: an idle screen sends no frame that would close it, so the recorder
+// flushes it on a timer, and a crash loses at most a chunk.
 func (m *Muxer) Due(now time.Time) bool {
 	return m.started && len(m.blocks) > 0 && now.Sub(m.origin)-m.clusterStart >= m.chunk
+}
+
+// KeyDue reports whether a keyframe is wanted: the recording has not
+// started, or the last keyframe is keyEvery old, so that a seek never
+// decodes more than that much video. Asked as frames arrive, it costs an
+// idle screen nothing.
+func (m *Muxer) KeyDue(now time.Time) bool {
+	return !m.started || m.keyEvery > 0 && now.Sub(m.origin)-m.lastKey >= m.keyEvery
 }
 
 // Pending is the payload size of the open cluster.

@@ -77,7 +77,7 @@ func encodeFrames(t *testing.T, w, h, n, fps int, f func(au []byte, at time.Time
 // mux records n frames into chunks the way the agent's recorder does.
 func mux(t *testing.T, w, h, n, fps int, chunk time.Duration) [][]byte {
 	t.Helper()
-	m := NewMuxer(w, h, chunk)
+	m := NewMuxer(w, h, chunk, 2*chunk)
 	var chunks [][]byte
 	encodeFrames(t, w, h, n, fps, func(au []byte, at time.Time) bool {
 		out, err := m.Add(au, at)
@@ -85,7 +85,7 @@ func mux(t *testing.T, w, h, n, fps int, chunk time.Duration) [][]byte {
 			t.Fatal(err)
 		}
 		chunks = append(chunks, out...)
-		return errors.Is(err, ErrNoKeyframe) || m.Due(at)
+		return m.KeyDue(at)
 	})
 	last, err := m.Flush()
 	if err != nil {
@@ -97,12 +97,13 @@ func mux(t *testing.T, w, h, n, fps int, chunk time.Duration) [][]byte {
 	return chunks
 }
 
-func TestMuxerChunksStartAtKeyframes(t *testing.T) {
+func TestMuxerChunksParseWhereverCut(t *testing.T) {
 	chunks := mux(t, 320, 240, 90, 30, time.Second)
 	if len(chunks) < 3 {
 		t.Fatalf("got %d chunks for 3 s at 1 s a chunk, want header and >= 2 clusters", len(chunks))
 	}
 	var whole []byte
+	keys := 0
 	for i, c := range chunks {
 		whole = append(whole, c...)
 		// Every prefix that ends at a chunk boundary parses as a file.
@@ -125,17 +126,24 @@ func TestMuxerChunksStartAtKeyframes(t *testing.T) {
 			t.Fatalf("after chunk %d: %d clusters", i, len(cl))
 		}
 		c := cl[i-1]
-		if len(c.SimpleBlock) == 0 || !c.SimpleBlock[0].Keyframe {
-			t.Fatalf("cluster %d does not start with a keyframe", i)
+		if len(c.SimpleBlock) == 0 || (i == 1 && !c.SimpleBlock[0].Keyframe) {
+			t.Fatalf("cluster %d is empty, or the first does not open with a keyframe", i)
+		}
+		for _, b := range c.SimpleBlock {
+			keys += map[bool]int{true: 1}[b.Keyframe]
 		}
 		if i > 1 && c.Timecode <= cl[i-2].Timecode {
 			t.Fatalf("cluster %d timecode %d not after %d", i, c.Timecode, cl[i-2].Timecode)
 		}
 	}
+	// 3 s with a keyframe asked every 2 s: the first and one more.
+	if keys != 2 {
+		t.Fatalf("%d keyframes, want 2", keys)
+	}
 }
 
 func TestMuxerDropsUntilKeyframe(t *testing.T) {
-	m := NewMuxer(64, 64, time.Second)
+	m := NewMuxer(64, 64, time.Second, 0)
 	// A P-slice (NAL type 1) cannot open a recording.
 	if out, err := m.Add([]byte{0, 0, 0, 1, 0x41, 0x9a, 0x00}, time.Now()); !errors.Is(err, ErrNoKeyframe) || out != nil {
 		t.Fatalf("Add(P frame) = %d chunks, %v; want ErrNoKeyframe", len(out), err)

@@ -592,6 +592,7 @@ var decoders = msgtag.New(
 	msgtag.For[RecordingRequest](decodeAs[RecordingRequest]),
 	msgtag.For[RecordingConsent](decodeAs[RecordingConsent]),
 	msgtag.For[Recording](decodeAs[Recording]),
+	msgtag.For[ClipboardEvent](decodeAs[ClipboardEvent]),
 )
 
 func decodeAs[T Message](data json.RawMessage) (Message, error) {

@@ -48,6 +48,7 @@ func TestRoundTrip(t *testing.T) {
 		RecordingRequest{RetentionDays: 90},
 		RecordingConsent{Granted: true, Version: "2026-12", Text: "Mag deze sessie opgenomen worden?", Lang: "nl"},
 		Recording{State: RecordingOn, Token: "q3v", MaxChunkBytes: 1 << 24},
+		ClipboardEvent{Direction: ClipboardRead, Chars: 12},
 	}
 	seen := map[string]bool{}
 	for _, m := range msgs {

@@ -247,11 +247,11 @@ func (s *Store) DeleteRecording(ctx context.Context, sessionID int64, reason str
 }
 
 // UnsealedRecordingsOfEndedSessions returns the recordings still open
-// although their session is over: the relay died before sealing them.
-func (s *Store) UnsealedRecordingsOfEndedSessions(ctx context.Context) ([]Recording, error) {
+// whose session ended before t.
+func (s *Store) UnsealedRecordingsOfEndedSessions(ctx context.Context, t time.Time) ([]Recording, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT r.session_id, r.chunks, r.bytes, r.started_at, r.sealed_at, r.sha256, r.deleted_at
 		FROM recordings r JOIN remote_sessions s ON s.id = r.session_id
-		WHERE r.sealed_at IS NULL AND s.ended_at IS NOT NULL ORDER BY r.session_id`)
+		WHERE r.sealed_at IS NULL AND s.ended_at < ? ORDER BY r.session_id`, t.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("store: unsealed recordings: %w", err)
 	}

@@ -139,6 +139,8 @@ func (a *agentConn) handle(m protocol.Message) error {
 		return a.screenSwitch(ctx, m)
 	case protocol.RecordingConsent:
 		return a.recordingAnswer(ctx, m)
+	case protocol.ClipboardEvent:
+		return a.clipboardEvent(ctx, m)
 	case protocol.End:
 		a.ending = true
 		a.h.end(ctx, a.room, protocol.ByCustomer, actorCustomer, orDefault(m.Reason, protocol.ReasonCustomerStopped))
@@ -320,7 +322,6 @@ func (h *Hub) end(ctx context.Context, r *room, by, actor, reason string) {
 		return // already over: declined, or ended by the other side first
 	}
 	h.log.Info("session ended", "session", r.id, "by", by, "reason", reason)
-	h.sealRecording(ctx, r.id)
 	r.mu.Lock()
 	r.live, r.level, r.open = false, "", false
 	h.stopGraceLocked(r)

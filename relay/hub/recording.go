@@ -9,15 +9,14 @@ import (
 )
 
 // Recorder keeps session recordings (relay/recording). The hub asks the
-// customer, opens a recording when they agree, and seals it when the
-// session ends.
+// customer and opens a recording when they agree; the recorder seals it
+// itself a few seconds after the session ends, so the agent's last chunk,
+// sent as it stops, still gets in.
 type Recorder interface {
 	Settings(ctx context.Context) (store.RecordingSettings, error)
 	// Open starts a session's recording and returns the agent's upload
 	// token.
 	Open(ctx context.Context, sessionID int64) (string, error)
-	// Seal completes a session's recording, if it has one.
-	Seal(ctx context.Context, sessionID int64) error
 	MaxChunkBytes() int64
 }
 
@@ -110,16 +109,6 @@ func (a *agentConn) stopRecording(r *room) error {
 	r.mu.Unlock()
 	r.toConsole(protocol.Recording{State: protocol.RecordingOff})
 	return a.conn.Send(protocol.Recording{State: protocol.RecordingOff})
-}
-
-// sealRecording completes the recording of a session that ended.
-func (h *Hub) sealRecording(ctx context.Context, sessionID int64) {
-	if h.cfg.Recordings == nil {
-		return
-	}
-	if err := h.cfg.Recordings.Seal(ctx, sessionID); err != nil {
-		h.log.Error("seal recording", "session", sessionID, "err", err)
-	}
 }
 
 // recordingState is what a console that (re)opens the session is told:

@@ -49,7 +49,7 @@ type Store interface {
 	DeleteRecording(ctx context.Context, sessionID int64, reason string) error
 	SessionAudit(ctx context.Context, sessionID int64) ([]audit.Entry, error)
 	RecordingSettings(ctx context.Context) (store.RecordingSettings, error)
-	UnsealedRecordingsOfEndedSessions(ctx context.Context) ([]store.Recording, error)
+	UnsealedRecordingsOfEndedSessions(ctx context.Context, before time.Time) ([]store.Recording, error)
 }
 
 // Limits bound what one agent may store.
@@ -110,24 +110,34 @@ func (s *Service) Settings(ctx context.Context) (store.RecordingSettings, error)
 // MaxChunkBytes bounds one upload.
 func (s *Service) MaxChunkBytes() int64 { return s.limits.MaxChunk }
 
-// Run seals the recordings of sessions that ended without the hub sealing
-// them (a relay killed mid-session), and deletes recordings past the
-// desk's retention, every interval until ctx ends.
-func (s *Service) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
+// SealAfter is how long after its session ended a recording is sealed:
+// the agent uploads its last chunk as it stops, after the session's end
+// reached it.
+const SealAfter = 5 * time.Second
+
+// Run seals the recordings of sessions that ended SealAfter ago or more
+// (also those a killed relay left open), every sealEvery, and deletes
+// recordings past the desk's retention every expireEvery, until ctx ends.
+func (s *Service) Run(ctx context.Context, sealEvery, expireEvery time.Duration) {
+	seal := time.NewTicker(sealEvery)
+	defer seal.Stop()
+	expire := time.NewTicker(expireEvery)
+	defer expire.Stop()
+	s.expire(ctx)
 	for {
-		s.maintain(ctx)
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-seal.C:
+			s.sealEnded(ctx)
+		case <-expire.C:
+			s.expire(ctx)
 		}
 	}
 }
 
-func (s *Service) maintain(ctx context.Context) {
-	open, err := s.store.UnsealedRecordingsOfEndedSessions(ctx)
+func (s *Service) sealEnded(ctx context.Context) {
+	open, err := s.store.UnsealedRecordingsOfEndedSessions(ctx, s.now().Add(-SealAfter))
 	if err != nil {
 		s.log.Error("recordings: list unsealed", "err", err)
 	}
@@ -136,6 +146,9 @@ func (s *Service) maintain(ctx context.Context) {
 			s.log.Error("recordings: seal", "session", rec.SessionID, "err", err)
 		}
 	}
+}
+
+func (s *Service) expire(ctx context.Context) {
 	set, err := s.store.RecordingSettings(ctx)
 	if err != nil {
 		s.log.Error("recordings: settings", "err", err)

@@ -15,10 +15,13 @@ import (
 // RecordingsDir is where a data directory keeps session recordings.
 func RecordingsDir(dataDir string) string { return filepath.Join(dataDir, "recordings") }
 
-// recordingUpkeep is how often the relay seals recordings left open by a
-// crash and deletes those past the desk's retention: retention is counted
-// in days, so an hour late is nothing.
-const recordingUpkeep = time.Hour
+// How often the relay seals the recordings of ended sessions, and deletes
+// those past the desk's retention: retention is counted in days, so an
+// hour late is nothing.
+const (
+	recordingSealEvery   = 2 * time.Second
+	recordingExpireEvery = time.Hour
+)
 
 // verifyRecordings checks the recordings of dataDir against the hashes in
 // its (already verified) audit chain, naming each one that differs.

@@ -390,7 +390,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	defer runOwned(background, s.auth.Run)()
 	// The mail worker stops with ctx; what it has not sent stays queued.
 	defer runOwned(ctx, s.mail.Run)()
-	defer runOwned(ctx, func(ctx context.Context) { s.recordings.Run(ctx, recordingUpkeep) })()
+	defer runOwned(ctx, func(ctx context.Context) { s.recordings.Run(ctx, recordingSealEvery, recordingExpireEvery) })()
 	if s.cfg.MetricsAddr != "" {
 		stop, err := s.serveMetrics()
 		if err != nil {
