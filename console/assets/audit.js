@@ -126,7 +126,7 @@ export function eventDetail(e) {
       return h('span', {}, t('recording.chunk', { seq: d.seq, bytes: d.bytes }), ' SHA-256 ', h('code', {}, d.sha256));
     case 'session.recording_sealed':
     case 'session.recording_deleted':
-      return h('span', {}, d.chunks !== undefined ? t('recording.chunks_bytes', { chunks: d.chunks, mb: (d.bytes / 1048576).toFixed(1) }) + ' · ' : '',
+      return h('span', {}, d.chunks !== undefined ? t('recording.chunks_bytes', { chunks: d.chunks, mb: (d.bytes / 1048576).toFixed(2) }) + ' · ' : '',
         'SHA-256 ', h('code', {}, d.sha256 || ''));
     case 'session.clipboard':
       return t('recording.clipboard.' + d.direction, { chars: d.chars });

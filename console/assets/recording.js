@@ -52,7 +52,7 @@ export async function recordingView(ctx) {
   });
   const facts = h('dl', { class: 'facts', id: 'recording-facts' },
     h('dt', {}, t('recording.started')), h('dd', {}, dateTime(rec.startedAt)),
-    h('dt', {}, t('recording.chunks')), h('dd', {}, t('recording.chunks_bytes', { chunks: rec.chunks, mb: (rec.bytes / 1048576).toFixed(1) })),
+    h('dt', {}, t('recording.chunks')), h('dd', {}, t('recording.chunks_bytes', { chunks: rec.chunks, mb: (rec.bytes / 1048576).toFixed(2) })),
     h('dt', {}, t('recording.sealed')), h('dd', {}, rec.sealedAt ? dateTime(rec.sealedAt) : t('recording.open')),
     rec.sha256 ? h('dt', {}, 'SHA-256') : '', rec.sha256 ? h('dd', {}, h('code', { id: 'recording-sha256' }, rec.sha256)) : '');
   replace(ctx.main,
