@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
 )
 
@@ -43,23 +43,7 @@ func (s *scene) recordedSession(t *testing.T, title string, allow bool) (*agent,
 // mapped here; the goroutine only moves it, and stops when ctx ends.
 func moveWindows(t *testing.T, ctx context.Context, display string) <-chan struct{} {
 	t.Helper()
-	x, err := xgb.NewConnDisplay(display)
-	if err != nil {
-		t.Fatalf("connect to X %s: %v", display, err)
-	}
-	screen := xproto.Setup(x).DefaultScreen(x)
-	wid, err := xproto.NewWindowId(x)
-	if err == nil {
-		err = xproto.CreateWindowChecked(x, screen.RootDepth, wid, screen.Root, 100, 200, 300, 300, 0,
-			xproto.WindowClassInputOutput, screen.RootVisual, xproto.CwBackPixel|xproto.CwOverrideRedirect, []uint32{0x3060c0, 1}).Check()
-	}
-	if err == nil {
-		err = xproto.MapWindowChecked(x, wid).Check()
-	}
-	if err != nil {
-		x.Close()
-		t.Fatalf("moving window: %v", err)
-	}
+	x, wid := mapWindowID(t, display, image.Rect(100, 200, 400, 500), 0x3060c0, 0)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
