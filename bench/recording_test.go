@@ -105,6 +105,9 @@ func (s *stage) recordingRound(ctx context.Context, w workload, record bool) (re
 		if err := until(s.customer, "recording", `!document.getElementById('recording-line').hidden`, 10*time.Second); err != nil {
 			return recordingRound{}, err
 		}
+		// The recording opens with a keyframe and the header: measured
+		// is its steady state, once that first chunk is stored.
+		time.Sleep(recordChunk + time.Second)
 	}
 	before := s.recordedBytes(id)
 	start := time.Now()
@@ -113,10 +116,14 @@ func (s *stage) recordingRound(ctx context.Context, w workload, record bool) (re
 		return recordingRound{}, res.err
 	}
 	// The chunk in progress arrives within its span after the phase.
-	time.Sleep(5 * time.Second)
+	time.Sleep(recordChunk + time.Second)
 	recorded := float64(s.recordedBytes(id)-before) / time.Since(start).Seconds()
 	return recordingRound{cpu: res.cpu, rtp: res.bytesPerSec(), recorded: recorded, load: res.load}, nil
 }
+
+// recordChunk is agent/record's DefaultChunk: a chunk is stored at most
+// this long after its first frame.
+const recordChunk = 4 * time.Second
 
 // recordedBytes is what the relay stored of a session's recording so far
 // (0 when it has none).

@@ -20,11 +20,7 @@ func newRecordingEnv(t *testing.T, mode store.RecordingMode) *env {
 	t.Helper()
 	ref := &recorderRef{}
 	e := newEnv(t, func(c *hub.Config) { c.Recordings = ref })
-	svc, err := recording.New(filepath.Join(t.TempDir(), "recordings"), e.st, recording.Limits{}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref.Service = svc
+	ref.Service = recording.New(filepath.Join(t.TempDir(), "recordings"), e.st, recording.Limits{}, slog.New(slog.DiscardHandler))
 	if err := e.st.SetRecordingSettings(context.Background(), store.RecordingSettings{Mode: mode, RetentionDays: 30}); err != nil {
 		t.Fatal(err)
 	}

@@ -85,21 +85,16 @@ type Service struct {
 	locks map[int64]*sync.Mutex // per session: one chunk or seal at a time
 }
 
-// New returns a service keeping files in dir (created 0700).
-func New(dir string, st Store, limits Limits, log *slog.Logger) (*Service, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("recording: directory: %w", err)
-	}
-	if err := privfile.Tighten(dir); err != nil {
-		return nil, fmt.Errorf("recording: %w", err)
-	}
+// New returns a service keeping files in dir, which the first recording
+// creates (0700): a desk that never records has none.
+func New(dir string, st Store, limits Limits, log *slog.Logger) *Service {
 	if limits.MaxChunk <= 0 {
 		limits.MaxChunk = DefaultMaxChunk
 	}
 	if limits.MaxSession <= 0 {
 		limits.MaxSession = DefaultMaxSession
 	}
-	return &Service{dir: dir, store: st, log: log, limits: limits, now: time.Now, locks: map[int64]*sync.Mutex{}}, nil
+	return &Service{dir: dir, store: st, log: log, limits: limits, now: time.Now, locks: map[int64]*sync.Mutex{}}
 }
 
 // Settings are the desk's recording rules.
@@ -189,6 +184,13 @@ func (s *Service) Open(ctx context.Context, sessionID int64) (string, error) {
 		return "", fmt.Errorf("recording: token: %w", err)
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return "", fmt.Errorf("recording: directory: %w", err)
+	}
+	// Made by hand or by an older build, it may be wider.
+	if err := os.Chmod(s.dir, 0o700); err != nil {
+		return "", fmt.Errorf("recording: directory: %w", err)
+	}
 	if err := privfile.Create(s.Path(sessionID)); err != nil {
 		return "", fmt.Errorf("recording: %w", err)
 	}

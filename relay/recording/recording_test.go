@@ -54,10 +54,7 @@ func newEnv(t *testing.T, limits recording.Limits) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := recording.New(filepath.Join(dir, "recordings"), st, limits, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := recording.New(filepath.Join(dir, "recordings"), st, limits, slog.New(slog.DiscardHandler))
 	token, err := svc.Open(ctx, sess.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -134,6 +131,9 @@ func TestUploadRefusesBadInput(t *testing.T) {
 	}
 	if fi, err := os.Stat(e.svc.Path(e.sess)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("file mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	if fi, err := os.Stat(filepath.Dir(e.svc.Path(e.sess))); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("directory mode %v (%v), want 0700", fi.Mode().Perm(), err)
 	}
 	// Sealed, it takes nothing more.
 	if err := e.svc.Seal(context.Background(), e.sess); err != nil {

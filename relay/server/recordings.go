@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -24,23 +23,20 @@ const (
 )
 
 // verifyRecordings checks the recordings of dataDir against the hashes in
-// its (already verified) audit chain, naming each one that differs.
-func verifyRecordings(ctx context.Context, dataDir string, st recording.Store, out io.Writer) error {
-	svc, err := recording.New(RecordingsDir(dataDir), st, recording.Limits{}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return err
-	}
+// its (already verified) audit chain, naming each one that differs. It
+// returns the line to print once everything else holds too.
+func verifyRecordings(ctx context.Context, dataDir string, st recording.Store) (string, error) {
+	svc := recording.New(RecordingsDir(dataDir), st, recording.Limits{}, slog.New(slog.DiscardHandler))
 	problems, err := svc.Verify(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if len(problems) > 0 {
 		lines := make([]string, len(problems))
 		for i, p := range problems {
 			lines[i] = p.String()
 		}
-		return fmt.Errorf("%d recording(s) do not match the audit chain:\n%s", len(problems), strings.Join(lines, "\n"))
+		return "", fmt.Errorf("%d recording(s) do not match the audit chain:\n%s", len(problems), strings.Join(lines, "\n"))
 	}
-	fmt.Fprintln(out, "recordings ok: every kept recording matches the hashes in the audit chain")
-	return nil
+	return "recordings ok: every kept recording matches the hashes in the audit chain\n", nil
 }

@@ -230,10 +230,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		cfg.MaxAgentsPerIP = DefaultMaxAgentsPerIP
 	}
 	log.Info("agent connection caps", "total", maxAgents, "per_ip", cfg.MaxAgentsPerIP)
-	if s.recordings, err = recording.New(RecordingsDir(cfg.DataDir), st, recording.Limits{}, log.With("component", "recording")); err != nil {
-		st.Close()
-		return nil, err
-	}
+	s.recordings = recording.New(RecordingsDir(cfg.DataDir), st, recording.Limits{}, log.With("component", "recording"))
 	hubCfg := hub.Config{Company: cfg.Company, Software: cfg.Version, Codes: codes,
 		MaxAgents: maxAgents, MaxAgentsPerIP: cfg.MaxAgentsPerIP, Cost: pricer.CostNotice, Billable: pricer.BillableTime, Grace: cfg.Grace,
 		Recordings: s.recordings}
