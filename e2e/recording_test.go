@@ -246,4 +246,11 @@ func TestRefusingRecordingStillShares(t *testing.T) {
 	if !strings.Contains(strings.Join(kinds, " "), "recording_refused") {
 		t.Fatalf("no recording_refused event: %v", kinds)
 	}
+	shot(t, s.console, "recording-refused-session")
+	// The admin's setting, as saved by recordedSession.
+	run(t, s.console, "open the rates page", chromedp.Navigate(s.relay.url+"/#/rates"), chromedp.WaitVisible(chromedp.CSS(`#recording-settings`)))
+	if mode := eval[string](t, s.console, `document.querySelector('#recording-settings select[name=mode]').value`); mode != "ask" {
+		t.Fatalf("recording mode on the admin page %q, want ask", mode)
+	}
+	shot(t, s.console, "recording-settings")
 }
