@@ -17,6 +17,10 @@ type Recorder interface {
 	// Open starts a session's recording and returns the agent's upload
 	// token.
 	Open(ctx context.Context, sessionID int64) (string, error)
+	// Active reports whether the session has a recording still open: a
+	// session resumed after an interruption goes on with it (its agent
+	// kept the token) rather than asking again.
+	Active(ctx context.Context, sessionID int64) (bool, error)
 	MaxChunkBytes() int64
 }
 
@@ -42,6 +46,18 @@ func (h *Hub) offerRecording(ctx context.Context, r *room, at store.RecordingMod
 		return
 	}
 	if set.Mode != at {
+		return
+	}
+	active, err := h.cfg.Recordings.Active(ctx, r.id)
+	if err != nil {
+		h.log.Error("read the session's recording; not asking to record", "session", r.id, "err", err)
+		return
+	}
+	if active {
+		r.mu.Lock()
+		r.rec = recOn
+		r.mu.Unlock()
+		r.toConsole(protocol.Recording{State: protocol.RecordingOn})
 		return
 	}
 	r.mu.Lock()

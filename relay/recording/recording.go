@@ -102,6 +102,15 @@ func (s *Service) Settings(ctx context.Context) (store.RecordingSettings, error)
 	return s.store.RecordingSettings(ctx)
 }
 
+// Active reports whether the session has a recording that is not sealed.
+func (s *Service) Active(ctx context.Context, sessionID int64) (bool, error) {
+	rec, err := s.store.Recording(ctx, sessionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && rec.SealedAt.IsZero(), err
+}
+
 // MaxChunkBytes bounds one upload.
 func (s *Service) MaxChunkBytes() int64 { return s.limits.MaxChunk }
 
