@@ -394,6 +394,9 @@ func (a *App) onAction(ctx context.Context, act localui.Action) {
 // During a drop the Stop waits for the relay (pendingEnd).
 func (a *App) endByCustomer(reason string) {
 	a.stopSharing()
+	// The last chunk goes up before the end does: the relay seals the
+	// recording a few seconds after the session ends.
+	a.stopRecorder()
 	end := protocol.End{By: protocol.ByCustomer, Reason: reason}
 	switch {
 	case a.conn != nil && !a.resuming:
