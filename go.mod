@@ -3,6 +3,7 @@ module github.com/meekijk/meekijk
 go 1.27.3
 
 require (
+	github.com/at-wat/ebml-go v0.19.4
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6

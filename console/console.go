@@ -67,6 +67,8 @@ type Config struct {
 	// a new one for its ticket), so a page open on it says so; nil:
 	// nothing to tell.
 	Ended func(sessionID int64, by, reason string)
+	// Recordings serves session recordings for playback; nil: none.
+	Recordings RecordingFiles
 	// Mail is the relay's mail worker (nil: no mail): its key seals the
 	// SMTP password, and waking it sends what was queued (mail.go).
 	Mail *mail.Worker
@@ -229,6 +231,7 @@ func New(cfg Config, log *slog.Logger) (http.Handler, []Route, error) {
 	if err := portalPages(public, assets); err != nil {
 		return nil, nil, err
 	}
+	c.recordingRoutes(protect, staff, admin) // recording.go: playback and the desk's recording rules
 
 	c.portalRoutes(public, protect, staff, admin) // portal*.go: the customer portal
 	return mux, routes, nil

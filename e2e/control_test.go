@@ -272,6 +272,7 @@ func TestFilesAndChat(t *testing.T) {
 		out, _ := xclip(t, s.display, "-o", "-selection", "clipboard").Output()
 		return string(out) == "BE0123.456.789"
 	})
+	waitJS(t, customer, "the page says the clipboard was written", `document.getElementById('clipboard-line').textContent.includes('klembord gezet (14 tekens)')`, 5*time.Second)
 	owner := xclip(t, s.display, "-i", "-selection", "clipboard", "-loops", "1")
 	owner.Stdin = strings.NewReader("Référence € 42")
 	if err := owner.Start(); err != nil {
@@ -281,6 +282,13 @@ func TestFilesAndChat(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // until xclip owns the selection
 	run(t, s.console, "fetch clipboard", chromedp.Click(chromedp.CSS(`#clipboard-get`)))
 	waitJS(t, s.console, "customer's clipboard in the console", `document.getElementById('clipboard-text').value === 'Référence € 42'`, 5*time.Second)
+	// The customer is told their clipboard was read, and the session's
+	// record holds both uses (never the text).
+	waitJS(t, customer, "the page says the clipboard was read", `document.getElementById('clipboard-line').textContent.includes('klembord gelezen (14 tekens)')`, 5*time.Second)
+	waitUntil(t, "clipboard events recorded", 5*time.Second, func() bool {
+		kinds, _ := sessionEvents(t, s.relay)
+		return strings.Count(strings.Join(kinds, " "), "clipboard") == 2
+	})
 
 	// A file the customer chooses reaches the technician.
 	mine := filepath.Join(t.TempDir(), "foutmelding.txt")

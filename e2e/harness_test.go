@@ -194,6 +194,13 @@ func colouredWindow(t *testing.T, display string, rect image.Rectangle, rgb uint
 // the window.
 func mapWindow(t *testing.T, display string, rect image.Rectangle, rgb, events uint32) *xgb.Conn {
 	t.Helper()
+	x, _ := mapWindowID(t, display, rect, rgb, events)
+	return x
+}
+
+// mapWindowID is mapWindow, also returning the window, to move it.
+func mapWindowID(t *testing.T, display string, rect image.Rectangle, rgb, events uint32) (*xgb.Conn, xproto.Window) {
+	t.Helper()
 	x, err := xgb.NewConnDisplay(display)
 	if err != nil {
 		t.Fatalf("connect to X %s: %v", display, err)
@@ -218,7 +225,7 @@ func mapWindow(t *testing.T, display string, rect image.Rectangle, rgb, events u
 		x.Close()
 		t.Fatalf("window at %v: %v", rect, err)
 	}
-	return x
+	return x, wid
 }
 
 // newBrowser starts headless Chromium, fenced off the network: no

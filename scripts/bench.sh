@@ -17,3 +17,5 @@ command -v perf >/dev/null || echo "bench: perf not found (Debian linux-perf): t
 
 go test -tags bench -count=1 -timeout 16m -run '^TestBench$' -v ./bench \
 	-args -out "$PWD/BENCHMARKS.md" "$@"
+# Recording's cost (issue 16): appended to the report TestBench wrote.
+go test -tags bench -count=1 -timeout 10m -run '^TestRecordingBudget$' -v ./bench -args -out "$PWD/BENCHMARKS.md" "$@"

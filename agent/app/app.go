@@ -19,6 +19,7 @@ import (
 	"os/user"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -28,6 +29,7 @@ import (
 	"github.com/meekijk/meekijk/agent/indicator"
 	"github.com/meekijk/meekijk/agent/input"
 	"github.com/meekijk/meekijk/agent/localui"
+	"github.com/meekijk/meekijk/agent/record"
 	"github.com/meekijk/meekijk/agent/relayclient"
 	"github.com/meekijk/meekijk/agent/stream"
 	"github.com/meekijk/meekijk/internal/datachannel"
@@ -154,6 +156,12 @@ type App struct {
 	// unreachable, to deliver once it is back; endDelivered: it was.
 	pendingEnd   *protocol.End
 	endDelivered bool
+
+	// recorder runs while the customer agreed to be recorded
+	// (recording.go); recFrames is the same recorder for the stream's
+	// frame goroutine.
+	recorder  *recorderState
+	recFrames atomic.Pointer[record.Recorder]
 }
 
 // event is something that happened outside the loop.
@@ -167,6 +175,8 @@ type event struct {
 	channelOpen *stream.Sender
 	sent        *sentFile    // an outgoing file's sender finished
 	redialed    *wsconn.Conn // a new connection to the relay, after a drop
+	// recordingRefused: the relay refused the recorder's chunks for good.
+	recordingRefused *record.Recorder
 }
 
 // New prepares the agent and its local page.
@@ -233,6 +243,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.runCtx, a.runWG = ctx, &wg
 	defer func() {
 		a.stopRedial()
+		a.stopRecorder()
 		a.stopSharing()
 		if a.conn != nil {
 			a.conn.Close()
@@ -315,7 +326,7 @@ func (a *App) syncIndicator() {
 		return
 	}
 	ind.Show(indicator.Sharing{Technician: a.state.Technician, Lang: i18n.Lang(a.state.Lang),
-		Control: !protocol.Level(a.state.Level).Below(protocol.LevelControl)})
+		Control: !protocol.Level(a.state.Level).Below(protocol.LevelControl), Recording: a.state.Recording})
 }
 
 func (a *App) onAction(ctx context.Context, act localui.Action) {
@@ -383,6 +394,9 @@ func (a *App) onAction(ctx context.Context, act localui.Action) {
 // During a drop the Stop waits for the relay (pendingEnd).
 func (a *App) endByCustomer(reason string) {
 	a.stopSharing()
+	// The last chunk goes up before the end does: the relay seals the
+	// recording a few seconds after the session ends.
+	a.stopRecorder()
 	end := protocol.End{By: protocol.ByCustomer, Reason: reason}
 	switch {
 	case a.conn != nil && !a.resuming:
@@ -447,6 +461,12 @@ func (a *App) onEvent(ev event) {
 		return
 	case ev.sent != nil:
 		a.onSent(ev.sent)
+		return
+	case ev.recordingRefused != nil:
+		if a.recorder != nil && a.recorder.rec == ev.recordingRefused {
+			a.stopRecorder()
+			a.publish()
+		}
 		return
 	case ev.firstFrame != nil:
 		if ev.firstFrame == a.sender {
@@ -561,6 +581,10 @@ func (a *App) onMessage(m protocol.Message) {
 		a.log.Info("joined session", "session", m.SessionID)
 	case protocol.ConsentRequest:
 		a.onConsentRequest(m)
+	case protocol.RecordingRequest:
+		a.onRecordingRequest(m)
+	case protocol.Recording:
+		a.onRecording(m)
 	case protocol.Handover:
 		a.onHandover(m)
 	case protocol.Chat:
@@ -586,6 +610,7 @@ func (a *App) onMessage(m protocol.Message) {
 			a.startSharing()
 		}
 	case protocol.End:
+		a.stopRecorder()
 		a.stopSharing()
 		a.clearQuestions()
 		if a.state.Phase != localui.PhaseDeclined {
@@ -624,6 +649,7 @@ func (a *App) startSharing() {
 		Logger:        a.log.With("component", "stream"),
 		OnMessage:     func(m datachannel.Message) { a.fromConsole(shareCtx, sender, m) },
 		OnChannelOpen: func() { a.reportAsync(event{channelOpen: sender}) },
+		OnEncoded:     recordFrame(&a.recFrames),
 	}, src, gate.add)
 	if err != nil {
 		shareStop()
@@ -642,6 +668,9 @@ func (a *App) startSharing() {
 		}
 	})
 	a.src, a.sender = src, sender
+	if a.recorder != nil {
+		a.recorder.rec.SetKeyRequester(sender.RequestKeyFrame)
+	}
 	a.sharedAt, a.sharedSize = a.displayBounds(a.cfg.Display)
 	a.state.ScreenGone = false
 	a.log.Info("capturing the screen", "method", capture.Method(src), "source", src)

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"time"
+	"unicode/utf8"
 
 	"github.com/meekijk/meekijk/agent/stream"
 	"github.com/meekijk/meekijk/internal/datachannel"
@@ -29,6 +31,15 @@ func (a *App) fromConsole(ctx context.Context, s *stream.Sender, m datachannel.M
 	}
 }
 
+// clipboardUsed tells the customer's page and the relay's record that
+// the technician read or wrote the clipboard (never what it held).
+func (a *App) clipboardUsed(direction, text string) {
+	chars := utf8.RuneCountInString(text)
+	a.state.Clipboard, a.state.ClipboardAt, a.state.ClipChars = direction, time.Now().UnixMilli(), chars
+	a.publish()
+	_ = a.toRelay(protocol.ClipboardEvent{Direction: direction, Chars: chars})
+}
+
 func (a *App) onChannel(dm dcMessage) {
 	if dm.sender != a.sender {
 		return // from a stream already stopped
@@ -44,7 +55,9 @@ func (a *App) onChannel(dm dcMessage) {
 		}
 		if err := a.cfg.Clipboard.WriteClipboard(m.Text); err != nil {
 			a.log.Warn("set clipboard", "err", err)
+			return
 		}
+		a.clipboardUsed(protocol.ClipboardWritten, m.Text)
 	case datachannel.ClipboardRequest:
 		if !controlling || a.cfg.Clipboard == nil {
 			a.log.Info("clipboard request dropped: control not granted")
@@ -60,6 +73,7 @@ func (a *App) onChannel(dm dcMessage) {
 			return
 		}
 		_ = a.sender.Send(datachannel.Clipboard{Text: text})
+		a.clipboardUsed(protocol.ClipboardRead, text)
 	case datachannel.ScreenSwitchRequest:
 		a.askScreen(m.Index)
 		a.publish()

@@ -237,6 +237,8 @@ func (a *App) answer(yes bool, value string) {
 		}
 	case localui.PromptFile:
 		a.answerFile(q, yes, ans.Folder)
+	case localui.PromptRecording:
+		a.answerRecording(q, yes)
 	}
 }
 

@@ -24,7 +24,9 @@ type Sharing struct {
 	Technician string
 	// Control: the technician also controls mouse and keyboard.
 	Control bool
-	Lang    i18n.Lang
+	// Recording: the session is recorded, with the customer's consent.
+	Recording bool
+	Lang      i18n.Lang
 }
 
 // Indicator is the window. Show and Hide may be called from any
@@ -114,6 +116,10 @@ func (ind *Indicator) texts(s Sharing) texts {
 		out.headline, out.detail = t("indicator.controlling"), t("indicator.detail.controlling")
 	}
 	out.headline = strings.ReplaceAll(out.headline, "{name}", name)
+	if s.Recording {
+		out.headline += " · " + t("indicator.recording")
+		out.detail = t("indicator.detail.recording")
+	}
 	return out
 }
 

@@ -80,6 +80,14 @@ type State struct {
 	// not (no input reaches the computer), "lost" once sharing stopped
 	// for it.
 	Link string `json:"link,omitempty"`
+	// Recording is set while the session is recorded.
+	Recording bool `json:"recording,omitempty"`
+	// Clipboard says what the technician last did with the customer's
+	// clipboard ("read" or "written") and when (Unix ms), so the page can
+	// tell them.
+	Clipboard   string `json:"clipboard,omitempty"`
+	ClipboardAt int64  `json:"clipboardAt,omitempty"`
+	ClipChars   int    `json:"clipChars,omitempty"`
 }
 
 // Prompt kinds.
@@ -91,6 +99,8 @@ const (
 	// PromptKeep asks whether the work may go on at the level in force:
 	// it became billable, or overran its approved estimate (Prompt.Keep).
 	PromptKeep = "keep"
+	// PromptRecording asks whether the session may be recorded.
+	PromptRecording = "recording"
 )
 
 // Prompt is one question to the customer. ID changes with every prompt, so

@@ -40,6 +40,20 @@ func SocketURL(relay string) (string, error) {
 	return u.String(), nil
 }
 
+// HTTPURL is the relay's HTTP(S) endpoint at path, for what the agent
+// sends outside its WebSocket (recording chunks): the scheme the socket
+// uses, as http or https.
+func HTTPURL(relay, path string) (string, error) {
+	ws, err := SocketURL(relay)
+	if err != nil {
+		return "", err
+	}
+	u, _ := url.Parse(ws) // SocketURL's own output
+	u.Scheme = map[string]string{"ws": "http", "wss": "https"}[u.Scheme]
+	u.Path = strings.TrimSuffix(u.Path, "/ws/agent") + path
+	return u.String(), nil
+}
+
 // Dial connects to the relay and sends the agent's hello. The returned
 // connection must be Run by the caller; the relay's welcome is its first
 // message.

@@ -120,6 +120,11 @@ type Config struct {
 	OnMessage func(datachannel.Message)
 	// OnChannelOpen is called when the data channel opens.
 	OnChannelOpen func()
+	// OnEncoded, when set, receives every encoded frame sent (Annex B
+	// H.264) with its capture time, on the frame goroutine: the recorder
+	// (agent/record) copies it without a second encode. It must not
+	// block, and must copy data, which is reused after it returns.
+	OnEncoded func(data []byte, captured time.Time)
 }
 
 // Sender streams one capture.Source to one peer. Its methods are safe for
@@ -133,6 +138,8 @@ type Sender struct {
 	// bwe is pion's send-side bandwidth estimate for pc; the frame loop
 	// polls it and retunes the encoder.
 	bwe cc.BandwidthEstimator
+	// onEncoded is Config.OnEncoded.
+	onEncoded func([]byte, time.Time)
 
 	bitRate int
 	fps     int
@@ -249,6 +256,7 @@ func New(cfg Config, src capture.Source, onCandidate func(webrtc.ICECandidateIni
 		track:       track,
 		onCandidate: onCandidate,
 		bwe:         bwe,
+		onEncoded:   cfg.OnEncoded,
 		bitRate:     cfg.BitRate,
 		fps:         cfg.MaxFPS,
 		size:        size,
@@ -448,6 +456,10 @@ func (s *Sender) OnState(f func(webrtc.PeerConnectionState)) {
 	s.mu.Unlock()
 }
 
+// RequestKeyFrame makes the next frame a keyframe, as a peer's PLI does:
+// the recorder cuts its chunks at keyframes.
+func (s *Sender) RequestKeyFrame() { s.keyFrame.Store(true) }
+
 // FramesCaptured reports how many frames the source has delivered.
 func (s *Sender) FramesCaptured() int64 { return s.frames.Load() }
 
@@ -637,6 +649,9 @@ func (s *Sender) sendFrames() {
 		// so timestamps trail capture times by one frame; the browser
 		// only cares about their spacing.
 		err = s.track.WriteSample(media.Sample{Data: data, Duration: d})
+		if s.onEncoded != nil {
+			s.onEncoded(data, lastGrab)
+		}
 		release()
 		if err != nil {
 			if s.ctx.Err() != nil {

@@ -9,6 +9,7 @@ import { moneyInput, minutesInput, readMoney, readMinutes, RATE_BAND } from './a
 import { LANGS, ROLES, langOptions, categoryName, table } from './common.js';
 import { userAccountActions, securityCard } from './account.js';
 import { businessSettings } from './business.js';
+import { recordingSettingsForm } from './recording.js';
 
 /** @typedef {import('./app.js').Ctx} Ctx */
 
@@ -266,10 +267,10 @@ export async function ratesView(ctx) {
     render();
   });
   render();
-  const [rules, timers] = await Promise.all([api.get('/settings/billing'), api.get('/settings/consent')]);
+  const [rules, timers, recording] = await Promise.all([api.get('/settings/billing'), api.get('/settings/consent'), api.get('/settings/recording')]);
   replace(main, h('h1', {}, t('rates.title')), h('p', { class: 'muted' }, t('rates.hint')),
     h('div', { class: 'columns' }, h('div', { class: 'main-col' }, list), h('div', { class: 'side-col' }, f)),
-    h('div', { class: 'columns' }, h('div', { class: 'main-col' }, billingRulesForm(rules)), h('div', { class: 'side-col' }, consentTimersForm(timers))),
+    h('div', { class: 'columns' }, h('div', { class: 'main-col' }, billingRulesForm(rules)), h('div', { class: 'side-col' }, consentTimersForm(timers), recordingSettingsForm(recording))),
     ...businessSettings());
 }
 

@@ -10,6 +10,7 @@ import { usersView, calendarView, categoriesView, ratesView } from './admin.js';
 import { auditView, reviewView, timelineView } from './audit.js';
 import { billingView } from './billing.js';
 import { accountView } from './account.js';
+import { recordingView } from './recording.js';
 
 /** @typedef {{id:number,email:string,name:string,role:string,lang:string,languages:string,active:boolean,totpEnabled:boolean,mustChangePassword:boolean}} User */
 /** @typedef {{me: User, params: string[], query: URLSearchParams, main: HTMLElement, pending?: string}} Ctx */
@@ -46,6 +47,8 @@ const pages = [
   { path: /^\/audit\/sessions$/, view: reviewView, admin: true },
   { path: /^\/audit\/sessions\/(\d+)$/, view: timelineView, admin: true },
   { path: /^\/account$/, view: accountView },
+  // Admins and the session's own technicians: the relay checks who.
+  { path: /^\/recordings\/(\d+)$/, view: recordingView },
 ];
 
 /** @param {string} active */

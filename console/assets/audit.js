@@ -26,7 +26,7 @@ function actorName(actor, users) {
 }
 
 /** @param {string} event */
-function eventName(event) {
+export function eventName(event) {
   const key = 'console.event.' + event;
   return has(key) ? tr(key) : event;
 }
@@ -103,7 +103,7 @@ export async function reviewView(ctx) {
  * What an event's payload says, as a sentence.
  * @param {any} e
  */
-function eventDetail(e) {
+export function eventDetail(e) {
   const d = (e.payload && e.payload.detail) || {};
   const level = (/** @type {string} */ l) => (l ? t('session.level.' + l) : '');
   switch (e.event) {
@@ -117,6 +117,19 @@ function eventDetail(e) {
         d.textSha256 ? h('div', { class: 'muted' }, 'SHA-256 ', h('code', {}, d.textSha256)) : '');
     case 'session.consent_asked':
       return level(d.level);
+    case 'session.recording_granted':
+    case 'session.recording_refused':
+      return h('div', {},
+        d.text ? h('blockquote', { class: 'consent-text' }, d.text) : '',
+        h('div', { class: 'muted' }, `${t('recording.version', { version: d.version || '?' })} · SHA-256 `, h('code', {}, d.textSha256 || '')));
+    case 'session.recording_chunk':
+      return h('span', {}, t('recording.chunk', { seq: d.seq, bytes: d.bytes }), ' SHA-256 ', h('code', {}, d.sha256));
+    case 'session.recording_sealed':
+    case 'session.recording_deleted':
+      return h('span', {}, d.chunks !== undefined ? t('recording.chunks_bytes', { chunks: d.chunks, mb: (d.bytes / 1048576).toFixed(2) }) + ' · ' : '',
+        'SHA-256 ', h('code', {}, d.sha256 || ''));
+    case 'session.clipboard':
+      return t('recording.clipboard.' + d.direction, { chars: d.chars });
     case 'session.ended':
       // The reason is a code; one without words (free text from an agent)
       // is left out rather than shown raw.
@@ -138,7 +151,9 @@ export async function timelineView(ctx) {
   replace(ctx.main,
     h('h1', {}, t('audit.timeline', { id })),
     h('p', {}, `${s.ticketRef} — ${s.ticketTitle} · ${s.customerName} · ${s.technician}`),
-    h('p', {}, h('a', { href: `/api/v1/audit/sessions/${id}/evidence`, id: 'evidence', download: `meekijk-session-${id}-evidence.json` }, t('audit.evidence'))),
+    h('p', {}, h('a', { href: `/api/v1/audit/sessions/${id}/evidence`, id: 'evidence', download: `meekijk-session-${id}-evidence.json` }, t('audit.evidence')),
+      tl.events.some((/** @type {any} */ e) => e.event === 'session.recording_granted')
+        ? h('span', {}, ' · ', h('a', { href: `#/recordings/${id}`, id: 'watch-recording' }, t('recording.watch'))) : ''),
     table({ class: 'list', id: 'timeline' }, [t('audit.seq'), t('audit.when'), t('audit.event'), t('audit.actor'), t('audit.ip'), t('audit.detail')],
       tl.events.map((/** @type {any} */ e) => h('tr', { 'data-event': e.event },
         h('td', {}, String(e.seq)), h('td', {}, dateTime(e.time)), h('td', {}, eventName(e.event)),

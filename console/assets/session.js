@@ -40,6 +40,8 @@ export function sessionView(main, id) {
   const status = h('span', { class: 'status', id: 'status' });
   const reason = h('span', { class: 'muted', id: 'status-reason' });
   const levelBadge = h('span', { class: 'level', id: 'level', dataset: { level: '' } });
+  // Whether the customer agreed to be recorded (relay message recording).
+  const recordingBadge = h('span', { class: 'recording', id: 'recording-state', hidden: true });
   const agentLine = h('p', { class: 'muted', id: 'agent' });
   const stats = h('span', { class: 'muted', id: 'video-stats' });
   const error = h('p', { class: 'error', id: 'session-error', role: 'alert' });
@@ -165,7 +167,7 @@ export function sessionView(main, id) {
     // The texts that change every second come last, so the buttons do not
     // move under the technician's pointer.
     ticketLink,
-    h('div', { class: 'toolbar' }, title, status, levelBadge, estimateLabel, askControl, askIntervention, end, reason, stats),
+    h('div', { class: 'toolbar' }, title, status, levelBadge, recordingBadge, estimateLabel, askControl, askIntervention, end, reason, stats),
     codeLine, agentLine, captureLine, billing, categoryLine, overrun, error, notice, secureNotice, screenGoneNotice, controlLine, interventionForm, video, tools, chatSection);
   const stopBilling = liveBilling(billing, id);
 
@@ -503,6 +505,11 @@ export function sessionView(main, id) {
             break;
           case 'screen_switch':
             notice.textContent = d.granted ? '' : t('session.screen_refused');
+            break;
+          case 'recording':
+            recordingBadge.hidden = false;
+            recordingBadge.dataset.state = d.state;
+            recordingBadge.textContent = t('session.recording.' + d.state);
             break;
           case 'chat': addChat(d); break;
           case 'offer': await answerOffer(d); break;

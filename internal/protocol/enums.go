@@ -60,6 +60,10 @@ func checkEnums(m Message) error {
 		fields = []field{{"status", m.Status, statuses}, {"by", m.By, parties}}
 	case LevelChange:
 		fields = []field{{"reason", m.Reason, levelReasons}}
+	case Recording:
+		fields = []field{{"state", m.State, recordingStates}}
+	case ClipboardEvent:
+		fields = []field{{"direction", m.Direction, clipboardDirections}}
 	}
 	for _, f := range fields {
 		if !slices.Contains(f.allowed, f.value) {

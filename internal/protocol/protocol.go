@@ -608,6 +608,10 @@ var decoders = msgtag.New(
 	msgtag.For[Resume](decodeAs[Resume]),
 	msgtag.For[Heartbeat](decodeAs[Heartbeat]),
 	msgtag.For[Overrun](decodeAs[Overrun]),
+	msgtag.For[RecordingRequest](decodeAs[RecordingRequest]),
+	msgtag.For[RecordingConsent](decodeAs[RecordingConsent]),
+	msgtag.For[Recording](decodeAs[Recording]),
+	msgtag.For[ClipboardEvent](decodeAs[ClipboardEvent]),
 )
 
 func decodeAs[T Message](data json.RawMessage) (Message, error) {

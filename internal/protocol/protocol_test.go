@@ -45,6 +45,10 @@ func TestRoundTrip(t *testing.T) {
 			Overrun: &Overrun{EstimateMinutes: 90, BillableMinutes: 113, LimitMinutes: 135, AmountCents: 19125}},
 		Consent{Level: LevelControl, Granted: false, TimedOut: true, EstimateApproved: true},
 		Overrun{EstimateMinutes: 90, BillableMinutes: 113, LimitMinutes: 135, AmountCents: 19125, Outcome: OverrunAsked},
+		RecordingRequest{RetentionDays: 90},
+		RecordingConsent{Granted: true, Version: "2026-12", Text: "Mag deze sessie opgenomen worden?", Lang: "nl"},
+		Recording{State: RecordingOn, Token: "q3v", MaxChunkBytes: 1 << 24},
+		ClipboardEvent{Direction: ClipboardRead, Chars: 12},
 	}
 	seen := map[string]bool{}
 	for _, m := range msgs {

@@ -137,6 +137,10 @@ func (a *agentConn) handle(m protocol.Message) error {
 		return a.fileEvent(ctx, m)
 	case protocol.ScreenSwitch:
 		return a.screenSwitch(ctx, m)
+	case protocol.RecordingConsent:
+		return a.recordingAnswer(ctx, m)
+	case protocol.ClipboardEvent:
+		return a.clipboardEvent(ctx, m)
 	case protocol.End:
 		a.ending = true
 		a.h.end(ctx, a.room, protocol.ByCustomer, actorCustomer, orDefault(m.Reason, protocol.ReasonCustomerStopped))

@@ -171,6 +171,9 @@ func (a *agentConn) answer(ctx context.Context, c protocol.Consent) error {
 		return a.conn.Send(protocol.Error{Code: protocol.ErrInternal, Message: "could not record consent"})
 	}
 	a.h.raise(ctx, r, level, req)
+	if c.Level == protocol.LevelDataIntervention {
+		a.h.offerRecording(ctx, r, store.RecordingAskData)
+	}
 	return nil
 }
 
@@ -227,6 +230,7 @@ func (a *agentConn) answerView(ctx context.Context, c protocol.Consent, detail m
 	info := r.agentInfo
 	r.mu.Unlock()
 	r.toConsole(protocol.Status{Status: protocol.StatusLive, Agent: info, Level: protocol.LevelView})
+	a.h.offerRecording(ctx, r, store.RecordingAsk)
 	return nil
 }
 

@@ -128,6 +128,9 @@ func (c *consoleConn) attach(ctx context.Context, id int64) error {
 	if err := c.conn.Send(st); err != nil {
 		return err
 	}
+	if rec := c.room.recordingState(); rec != "" {
+		_ = c.conn.Send(protocol.Recording{State: rec})
+	}
 	if live && agent != nil {
 		// The agent offers; a new console needs a new offer.
 		_ = agent.Send(protocol.Renegotiate{})

@@ -89,6 +89,9 @@ type Config struct {
 	// Cluster links this relay to the others of the desk (cluster.go);
 	// nil: the relay is alone and holds every room itself.
 	Cluster Cluster
+	// Recordings keeps session recordings (recording.go); nil: sessions
+	// are never recorded.
+	Recordings Recorder
 }
 
 // DefaultGrace is the grace period of a dropped link: a Wi-Fi hiccup or a
@@ -206,6 +209,8 @@ type room struct {
 	// in the database; saved is the state last saved there.
 	claimed bool
 	saved   RoomState
+	// rec is where the session's recording stands (recording.go).
+	rec string
 }
 
 // New returns a Hub; it starts nothing (see Run).

@@ -97,6 +97,18 @@ func (a *agentConn) fileEvent(ctx context.Context, m protocol.FileEvent) error {
 	return nil
 }
 
+// clipboardEvent records that the technician read or wrote the customer's
+// clipboard; the console sees it in the session's timeline.
+func (a *agentConn) clipboardEvent(ctx context.Context, m protocol.ClipboardEvent) error {
+	if m.Chars < 0 || !a.room.isLive() {
+		return a.conn.Send(protocol.Error{Code: protocol.ErrBadMessage, Message: "bad clipboard event"})
+	}
+	if err := a.h.store.AddEvent(ctx, a.room.id, store.EventClipboard, actorAgent, m); err != nil {
+		a.log.Error("record clipboard event", "err", err)
+	}
+	return nil
+}
+
 func (a *agentConn) screenSwitch(ctx context.Context, m protocol.ScreenSwitch) error {
 	if m.Index < 0 || m.Index > 64 || !a.room.isLive() {
 		return a.conn.Send(protocol.Error{Code: protocol.ErrBadMessage, Message: "bad screen switch"})

@@ -72,8 +72,13 @@ func VerifyAudit(ctx context.Context, dataDir, db, checkpointPath, pubKey string
 	if err != nil {
 		return err
 	}
+	recordings, err := verifyRecordings(ctx, dataDir, st)
+	if err != nil {
+		return err
+	}
 	if checkpointPath == CheckpointsNone {
 		fmt.Fprintf(out, "audit chain ok: %d entries, head hash %x\nno checkpoints checked (-checkpoints none): a chain cut short or rewritten from scratch would pass\n", head.Seq, head.Hash)
+		fmt.Fprint(out, recordings)
 		return nil
 	}
 	if checkpointPath == "" {
@@ -94,6 +99,7 @@ func VerifyAudit(ctx context.Context, dataDir, db, checkpointPath, pubKey string
 	}
 	fmt.Fprintf(out, "audit chain ok: %d entries, head hash %x\n", head.Seq, head.Hash)
 	fmt.Fprintf(out, "%d signed checkpoints match (key %s)\n", res.signed, audit.FormatPublicKey(pub))
+	fmt.Fprint(out, recordings)
 	if res.unsigned > 0 {
 		fmt.Fprintf(out, "%d older checkpoints without a signature match too (written before checkpoints were signed)\n", res.unsigned)
 	}

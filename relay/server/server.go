@@ -30,6 +30,7 @@ import (
 	"github.com/meekijk/meekijk/internal/store"
 	"github.com/meekijk/meekijk/relay/cluster"
 	"github.com/meekijk/meekijk/relay/hub"
+	"github.com/meekijk/meekijk/relay/recording"
 	"github.com/meekijk/meekijk/relay/turnserver"
 )
 
@@ -127,8 +128,9 @@ type Server struct {
 	auth               *auth.Service
 	mail               *mail.Worker // sends the mail queue while Run runs
 	checkpointer       *checkpointer
-	newAuditKey        bool          // created this start: Run prints its public half
-	cluster            *cluster.Node // the desk's other relays; nil when alone (SQLite)
+	newAuditKey        bool               // created this start: Run prints its public half
+	cluster            *cluster.Node      // the desk's other relays; nil when alone (SQLite)
+	recordings         *recording.Service // session recordings on disk, sealed in the audit chain
 }
 
 // Routes lists every route the relay serves and the roles it needs.
@@ -247,8 +249,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		cfg.MaxAgentsPerIP = DefaultMaxAgentsPerIP
 	}
 	log.Info("agent connection caps", "total", maxAgents, "per_ip", cfg.MaxAgentsPerIP)
+	s.recordings = recording.New(RecordingsDir(cfg.DataDir), st, recording.Limits{}, log.With("component", "recording"))
 	hubCfg := hub.Config{Company: cfg.Company, Software: cfg.Version, Codes: codes,
-		MaxAgents: maxAgents, MaxAgentsPerIP: cfg.MaxAgentsPerIP, Cost: pricer.CostNotice, Billable: pricer.BillableTime, Grace: cfg.Grace}
+		MaxAgents: maxAgents, MaxAgentsPerIP: cfg.MaxAgentsPerIP, Cost: pricer.CostNotice, Billable: pricer.BillableTime, Grace: cfg.Grace,
+		Recordings: s.recordings}
 	if err := s.startTURN(&hubCfg); err != nil {
 		st.Close()
 		return nil, err
@@ -271,7 +275,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		Store: st, Auth: s.auth, Socket: s.hub.ServeConsole, CodeTTL: cfg.CodeTTL, Codes: codes,
 		SessionsPerHour: cfg.SessionsPerHour, AssetsDir: cfg.AssetsDir,
 		Company: cfg.Company, AgentsDir: cfg.AgentsDir, AttachmentsDir: filepath.Join(cfg.DataDir, "attachments"),
-		Recategorized: s.hub.Recategorized, Ended: s.hub.Ended, Mail: s.mail,
+		Recategorized: s.hub.Recategorized, Ended: s.hub.Ended, Mail: s.mail, Recordings: s.recordings,
 	}, log.With("component", "console"))
 	if err != nil {
 		s.closeCluster()
@@ -282,11 +286,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	// Public on purpose: agents authenticate with their one-time code, and
 	// a health check must work without a login.
 	mux.HandleFunc("GET /ws/agent", s.hub.ServeAgent)
+	// Bound to one session by the token the hub gave its agent.
+	mux.HandleFunc("POST "+recording.UploadPath+"/{seq}", s.recordings.ServeUpload)
 	// healthz: the process serves; readyz: it takes new agents and its
 	// store answers (metrics.go).
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", s.readyz)
-	s.routes = append(routes, console.Route{Pattern: "GET /ws/agent"}, console.Route{Pattern: "GET /healthz"}, console.Route{Pattern: "GET /readyz"})
+	s.routes = append(routes, console.Route{Pattern: "GET /ws/agent"},
+		console.Route{Pattern: "POST " + recording.UploadPath + "/{seq}"}, console.Route{Pattern: "GET /healthz"}, console.Route{Pattern: "GET /readyz"})
 	handler := httpx.SecurityHeaders(console.CSP, mux)
 	if cfg.PublicURL != nil {
 		// A health check by address (a load balancer, a monitor) needs
@@ -411,6 +418,11 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	defer runOwned(background, s.auth.Run)()
 	// The mail worker stops with ctx; what it has not sent stays queued.
 	defer runOwned(ctx, whileLeader(s.cluster, s.mail.Run))()
+	// Sealing abandoned recordings and deleting expired ones are the desk's
+	// jobs, done once: by the leader.
+	defer runOwned(ctx, whileLeader(s.cluster, func(ctx context.Context) {
+		s.recordings.Run(ctx, recordingSealEvery, recordingExpireEvery)
+	}))()
 	if s.cfg.MetricsAddr != "" {
 		stop, err := s.serveMetrics()
 		if err != nil {

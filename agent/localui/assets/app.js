@@ -130,7 +130,8 @@ function renderPrompt() {
     screen: ['screen.switch', 'deny'],
     file: ['file.accept', 'deny'],
     keep: ['keep.continue', 'keep.stop'],
-  }[/** @type {'consent'|'reconfirm'|'screen'|'file'|'keep'} */ (p.kind)];
+    recording: ['recording.allow', 'recording.deny'],
+  }[/** @type {'consent'|'reconfirm'|'screen'|'file'|'keep'|'recording'} */ (p.kind)];
   $('prompt-yes').textContent = t(labels[0]);
   $('prompt-no').textContent = t(labels[1]);
   const name = /** @type {HTMLInputElement} */ ($('prompt-name')).value.trim();
@@ -187,6 +188,13 @@ function render() {
   // While the shared screen is gone nobody watches or controls anything:
   // the notice below says so instead.
   $('level-line').textContent = state.level && !state.screenGone ? t('level.' + state.level) : '';
+  $('recording-line').hidden = !state.recording;
+  $('recording-line').textContent = state.recording ? t('recording.on') : '';
+  // The customer is told every time the technician reads or fills their
+  // clipboard, with when.
+  $('clipboard-line').hidden = !state.clipboard;
+  $('clipboard-line').textContent = state.clipboard
+    ? `${new Date(state.clipboardAt).toLocaleTimeString(state.lang)} — ${t('clipboard.' + state.clipboard, { chars: state.clipChars || 0 })}` : '';
   $('stop-control').hidden = state.level !== 'control';
   $('stop-intervention').hidden = state.level !== 'data_intervention';
   $('link').hidden = gone || !state.link;
