@@ -589,6 +589,7 @@ var decoders = msgtag.New(
 	msgtag.For[Resume](decodeAs[Resume]),
 	msgtag.For[Heartbeat](decodeAs[Heartbeat]),
 	msgtag.For[Overrun](decodeAs[Overrun]),
+	msgtag.For[SASCompared](decodeSASCompared),
 )
 
 func decodeAs[T Message](data json.RawMessage) (Message, error) {

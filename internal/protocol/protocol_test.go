@@ -45,6 +45,8 @@ func TestRoundTrip(t *testing.T) {
 			Overrun: &Overrun{EstimateMinutes: 90, BillableMinutes: 113, LimitMinutes: 135, AmountCents: 19125}},
 		Consent{Level: LevelControl, Granted: false, TimedOut: true, EstimateApproved: true},
 		Overrun{EstimateMinutes: 90, BillableMinutes: 113, LimitMinutes: 135, AmountCents: 19125, Outcome: OverrunAsked},
+		SASCompared{Code: "842420"},
+		SASCompared{Hash: "02bc70953a829633d010ec8852ed44af3abac8498fa3716c94ba8b144475149a"},
 	}
 	seen := map[string]bool{}
 	for _, m := range msgs {
