@@ -72,6 +72,8 @@ func (c *consoleConn) handle(m protocol.Message, sess store.Session) error {
 		c.room.toAgent(m)
 	case protocol.ConsentRequest:
 		return c.askLevel(ctx, m)
+	case protocol.SASCompared:
+		return c.sasCompared(ctx, m)
 	case protocol.Chat:
 		return c.room.chat(ctx, c.h, c.conn, m, c.actor, c.user.Name)
 	case protocol.End:
