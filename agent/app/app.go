@@ -373,6 +373,8 @@ func (a *App) onAction(ctx context.Context, act localui.Action) {
 		if a.allowed && act.Value != "" {
 			_ = a.toRelay(protocol.Chat{Text: act.Value})
 		}
+	case localui.ActionSASMismatch:
+		a.onSASMismatch()
 	case localui.ActionSendFile:
 		a.offerFile(act.Value, act.Path)
 	}
@@ -450,6 +452,7 @@ func (a *App) onEvent(ev event) {
 		return
 	case ev.firstFrame != nil:
 		if ev.firstFrame == a.sender {
+			a.showSAS()
 			_ = a.toRelay(protocol.MediaStarted{})
 		}
 		return
@@ -580,6 +583,8 @@ func (a *App) onMessage(m protocol.Message) {
 				a.log.Debug("bad candidate from console", "err", err)
 			}
 		}
+	case protocol.SASCompared:
+		a.onSASCompared(m)
 	case protocol.Renegotiate:
 		if a.allowed && a.state.Phase == localui.PhaseSharing {
 			a.stopSharing()
@@ -717,6 +722,7 @@ func (a *App) stopSharing() {
 		a.shareStop = nil
 	}
 	a.gate = nil
+	a.state.SAS, a.state.SASConfirmed = "", false
 	if a.sender != nil {
 		a.frames += a.sender.FramesCaptured()
 		if err := a.sender.Close(); err != nil {
