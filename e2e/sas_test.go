@@ -60,6 +60,19 @@ func compareCodes(t *testing.T, console context.Context) {
 	run(t, console, "same code", chromedp.Click(chromedp.CSS(`#sas-same`)))
 }
 
+// confirmCodes answers the console's code question with "same code" when it
+// asks (a request for control waits for it), and does nothing once the
+// codes were compared on this connection.
+func confirmCodes(t *testing.T, console context.Context) {
+	t.Helper()
+	const compared = `document.getElementById('sas-state').dataset.compared === 'true'`
+	waitJS(t, console, "the code question or the codes compared",
+		compared+` || (!document.getElementById('sas-check').hidden && !document.getElementById('sas-same').disabled)`, 20*time.Second)
+	if !eval[bool](t, console, compared) {
+		run(t, console, "same code", chromedp.Click(chromedp.CSS(`#sas-same`)))
+	}
+}
+
 // auditHash is internal/sas.AuditHash, written again from docs/protocol.md.
 func auditHash(session int64, code string) string {
 	mac := hmac.New(sha256.New, []byte("meekijk sas audit v1 session "+strconv.FormatInt(session, 10)))

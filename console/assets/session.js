@@ -307,6 +307,7 @@ export function sessionView(main, id) {
     sasLine.hidden = !live;
     sasCode.textContent = sas ? spaced(sas) : '';
     sasCode.dataset.code = sas;
+    sasState.dataset.compared = String(sasCompared);
     sasState.textContent = !sas ? t('session.sas.waiting') : sasCompared ? '(' + t('session.sas.compared') + ')' : '';
     sasQuestion.textContent = sas ? t('session.sas.question', { code: spaced(sas) }) : t('session.sas.waiting');
     sasSame.disabled = !sas;
