@@ -73,6 +73,19 @@ func confirmCodes(t *testing.T, console context.Context) {
 	}
 }
 
+// near reports whether two colours differ by at most tol in each channel.
+func near(got, want []int, tol int) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range want {
+		if d := got[i] - want[i]; d < -tol || d > tol {
+			return false
+		}
+	}
+	return true
+}
+
 // auditHash is internal/sas.AuditHash, written again from docs/protocol.md.
 func auditHash(session int64, code string) string {
 	mac := hmac.New(sha256.New, []byte("meekijk sas audit v1 session "+strconv.FormatInt(session, 10)))
@@ -151,6 +164,7 @@ func TestSASHonestPath(t *testing.T) {
 // technician's "different code" ends the session and the record says why.
 func TestSASManInTheMiddle(t *testing.T) {
 	s := newScene(t)
+	colouredWindow(t, s.display, windowRect, windowRGB)
 	m := startMITM(t, s.relay.url)
 	code := startSession(t, s.console, "Controlecode met tussenpersoon")
 	ag := startAgent(t, m.url, s.display)
@@ -165,6 +179,17 @@ func TestSASManInTheMiddle(t *testing.T) {
 	t.Logf("man in the middle: customer's page %s, console %s", agentCode, consoleCode)
 	if agentCode == consoleCode {
 		t.Fatalf("with a man in the middle both pages show %s", agentCode)
+	}
+	// The customer's real screen, decrypted and re-encrypted on the way.
+	want := []int{windowRGB >> 16 & 0xff, windowRGB >> 8 & 0xff, windowRGB & 0xff}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		px := samplePixel(t, s.console, sampleX, sampleY)
+		if near(px, want, 16) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the console shows %v at (%d,%d) through the mitm, want about %v (the known window)", px, sampleX, sampleY, want)
+		}
 	}
 	shot(t, s.console, "sas-mitm-console")
 	shot(t, customer, "sas-mitm-customer")
