@@ -106,6 +106,16 @@ func TestSASHonestPath(t *testing.T) {
 		t.Fatalf("honest path: customer's page shows %s, console %s", agentCode, consoleCode)
 	}
 	shot(t, customer, "sas-customer-code")
+	// The customer's page in French and English says the same, then back.
+	for _, l := range []struct{ lang, want string }{{"fr", "Code de contrôle de cette connexion"},
+		{"en", "Verification code of this connection"}, {"nl", "Controlecode van deze verbinding"}} {
+		run(t, customer, "page in "+l.lang, chromedp.SetValue(`#lang`, l.lang))
+		eval[bool](t, customer, `document.getElementById('lang').dispatchEvent(new Event('change')) || true`)
+		waitJS(t, customer, "code box in "+l.lang, `document.getElementById('sas').innerText.includes(`+jsString(l.want)+`)`, 10*time.Second)
+		if l.lang != "nl" {
+			shot(t, customer, "sas-customer-code-"+l.lang)
+		}
+	}
 	shot(t, s.console, "sas-console-question")
 
 	// Control waits for the comparison.
