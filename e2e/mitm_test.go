@@ -16,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/meekijk/meekijk/internal/protocol"
+	"github.com/meekijk/meekijk/internal/testrig"
 )
 
 // mitm is the lying relay of the verification-code test: a WebSocket proxy
@@ -33,9 +34,14 @@ type mitm struct {
 	url    string // what the agent is given as -relay
 	wg     sync.WaitGroup
 
-	mu    sync.Mutex // guards legs
+	mu    sync.Mutex // guards the following
 	legs  *mitmLegs
 	conns []*websocket.Conn
+	// next is the certificate the next agent leg answers with, which the
+	// agent got a commitment to in place of the console's: a relay that
+	// forwarded the console's commitment would be caught by the agent.
+	next       *webrtc.Certificate
+	nextCommit string
 }
 
 // mitmLegs is one interception: the leg facing the agent and the one
@@ -121,7 +127,7 @@ func (m *mitm) serveAgent(w http.ResponseWriter, r *http.Request) {
 	m.wg.Add(1)
 	go func() { // relay -> agent
 		defer m.wg.Done()
-		m.pump(relayWS, toAgent, func(msg protocol.Message) (bool, error) { return m.fromRelay(msg) })
+		m.pump(relayWS, toAgent, func(msg protocol.Message) (bool, error) { return m.fromRelay(msg, toAgent) })
 		_ = agentWS.Close()
 		done <- struct{}{}
 	}()
@@ -174,12 +180,18 @@ func (m *mitm) fromAgent(msg protocol.Message, toAgent, toRelay *lockedWS) (bool
 	return false, nil
 }
 
-// fromRelay intercepts the console's answer and candidates.
-func (m *mitm) fromRelay(msg protocol.Message) (bool, error) {
+// fromRelay intercepts the console's commitment, answer and candidates.
+func (m *mitm) fromRelay(msg protocol.Message, toAgent *lockedWS) (bool, error) {
 	m.mu.Lock()
 	legs := m.legs
 	m.mu.Unlock()
 	switch msg := msg.(type) {
+	case protocol.SASCommit:
+		commit, err := m.commitNext()
+		if err != nil {
+			return true, err
+		}
+		return true, toAgent.send(protocol.SASCommit{Hash: commit})
 	case protocol.Answer:
 		if legs == nil {
 			return true, errors.New("answer before offer")
@@ -192,6 +204,21 @@ func (m *mitm) fromRelay(msg protocol.Message) (bool, error) {
 		return true, legs.console.AddICECandidate(candidateInit(msg))
 	}
 	return false, nil
+}
+
+// commitNext makes the certificate of the next agent leg, unless one is
+// waiting unused, and returns the commitment to it.
+func (m *mitm) commitNext() (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.next == nil {
+		cert, commit, err := testrig.CommittedCertificate()
+		if err != nil {
+			return "", err
+		}
+		m.next, m.nextCommit = cert, commit
+	}
+	return m.nextCommit, nil
 }
 
 func candidateInit(c protocol.Candidate) webrtc.ICECandidateInit {
@@ -226,8 +253,15 @@ func (m *mitm) intercept(offer protocol.Offer, toAgent, toRelay *lockedWS) error
 	if err != nil {
 		return err
 	}
+	m.mu.Lock()
+	cert := m.next
+	m.next = nil
+	m.mu.Unlock()
+	if cert == nil {
+		return errors.New("the agent offered before the mitm committed to a certificate")
+	}
 	legs := &mitmLegs{}
-	if legs.agent, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+	if legs.agent, err = api.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{*cert}}); err != nil {
 		return err
 	}
 	if legs.console, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {

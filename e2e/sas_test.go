@@ -118,6 +118,18 @@ func TestSASHonestPath(t *testing.T) {
 	}
 	shot(t, s.console, "sas-console-question")
 
+	// A reloaded console is a new connection (renegotiate): the agent
+	// waits for the new page's commitment, and both pages show the new
+	// connection's code.
+	run(t, s.console, "reload the console", chromedp.Reload())
+	waitJS(t, s.console, "a new code", `((c) => /^\d{6}$/.test(c) && c !== `+jsString(consoleCode)+`)(document.getElementById('sas-code')?.dataset.code || '')`, 30*time.Second)
+	waitJS(t, customer, "the new code on the customer's page", `document.getElementById('sas-code').textContent.replace(' ', '') !== `+jsString(agentCode), 10*time.Second)
+	agentCode, consoleCode = sasCodes(t, s.console, customer)
+	t.Logf("after a console reload: customer's page %s, console %s", agentCode, consoleCode)
+	if agentCode != consoleCode {
+		t.Fatalf("after a console reload: customer's page shows %s, console %s", agentCode, consoleCode)
+	}
+
 	// Control waits for the comparison.
 	run(t, s.console, "ask for control", chromedp.Click(chromedp.CSS(`#request-control`)))
 	time.Sleep(500 * time.Millisecond)

@@ -142,6 +142,17 @@ type App struct {
 	runCtx          context.Context
 	runWG           *sync.WaitGroup
 	gate            *candidateGate // the running sender's signaling out
+	// The console's commitments to its next certificate (sas.go):
+	// sasCommit is the latest not yet used by an offer, sasUsed the one
+	// the running sender's offer was made against, sasOffer an offer
+	// waiting for one.
+	sasCommit string
+	sasUsed   string
+	sasOffer  *heldOffer
+	// sasLast is the commitment last used, whose repeats (the console
+	// announces its current one again when the session turns live) are
+	// not a new certificate.
+	sasLast string
 
 	// The relay link (link.go).
 	heard      time.Time // last message from the relay
@@ -585,7 +596,11 @@ func (a *App) onMessage(m protocol.Message) {
 		}
 	case protocol.SASCompared:
 		a.onSASCompared(m)
+	case protocol.SASCommit:
+		a.onSASCommit(m)
 	case protocol.Renegotiate:
+		// A new console: what the last one committed to is gone with it.
+		a.sasCommit = ""
 		if a.allowed && a.state.Phase == localui.PhaseSharing {
 			a.stopSharing()
 			a.startSharing()
@@ -656,7 +671,7 @@ func (a *App) startSharing() {
 		a.stopSharing()
 		return
 	}
-	gate.open(protocol.Offer{SDP: offer})
+	a.offerCommitted(gate, protocol.Offer{SDP: offer})
 	a.log.Info("sharing started")
 }
 
@@ -723,6 +738,7 @@ func (a *App) stopSharing() {
 	}
 	a.gate = nil
 	a.state.SAS, a.state.SASConfirmed = "", false
+	a.sasOffer, a.sasUsed = nil, ""
 	if a.sender != nil {
 		a.frames += a.sender.FramesCaptured()
 		if err := a.sender.Close(); err != nil {

@@ -6,17 +6,58 @@ import (
 	"github.com/meekijk/meekijk/internal/sas"
 )
 
+// heldOffer is an offer waiting for the console's commitment.
+type heldOffer struct {
+	gate  *candidateGate
+	offer protocol.Offer
+}
+
+// offerCommitted sends a new connection's offer once the agent holds a
+// commitment to the certificate that will answer it, which it has not used
+// for an earlier offer: the offer reveals the agent's fingerprint, and a
+// relay in the middle must have fixed its own before it saw it
+// (sas.Commitment). ICE restarts keep the certificates and do not wait.
+func (a *App) offerCommitted(gate *candidateGate, offer protocol.Offer) {
+	if a.sasCommit == "" {
+		a.log.Info("offer held until the console commits to its certificate")
+		a.sasOffer = &heldOffer{gate: gate, offer: offer}
+		return
+	}
+	a.sasUsed, a.sasLast, a.sasCommit = a.sasCommit, a.sasCommit, ""
+	gate.open(offer)
+}
+
+func (a *App) onSASCommit(m protocol.SASCommit) {
+	if m.Hash == a.sasLast {
+		return
+	}
+	a.sasCommit = m.Hash
+	if h := a.sasOffer; h != nil && h.gate == a.gate {
+		a.sasOffer = nil
+		a.offerCommitted(h.gate, h.offer)
+	}
+}
+
 // showSAS puts the running connection's verification code on the
 // customer's page, from the moment its first frame went out: the customer
-// reads it to the technician, who compares it with the console's.
+// reads it to the technician, who compares it with the console's. A peer
+// whose certificate is not the one committed to is someone else than the
+// console that committed: sharing stops.
 func (a *App) showSAS() {
-	code, err := a.sender.VerificationCode()
+	local, remote, err := a.sender.Fingerprints()
 	if err != nil {
 		// The first frame went out, so DTLS is up: this is a bug, and the
 		// page shows no code rather than a wrong one.
 		a.log.Error("verification code", "err", err)
 		return
 	}
+	if sas.Commitment(remote) != a.sasUsed {
+		a.log.Warn("the peer's certificate is not the one the console committed to: ending the session")
+		a.endByCustomer(protocol.ReasonSASMismatch)
+		a.publish()
+		return
+	}
+	code := sas.Code(local, remote)
 	a.state.SAS, a.state.SASConfirmed = code, false
 	a.log.Info("verification code shown", "code", code)
 	a.publish()

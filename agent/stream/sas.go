@@ -17,20 +17,30 @@ var ErrNoPeerCertificate = errors.New("stream: no verified peer certificate yet"
 // are read from the transport, not from the SDP, so the code describes the
 // connection the picture actually travels on.
 func (s *Sender) VerificationCode() (string, error) {
+	local, remote, err := s.Fingerprints()
+	if err != nil {
+		return "", err
+	}
+	return sas.Code(local, remote), nil
+}
+
+// Fingerprints are the SHA-256 fingerprints of the DTLS connection's two
+// certificates, read from the transport: this Sender's own, and the one the
+// peer presented and pion verified.
+func (s *Sender) Fingerprints() (local, remote sas.Fingerprint, err error) {
 	dtls := s.pc.SCTP().Transport()
-	remote := dtls.GetRemoteCertificate()
-	if len(remote) == 0 {
-		return "", ErrNoPeerCertificate
+	peer := dtls.GetRemoteCertificate()
+	if len(peer) == 0 {
+		return local, remote, ErrNoPeerCertificate
 	}
 	params, err := dtls.GetLocalParameters()
 	if err != nil {
-		return "", fmt.Errorf("stream: local DTLS parameters: %w", err)
+		return local, remote, fmt.Errorf("stream: local DTLS parameters: %w", err)
 	}
 	for _, f := range params.Fingerprints {
-		local, err := sas.ParseFingerprint(f.Algorithm, f.Value)
-		if err == nil {
-			return sas.Code(local, sas.OfCertificate(remote)), nil
+		if local, err = sas.ParseFingerprint(f.Algorithm, f.Value); err == nil {
+			return local, sas.OfCertificate(peer), nil
 		}
 	}
-	return "", fmt.Errorf("stream: no sha-256 fingerprint among the local certificate's %v", params.Fingerprints)
+	return local, remote, fmt.Errorf("stream: no sha-256 fingerprint among the local certificate's %v", params.Fingerprints)
 }

@@ -64,5 +64,23 @@ export async function connectionCode(pc) {
     parseFingerprint(remote.fingerprintAlgorithm, remote.fingerprint));
 }
 
+const COMMIT_LABEL = new TextEncoder().encode('meekijk sas commit v1');
+
+/**
+ * The commitment to a certificate the agent gets before it offers
+ * (internal/sas.Commitment): hex SHA-256 of a label and the fingerprint.
+ * @param {RTCCertificate} cert
+ * @returns {Promise<string>}
+ */
+export async function commitment(cert) {
+  const fp = cert.getFingerprints().find((f) => (f.algorithm || '').toLowerCase() === 'sha-256');
+  const bytes = parseFingerprint(fp && fp.algorithm, fp && fp.value);
+  const input = new Uint8Array(COMMIT_LABEL.length + bytes.length);
+  input.set(COMMIT_LABEL);
+  input.set(bytes, COMMIT_LABEL.length);
+  const h = new Uint8Array(await crypto.subtle.digest('SHA-256', input));
+  return Array.from(h, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 /** @param {string} code @returns {string} as read out: "842 420" */
 export function spaced(code) { return code.slice(0, 3) + ' ' + code.slice(3); }

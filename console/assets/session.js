@@ -9,7 +9,7 @@ import { t } from './i18n.js';
 import { call } from './api.js';
 import { categoryName } from './common.js';
 import { captureInput } from './remote.js';
-import { connectionCode, spaced } from './sas.js';
+import { commitment, connectionCode, spaced } from './sas.js';
 import { CHUNK, sendChunks, sha256hex, unbase64 } from './transfer.js';
 import { liveBilling } from './billing.js';
 import { prepaidBalance } from './business.js';
@@ -324,6 +324,31 @@ export function sessionView(main, id) {
     }
   }
 
+  // The certificate the next connection will answer with, made ahead: the
+  // agent offers only once it holds a commitment to it, so a relay in the
+  // middle cannot pick its certificate after seeing both (docs/protocol.md).
+  // A new one for every connection, announced again whenever the agent
+  // may be waiting for it.
+  /** @type {RTCCertificate|null} */
+  let nextCert = null;
+  let nextCommit = '';
+  // One at a time, so the commitment sent last is always nextCert's.
+  let commits = Promise.resolve();
+  /** @param {boolean} fresh the last certificate was used */
+  function commitCert(fresh) {
+    commits = commits.then(async () => {
+      if (fresh || !nextCert) {
+        const cert = await RTCPeerConnection.generateCertificate(/** @type {any} */ ({ name: 'ECDSA', namedCurve: 'P-256' }));
+        nextCommit = await commitment(cert);
+        nextCert = cert;
+      }
+      send('sas_commit', { hash: nextCommit });
+    });
+    return commits;
+  }
+  /** @param {unknown} err */
+  const commitFailed = (err) => { error.textContent = t('error.generic', { message: String(err) }); };
+
   function closePeer() {
     sas = '';
     sasCompared = false;
@@ -495,7 +520,7 @@ export function sessionView(main, id) {
       return;
     }
     closePeer();
-    const peer = new RTCPeerConnection({ iceServers, iceTransportPolicy });
+    const peer = new RTCPeerConnection({ iceServers, iceTransportPolicy, certificates: nextCert ? [nextCert] : undefined });
     pc = peer;
     // Exposed for the connectivity tests and for support: which path the
     // media took (getStats) is the first question when a picture is slow.
@@ -521,6 +546,7 @@ export function sessionView(main, id) {
     const answer = await peer.createAnswer();
     await peer.setLocalDescription(answer);
     send('answer', { sdp: answer.sdp });
+    commitCert(true).catch(commitFailed);
   }
 
   /** @param {any} m */
@@ -544,8 +570,12 @@ export function sessionView(main, id) {
           case 'welcome':
             iceServers = d.iceServers || [];
             iceTransportPolicy = d.iceTransportPolicy === 'relay' ? 'relay' : 'all';
+            commitCert(false).catch(commitFailed);
             break;
-          case 'status': showStatus(d); break;
+          case 'status':
+            showStatus(d);
+            if (d.status === 'live') commitCert(false).catch(commitFailed);
+            break;
           case 'consent':
             notice.textContent = d.granted ? '' : t('session.denied', { level: t('session.level.' + d.level) });
             if (d.granted) level = d.level;

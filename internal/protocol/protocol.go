@@ -590,6 +590,7 @@ var decoders = msgtag.New(
 	msgtag.For[Heartbeat](decodeAs[Heartbeat]),
 	msgtag.For[Overrun](decodeAs[Overrun]),
 	msgtag.For[SASCompared](decodeSASCompared),
+	msgtag.For[SASCommit](decodeSASCommit),
 )
 
 func decodeAs[T Message](data json.RawMessage) (Message, error) {

@@ -47,6 +47,7 @@ func TestRoundTrip(t *testing.T) {
 		Overrun{EstimateMinutes: 90, BillableMinutes: 113, LimitMinutes: 135, AmountCents: 19125, Outcome: OverrunAsked},
 		SASCompared{Code: "842420"},
 		SASCompared{Hash: "02bc70953a829633d010ec8852ed44af3abac8498fa3716c94ba8b144475149a"},
+		SASCommit{Hash: "5dc331a3b00ef43ef13477edc72f9d0582700a3b46b474c54f5a09b4f1acfaa4"},
 	}
 	seen := map[string]bool{}
 	for _, m := range msgs {

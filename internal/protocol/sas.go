@@ -20,6 +20,26 @@ type SASCompared struct {
 
 func (SASCompared) Type() string { return "sas_compared" }
 
+// SASCommit is the console's commitment to the certificate it will answer
+// the next offer with (sas.Commitment), relayed to the agent, which offers
+// only once it holds one and checks the certificate it meets against it.
+type SASCommit struct {
+	Hash string `json:"hash"`
+}
+
+func (SASCommit) Type() string { return "sas_commit" }
+
+func decodeSASCommit(data json.RawMessage) (Message, error) {
+	m, err := decodeAs[SASCommit](data)
+	if err != nil {
+		return nil, err
+	}
+	if !isSHA256Hex(m.(SASCommit).Hash) {
+		return nil, errors.New("hash is not a hex SHA-256")
+	}
+	return m, nil
+}
+
 // ReasonSASMismatch ends a session whose two verification codes differed,
 // reported by either side (End.Reason, Status.Reason).
 const ReasonSASMismatch = "sas_mismatch"

@@ -22,6 +22,9 @@ func TestSASComparedRefuses(t *testing.T) {
 		"short hash":    `{"type":"sas_compared","data":{"hash":"abcd"}}`,
 		"not hex":       `{"type":"sas_compared","data":{"hash":"` + strings.Repeat("zz", 32) + `"}}`,
 		"unknown field": `{"type":"sas_compared","data":{"code":"123456","ok":true}}`,
+		"commit short":  `{"type":"sas_commit","data":{"hash":"abcd"}}`,
+		"commit empty":  `{"type":"sas_commit","data":{}}`,
+		"commit code":   `{"type":"sas_commit","data":{"hash":"` + hash + `","code":"123456"}}`,
 	} {
 		if m, err := Decode([]byte(in)); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: Decode = %#v, %v; want ErrMalformed", name, m, err)

@@ -4,8 +4,10 @@
 // actually used. An honest path gives both ends the same two certificates
 // and so the same code; a relay that terminates DTLS on each side (a
 // man in the middle) gives each end a different pair, and the two codes
-// differ (with probability 1 - 10^-6 for a relay that does not grind
-// certificates; docs/protocol.md, "Verification code", says what is left).
+// differ (but for a chance of 10^-6: the console commits to its
+// certificate before the agent offers, Commitment, so a relay cannot
+// search for certificates that make them agree; docs/protocol.md,
+// "Verification code").
 //
 // The derivation is written in docs/protocol.md precisely enough to
 // reimplement; console/assets/sas.js is the browser's twin and both are
@@ -85,6 +87,22 @@ func Code(a, b Fingerprint) string {
 	h.Write(hi[:])
 	n := binary.BigEndian.Uint64(h.Sum(nil)[:8]) % 1_000_000
 	return fmt.Sprintf("%06d", n)
+}
+
+// CommitLabel is hashed before a fingerprint to commit to it.
+const CommitLabel = "meekijk sas commit v1"
+
+// Commitment is what the console announces of its next certificate before
+// the agent offers: hex SHA-256(CommitLabel || fingerprint). The agent
+// reveals its own fingerprint (the offer) only after it holds one, and
+// checks the certificate it then meets against it, so a relay in the
+// middle must fix its certificate towards the agent before it knows the
+// agent's: it can no longer search for one that makes the codes equal.
+func Commitment(fp Fingerprint) string {
+	h := sha256.New()
+	h.Write([]byte(CommitLabel))
+	h.Write(fp[:])
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Valid reports whether s is a code as Code writes it.

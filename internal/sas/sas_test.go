@@ -35,6 +35,12 @@ func TestVector(t *testing.T) {
 	}
 }
 
+func TestCommitmentVector(t *testing.T) {
+	if got, want := Commitment(mustParse(t, vectorA)), "5dc331a3b00ef43ef13477edc72f9d0582700a3b46b474c54f5a09b4f1acfaa4"; got != want {
+		t.Errorf("Commitment(A) = %s, want %s", got, want)
+	}
+}
+
 func TestCodeShape(t *testing.T) {
 	a := mustParse(t, vectorA)
 	seen := map[string]bool{}

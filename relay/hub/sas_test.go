@@ -97,3 +97,19 @@ func TestSASMismatchEnds(t *testing.T) {
 		})
 	}
 }
+
+// TestSASCommitReachesTheAgent: the console's commitment to its next
+// certificate goes to the agent as it is; a malformed one is refused.
+func TestSASCommitReachesTheAgent(t *testing.T) {
+	e := newEnv(t)
+	agent, console := e.live()
+	commit := protocol.SASCommit{Hash: sas.AuditHash(1, "000000")} // any hex SHA-256
+	console.send(t, commit)
+	if got := expect[protocol.SASCommit](t, agent); got != commit {
+		t.Errorf("agent got %+v, want %+v", got, commit)
+	}
+	if err := console.ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"sas_commit","data":{"hash":"00"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	expectError(t, console, protocol.ErrBadMessage)
+}
