@@ -16,10 +16,12 @@ import (
 // its clicks are forwarded.
 var remoteControl = struct {
 	request string // console: asks the customer for control
+	compare string // console: the customer read the same verification code
 	allow   string // agent page: the customer allows it
 	active  string // console: true once clicks are forwarded
 }{
 	request: `#request-control`,
+	compare: `#sas-same`,
 	allow:   `#prompt-yes`,
 	active:  `document.getElementById('control-state').dataset.control === 'on'`,
 }
@@ -34,6 +36,9 @@ func (s *stage) inputLatency(ctx context.Context, m *meekijk) (Dist, string) {
 	}
 	defer rec.Close()
 	err = do(m.console, "ask for control", chromedp.Click(chromedp.CSS(remoteControl.request)))
+	if err == nil {
+		err = do(m.console, "same code", chromedp.Click(chromedp.CSS(remoteControl.compare)))
+	}
 	if err == nil {
 		err = do(m.customer, "allow control", chromedp.Click(chromedp.CSS(remoteControl.allow)))
 	}

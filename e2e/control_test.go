@@ -92,6 +92,7 @@ func askControl(t *testing.T, console, customer context.Context) {
 	t.Helper()
 	const asked = `!document.getElementById('prompt').hidden && document.body.innerText.includes('muis en toetsenbord')`
 	run(t, console, "ask for control", chromedp.Click(chromedp.CSS(`#request-control`)))
+	confirmCodes(t, console)
 	if !becomes(t, customer, asked, 10*time.Second) {
 		// Say what the console showed: a refusal is a failure, a click
 		// that went astray on a loaded machine is retried once.
@@ -100,6 +101,7 @@ func askControl(t *testing.T, console, customer context.Context) {
 		}
 		t.Logf("control question not there 10 s after the click; clicking again")
 		run(t, console, "ask for control again", chromedp.Click(chromedp.CSS(`#request-control`)))
+		confirmCodes(t, console)
 		waitJS(t, customer, "control question", asked, 10*time.Second)
 	}
 	run(t, customer, "allow control", chromedp.Click(chromedp.CSS(`#prompt-yes`)))
@@ -140,6 +142,7 @@ func TestRemoteControlIsGrantedAndTakenBack(t *testing.T) {
 
 	// While the question is on screen, the technician cannot click it away.
 	run(t, s.console, "ask for control", chromedp.Click(chromedp.CSS(`#request-control`)))
+	confirmCodes(t, s.console)
 	waitJS(t, customer, "control question", `!document.getElementById('prompt').hidden`, 10*time.Second)
 	refusedClick(t, s.console, rec, image.Pt(310, 260), "while the question was shown")
 	run(t, customer, "allow control", chromedp.Click(chromedp.CSS(`#prompt-yes`)))

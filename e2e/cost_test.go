@@ -22,6 +22,7 @@ func TestBillableControlNeedsTheCostNotice(t *testing.T) {
 	_, customer := s.liveSession(t, "Nieuwe printer instellen")
 
 	run(t, s.console, "ask for control", chromedp.Click(chromedp.CSS(`#request-control`)))
+	confirmCodes(t, s.console)
 	waitJS(t, customer, "control question", `!document.getElementById('prompt').hidden`, 10*time.Second)
 	notice := eval[string](t, customer, `document.getElementById('prompt').innerText`)
 	for _, want := range []string{"wordt aangerekend", "geen actief onderhoudscontract", "€ 85,00", "15 minuten", "60 minuten"} {

@@ -20,6 +20,7 @@ func TestEstimateApprovedBeforeControl(t *testing.T) {
 	run(t, s.console, "ask for control with an estimate",
 		chromedp.SendKeys(chromedp.CSS(`#control-estimate`), "90"),
 		chromedp.Click(chromedp.CSS(`#request-control`)))
+	confirmCodes(t, s.console)
 	waitJS(t, customer, "control question", `!document.getElementById('prompt').hidden`, 10*time.Second)
 	text := eval[string](t, customer, `document.getElementById('prompt').innerText`)
 	// 90 minutes at €85: €127,50, VAT €26,78, €154,28 in all.
@@ -73,6 +74,7 @@ func TestCategoryChangeBringsTheNoticeAgain(t *testing.T) {
 
 	_, customer := s.sharing(t, code)
 	run(t, s.console, "ask for control", chromedp.Click(chromedp.CSS(`#request-control`)))
+	confirmCodes(t, s.console)
 	waitJS(t, customer, "control question", `!document.getElementById('prompt').hidden`, 10*time.Second)
 	if text := eval[string](t, customer, `document.getElementById('prompt').innerText`); strings.Contains(text, "aangerekend") {
 		t.Fatalf("covered control came with a cost notice:\n%s", text)

@@ -144,6 +144,17 @@ type App struct {
 	runCtx          context.Context
 	runWG           *sync.WaitGroup
 	gate            *candidateGate // the running sender's signaling out
+	// The console's commitments to its next certificate (sas.go):
+	// sasCommit is the latest not yet used by an offer, sasUsed the one
+	// the running sender's offer was made against, sasOffer an offer
+	// waiting for one.
+	sasCommit string
+	sasUsed   string
+	sasOffer  *heldOffer
+	// sasLast is the commitment last used, whose repeats (the console
+	// announces its current one again when the session turns live) are
+	// not a new certificate.
+	sasLast string
 
 	// The relay link (link.go).
 	heard      time.Time // last message from the relay
@@ -384,6 +395,8 @@ func (a *App) onAction(ctx context.Context, act localui.Action) {
 		if a.allowed && act.Value != "" {
 			_ = a.toRelay(protocol.Chat{Text: act.Value})
 		}
+	case localui.ActionSASMismatch:
+		a.onSASMismatch()
 	case localui.ActionSendFile:
 		a.offerFile(act.Value, act.Path)
 	}
@@ -470,6 +483,7 @@ func (a *App) onEvent(ev event) {
 		return
 	case ev.firstFrame != nil:
 		if ev.firstFrame == a.sender {
+			a.showSAS()
 			_ = a.toRelay(protocol.MediaStarted{})
 		}
 		return
@@ -604,7 +618,13 @@ func (a *App) onMessage(m protocol.Message) {
 				a.log.Debug("bad candidate from console", "err", err)
 			}
 		}
+	case protocol.SASCompared:
+		a.onSASCompared(m)
+	case protocol.SASCommit:
+		a.onSASCommit(m)
 	case protocol.Renegotiate:
+		// A new console: what the last one committed to is gone with it.
+		a.sasCommit = ""
 		if a.allowed && a.state.Phase == localui.PhaseSharing {
 			a.stopSharing()
 			a.startSharing()
@@ -680,7 +700,7 @@ func (a *App) startSharing() {
 		a.stopSharing()
 		return
 	}
-	gate.open(protocol.Offer{SDP: offer})
+	a.offerCommitted(gate, protocol.Offer{SDP: offer})
 	a.log.Info("sharing started")
 }
 
@@ -746,6 +766,8 @@ func (a *App) stopSharing() {
 		a.shareStop = nil
 	}
 	a.gate = nil
+	a.state.SAS, a.state.SASConfirmed = "", false
+	a.sasOffer, a.sasUsed = nil, ""
 	if a.sender != nil {
 		a.frames += a.sender.FramesCaptured()
 		if err := a.sender.Close(); err != nil {

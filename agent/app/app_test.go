@@ -211,6 +211,7 @@ func TestNothingBeforeAllow(t *testing.T) {
 		send(protocol.ConsentRequest{Level: "control"})
 		send(protocol.ConsentRequest{Level: protocol.LevelView})
 		send(protocol.Renegotiate{})
+		send(protocol.SASCommit{Hash: strings.Repeat("ab", 32)})
 	}, got)
 	a, stop := startApp(t, srv.URL, &c)
 	defer stop()
@@ -271,6 +272,7 @@ func TestUnaskedResumedJoinedIsIgnored(t *testing.T) {
 	srv := hostileRelay(t, func(send func(protocol.Message)) {
 		send(protocol.Joined{SessionID: 3, Technician: "Jan", ResumeToken: "token-1", GraceSeconds: 60})
 		send(protocol.ConsentRequest{Level: protocol.LevelView})
+		send(protocol.SASCommit{Hash: strings.Repeat("ab", 32)})
 		select {
 		case <-proceed:
 		case <-time.After(10 * time.Second):

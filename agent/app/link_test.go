@@ -78,6 +78,8 @@ func dropRelay(t *testing.T, grace int, kept protocol.Level, refuse *atomic.Bool
 			return
 		}
 		send(protocol.Joined{SessionID: 7, Technician: "Jan", ResumeToken: "token-2", GraceSeconds: grace, Resumed: true, KeptLevel: kept})
+		// What the console announces when the session is live again.
+		send(protocol.SASCommit{Hash: strings.Repeat("ab", 32)})
 		resumed(send)
 		for read() != nil {
 		}

@@ -88,6 +88,11 @@ type State struct {
 	Clipboard   string `json:"clipboard,omitempty"`
 	ClipboardAt int64  `json:"clipboardAt,omitempty"`
 	ClipChars   int    `json:"clipChars,omitempty"`
+	// SAS is the verification code of the connection the screen travels
+	// on (internal/sas), once its first frame went out; SASConfirmed is
+	// set when the technician confirmed the customer read the same one.
+	SAS          string `json:"sas,omitempty"`
+	SASConfirmed bool   `json:"sasConfirmed,omitempty"`
 }
 
 // Prompt kinds.
@@ -357,6 +362,8 @@ const (
 	ActionStopIntervention = "stop_intervention"
 	ActionScreen           = "screen"
 	ActionChat             = "chat"
+	// ActionSASMismatch: the technician reads another verification code.
+	ActionSASMismatch = "sas_mismatch"
 	// ActionSendFile comes from the upload route, never from the action
 	// route.
 	ActionSendFile = "sendfile"
@@ -365,7 +372,7 @@ const (
 var validActions = map[string]bool{
 	ActionCode: true, ActionAllow: true, ActionDeny: true, ActionStop: true, ActionLang: true,
 	ActionBrowserLang: true, ActionYes: true, ActionNo: true, ActionStopControl: true, ActionStopIntervention: true,
-	ActionScreen: true, ActionChat: true,
+	ActionScreen: true, ActionChat: true, ActionSASMismatch: true,
 }
 
 // maxActionBytes bounds an action's body: a chat line of 2000 characters

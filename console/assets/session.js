@@ -9,6 +9,7 @@ import { t } from './i18n.js';
 import { call } from './api.js';
 import { categoryName } from './common.js';
 import { captureInput } from './remote.js';
+import { commitment, connectionCode, spaced } from './sas.js';
 import { CHUNK, sendChunks, sha256hex, unbase64 } from './transfer.js';
 import { liveBilling } from './billing.js';
 import { prepaidBalance } from './business.js';
@@ -52,6 +53,17 @@ export function sessionView(main, id) {
   const secureNotice = h('p', { class: 'warn', id: 'secure-desktop', role: 'alert', hidden: true }, t('session.secure_desktop'));
   const screenGoneNotice = h('p', { class: 'warn', id: 'screen-gone', role: 'alert', hidden: true }, t('session.screen_gone'));
   const controlLine = h('p', { id: 'control-state', dataset: { control: 'off' } });
+  // The verification code (sas.js), compared aloud with the one on the
+  // customer's page before control or a data intervention: a relay that
+  // sits in the middle of the connection makes them differ.
+  const sasCode = h('strong', { class: 'sas-code', id: 'sas-code', dataset: { code: '' } });
+  const sasState = h('span', { class: 'muted', id: 'sas-state' });
+  const sasLine = h('p', { id: 'sas-line', hidden: true }, t('session.sas.label'), ': ', sasCode, ' ', sasState);
+  const sasQuestion = h('p', { id: 'sas-question' });
+  const sasSame = /** @type {HTMLButtonElement} */ (h('button', { id: 'sas-same', type: 'button', onclick: () => codesSame() }, t('session.sas.same')));
+  const sasCheck = h('div', { id: 'sas-check', class: 'panel', role: 'alertdialog', hidden: true }, sasQuestion,
+    h('p', { class: 'muted' }, t('session.sas.why')), h('div', { class: 'buttons' }, sasSame, ' ',
+      h('button', { id: 'sas-differs', type: 'button', class: 'danger', onclick: () => send('end', { reason: 'sas_mismatch' }) }, t('session.sas.differs'))));
   // Hidden until the customer's screen arrives: an empty black box reads
   // as "broken" to a technician waiting for the customer.
   const video = /** @type {HTMLVideoElement} */ (h('video', { id: 'screen', autoplay: true, muted: true, playsinline: true, hidden: true }));
@@ -77,7 +89,7 @@ export function sessionView(main, id) {
       }
       controlEstimate.removeAttribute('aria-invalid');
       error.textContent = '';
-      send('consent_request', { level: 'control', estimateMinutes });
+      afterCodesCompared(() => send('consent_request', { level: 'control', estimateMinutes }));
     } },
   t('session.ask_control'));
   const overrun = h('p', { class: 'warn', id: 'overrun-banner', role: 'alert', hidden: true });
@@ -105,9 +117,10 @@ export function sessionView(main, id) {
     clearErrors(f);
     const d = new FormData(f);
     try {
-      send('consent_request', { level: 'data_intervention', intervention: {
+      const request = { level: 'data_intervention', intervention: {
         description: String(d.get('description') || ''), category: String(d.get('category') || ''),
-        estimateMinutes: readMinutes(f, 'estimate', 'estimateMinutes', 1, 480) } });
+        estimateMinutes: readMinutes(f, 'estimate', 'estimateMinutes', 1, 480) } };
+      afterCodesCompared(() => send('consent_request', request));
     } catch (err) {
       showError(f, err);
       return;
@@ -168,7 +181,7 @@ export function sessionView(main, id) {
     // move under the technician's pointer.
     ticketLink,
     h('div', { class: 'toolbar' }, title, status, levelBadge, recordingBadge, estimateLabel, askControl, askIntervention, end, reason, stats),
-    codeLine, agentLine, captureLine, billing, categoryLine, overrun, error, notice, secureNotice, screenGoneNotice, controlLine, interventionForm, video, tools, chatSection);
+    codeLine, agentLine, captureLine, billing, categoryLine, overrun, error, notice, secureNotice, screenGoneNotice, controlLine, sasLine, sasCheck, interventionForm, video, tools, chatSection);
   const stopBilling = liveBilling(billing, id);
 
   /** @type {RTCIceServer[]} */
@@ -211,6 +224,7 @@ export function sessionView(main, id) {
     // "No consent yet" is a question only while the customer may still
     // answer it; on a session that is over it would mislead.
     levelBadge.hidden = over || status.dataset.status === 'expired';
+    showSAS();
     const on = controlling();
     controlLine.dataset.control = on ? 'on' : 'off';
     controlLine.textContent = live ? t(on ? 'session.control_on' : 'session.control_off') : '';
@@ -234,7 +248,8 @@ export function sessionView(main, id) {
     status.dataset.status = s;
     // A replaced code was ended by whoever asked for the new one, perhaps a
     // colleague: "you ended the session" would not be true.
-    reason.textContent = s !== 'ended' ? '' : st.reason === 'code_replaced' ? t('session.ended_code_replaced') : st.by ? t('ended.' + st.by) : '';
+    reason.textContent = s !== 'ended' ? '' : st.reason === 'code_replaced' ? t('session.ended_code_replaced')
+      : st.reason === 'sas_mismatch' ? t('session.sas.ended') : st.by ? t('ended.' + st.by) : '';
     if (st.agent) agentLine.textContent = t('session.agent', { hostname: st.agent.hostname || '?', user: st.agent.user || '?', os: st.agent.os || '?' });
     over = s === 'ended' || s === 'declined';
     live = s === 'live';
@@ -266,7 +281,80 @@ export function sessionView(main, id) {
     }
   }).catch((err) => { error.textContent = t('error.generic', { message: String(err) }); });
 
+  // The code of the connection now up, and whether the technician said the
+  // customer read the same; a new connection has new certificates.
+  let sas = '';
+  let sasCompared = false;
+  /** @type {(() => void)|null} */
+  let afterSAS = null;
+
+  /** Runs `action` once the codes were compared on this connection. @param {() => void} action */
+  function afterCodesCompared(action) {
+    if (sasCompared) { action(); return; }
+    afterSAS = action;
+    showSAS();
+  }
+
+  function codesSame() {
+    if (!sas || !live) return;
+    send('sas_compared', { code: sas });
+    sasCompared = true;
+    const action = afterSAS;
+    afterSAS = null;
+    showSAS();
+    if (action) action();
+  }
+
+  function showSAS() {
+    sasLine.hidden = !live;
+    sasCode.textContent = sas ? spaced(sas) : '';
+    sasCode.dataset.code = sas;
+    sasState.dataset.compared = String(sasCompared);
+    sasState.textContent = !sas ? t('session.sas.waiting') : sasCompared ? '(' + t('session.sas.compared') + ')' : '';
+    sasQuestion.textContent = sas ? t('session.sas.question', { code: spaced(sas) }) : t('session.sas.waiting');
+    sasSame.disabled = !sas;
+    // Asked as soon as there is a code, and again while control waits for it.
+    sasCheck.hidden = !live || sasCompared || (!sas && !afterSAS);
+  }
+
+  /** Reads the code once DTLS is up; getStats may lag the state by a moment. @param {RTCPeerConnection} peer */
+  async function readSAS(peer) {
+    for (let i = 0; i < 20 && pc === peer && !sas; i++) {
+      const code = await connectionCode(peer);
+      if (code && pc === peer) { sas = code; showSAS(); return; }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  // The certificate the next connection will answer with, made ahead: the
+  // agent offers only once it holds a commitment to it, so a relay in the
+  // middle cannot pick its certificate after seeing both (docs/protocol.md).
+  // A new one for every connection, announced again whenever the agent
+  // may be waiting for it.
+  /** @type {RTCCertificate|null} */
+  let nextCert = null;
+  let nextCommit = '';
+  // One at a time, so the commitment sent last is always nextCert's.
+  let commits = Promise.resolve();
+  /** @param {boolean} fresh the last certificate was used */
+  function commitCert(fresh) {
+    commits = commits.then(async () => {
+      if (fresh || !nextCert) {
+        const cert = await RTCPeerConnection.generateCertificate(/** @type {any} */ ({ name: 'ECDSA', namedCurve: 'P-256' }));
+        nextCommit = await commitment(cert);
+        nextCert = cert;
+      }
+      send('sas_commit', { hash: nextCommit });
+    });
+    return commits;
+  }
+  /** @param {unknown} err */
+  const commitFailed = (err) => { error.textContent = t('error.generic', { message: String(err) }); };
+
   function closePeer() {
+    sas = '';
+    sasCompared = false;
+    afterSAS = null;
     if (pc) { pc.close(); pc = null; }
     dc = null;
     video.srcObject = null;
@@ -434,7 +522,7 @@ export function sessionView(main, id) {
       return;
     }
     closePeer();
-    const peer = new RTCPeerConnection({ iceServers, iceTransportPolicy });
+    const peer = new RTCPeerConnection({ iceServers, iceTransportPolicy, certificates: nextCert ? [nextCert] : undefined });
     pc = peer;
     // Exposed for the connectivity tests and for support: which path the
     // media took (getStats) is the first question when a picture is slow.
@@ -449,6 +537,7 @@ export function sessionView(main, id) {
     // show a black box under "Live".
     peer.onconnectionstatechange = () => {
       video.dataset.ice = peer.connectionState;
+      if (peer.connectionState === 'connected' && pc === peer) readSAS(peer).catch((err) => { error.textContent = t('error.generic', { message: String(err) }); });
       if (peer.connectionState === 'failed' && pc === peer) {
         error.textContent = t('session.ice_failed');
         video.hidden = true;
@@ -459,6 +548,7 @@ export function sessionView(main, id) {
     const answer = await peer.createAnswer();
     await peer.setLocalDescription(answer);
     send('answer', { sdp: answer.sdp });
+    commitCert(true).catch(commitFailed);
   }
 
   /** @param {any} m */
@@ -482,8 +572,12 @@ export function sessionView(main, id) {
           case 'welcome':
             iceServers = d.iceServers || [];
             iceTransportPolicy = d.iceTransportPolicy === 'relay' ? 'relay' : 'all';
+            commitCert(false).catch(commitFailed);
             break;
-          case 'status': showStatus(d); break;
+          case 'status':
+            showStatus(d);
+            if (d.status === 'live') commitCert(false).catch(commitFailed);
+            break;
           case 'consent':
             notice.textContent = d.granted ? '' : t('session.denied', { level: t('session.level.' + d.level) });
             if (d.granted) level = d.level;

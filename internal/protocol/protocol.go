@@ -612,6 +612,8 @@ var decoders = msgtag.New(
 	msgtag.For[RecordingConsent](decodeAs[RecordingConsent]),
 	msgtag.For[Recording](decodeAs[Recording]),
 	msgtag.For[ClipboardEvent](decodeAs[ClipboardEvent]),
+	msgtag.For[SASCompared](decodeSASCompared),
+	msgtag.For[SASCommit](decodeSASCommit),
 )
 
 func decodeAs[T Message](data json.RawMessage) (Message, error) {

@@ -49,6 +49,9 @@ func TestRoundTrip(t *testing.T) {
 		RecordingConsent{Granted: true, Version: "2026-12", Text: "Mag deze sessie opgenomen worden?", Lang: "nl"},
 		Recording{State: RecordingOn, Token: "q3v", MaxChunkBytes: 1 << 24},
 		ClipboardEvent{Direction: ClipboardRead, Chars: 12},
+		SASCompared{Code: "842420"},
+		SASCompared{Hash: "02bc70953a829633d010ec8852ed44af3abac8498fa3716c94ba8b144475149a"},
+		SASCommit{Hash: "5dc331a3b00ef43ef13477edc72f9d0582700a3b46b474c54f5a09b4f1acfaa4"},
 	}
 	seen := map[string]bool{}
 	for _, m := range msgs {

@@ -119,11 +119,13 @@ func (a *agentConn) handle(m protocol.Message) error {
 		if !a.room.isLive() {
 			return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: m.Type() + " before consent"})
 		}
+		a.room.noteOffer(m)
 		a.room.toConsole(m)
 	case protocol.MediaStarted:
 		if !a.room.isLive() {
 			return a.conn.Send(protocol.Error{Code: protocol.ErrNotAllowed, Message: "media before consent"})
 		}
+		a.room.setMedia(true)
 		if err := a.h.store.AddEvent(ctx, a.room.id, store.EventMediaStarted, actorAgent, nil); err != nil {
 			a.log.Error("record media start", "err", err)
 		}

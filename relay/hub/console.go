@@ -76,6 +76,12 @@ func (c *consoleConn) handle(m protocol.Message, sess store.Session) error {
 		c.room.toAgent(m)
 	case protocol.ConsentRequest:
 		return c.askLevel(ctx, m)
+	case protocol.SASCompared:
+		return c.sasCompared(ctx, m)
+	case protocol.SASCommit:
+		// Only a hash of the console's next certificate: the agent
+		// needs it before it may offer (sas.go).
+		c.room.toAgent(m)
 	case protocol.Chat:
 		return c.room.chat(ctx, c.h, c.conn, m, c.actor, c.user.Name)
 	case protocol.End:

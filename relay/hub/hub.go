@@ -189,6 +189,9 @@ type room struct {
 	// resumed: the agent came back after the session was interrupted, so
 	// a "no" to the new question ends the session instead of declining it.
 	resumed bool
+	// media: the agent reported media_started on the DTLS connection now
+	// up, so a verification code exists to compare (sas.go).
+	media bool
 
 	// Estimates and keep questions (estimate.go, consent.go).
 	//

@@ -165,6 +165,16 @@ function answer(yes) {
   act(yes ? 'yes' : 'no', JSON.stringify({ id: promptId, confirmed, name, folder, estimateApproved }));
 }
 
+// The verification code of the connection the screen travels on, in two
+// groups of three to read out; the agent computed it and enforces a
+// mismatch, this page only shows it and reports the click.
+function renderSAS() {
+  const code = state.sas || '';
+  $('sas').hidden = !code;
+  $('sas-code').textContent = code.slice(0, 3) + ' ' + code.slice(3);
+  $('sas-confirmed').hidden = !state.sasConfirmed;
+}
+
 function render() {
   document.documentElement.lang = state.lang;
   document.body.dataset.phase = state.phase;
@@ -197,6 +207,7 @@ function render() {
     ? `${new Date(state.clipboardAt).toLocaleTimeString(state.lang)} — ${t('clipboard.' + state.clipboard, { chars: state.clipChars || 0 })}` : '';
   $('stop-control').hidden = state.level !== 'control';
   $('stop-intervention').hidden = state.level !== 'data_intervention';
+  renderSAS();
   $('link').hidden = gone || !state.link;
   $('link').textContent = state.link ? t('link.' + state.link) : '';
   renderPrompt();
@@ -222,7 +233,8 @@ function render() {
     return li;
   }));
   $('ended-by').textContent = state.endedBy === 'technician' ? t('ended.technician')
-    : state.endedBy === 'reconfirm_timeout' ? t('ended.reconfirm_timeout') : '';
+    : state.endedBy === 'reconfirm_timeout' ? t('ended.reconfirm_timeout')
+      : state.endedBy === 'sas_mismatch' ? t('ended.sas_mismatch') : '';
   const code = /** @type {HTMLInputElement} */ ($('code'));
   if (state.code && !code.value) code.value = state.code;
 }
@@ -239,6 +251,7 @@ $('code-form').addEventListener('submit', (e) => {
 $('allow').addEventListener('click', () => act('allow'));
 $('deny').addEventListener('click', () => act('deny'));
 $('stop').addEventListener('click', () => act('stop'));
+$('sas-differs').addEventListener('click', () => act('sas_mismatch'));
 $('stop-control').addEventListener('click', () => act('stop_control'));
 $('stop-intervention').addEventListener('click', () => act('stop_intervention'));
 $('prompt-yes').addEventListener('click', () => answer(true));
