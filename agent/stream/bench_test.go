@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image"
 	"image/color"
+	"log/slog"
 	"math/rand/v2"
 	"testing"
 
@@ -79,8 +80,11 @@ func window(page *image.YCbCr, top int) image.YCbCr {
 // full-resolution encoder; next sets the frame's contents and may ask for
 // a keyframe. It reports the mean encoded size.
 func benchmarkEncode(b *testing.B, next func(frame *image.YCbCr, i int) (keyFrame bool)) {
-	p, err := newPipeline(image.Pt(benchW, benchH), defaultMaxFPS, defaultBitRate)
+	p, err := newPipeline(slog.New(slog.DiscardHandler), image.Pt(benchW, benchH), defaultMaxFPS, defaultBitRate)
 	if err != nil {
+		b.Fatal(err)
+	}
+	if err := p.takeFull(true); err != nil {
 		b.Fatal(err)
 	}
 	defer p.close()
@@ -139,8 +143,11 @@ func BenchmarkEncodeKeyframe_1080p(b *testing.B) {
 // newAPI uses the no-op pacer (a pacer delays every frame queued behind a
 // keyframe as well).
 func BenchmarkPacerKeyframe(b *testing.B) {
-	p, err := newPipeline(image.Pt(benchW, benchH), defaultMaxFPS, defaultBitRate)
+	p, err := newPipeline(slog.New(slog.DiscardHandler), image.Pt(benchW, benchH), defaultMaxFPS, defaultBitRate)
 	if err != nil {
+		b.Fatal(err)
+	}
+	if err := p.takeFull(true); err != nil {
 		b.Fatal(err)
 	}
 	f, err := p.full.Encode(textPage(benchH), true)

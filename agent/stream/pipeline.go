@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"image"
+	"log/slog"
 	"time"
 
 	"github.com/meekijk/meekijk/agent/stream/h264"
@@ -12,18 +13,28 @@ import (
 // The encoders' settings, chosen by measurement (bench/pipeline.md).
 const (
 	// Screen content's quantiser bounds. OpenH264's own, 26..35, stop
-	// text at rest near 37 dB PSNR; from 16 its rate control goes on
-	// refining a still picture while the bit rate allows, and a scroll
-	// costs the same bytes (rate control, not the bound, sets its QP).
-	screenMinQP, screenMaxQP = 16, 35
+	// text at rest near 37 dB PSNR: the IDR that ends a motion, or any
+	// picture after a large change, is coded once at the QP rate control
+	// picks for it, and unchanged areas are not refined later (the bench
+	// measured the same PSNR 0.25 s and 2 s after a scroll stopped). So
+	// the ceiling decides: on anti-aliased text at 1 and 3 Mbit/s the
+	// IDR scored 37.5 dB with a ceiling of 28, 40.6 with 24, 42.6 with 22
+	// (575 kB against 526 kB for OpenH264's bounds, over the second after
+	// the stop). The full-size encoder can afford it because large
+	// motion goes to the half-size one; small changes (typing) cost
+	// little at any QP.
+	screenMinQP, screenMaxQP = 16, 22
 
 	// restBoost multiplies the encoder's bit rate while the screen is
-	// still, up to maxRestRate, so the refinement reaches text sharpness
-	// (>= 40 dB) within half a second instead of several: at 3 Mbit/s a
-	// dense 1080p page was at 38 dB a second after it stopped, at
-	// 9 Mbit/s at 41 dB after 0.4 s. It is a burst of a few hundred
-	// kilobytes once per stop; the congestion controller hears of it as
-	// of any other traffic.
+	// still, up to maxRestRate. A sharp IDR after a motion overshoots its
+	// budget several times over, and rate control then skips pictures
+	// until it has paid that back: at three times the rate it does so
+	// three times sooner, so typing right after a scroll is not held
+	// back; on dense text the boost also lets the refinement of what
+	// changed reach 40 dB sooner (at 3 Mbit/s 38 dB a second after a
+	// stop, at 9 Mbit/s 41 dB after 0.4 s). It is a burst of a few
+	// hundred kilobytes once per stop; the congestion controller hears of
+	// it as of any other traffic.
 	restBoost   = 3
 	maxRestRate = 16_000_000
 	// restAfter is how long the screen must be still before the boost:
@@ -50,22 +61,33 @@ const (
 
 // pipeline turns captured frames into H.264 for the track. It owns two
 // OpenH264 encoders: full-resolution screen content, which keeps text
-// sharp, and, while large areas move, a half-resolution camera-mode one.
-// Screen content's motion search cost 61-126 ms of CPU per frame while a
-// large window moved on a busy machine (3-8 frames/s); camera mode at half
-// the size costs a few milliseconds. The picture falls back to full
-// resolution, with an IDR, motionSettle after the motion stops, and the
-// still picture is then refined at a boosted bit rate.
+// sharp, and a half-resolution camera-mode one for large motion. Screen
+// content's motion search cost 61-126 ms of CPU per frame while a large
+// window moved on a busy machine (3-8 frames/s); camera mode at half the
+// size costs a few milliseconds. The picture returns to full resolution,
+// with an IDR, motionSettle after the motion stops, and the still picture
+// is then refined at a boosted bit rate.
+//
+// The half-size encoder is built first (a few milliseconds) and the
+// full-size one beside it on a goroutine of the pipeline's (~100-200 ms in
+// a fresh process, most of it faulting in its 1080p buffers): the first
+// picture after Allow goes out at half size as soon as the connection is
+// up rather than waiting for that build, and the full-size IDR follows
+// when it is done.
 //
 // The frame loop's goroutine is its only user.
 type pipeline struct {
-	size    image.Point
-	fps     int
-	full    *h264.Encoder
-	motion  *h264.Encoder // built at the first large motion
-	small   *image.YCbCr  // the frame halved, for motion
-	tiles   []uint64      // the last frame's tile hashes
-	tilesOK bool
+	log    *slog.Logger
+	size   image.Point
+	fps    int
+	motion *h264.Encoder
+	small  *image.YCbCr // the frame halved, for motion
+	// full is nil until its build, which sends on built, is taken in.
+	full      *h264.Encoder
+	built     chan fullBuild
+	buildDone bool // built was received from (full may still be nil: failed)
+	tiles     []uint64
+	tilesOK   bool
 
 	moving     bool      // the last picture came from motion
 	needIDR    bool      // the encoder in use has not sent an IDR since the switch
@@ -75,33 +97,79 @@ type pipeline struct {
 	boosted    bool // full is at the rest rate
 }
 
-func newPipeline(size image.Point, fps, bitRate int) (*pipeline, error) {
-	full, err := h264.NewEncoder(h264.Params{Size: size, FPS: fps, BitRate: bitRate, Screen: true,
-		MinQP: screenMinQP, MaxQP: screenMaxQP})
+type fullBuild struct {
+	enc  *h264.Encoder
+	err  error
+	took time.Duration
+}
+
+func newPipeline(log *slog.Logger, size image.Point, fps, bitRate int) (*pipeline, error) {
+	half := image.Pt(size.X/2&^1, size.Y/2&^1)
+	if half.X == 0 || half.Y == 0 {
+		half = size // too small to halve; camera mode at full size
+	}
+	motion, err := h264.NewEncoder(h264.Params{Size: half, FPS: fps, BitRate: bitRate})
 	if err != nil {
 		return nil, fmt.Errorf("stream: %w", err)
 	}
-	return &pipeline{size: size, fps: fps, full: full, target: bitRate}, nil
+	p := &pipeline{log: log, size: size, fps: fps, motion: motion, target: bitRate, built: make(chan fullBuild, 1),
+		small: image.NewYCbCr(image.Rectangle{Max: half}, image.YCbCrSubsampleRatio420)}
+	go func() {
+		start := time.Now()
+		e, err := h264.NewEncoder(h264.Params{Size: size, FPS: fps, BitRate: bitRate, Screen: true,
+			MinQP: screenMinQP, MaxQP: screenMaxQP})
+		p.built <- fullBuild{enc: e, err: err, took: time.Since(start)}
+	}()
+	return p, nil
 }
 
-func (p *pipeline) close() {
-	p.full.Close()
-	if p.motion != nil {
-		p.motion.Close()
+// takeFull takes in the full-size encoder's build, waiting for it when
+// wait is set. It reports the build's error once.
+func (p *pipeline) takeFull(wait bool) error {
+	if p.buildDone {
+		return nil
 	}
+	var b fullBuild
+	if wait {
+		b = <-p.built
+	} else {
+		select {
+		case b = <-p.built:
+		default:
+			return nil
+		}
+	}
+	p.buildDone = true
+	if b.err != nil {
+		return fmt.Errorf("stream: full-size encoder (the picture stays at half size): %w", b.err)
+	}
+	p.log.Info("stream: full-size encoder ready", "took", b.took)
+	p.full = b.enc
+	if p.target != b.enc.Params().BitRate {
+		return p.full.SetBitRate(p.fullRate())
+	}
+	return nil
+}
+
+// close frees the encoders, after waiting for the full-size one's build.
+func (p *pipeline) close() {
+	_ = p.takeFull(true)
+	if p.full != nil {
+		p.full.Close()
+	}
+	p.motion.Close()
 }
 
 // setTarget hands the congestion controller's rate to both encoders (the
 // still screen's boost rides on it).
 func (p *pipeline) setTarget(bps int) error {
 	p.target = bps
-	if err := p.full.SetBitRate(p.fullRate()); err != nil {
-		return err
+	if p.full != nil {
+		if err := p.full.SetBitRate(p.fullRate()); err != nil {
+			return err
+		}
 	}
-	if p.motion != nil {
-		return p.motion.SetBitRate(bps)
-	}
-	return nil
+	return p.motion.SetBitRate(bps)
 }
 
 func (p *pipeline) fullRate() int {
@@ -116,20 +184,24 @@ func (p *pipeline) fullRate() int {
 // for an IDR. It is the one place the stream's pictures and their size
 // come from: the returned frame is Annex B H.264 whose picture size is
 // size, empty when rate control skipped it. A change of size (into and
-// out of motion) always starts with an IDR carrying the new SPS and PPS,
-// both encoders using SPS and PPS id 0, so a decoder (or a recording)
-// that follows the IDRs follows the size.
+// out of motion, and from the first pictures to full size) always starts
+// with an IDR carrying the new SPS and PPS, both encoders using SPS and
+// PPS id 0, so a decoder (or a recording) that follows the IDRs follows
+// the size.
 func (p *pipeline) encode(frame *image.YCbCr, now time.Time, changed, keyFrame bool) (f h264.Frame, size image.Point, err error) {
+	if err := p.takeFull(false); err != nil {
+		return h264.Frame{}, image.Point{}, err
+	}
 	if changed {
 		p.lastChange = now
 		if p.changedShare(frame) >= motionShare {
 			p.lastMotion = now
 		}
 	}
-	moving := !p.lastMotion.IsZero() && now.Sub(p.lastMotion) < motionSettle
-	if moving != p.moving {
-		// The decoder holds the other encoder's pictures: the new one
-		// starts with an IDR, however long rate control skips it.
+	moving := p.full == nil || !p.lastMotion.IsZero() && now.Sub(p.lastMotion) < motionSettle
+	if moving != p.moving || p.lastChange.IsZero() {
+		// The decoder holds the other encoder's pictures (or none): the
+		// new one starts with an IDR, however long rate control skips it.
 		p.moving, p.needIDR = moving, true
 	}
 	idr := p.needIDR || keyFrame
@@ -139,14 +211,6 @@ func (p *pipeline) encode(frame *image.YCbCr, now time.Time, changed, keyFrame b
 		}
 	}()
 	if moving {
-		if p.motion == nil {
-			half := image.Pt(p.size.X/2&^1, p.size.Y/2&^1)
-			if p.motion, err = h264.NewEncoder(h264.Params{Size: half, FPS: p.fps, BitRate: p.target}); err != nil {
-				p.moving = false
-				return h264.Frame{}, image.Point{}, fmt.Errorf("stream: %w", err)
-			}
-			p.small = image.NewYCbCr(image.Rectangle{Max: half}, image.YCbCrSubsampleRatio420)
-		}
 		halve(p.small, frame)
 		f, err = p.motion.Encode(p.small, idr)
 		return f, p.small.Rect.Size(), err

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"image"
+	"log/slog"
 	"math"
 	"testing"
 	"time"
@@ -59,7 +60,17 @@ type pipelineRun struct {
 }
 
 func newPipelineRun(t *testing.T) *pipelineRun {
-	p, err := newPipeline(image.Pt(benchW, benchH), defaultMaxFPS, defaultBitRate)
+	r := newPipelineStart(t)
+	if err := r.p.takeFull(true); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// newPipelineStart is newPipelineRun without waiting for the full-size
+// encoder's build.
+func newPipelineStart(t *testing.T) *pipelineRun {
+	p, err := newPipeline(slog.New(slog.DiscardHandler), image.Pt(benchW, benchH), defaultMaxFPS, defaultBitRate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,5 +183,35 @@ func TestStillTextSharpens(t *testing.T) {
 	t.Logf("PSNR 0.25, 0.5, 0.75, 1 s after the scroll stopped: %.1f dB", psnr)
 	if psnr[len(psnr)-1] < 40 {
 		t.Errorf("%.1f dB a second after the scroll stopped, want >= 40", psnr[len(psnr)-1])
+	}
+}
+
+// TestFirstPictureBeforeFullEncoder: the first picture does not wait for
+// the full-size encoder's build: it goes out at half size, and the
+// picture after the build is a full-size IDR.
+func TestFirstPictureBeforeFullEncoder(t *testing.T) {
+	r := newPipelineStart(t)
+	build := <-r.p.built // held back: the build "is still running"
+	held := true
+	defer func() {
+		if held { // close waits for it
+			r.p.built <- build
+		}
+	}()
+	frame := textPage(benchH)
+	half := image.Pt(benchW/2, benchH/2)
+	for i := range 3 {
+		// Rate control may skip a picture after the IDR (size zero).
+		if size, idr := r.step(frame, i == 0); size != half && (i == 0 || size != image.Point{}) || idr != (i == 0) {
+			t.Fatalf("picture %d before the build: %v IDR %v, want %v IDR %v", i, size, idr, half, i == 0)
+		}
+	}
+	r.p.built <- build
+	held = false
+	if size, idr := r.step(frame, false); size != image.Pt(benchW, benchH) || !idr {
+		t.Fatalf("picture after the build: %v IDR %v, want a full-size IDR", size, idr)
+	}
+	if got := lumaPSNR(frame, r.shown); got < 30 {
+		t.Errorf("the full-size IDR decodes at %.1f dB", got)
 	}
 }

@@ -3,6 +3,7 @@ package stream
 import (
 	"errors"
 	"image"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -199,8 +200,11 @@ func TestSetBitRateKeepsPFrames(t *testing.T) {
 	src := newBusySource(640, 360, 40)
 	s := &Sender{src: src, bitRate: defaultBitRate, fps: defaultMaxFPS, size: src.Bounds().Size()}
 	frame := image.NewYCbCr(src.img.Rect, image.YCbCrSubsampleRatio420)
-	enc, err := newPipeline(s.size, s.fps, s.bitRate)
+	enc, err := newPipeline(slog.New(slog.DiscardHandler), s.size, s.fps, s.bitRate)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := enc.takeFull(true); err != nil {
 		t.Fatal(err)
 	}
 	defer enc.close()

@@ -547,7 +547,7 @@ func (s *Sender) sendFrames() {
 
 	frame := image.NewYCbCr(image.Rectangle{Max: s.size}, image.YCbCrSubsampleRatio420)
 	built := time.Now()
-	enc, err := newPipeline(s.size, s.fps, s.bitRate)
+	enc, err := newPipeline(s.log, s.size, s.fps, s.bitRate)
 	if err != nil {
 		s.log.Error("stream: start encoder", "err", err)
 		return
