@@ -17,13 +17,14 @@ const (
 	// picture after a large change, is coded once at the QP rate control
 	// picks for it, and unchanged areas are not refined later (the bench
 	// measured the same PSNR 0.25 s and 2 s after a scroll stopped). So
-	// the ceiling decides: on anti-aliased text at 1 and 3 Mbit/s the
-	// IDR scored 37.5 dB with a ceiling of 28, 40.6 with 24, 42.6 with 22
-	// (575 kB against 526 kB for OpenH264's bounds, over the second after
-	// the stop). The full-size encoder can afford it because large
-	// motion goes to the half-size one; small changes (typing) cost
-	// little at any QP.
-	screenMinQP, screenMaxQP = 16, 22
+	// the ceiling decides. On termPage's anti-aliased text the IDR scored
+	// 37.5 dB with a ceiling of 28, 42.6 with 22, 43.1 with 20, 45.4 with
+	// 18 (654 kB over the second after the stop, 526 kB with OpenH264's
+	// bounds); the bench's xterm scored about 3 dB less than termPage
+	// (39.4-39.7 dB with 22), hence 18. The full-size encoder can afford
+	// it because large motion goes to the half-size one; small changes
+	// (typing) cost little at any QP.
+	screenMinQP, screenMaxQP = 16, 18
 
 	// restBoost multiplies the encoder's bit rate while the screen is
 	// still, up to maxRestRate. A sharp IDR after a motion overshoots its
