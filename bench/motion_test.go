@@ -4,8 +4,12 @@ package bench
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // TestMotionPhases measures only the two workloads where large areas move
@@ -34,6 +38,9 @@ func TestMotionPhases(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%s: Allow to first frame %v", c.name, allow.Round(time.Millisecond))
+		if !c.busy {
+			s.checkVideoFollows(ctx, t)
+		}
 		for _, w := range workloads()[3:] {
 			r := s.measure(ctx, w, m)
 			if r.err != nil {
@@ -54,5 +61,71 @@ func TestMotionPhases(t *testing.T) {
 		if busy != nil {
 			busy.Stop()
 		}
+	}
+}
+
+// checkVideoFollows drags a window and lets it rest, checking that the
+// console's video follows the stream's size (half while the window
+// moves, the screen's at rest) in a layout box that stays put; with
+// MEEKIJK_SCREENSHOTS=dir it saves the console in both states.
+func (s *stage) checkVideoFollows(ctx context.Context, t *testing.T) {
+	size := func(state string) {
+		got, err := js[[]int](s.console, `(() => { const v = document.getElementById('screen'); return [v.videoWidth, v.videoHeight, v.clientWidth, v.clientHeight]; })()`)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		t.Logf("console video %s: %dx%d picture in a %dx%d box", state, got[0], got[1], got[2], got[3])
+		if dir := os.Getenv("MEEKIJK_SCREENSHOTS"); dir != "" {
+			png, err := chromedp.Run(s.console, chromedp.FullScreenshot(100))
+			if err == nil {
+				err = os.WriteFile(filepath.Join(dir, "console-video-"+state+".png"), png, 0o644)
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	stop, err := movingWindow(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	size("moving")
+	// Every picture the video presents across the switch back to full
+	// size, by its mean luma: a decoder reset that showed an empty
+	// picture would be a dark flash.
+	if _, err := js[bool](s.console, `(() => {
+		const v = document.getElementById('screen'), c = document.createElement('canvas');
+		c.width = 64; c.height = 36;
+		const g = c.getContext('2d', { willReadFrequently: true });
+		const seen = window.__benchLuma = [];
+		const f = (_, meta) => {
+			g.drawImage(v, 0, 0, 64, 36);
+			const d = g.getImageData(0, 0, 64, 36).data;
+			let sum = 0;
+			for (let i = 0; i < d.length; i += 4) sum += (299 * d[i] + 587 * d[i + 1] + 114 * d[i + 2]) / 1000;
+			seen.push([meta.width, Math.round(sum / (64 * 36))]);
+			if (seen.length < 400) v.requestVideoFrameCallback(f);
+		};
+		v.requestVideoFrameCallback(f);
+		return true;
+	})()`); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	time.Sleep(1500 * time.Millisecond)
+	size("still")
+	frames, err := js[[][2]int](s.console, `window.__benchLuma`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := 255, 0
+	for _, f := range frames {
+		lo, hi = min(lo, f[1]), max(hi, f[1])
+	}
+	t.Logf("pictures presented across the switch (width, mean luma): %v; mean luma %d..%d", frames, lo, hi)
+	if lo < hi/2 {
+		t.Errorf("a presented picture's mean luma fell to %d (others up to %d): a dark flash", lo, hi)
 	}
 }
