@@ -639,7 +639,7 @@ func (s *Sender) sendFrames() {
 		lastErr = ""
 		if !sent {
 			sent = true
-			s.firstFrame(len(f.Data))
+			s.firstFrame(len(f.Data), size)
 		}
 	}
 }
@@ -723,13 +723,13 @@ func (s *Sender) retune(enc *pipeline) {
 	s.log.Debug("stream: bit rate", "from", cur, "to", want)
 }
 
-func (s *Sender) firstFrame(bytes int) {
+func (s *Sender) firstFrame(bytes int, size image.Point) {
 	s.mu.Lock()
 	f := s.onFirstFrame
 	since := time.Since(s.connectedAt)
 	s.mu.Unlock()
 	s.log.Info("stream: first frame sent",
-		"width", s.size.X, "height", s.size.Y, "bytes", bytes, "after_connect", since)
+		"width", size.X, "height", size.Y, "bytes", bytes, "after_connect", since)
 	if f != nil {
 		f()
 	}
