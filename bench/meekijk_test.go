@@ -104,7 +104,7 @@ func probeJS(source, next string) string {
 	return fmt.Sprintf(`(() => {
 	const v = %s;
 	const next = (f) => %s;
-	const W = %d, H = %d, X = %d, Y = %d, B = %d, BITS = %d;
+	const W = %d, H = %d, X = %d, Y = %d, B = %d, BITS = %d, SW = %d;
 	const c = document.createElement('canvas');
 	c.width = W; c.height = H;
 	const g = c.getContext('2d', { willReadFrequently: true });
@@ -113,7 +113,10 @@ func probeJS(source, next string) string {
 	const tick = () => {
 		const t = performance.timeOrigin + performance.now();
 		b.frames++;
-		g.drawImage(v, X, Y, W, H, 0, 0, W, H);
+		// The picture may be smaller than the screen (Meekijk's stream
+		// halves while large areas move): scale the marker's place.
+		const k = (v.videoWidth || v.width) / SW; // SW: the screen's width
+		g.drawImage(v, X * k, Y * k, W * k, H * k, 0, 0, W, H);
 		const d = g.getImageData(0, 0, W, H).data;
 		let n = 0, ok = true;
 		for (let col = 0; col < BITS && ok; col++) {
@@ -127,7 +130,7 @@ func probeJS(source, next string) string {
 	};
 	next(tick);
 	return true;
-})()`, source, next, MarkerRect.Dx(), MarkerRect.Dy(), MarkerX, MarkerY, MarkerBlock, MarkerBits)
+})()`, source, next, MarkerRect.Dx(), MarkerRect.Dy(), MarkerX, MarkerY, MarkerBlock, MarkerBits, 1920)
 }
 
 // videoProbeJS reads the console's video, frame by frame.

@@ -517,7 +517,7 @@ func limits(r *results) []Section {
 		}
 		for _, w := range []string{scroll, moving} {
 			if m, ok := lastOK(c.meekijk[w]); ok && over(c.meekijk[w], fpsOf).Median < tFPS.of(cn) {
-				why = append(why, "- **frames/s, "+w+"**"+tag+": "+perFrame(m)+"; the agent's time by stage is in the profiles below.")
+				why = append(why, "- **frames/s, "+w+"**"+tag+": "+perFrame(m)+"; while a fifth of the screen or more changes, the agent encodes at half size in OpenH264's camera mode (bench/pipeline.md), so what is left is capture, conversion to I420 of the whole frame and the CPU the machine leaves the agent; the agent's time by stage is in the profiles below.")
 			}
 		}
 		if m, ok := lastOK(c.meekijk[idle]); ok && !cn.busy && (m.cpu > 2 || m.bytesPerSec() > 1000) {

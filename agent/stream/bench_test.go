@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image"
 	"image/color"
+	"log/slog"
 	"math/rand/v2"
 	"testing"
 
@@ -15,7 +16,7 @@ import (
 )
 
 // Encoder benchmarks at 1920x1080 with the Sender's own settings
-// (newEncoder, default bit rate and frame rate), on screen-like content:
+// (newPipeline's screen encoder, default bit rate and frame rate), on screen-like content:
 // lines of glyph-sized, high-contrast marks on a white page.
 
 const (
@@ -75,38 +76,33 @@ func window(page *image.YCbCr, top int) image.YCbCr {
 	}
 }
 
-// benchmarkEncode encodes a frame per iteration; next sets the frame's
-// contents and may ask for a keyframe. It reports the mean encoded size.
+// benchmarkEncode encodes a frame per iteration with the pipeline's
+// full-resolution encoder; next sets the frame's contents and may ask for
+// a keyframe. It reports the mean encoded size.
 func benchmarkEncode(b *testing.B, next func(frame *image.YCbCr, i int) (keyFrame bool)) {
-	s := &Sender{bitRate: defaultBitRate, fps: defaultMaxFPS, size: image.Pt(benchW, benchH)}
-	frame := &image.YCbCr{}
-	next(frame, 0)
-	enc, kfc, err := s.newEncoder(frame)
+	p, err := newPipeline(slog.New(slog.DiscardHandler), image.Pt(benchW, benchH), defaultMaxFPS, defaultBitRate)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer enc.Close()
-	// The first frame is a keyframe whatever follows; keep it out.
-	if _, release, err := enc.Read(); err != nil {
+	if err := p.takeFull(true); err != nil {
 		b.Fatal(err)
-	} else {
-		release()
+	}
+	defer p.close()
+	frame := &image.YCbCr{}
+	next(frame, 0)
+	// The first frame is a keyframe whatever follows; keep it out.
+	if _, err := p.full.Encode(frame, true); err != nil {
+		b.Fatal(err)
 	}
 	var bytes, i int
 	b.ReportAllocs()
 	for b.Loop() {
 		i++
-		if next(frame, i) {
-			if err := kfc.ForceKeyFrame(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		data, release, err := enc.Read()
+		f, err := p.full.Encode(frame, next(frame, i))
 		if err != nil {
 			b.Fatal(err)
 		}
-		bytes += len(data)
-		release()
+		bytes += len(f.Data)
 	}
 	b.ReportMetric(float64(bytes)/float64(i), "B/frame")
 }
@@ -147,19 +143,19 @@ func BenchmarkEncodeKeyframe_1080p(b *testing.B) {
 // newAPI uses the no-op pacer (a pacer delays every frame queued behind a
 // keyframe as well).
 func BenchmarkPacerKeyframe(b *testing.B) {
-	s := &Sender{bitRate: defaultBitRate, fps: defaultMaxFPS, size: image.Pt(benchW, benchH)}
-	frame := textPage(benchH)
-	enc, _, err := s.newEncoder(frame)
+	p, err := newPipeline(slog.New(slog.DiscardHandler), image.Pt(benchW, benchH), defaultMaxFPS, defaultBitRate)
 	if err != nil {
 		b.Fatal(err)
 	}
-	key, release, err := enc.Read()
+	if err := p.takeFull(true); err != nil {
+		b.Fatal(err)
+	}
+	f, err := p.full.Encode(textPage(benchH), true)
+	key := bytes.Clone(f.Data)
+	p.close()
 	if err != nil {
 		b.Fatal(err)
 	}
-	key = bytes.Clone(key)
-	release()
-	_ = enc.Close()
 	const mtu = 1200
 	packets := (len(key) + mtu - 1) / mtu
 

@@ -3,6 +3,7 @@ package stream
 import (
 	"errors"
 	"image"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -199,11 +200,14 @@ func TestSetBitRateKeepsPFrames(t *testing.T) {
 	src := newBusySource(640, 360, 40)
 	s := &Sender{src: src, bitRate: defaultBitRate, fps: defaultMaxFPS, size: src.Bounds().Size()}
 	frame := image.NewYCbCr(src.img.Rect, image.YCbCrSubsampleRatio420)
-	enc, ctl, err := s.newEncoder(frame)
+	enc, err := newPipeline(slog.New(slog.DiscardHandler), s.size, s.fps, s.bitRate)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer enc.Close()
+	if err := enc.takeFull(true); err != nil {
+		t.Fatal(err)
+	}
+	defer enc.close()
 	// encode returns the mean size of n busy frames and whether any was
 	// (or began) an IDR.
 	encode := func(n int) (mean int, idr bool) {
@@ -212,22 +216,21 @@ func TestSetBitRateKeepsPFrames(t *testing.T) {
 			if err := s.grab(frame); err != nil {
 				t.Fatal(err)
 			}
-			data, release, err := enc.Read()
+			f, err := enc.full.Encode(frame, false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			total += len(data)
-			for _, typ := range annexBTypes(data) {
+			total += len(f.Data)
+			for _, typ := range annexBTypes(f.Data) {
 				idr = idr || typ == 5 || typ == 7
 			}
-			release()
 		}
 		return total / n, idr
 	}
 	encode(25) // the first keyframe and rate control's settling
 	high, _ := encode(25)
 	const lowRate = 300_000
-	if err := ctl.SetBitRate(lowRate); err != nil {
+	if err := enc.setTarget(lowRate); err != nil {
 		t.Fatal(err)
 	}
 	low, idr := encode(25)

@@ -7,10 +7,13 @@ import (
 	"time"
 
 	"github.com/pion/mediadevices/pkg/codec/openh264"
+	"github.com/pion/mediadevices/pkg/io/video"
+	"github.com/pion/mediadevices/pkg/prop"
 )
 
-// BenchmarkEncoderSettings is the small matrix encoderParams was chosen
-// from: the Sender's settings, then one setting changed at a time, each on
+// BenchmarkEncoderSettings is the small matrix the screen encoder's settings
+// were chosen from, through the mediadevices bridge the Sender used then
+// (chosenParams): the Sender's settings, then one setting changed at a time, each on
 // a one-line-per-frame scroll of a text page and on typing (one glyph
 // cell changes per frame), at 1920x1080. Besides wall time per frame it
 // reports the process's CPU time per frame (threads spend more CPU than
@@ -73,15 +76,16 @@ func BenchmarkEncoderSettings(b *testing.B) {
 				if v.fps > 0 {
 					fps = v.fps
 				}
-				s := &Sender{bitRate: defaultBitRate, fps: fps, size: image.Pt(benchW, benchH)}
-				params, err := s.encoderParams()
+				params, err := chosenParams()
 				if err != nil {
 					b.Fatal(err)
 				}
 				v.set(&params)
 				frame := &image.YCbCr{}
 				w.next(frame, 0)
-				enc, _, err := s.buildEncoder(params, frame)
+				enc, err := params.BuildVideoEncoder(video.ReaderFunc(func() (image.Image, func(), error) {
+					return frame, func() {}, nil
+				}), prop.Media{Video: prop.Video{Width: benchW, Height: benchH, FrameRate: float32(fps)}})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -116,6 +120,18 @@ func BenchmarkEncoderSettings(b *testing.B) {
 			})
 		}
 	}
+}
+
+// chosenParams are the settings the matrix chose (screen content, bit-rate
+// rate control with frame skipping, one thread, no periodic IDR), which
+// the pipeline's own bridge keeps.
+func chosenParams() (openh264.Params, error) {
+	params, err := openh264.NewParams()
+	params.BitRate = defaultBitRate
+	params.UsageType = openh264.ScreenContentRealTime
+	params.MultipleThreadIdc = 1
+	params.IntraPeriod = 0
+	return params, err
 }
 
 // cpuTime is the process's user and system CPU time so far.

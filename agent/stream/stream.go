@@ -22,10 +22,6 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
-	"github.com/pion/mediadevices/pkg/codec"
-	"github.com/pion/mediadevices/pkg/codec/openh264"
-	"github.com/pion/mediadevices/pkg/io/video"
-	"github.com/pion/mediadevices/pkg/prop"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -154,8 +150,8 @@ type Sender struct {
 	wg     sync.WaitGroup
 
 	// keyFrame is set by the RTCP reader and consumed by the frame loop,
-	// so the encoder is only ever touched from one goroutine: openh264's
-	// ForceKeyFrame writes encoder state unlocked.
+	// so the encoders are only ever touched from one goroutine (OpenH264
+	// is not safe for concurrent use).
 	keyFrame atomic.Bool
 	frames   atomic.Int64
 	// encoderRate is the bit rate the encoder was last given, written by
@@ -563,16 +559,13 @@ func (s *Sender) sendFrames() {
 
 	frame := image.NewYCbCr(image.Rectangle{Max: s.size}, image.YCbCrSubsampleRatio420)
 	built := time.Now()
-	enc, ctl, err := s.newEncoder(frame)
+	enc, err := newPipeline(s.log, s.size, s.fps, s.bitRate)
 	if err != nil {
 		s.log.Error("stream: start encoder", "err", err)
 		return
 	}
-	defer func() {
-		if err := enc.Close(); err != nil {
-			s.log.Warn("stream: close encoder", "err", err)
-		}
-	}()
+	defer enc.close()
+	s.encoderRate.Store(int64(s.bitRate))
 	s.encoderReady.Store(true)
 	s.log.Info("stream: encoder ready", "took", time.Since(built))
 	select {
@@ -597,6 +590,7 @@ func (s *Sender) sendFrames() {
 		lastErr    string    // logged failures repeat every tick; log changes only
 		lastGrab   time.Time // the last capture, changed or not
 		lastChange time.Time // the last capture that found a change
+		lastSize   = s.size  // the picture size last sent
 	)
 	fail := func(what string, err error) {
 		if msg := err.Error(); msg != lastErr {
@@ -622,22 +616,20 @@ func (s *Sender) sendFrames() {
 			idle = 0
 			lastChange = lastGrab
 		}
-		s.retune(ctl)
-		if s.keyFrame.Swap(false) {
-			if err := ctl.ForceKeyFrame(); err != nil {
-				s.log.Warn("stream: force keyframe", "err", err)
-			}
-		}
-		data, release, err := enc.Read()
+		s.retune(enc)
+		f, size, err := enc.encode(frame, lastGrab, idle == 0, s.keyFrame.Swap(false))
 		if err != nil {
 			fail("encode", err)
 			continue
 		}
-		if len(data) == 0 {
+		if len(f.Data) == 0 {
 			// Rate control skipped the frame; the next sample's
 			// duration covers the gap.
-			release()
 			continue
+		}
+		if size != lastSize {
+			s.log.Debug("stream: picture size", "width", size.X, "height", size.Y)
+			lastSize = size
 		}
 
 		now := time.Now()
@@ -648,11 +640,10 @@ func (s *Sender) sendFrames() {
 		// pion advances the RTP timestamp by Duration after this sample,
 		// so timestamps trail capture times by one frame; the browser
 		// only cares about their spacing.
-		err = s.track.WriteSample(media.Sample{Data: data, Duration: d})
+		err = s.track.WriteSample(media.Sample{Data: f.Data, Duration: d})
 		if s.onEncoded != nil {
-			s.onEncoded(data, lastGrab)
+			s.onEncoded(f.Data, lastGrab)
 		}
-		release()
 		if err != nil {
 			if s.ctx.Err() != nil {
 				return
@@ -664,7 +655,7 @@ func (s *Sender) sendFrames() {
 		lastErr = ""
 		if !sent {
 			sent = true
-			s.firstFrame(len(data))
+			s.firstFrame(len(f.Data), size)
 		}
 	}
 }
@@ -731,16 +722,16 @@ func (s *Sender) awaitFrame(interval time.Duration, refining bool, lastGrab, las
 // retune hands the congestion controller's estimate to the encoder when it
 // moved by rateStep or more since the encoder last heard, clamped to what
 // suits screen content. It runs on the frame goroutine, between encodes:
-// the encoder's SetBitRate, like ForceKeyFrame, is not safe to call
-// during one. OpenH264 applies a new rate from the next frame on without
+// OpenH264's SetOption, like ForceIntraFrame, is not safe to call during
+// one. OpenH264 applies a new rate from the next frame on without
 // a keyframe (TestSetBitRateKeepsPFrames).
-func (s *Sender) retune(ctl encoderControl) {
+func (s *Sender) retune(enc *pipeline) {
 	cur := int(s.encoderRate.Load())
 	want := min(max(s.bwe.GetTargetBitrate(), minBitRate), max(maxBitRate, s.bitRate))
 	if diff := want - cur; diff == 0 || float64(max(diff, -diff)) < rateStep*float64(cur) {
 		return
 	}
-	if err := ctl.SetBitRate(want); err != nil {
+	if err := enc.setTarget(want); err != nil {
 		s.log.Warn("stream: set bit rate", "bps", want, "err", err)
 		return
 	}
@@ -748,13 +739,13 @@ func (s *Sender) retune(ctl encoderControl) {
 	s.log.Debug("stream: bit rate", "from", cur, "to", want)
 }
 
-func (s *Sender) firstFrame(bytes int) {
+func (s *Sender) firstFrame(bytes int, size image.Point) {
 	s.mu.Lock()
 	f := s.onFirstFrame
 	since := time.Since(s.connectedAt)
 	s.mu.Unlock()
 	s.log.Info("stream: first frame sent",
-		"width", s.size.X, "height", s.size.Y, "bytes", bytes, "after_connect", since)
+		"width", size.X, "height", size.Y, "bytes", bytes, "after_connect", since)
 	if f != nil {
 		f()
 	}
@@ -770,80 +761,4 @@ func (s *Sender) grab(dst *image.YCbCr) error {
 	}
 	s.frames.Add(1)
 	return nil
-}
-
-// newEncoder builds an openh264 encoder with encoderParams that reads
-// frame, which the loop refills before each Read.
-func (s *Sender) newEncoder(frame *image.YCbCr) (codec.ReadCloser, encoderControl, error) {
-	params, err := s.encoderParams()
-	if err != nil {
-		return nil, nil, err
-	}
-	return s.buildEncoder(params, frame)
-}
-
-// encoderParams are the encoder settings for screen content, chosen by
-// measurement (BenchmarkEncoderSettings; figures in BENCHMARKS.md).
-func (s *Sender) encoderParams() (openh264.Params, error) {
-	params, err := openh264.NewParams()
-	if err != nil {
-		return params, fmt.Errorf("stream: openh264 params: %w", err)
-	}
-	params.BitRate = s.bitRate
-	// Screen content: OpenH264 then finds a scroll as motion (its hash
-	// search) and holds QP within 26..35, skipping a frame rather than
-	// blurring text. Camera mode costs a third of the CPU for typing,
-	// but codes a scroll of text as near-keyframes and skipped 92 % of
-	// them at 3 Mbit/s. Rate control stays OpenH264's default bit-rate
-	// mode with frame skipping: the buffer-based and off modes never
-	// skip, so a full-screen scroll cost ~26 ms of CPU a frame instead of
-	// ~16. Slices stay at OpenH264's choice (size-limited).
-	params.UsageType = openh264.ScreenContentRealTime
-	// One thread: on two cores shared with X and the browser (and, on a
-	// busy customer PC, with their own software), OpenH264's threads buy
-	// nothing per frame (BENCHMARKS.md's encoder table: 1 thread 12.1 ms
-	// of CPU per scrolled frame, auto 16.9) and its thread pool made
-	// building the 1080p encoder slow, which the first frame waits for:
-	// median of 5 interleaved builds at load 4, auto 132 ms (15-280),
-	// one thread 15 ms (2-117); the first encode 29 -> 14 ms.
-	params.MultipleThreadIdc = 1
-	// Keyframes only when the peer asks (PLI/FIR): a periodic IDR of a
-	// whole screen is a burst that a single, NACK-protected viewer does
-	// not need.
-	params.IntraPeriod = 0
-	return params, nil
-}
-
-// buildEncoder builds an openh264 encoder with params for s's size and
-// frame rate, reading frame. Frames are already I420, so mediadevices'
-// ToI420 wrapper passes them through untouched.
-//
-// libopenh264 prints its parameter warnings straight to stderr; the
-// mediadevices bridge offers no way to lower its trace level, so those
-// lines bypass the slog logger.
-func (s *Sender) buildEncoder(params openh264.Params, frame *image.YCbCr) (codec.ReadCloser, encoderControl, error) {
-	r := video.ReaderFunc(func() (image.Image, func(), error) {
-		return frame, func() {}, nil
-	})
-	enc, err := params.BuildVideoEncoder(r, prop.Media{Video: prop.Video{
-		Width:     s.size.X,
-		Height:    s.size.Y,
-		FrameRate: float32(s.fps),
-	}})
-	if err != nil {
-		return nil, nil, fmt.Errorf("stream: build openh264 encoder %v: %w", s.size, err)
-	}
-	ctl, ok := enc.Controller().(encoderControl)
-	if !ok {
-		_ = enc.Close()
-		return nil, nil, errors.New("stream: openh264 encoder cannot force keyframes or change its bit rate")
-	}
-	s.encoderRate.Store(int64(params.BitRate))
-	return enc, ctl, nil
-}
-
-// encoderControl is what the frame loop needs of the encoder at run time.
-type encoderControl interface {
-	codec.KeyFrameController
-	codec.BitRateController
 }
