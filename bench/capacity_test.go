@@ -23,18 +23,26 @@ import (
 	"github.com/meekijk/meekijk/internal/testrig"
 )
 
-// loadgenChild holds idle agents on the relay named in the environment:
-// "open N" adds N and answers "held H opened O err E"; end of input ends it.
+// loadgenChild holds idle agents on the relays named in the environment
+// (MEEKIJK_BENCH_RELAY, comma-separated, dialled in turn; with
+// MEEKIJK_BENCH_REDIAL=1 dropped agents connect again): "open N" adds N
+// and answers "held H opened O err E"; "count" answers "held H redials R";
+// end of input ends it.
 func loadgenChild() int {
 	sources, _ := strconv.Atoi(os.Getenv("MEEKIJK_BENCH_SOURCES"))
-	agents, err := NewIdleAgents(os.Getenv("MEEKIJK_BENCH_RELAY"), sources)
+	agents, err := NewIdleAgents(sources, strings.Split(os.Getenv("MEEKIJK_BENCH_RELAY"), ",")...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	agents.Redial = os.Getenv("MEEKIJK_BENCH_REDIAL") == "1"
 	defer agents.Close()
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
+		if sc.Text() == "count" {
+			fmt.Printf("held %d redials %d\n", agents.Held(), agents.Redials())
+			continue
+		}
 		n, err := strconv.Atoi(strings.TrimPrefix(sc.Text(), "open "))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen: bad command", sc.Text())
@@ -282,7 +290,7 @@ func profileRelay(t *testing.T, c *capacity) {
 	}
 	var agents *IdleAgents
 	if err == nil {
-		agents, err = NewIdleAgents(base, 2)
+		agents, err = NewIdleAgents(2, base)
 	}
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -18,45 +19,76 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/meekijk/meekijk/agent/relayclient"
 	"github.com/meekijk/meekijk/internal/protocol"
 )
 
-// IdleAgents holds agent WebSockets open on a relay, the way an agent sits
-// between its hello and the customer typing a code: connected, greeted
-// (hello, welcome), answering the relay's pings, nothing else. That is
-// the relay's steady state for an agent that is started and waiting; an
-// agent joined to a session adds a room and store rows, and is counted by
-// the session set-up figure instead.
+// IdleAgents holds agent WebSockets open on one relay or several, the way
+// an agent sits between its hello and the customer typing a code:
+// connected, greeted (hello, welcome), answering the relay's pings,
+// nothing else. That is the relay's steady state for an agent that is
+// started and waiting; an agent joined to a session adds a room and store
+// rows, and is counted by the session set-up figure instead.
+//
+// With Redial set, an agent whose relay lets go dials again as the agent
+// does (agent/app's back-off, from 250-500 ms up to 10 s, with jitter),
+// taking the next relay in turn and, if that one refuses, the others
+// before it waits again: what a load balancer in front of several relays
+// gives it (HAProxy's redispatch), without the balancer's own descriptor
+// limit.
 type IdleAgents struct {
-	wsURL   string
-	sources []net.IP // loopback source addresses, ~28k ports each
-	next    atomic.Uint64
-	held    atomic.Int64
+	// Redial makes dropped agents connect again; set it before Open.
+	Redial bool
 
-	mu      sync.Mutex
-	conns   []*websocket.Conn
+	targets    []string // agent WebSocket URLs, dialled in turn
+	sources    []net.IP // loopback source addresses, ~28k ports each
+	nextTarget atomic.Uint64
+	held       atomic.Int64
+	redials    atomic.Int64
+
+	// ctx ends at Close: it stops dials and redials under way.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex // guards conns
+	conns   map[*websocket.Conn]struct{}
 	readers sync.WaitGroup
 }
 
-// NewIdleAgents targets the relay at base (http://127.0.0.1:port), dialling
-// from sources loopback addresses 127.0.0.2 onwards.
-func NewIdleAgents(base string, sources int) (*IdleAgents, error) {
-	u, err := url.Parse(base)
-	if err != nil || u.Scheme != "http" {
-		return nil, fmt.Errorf("idle agents: relay %q: want http://host:port", base)
+// agentRedial is agent/app's redialBackoff: the load the relays see in a
+// reconnect storm is the one real agents would make.
+var agentRedial = relayclient.Backoff{Base: 500 * time.Millisecond, Max: 10 * time.Second}
+
+// NewIdleAgents targets the relays at bases (http://127.0.0.1:port), in
+// turn, dialling from sources loopback addresses 127.0.0.2 onwards.
+func NewIdleAgents(sources int, bases ...string) (*IdleAgents, error) {
+	if len(bases) == 0 {
+		return nil, errors.New("idle agents: no relay")
 	}
-	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() {
-		return nil, fmt.Errorf("idle agents: relay %q is not on loopback", base)
+	a := &IdleAgents{}
+	for _, base := range bases {
+		u, err := url.Parse(base)
+		if err != nil || u.Scheme != "http" {
+			return nil, fmt.Errorf("idle agents: relay %q: want http://host:port", base)
+		}
+		if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() {
+			return nil, fmt.Errorf("idle agents: relay %q is not on loopback", base)
+		}
+		a.targets = append(a.targets, "ws://"+u.Host+"/ws/agent")
 	}
-	a := &IdleAgents{wsURL: "ws://" + u.Host + "/ws/agent"}
 	for i := range max(sources, 1) {
 		a.sources = append(a.sources, net.IPv4(127, 0, 0, byte(2+i)))
 	}
+	a.conns = map[*websocket.Conn]struct{}{}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
 	return a, nil
 }
 
 // Held is how many connections are open and greeted now.
 func (a *IdleAgents) Held() int { return int(a.held.Load()) }
+
+// Redials is how many agents connected again after a drop.
+func (a *IdleAgents) Redials() int { return int(a.redials.Load()) }
 
 // Open adds n idle agents, parallel at a time, and returns how many it
 // added and the first failure, if any. It stops at ctx's end.
@@ -93,48 +125,99 @@ feed:
 }
 
 func (a *IdleAgents) openOne(ctx context.Context) error {
-	src := a.sources[a.next.Add(1)%uint64(len(a.sources))]
+	ws, err := a.dial(ctx)
+	if err != nil {
+		return err
+	}
+	a.readers.Go(func() { a.hold(ws) })
+	return nil
+}
+
+// dial connects one agent to the next relay in turn, greets it and counts
+// it as held; nil and an error if any step fails or Close came first.
+func (a *IdleAgents) dial(ctx context.Context) (*websocket.Conn, error) {
+	src := a.sources[rand.IntN(len(a.sources))]
+	target := a.targets[a.nextTarget.Add(1)%uint64(len(a.targets))]
 	d := websocket.Dialer{
 		HandshakeTimeout: 5 * time.Second,
 		NetDialContext:   (&net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: 5 * time.Second}).DialContext,
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	ws, resp, err := d.DialContext(ctx, a.wsURL, nil)
+	stop := context.AfterFunc(a.ctx, cancel)
+	defer stop()
+	ws, resp, err := d.DialContext(ctx, target, nil)
 	if err != nil {
-		return fmt.Errorf("dial from %s: %w", src, err)
+		return nil, fmt.Errorf("dial %s from %s: %w", target, src, err)
 	}
 	resp.Body.Close()
 	hello := protocol.Hello{Protocol: protocol.Version, Role: protocol.RoleAgent, Software: "bench",
 		Agent: &protocol.AgentInfo{Hostname: "bench", User: "bench", OS: "linux"}}
 	if err := exchange(ctx, ws, hello, "welcome"); err != nil {
 		ws.Close()
-		return err
+		return nil, err
 	}
 	a.mu.Lock()
-	a.conns = append(a.conns, ws)
-	a.mu.Unlock()
+	defer a.mu.Unlock()
+	if a.ctx.Err() != nil { // Close has swept the list already
+		ws.Close()
+		return nil, a.ctx.Err()
+	}
+	a.conns[ws] = struct{}{}
 	a.held.Add(1)
-	a.readers.Go(func() {
-		defer a.held.Add(-1)
-		// Reading is what answers the relay's pings (gorilla's default
-		// ping handler); a read error means the relay let go.
-		for {
-			if _, _, err := ws.ReadMessage(); err != nil {
-				return
-			}
-		}
-	})
-	return nil
+	return ws, nil
 }
 
-// Close closes every connection and waits for their readers.
+// hold keeps one agent connected: it reads, which answers the relay's
+// pings (gorilla's default ping handler), until the relay lets go; then,
+// with Redial, it connects the agent again, until Close.
+func (a *IdleAgents) hold(ws *websocket.Conn) {
+	for ws != nil {
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				break
+			}
+		}
+		a.held.Add(-1)
+		a.mu.Lock()
+		delete(a.conns, ws)
+		a.mu.Unlock()
+		ws.Close()
+		if !a.Redial {
+			return
+		}
+		ws = a.redial()
+	}
+}
+
+// redial waits and dials as the agent does after a drop, until one dial
+// holds; nil once Close has begun.
+func (a *IdleAgents) redial() *websocket.Conn {
+	for n := 0; ; n++ {
+		wait := time.NewTimer(agentRedial.Delay(n, rand.Float64()))
+		select {
+		case <-a.ctx.Done():
+			wait.Stop()
+			return nil
+		case <-wait.C:
+		}
+		for range a.targets {
+			if ws, err := a.dial(a.ctx); err == nil {
+				a.redials.Add(1)
+				return ws
+			}
+		}
+	}
+}
+
+// Close closes every connection, stops redials and waits for the readers.
 func (a *IdleAgents) Close() {
+	a.cancel()
 	a.mu.Lock()
-	for _, ws := range a.conns {
+	for ws := range a.conns {
 		ws.Close()
 	}
-	a.conns = nil
+	clear(a.conns)
 	a.mu.Unlock()
 	a.readers.Wait()
 }
