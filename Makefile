@@ -99,7 +99,7 @@ fuzz: ## run every wire decoder's fuzzer for FUZZTIME (default 10s) each
 	done
 
 test: deps check tidy-check vulncheck fuzz ## install test needs, make check, scan for vulnerabilities, fuzz briefly, then every test (race detector on, e2e included)
-	go test -race -count=1 -timeout 20m ./...
+	MEEKIJK_PG_REQUIRED=1 go test -race -count=1 -timeout 20m ./...
 
 bench: deps ## measure latency, frame rate, bytes, CPU and relay capacity, quiet and on a busy core, beside noVNC; writes BENCHMARKS.md (~12 min)
 	scripts/bench.sh

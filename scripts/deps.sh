@@ -23,6 +23,7 @@ packages=(
 	gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64  # make agent-windows: cross-build agent.exe (cgo, OpenH264)
 	wine wine64     # the Windows end-to-end test runs agent.exe under Wine
 	osslsigncode    # make sign-agent: Authenticode signature, checked by the tests
+	postgresql      # the store's PostgreSQL tests start their own cluster (internal/pgtest)
 	haproxy         # the sample load-balancer configuration (deploy/haproxy.cfg) is checked with haproxy -c
 )
 
@@ -58,4 +59,8 @@ apt-get install -y -q --no-install-recommends "${missing[@]}"
 # server on every interface. Stop it when this script brought it in.
 if [[ " ${missing[*]} " == *" coturn "* ]] && [ -d /run/systemd/system ]; then
 	systemctl disable --now coturn.service
+fi
+# Likewise Debian's own PostgreSQL cluster: the tests start theirs on a free port.
+if [[ " ${missing[*]} " == *" postgresql "* ]] && [ -d /run/systemd/system ]; then
+	systemctl disable --now postgresql.service
 fi
