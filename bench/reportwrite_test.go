@@ -252,6 +252,7 @@ the tables below; above the number of cores (%d) the machine was shared with oth
 		rep.Sections = append(rep.Sections, r.windows.section())
 	}
 	rep.Sections = append(rep.Sections, capacitySection(r.capacity)...)
+	rep.Sections = append(rep.Sections, relaysSection(r.relays)...)
 	for _, c := range r.conds {
 		rep.Sections = append(rep.Sections, Section{Title: "Input latency (" + c.cond.name + ")", Text: inputText + "\n\nThis run: " + orText(c.input, c.inputNote)})
 	}
