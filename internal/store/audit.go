@@ -187,7 +187,7 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 // SessionAudit returns the audit entries of one session, in chain order.
 func (s *Store) SessionAudit(ctx context.Context, sessionID int64) ([]audit.Entry, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, actor, ip, event, payload, hash FROM audit_log
-		WHERE event LIKE 'session.%' AND json_extract(payload, '$.session') = ? ORDER BY seq`, sessionID)
+		WHERE event LIKE 'session.%' AND `+s.jsonIntIs("payload", "session")+` ORDER BY seq`, sessionID)
 	if err != nil {
 		return nil, fmt.Errorf("store: session %d audit: %w", sessionID, err)
 	}

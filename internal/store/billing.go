@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -74,7 +75,7 @@ func (s *Store) BillingSettings(ctx context.Context, tz string) (billing.Setting
 // each change replaced, in force until that change: the defaults before
 // the first.
 func (s *Store) earlierBillingRules(ctx context.Context) ([]billing.EarlierRules, error) {
-	changes, err := s.settingChanges(ctx, -1, settingBilling)
+	changes, err := s.settingChanges(ctx, math.MaxInt64, settingBilling)
 	if err != nil {
 		return nil, err
 	}

@@ -73,8 +73,9 @@ func (s *Store) SettingHistory(ctx context.Context, limit int, keys ...string) (
 	return s.settingChanges(ctx, limit, keys...)
 }
 
-// settingChanges is SettingHistory without its bound: a limit of -1 reads
-// every change (SQLite takes a negative LIMIT for none).
+// settingChanges is SettingHistory without its bound: a limit of
+// math.MaxInt64 reads every change (a negative LIMIT, SQLite's "none", is
+// an error on PostgreSQL).
 func (s *Store) settingChanges(ctx context.Context, limit int, keys ...string) ([]SettingChange, error) {
 	if len(keys) == 0 {
 		return nil, nil
@@ -84,8 +85,9 @@ func (s *Store) settingChanges(ctx context.Context, limit int, keys ...string) (
 		args = append(args, k)
 	}
 	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, `SELECT at, actor, json_extract(payload, '$.key'), json_extract(payload, '$.value')
-		FROM audit_log WHERE event = 'setting.changed' AND json_extract(payload, '$.key') IN (?`+
+	key, value := s.jsonText("payload", "key"), s.jsonText("payload", "value")
+	rows, err := s.db.QueryContext(ctx, `SELECT at, actor, `+key+`, `+value+`
+		FROM audit_log WHERE event = 'setting.changed' AND `+key+` IN (?`+
 		strings.Repeat(", ?", len(keys)-1)+`) ORDER BY seq DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: setting history: %w", err)

@@ -64,7 +64,7 @@ func (s *Store) RecordAcceptance(ctx context.Context, a *Acceptance, actor strin
 			return err
 		}
 		a.AcceptedAt, a.TextSHA256 = fromMS(now), TextSHA256(a.Text)
-		res, err := tx.ExecContext(ctx, `
+		newID, err := insertID(ctx, tx, `
 			INSERT INTO intervention_acceptances (session_id, ticket_id, technician_id, accepted_at, version, lang,
 				text, text_sha256, answers, typed_name, os_user, description, category, estimate_minutes)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -73,9 +73,7 @@ func (s *Store) RecordAcceptance(ctx context.Context, a *Acceptance, actor strin
 		if err != nil {
 			return err
 		}
-		if a.ID, err = res.LastInsertId(); err != nil {
-			return err
-		}
+		a.ID = newID
 		detail["acceptanceId"] = a.ID
 		return s.insertEvent(ctx, tx, a.SessionID, now, EventConsentGranted, actor, detail)
 	})

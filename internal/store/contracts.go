@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -79,15 +78,15 @@ func (c Contract) InForce(date string) bool {
 func (s *Store) CreateContract(ctx context.Context, c Contract, centsPerHour, by int64) (Contract, error) {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		now := s.nowMS()
-		res, err := tx.ExecContext(ctx, `INSERT INTO contracts (customer_id, starts_on, ends_on, fee_cents, fee_period, created_at)
+		newID, err := insertID(ctx, tx, `INSERT INTO contracts (customer_id, starts_on, ends_on, fee_cents, fee_period, created_at)
 			VALUES (?, ?, ?, ?, ?, ?)`, c.CustomerID, c.StartsOn, nullString(c.EndsOn), c.FeeCents, c.FeePeriod, now)
 		if err != nil {
-			if strings.Contains(err.Error(), "FOREIGN KEY") {
+			if isForeignKey(err) {
 				return fmt.Errorf("customer %d: %w", c.CustomerID, ErrNotFound)
 			}
 			return err
 		}
-		c.ID, _ = res.LastInsertId()
+		c.ID = newID
 		if _, err := tx.ExecContext(ctx, `INSERT INTO contract_status_changes (contract_id, status, effective_on, reason, changed_by, changed_at)
 			VALUES (?, 'active', ?, '', ?, ?)`, c.ID, c.StartsOn, by, now); err != nil {
 			return err
@@ -115,7 +114,7 @@ func (s *Store) SetContractStatus(ctx context.Context, contractID int64, status,
 			VALUES (?, ?, ?, ?, ?, ?)`, contractID, status, effectiveOn, reason, by, s.nowMS())
 		return err
 	})
-	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY") {
+	if err != nil && isForeignKey(err) {
 		return fmt.Errorf("store: contract %d: %w", contractID, ErrNotFound)
 	}
 	if err != nil {
@@ -131,7 +130,7 @@ func (s *Store) AddRate(ctx context.Context, contractID, centsPerHour int64, eff
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		return s.insertRate(ctx, tx, "", contractID, centsPerHour, effectiveFrom, by)
 	})
-	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY") {
+	if err != nil && isForeignKey(err) {
 		return fmt.Errorf("store: contract %d: %w", contractID, ErrNotFound)
 	}
 	if err != nil {
@@ -324,7 +323,7 @@ func (s *Store) SetContractCoverage(ctx context.Context, contractID, categoryID 
 		}
 		return err
 	})
-	if err != nil && strings.Contains(err.Error(), "FOREIGN KEY") {
+	if err != nil && isForeignKey(err) {
 		return fmt.Errorf("store: contract %d or category %d: %w", contractID, categoryID, ErrNotFound)
 	}
 	if err != nil {

@@ -64,7 +64,6 @@ func nullID(id int64) any {
 	return id
 }
 
-func isUnique(err error) bool { return err != nil && strings.Contains(err.Error(), "UNIQUE") }
 
 var errDuplicateVAT = errors.New("another customer has this VAT number")
 
@@ -72,7 +71,7 @@ var errDuplicateVAT = errors.New("another customer has this VAT number")
 // FieldError on "vatNumber" wrapping ErrConflict.
 func (s *Store) CreateCustomer(ctx context.Context, c Customer) (Customer, error) {
 	now := s.nowMS()
-	res, err := s.db.ExecContext(ctx,
+	newID, err := insertID(ctx, s.db,
 		"INSERT INTO customers (name, vat_number, lang, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
 		c.Name, nullString(c.VATNumber), c.Lang, now, now)
 	if isUnique(err) {
@@ -81,7 +80,7 @@ func (s *Store) CreateCustomer(ctx context.Context, c Customer) (Customer, error
 	if err != nil {
 		return Customer{}, fmt.Errorf("store: create customer: %w", err)
 	}
-	c.ID, _ = res.LastInsertId()
+	c.ID = newID
 	c.CreatedAt, c.UpdatedAt = fromMS(now), fromMS(now)
 	return c, nil
 }
@@ -162,17 +161,17 @@ func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (
 
 // CreateSite adds a site to a customer; a duplicate name is a FieldError.
 func (s *Store) CreateSite(ctx context.Context, site Site) (Site, error) {
-	res, err := s.db.ExecContext(ctx, "INSERT INTO sites (customer_id, name, address) VALUES (?, ?, ?)",
+	newID, err := insertID(ctx, s.db, "INSERT INTO sites (customer_id, name, address) VALUES (?, ?, ?)",
 		site.CustomerID, site.Name, site.Address)
 	switch {
 	case isUnique(err):
 		return Site{}, &FieldError{"name", fmt.Errorf("%w: the customer has a site of this name", ErrConflict)}
-	case err != nil && strings.Contains(err.Error(), "FOREIGN KEY"):
+	case err != nil && isForeignKey(err):
 		return Site{}, fmt.Errorf("store: customer %d: %w", site.CustomerID, ErrNotFound)
 	case err != nil:
 		return Site{}, fmt.Errorf("store: create site: %w", err)
 	}
-	site.ID, _ = res.LastInsertId()
+	site.ID = newID
 	return site, nil
 }
 
@@ -219,16 +218,16 @@ func (s *Store) CreateContact(ctx context.Context, c Contact) (Contact, error) {
 			return err
 		}
 		now := s.nowMS()
-		res, err := tx.ExecContext(ctx, `INSERT INTO contacts
+		newID, err := insertID(ctx, tx, `INSERT INTO contacts
 			(customer_id, name, email, phone, lang, reference_role, site_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.CustomerID, c.Name, c.Email, c.Phone, c.Lang, c.ReferenceRole, nullID(c.SiteID), now)
 		if err != nil {
-			if strings.Contains(err.Error(), "FOREIGN KEY") {
+			if isForeignKey(err) {
 				return fmt.Errorf("customer %d: %w", c.CustomerID, ErrNotFound)
 			}
 			return err
 		}
-		c.ID, _ = res.LastInsertId()
+		c.ID = newID
 		c.CreatedAt = fromMS(now)
 		return nil
 	})

@@ -124,7 +124,7 @@ func (s *Store) ApproveStatement(ctx context.Context, customerID int64, periodSt
 	a := Approval{CustomerID: customerID, PeriodStart: periodStart, PeriodEnd: periodEnd, Statement: statement,
 		SHA256: hex.EncodeToString(sum[:]), ApprovedBy: actorOf(ctx).Name, ApprovedAt: fromMS(s.nowMS())}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO statement_approvals (customer_id, period_start, period_end, statement,
+		newID, err := insertID(ctx, tx, `INSERT INTO statement_approvals (customer_id, period_start, period_end, statement,
 			sha256, approved_by, approved_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			customerID, periodStart, periodEnd, string(statement), sum[:], a.ApprovedBy, a.ApprovedAt.UnixMilli())
 		if isUnique(err) {
@@ -133,7 +133,7 @@ func (s *Store) ApproveStatement(ctx context.Context, customerID int64, periodSt
 		if err != nil {
 			return err
 		}
-		a.ID, _ = res.LastInsertId()
+		a.ID = newID
 		return s.appendAudit(ctx, tx, "", EventStatementApproved, map[string]any{"approvalId": a.ID, "customerId": customerID,
 			"periodStart": periodStart, "periodEnd": periodEnd, "sha256": a.SHA256, "amountCents": tot.Totals.AmountCents,
 			"vatCents": tot.Totals.VATCents, "totalCents": tot.Totals.TotalCents})

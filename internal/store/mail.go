@@ -177,14 +177,14 @@ func (s *Store) CreateEstimate(ctx context.Context, e Estimate, token string, ma
 	hash := sha256.Sum256([]byte(token))
 	e.CreatedAt = fromMS(s.nowMS())
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO ticket_estimates (ticket_id, minutes, description, billed_minutes,
+		newID, err := insertID(ctx, tx, `INSERT INTO ticket_estimates (ticket_id, minutes, description, billed_minutes,
 			cents_per_hour, amount_cents, vat_cents, token_hash, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.TicketID, e.Minutes, e.Description, e.BilledMinutes, e.CentsPerHour, e.AmountCents, e.VATCents, hash[:],
 			e.CreatedBy, e.CreatedAt.UnixMilli())
 		if err != nil {
 			return err
 		}
-		e.ID, _ = res.LastInsertId()
+		e.ID = newID
 		if mail != nil {
 			m := *mail
 			m.Ref = strconv.FormatInt(e.ID, 10)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -55,7 +54,7 @@ func (s *Store) InviteToPortal(ctx context.Context, contactID, by int64) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO portal_accounts (contact_id, invited_by, invited_at, updated_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (contact_id) DO UPDATE SET invited_by = excluded.invited_by, invited_at = excluded.invited_at,
 			updated_at = excluded.updated_at`, contactID, by, now, now)
-		if err != nil && strings.Contains(err.Error(), "FOREIGN KEY") {
+		if err != nil && isForeignKey(err) {
 			return fmt.Errorf("contact %d: %w", contactID, ErrNotFound)
 		}
 		if err != nil {

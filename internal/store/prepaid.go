@@ -48,13 +48,13 @@ func (s *Store) AddPrepaidBlock(ctx context.Context, b PrepaidBlock) (PrepaidBlo
 	}
 	b.CreatedAt = fromMS(s.nowMS())
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO prepaid_blocks (customer_id, purchased_on, minutes, price_cents,
+		newID, err := insertID(ctx, tx, `INSERT INTO prepaid_blocks (customer_id, purchased_on, minutes, price_cents,
 			expires_on, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			b.CustomerID, b.PurchasedOn, b.Minutes, b.PriceCents, nullString(b.ExpiresOn), b.Note, b.CreatedAt.UnixMilli())
 		if err != nil {
 			return err
 		}
-		b.ID, _ = res.LastInsertId()
+		b.ID = newID
 		return s.appendAudit(ctx, tx, "", EventPrepaidAdded, b)
 	})
 	if err != nil {

@@ -179,7 +179,7 @@ func (s *Store) InterruptOpen(ctx context.Context, actor string) ([]int64, error
 	var ids []int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `
-			SELECT s.id, max(COALESCE(s.seen_at, 0), COALESCE((SELECT max(at) FROM session_events e WHERE e.session_id = s.id), 0))
+			SELECT s.id, `+s.greatest("COALESCE(s.seen_at, 0)", "COALESCE((SELECT max(at) FROM session_events e WHERE e.session_id = s.id), 0)")+`
 			FROM remote_sessions s WHERE s.status IN (`+placeholders(len(openStatuses))+`) ORDER BY s.id`,
 			toAny(openStatuses)...)
 		if err != nil {

@@ -233,18 +233,18 @@ func (s *Store) createSession(ctx context.Context, ns NewSession, replace *ended
 		if err := s.checkSessionCaps(ctx, tx, ns, now); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `
+		newID, err := insertID(ctx, tx, `
 			INSERT INTO remote_sessions (ticket_id, technician_id, code_hash, code_expires_at, status, created_at,
 				outside_hours, override_reason)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, ns.TicketID, ns.TechnicianID, ns.CodeHash, ns.CodeExpires.UnixMilli(),
 			StatusWaiting, now, ns.OutsideHours, ns.OverrideReason)
 		if err != nil {
-			if strings.Contains(err.Error(), "FOREIGN KEY") {
+			if isForeignKey(err) {
 				return fmt.Errorf("ticket %d: %w", ns.TicketID, ErrNotFound)
 			}
 			return err
 		}
-		id, _ = res.LastInsertId()
+		id = newID
 		var detail any
 		if ns.OutsideHours {
 			detail = map[string]string{"outsideHours": "override", "reason": ns.OverrideReason}

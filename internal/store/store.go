@@ -1,7 +1,9 @@
 // Package store keeps Meekijk's state in an embedded SQLite database
-// (modernc.org/sqlite, pure Go). The schema lives in numbered migrations
+// (modernc.org/sqlite, pure Go), or in PostgreSQL when given a
+// postgres:// URL (several relays sharing one database; dialect.go says
+// how the one code serves both). The schema lives in numbered migrations
 // embedded in the binary; each runs in one transaction and is recorded in
-// PRAGMA user_version.
+// PRAGMA user_version (SQLite) or the schema_version table (PostgreSQL).
 package store
 
 import (
@@ -34,7 +36,8 @@ var (
 
 // Store is the database. It is safe for concurrent use.
 type Store struct {
-	db  *sql.DB
+	db      *sql.DB
+	dialect Dialect
 	now func() time.Time
 	// written gets a token after each committed write transaction (it
 	// holds at most one), so the audit checkpointer can count new entries
@@ -42,14 +45,18 @@ type Store struct {
 	written chan struct{}
 }
 
-// Open opens (creating if needed) the database file at path and brings its
-// schema up to date.
+// Open opens (creating if needed) the database and brings its schema up
+// to date: the SQLite file at path, or the PostgreSQL database a
+// postgres:// URL names.
 func Open(ctx context.Context, file string) (*Store, error) {
 	return OpenWithClock(ctx, file, time.Now)
 }
 
 // OpenWithClock is Open with the clock used for timestamps, for tests.
 func OpenWithClock(ctx context.Context, file string, now func() time.Time) (*Store, error) {
+	if IsPostgresURL(file) {
+		return openPostgres(ctx, file, now)
+	}
 	// Pragmas go in the DSN so that every pooled connection gets them, not
 	// only the first. synchronous=FULL syncs the WAL at every commit: an
 	// acknowledged audit or billing write survives a crash or kill -9, and
@@ -72,7 +79,7 @@ func OpenWithClock(ctx context.Context, file string, now func() time.Time) (*Sto
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", file, err)
 	}
-	s := &Store{db: db, now: now, written: make(chan struct{}, 1)}
+	s := &Store{db: db, dialect: SQLite, now: now, written: make(chan struct{}, 1)}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: migrate %s: %w", file, err)
@@ -83,6 +90,32 @@ func OpenWithClock(ctx context.Context, file string, now func() time.Time) (*Sto
 	}
 	return s, nil
 }
+
+func openPostgres(ctx context.Context, dsn string, now func() time.Time) (*Store, error) {
+	where := redactURL(dsn)
+	conn, err := openPG(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", where, err)
+	}
+	s := &Store{db: sql.OpenDB(conn), dialect: Postgres, now: now, written: make(chan struct{}, 1)}
+	if err := s.migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("store: migrate %s: %w", where, err)
+	}
+	return s, nil
+}
+
+// redactURL is dsn without its password, for messages and logs.
+func redactURL(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "the PostgreSQL database (unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// Dialect is the engine the store runs on.
+func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
@@ -100,39 +133,116 @@ func (s *Store) Ping(ctx context.Context) error {
 // DB exposes the handle for read-only inspection in tests of other packages.
 func (s *Store) DB() *sql.DB { return s.db }
 
-func (s *Store) migrate(ctx context.Context) error {
+// migration is one numbered schema step: the portable file, and for
+// PostgreSQL its .postgres.sql variant when one exists.
+type migration struct {
+	n        int
+	name     string
+	portable string
+	pg       string // file name of the variant; "" for none
+}
+
+func loadMigrations() ([]migration, error) {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	byNum := map[int]*migration{}
+	for _, name := range names {
+		base := path.Base(name)
+		n, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: name must start with its number", name)
+		}
+		m := byNum[n]
+		if m == nil {
+			m = &migration{n: n}
+			byNum[n] = m
+		}
+		if strings.HasSuffix(base, ".postgres.sql") {
+			m.pg = base
+			continue
+		}
+		if m.portable != "" {
+			return nil, fmt.Errorf("migrations %s and %s share the number %d", m.portable, base, n)
+		}
+		m.portable = base
+	}
+	var list []migration
+	for _, m := range byNum {
+		if m.portable == "" {
+			return nil, fmt.Errorf("migration %s has no portable %04d_*.sql beside it", m.pg, m.n)
+		}
+		list = append(list, *m)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].n < list[j].n })
+	return list, nil
+}
+
+// body is the SQL of m for the dialect.
+func (m migration) body(d Dialect) (string, error) {
+	name := m.portable
+	if d == Postgres && m.pg != "" {
+		name = m.pg
+	}
+	b, err := migrations.ReadFile("migrations/" + name)
+	if err != nil {
+		return "", err
+	}
+	if d == Postgres {
+		return translatePG(name, string(b))
+	}
+	return string(b), nil
+}
+
+// pgPrelude makes what the translated migrations rely on: the version
+// table, and the case-insensitive collation COLLATE NOCASE becomes (ICU,
+// which Debian's PostgreSQL is built with; it ignores case like SQLite's
+// NOCASE, and also beyond ASCII).
+const pgPrelude = `CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL);
+INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version);
+CREATE COLLATION IF NOT EXISTS nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);`
+
+func (s *Store) migrate(ctx context.Context) error {
+	list, err := loadMigrations()
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
-	var current int
-	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
-		return fmt.Errorf("read user_version: %w", err)
-	}
-	for _, name := range names {
-		n, err := strconv.Atoi(strings.SplitN(path.Base(name), "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migration %s: name must start with its number", name)
-		}
-		if n <= current {
-			continue
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
+	versionQ, setVersion := "PRAGMA user_version", "PRAGMA user_version = %d"
+	if s.dialect == Postgres {
+		versionQ, setVersion = "SELECT version FROM schema_version", "UPDATE schema_version SET version = %d"
+		if err := s.inTx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, pgPrelude)
 			return err
+		}); err != nil {
+			return fmt.Errorf("prepare schema_version: %w", err)
 		}
-		err = s.inTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+	}
+	for _, m := range list {
+		// The version is read inside each step's write transaction: relays
+		// starting together on one PostgreSQL database queue on its lock,
+		// and the later ones find the step done.
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			var current int
+			if err := tx.QueryRowContext(ctx, versionQ).Scan(&current); err != nil {
+				return fmt.Errorf("read schema version: %w", err)
+			}
+			if m.n <= current {
+				return nil
+			}
+			body, err := m.body(s.dialect)
+			if err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", n))
+			if _, err := tx.ExecContext(ctx, body); err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, fmt.Sprintf(setVersion, m.n))
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("migration %s: %w", name, err)
+			return fmt.Errorf("migration %s: %w", m.portable, err)
 		}
-		current = n
 	}
 	return nil
 }
@@ -142,6 +252,13 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
+	}
+	if s.dialect == Postgres {
+		// SQLite's _txlock=immediate, across relays: see dialect.go.
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", writeLockKey); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("write lock: %w", err)
+		}
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,10 +21,11 @@ func openTest(t *testing.T) (*Store, *clock) {
 	t.Helper()
 	c := &clock{}
 	c.ms.Store(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC).UnixMilli())
-	s, err := OpenWithClock(context.Background(), filepath.Join(t.TempDir(), "meekijk.db"), c.now)
+	s, err := OpenWithClock(context.Background(), testDSN(t), c.now)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("store on %s", s.Dialect())
 	t.Cleanup(func() { s.Close() })
 	return s, c
 }
@@ -40,6 +40,7 @@ func mustUser(t *testing.T, s *Store, email string) User {
 }
 
 func TestPragmasOnEveryConnection(t *testing.T) {
+	sqliteOnly(t, "PRAGMAs are SQLite's own")
 	s, _ := openTest(t)
 	ctx := context.Background()
 	// Hold several connections at once so the pool must open new ones.
@@ -71,7 +72,7 @@ func TestPragmasOnEveryConnection(t *testing.T) {
 }
 
 func TestReopenKeepsDataAndSchemaVersion(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "m.db")
+	path := testDSN(t)
 	ctx := context.Background()
 	s, err := Open(ctx, path)
 	if err != nil {
@@ -90,7 +91,11 @@ func TestReopenKeepsDataAndSchemaVersion(t *testing.T) {
 		t.Fatalf("user lost or e-mail match case-sensitive: %v", err)
 	}
 	var v int
-	s.db.QueryRow("PRAGMA user_version").Scan(&v)
+	versionQ := "PRAGMA user_version"
+	if s.Dialect() == Postgres {
+		versionQ = "SELECT version FROM schema_version"
+	}
+	s.db.QueryRow(versionQ).Scan(&v)
 	if v < 1 {
 		t.Fatalf("user_version = %d", v)
 	}

@@ -116,12 +116,12 @@ func (s *Store) createTicketTx(ctx context.Context, tx *sql.Tx, nt NewTicket, cr
 	var n int64
 	err = tx.QueryRowContext(ctx, `
 		INSERT INTO ticket_counters (year, last) VALUES (?, 1)
-		ON CONFLICT (year) DO UPDATE SET last = last + 1
+		ON CONFLICT (year) DO UPDATE SET last = ticket_counters.last + 1
 		RETURNING last`, year).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("next number: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO tickets (reference, title, customer_name, created_by, created_at,
+	newID, err := insertID(ctx, tx, `INSERT INTO tickets (reference, title, customer_name, created_by, created_at,
 			customer_id, contact_id, kind, category_id, requested_priority, priority, impact, status, assigned_to,
 			status_secret, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?)`,
@@ -129,12 +129,12 @@ func (s *Store) createTicketTx(ctx context.Context, tx *sql.Tx, nt NewTicket, cr
 		nt.CustomerID, nullID(nt.ContactID), nt.Kind, nt.CategoryID, nt.RequestedPriority, nt.Priority, nt.Impact,
 		nullID(nt.AssignedTo), newSecret(), now.UnixMilli())
 	if err != nil {
-		if strings.Contains(err.Error(), "FOREIGN KEY") {
+		if isForeignKey(err) {
 			return 0, &FieldError{"categoryId", fmt.Errorf("%w: no such category", ErrNotFound)}
 		}
 		return 0, err
 	}
-	return res.LastInsertId()
+	return newID, nil
 }
 
 const ticketSelect = `
@@ -272,7 +272,7 @@ func (s *Store) UpdateTicket(ctx context.Context, id int64, ch TicketChanges, by
 		for _, c := range changes {
 			// Column names come from the fixed list above, never from input.
 			if _, err := tx.ExecContext(ctx, "UPDATE tickets SET "+c.column+" = ?, updated_at = ? WHERE id = ?", c.value, now, id); err != nil {
-				if strings.Contains(err.Error(), "FOREIGN KEY") {
+				if isForeignKey(err) {
 					return &FieldError{c.field, fmt.Errorf("%w: no such %s", ErrNotFound, c.field)}
 				}
 				return err
@@ -351,15 +351,15 @@ func (s *Store) AddNote(ctx context.Context, n Note) (Note, error) {
 
 func (s *Store) addNoteTx(ctx context.Context, tx *sql.Tx, n Note) (Note, error) {
 	now := s.nowMS()
-	res, err := tx.ExecContext(ctx, `INSERT INTO ticket_notes (ticket_id, author_id, contact_id, visible_to_customer, body, created_at)
+	newID, err := insertID(ctx, tx, `INSERT INTO ticket_notes (ticket_id, author_id, contact_id, visible_to_customer, body, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, n.TicketID, n.AuthorID, nullID(n.ContactID), n.VisibleToCustomer, n.Body, now)
 	if err != nil {
-		if strings.Contains(err.Error(), "FOREIGN KEY") {
+		if isForeignKey(err) {
 			return n, fmt.Errorf("ticket %d: %w", n.TicketID, ErrNotFound)
 		}
 		return n, err
 	}
-	n.ID, _ = res.LastInsertId()
+	n.ID = newID
 	n.CreatedAt = fromMS(now)
 	_, err = tx.ExecContext(ctx, "UPDATE tickets SET updated_at = ? WHERE id = ?", now, n.TicketID)
 	return n, err

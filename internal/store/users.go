@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -60,16 +59,16 @@ func insertUser(ctx context.Context, tx *sql.Tx, u User, now int64) (User, error
 		u.Languages = u.Lang
 	}
 	u.Active = true
-	res, err := tx.ExecContext(ctx,
+	newID, err := insertID(ctx, tx,
 		"INSERT INTO users (email, name, role, lang, languages, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
 		u.Email, u.Name, u.Role, u.Lang, u.Languages, u.PasswordHash, now)
 	if err != nil {
-		if strings.Contains(err.Error(), "UNIQUE") {
+		if isUnique(err) {
 			return User{}, fmt.Errorf("user %s: %w", u.Email, ErrConflict)
 		}
 		return User{}, err
 	}
-	u.ID, _ = res.LastInsertId()
+	u.ID = newID
 	u.CreatedAt = fromMS(now)
 	return u, nil
 }
