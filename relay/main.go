@@ -41,10 +41,12 @@ func main() {
 // which flag.FlagSet alone would not list.
 const usage = `Usage:
   relay [flags]                  run the relay (flags below)
-  relay audit verify [-data DIR] [-checkpoints FILE|none] [-pubkey KEY]
+  relay audit verify [-data DIR] [-db URL] [-checkpoints FILE|none] [-pubkey KEY]
                                  check the audit chain and its signed checkpoints
   relay audit pubkey [-data DIR] print the public key that signs the checkpoints
-  relay backup [-data DIR] FILE  copy the database while the relay runs, and check the copy
+  relay backup [-data DIR] [-db URL] FILE
+                                 copy the database while the relay runs, and check the copy
+                                 (with -db: a pg_dump archive, restored with pg_restore)
   relay quote < REQUEST.json     price sessions as the billing would (relay quote -h)
 
 Each subcommand takes -h. Flags of the relay:
@@ -79,6 +81,11 @@ func envOr(name, def string) string {
 	return def
 }
 
+// dbFlag is the -db flag of the relay and of its maintenance commands.
+func dbFlag(fs *flag.FlagSet) *string {
+	return fs.String("db", os.Getenv("MEEKIJK_DB"), "the store's PostgreSQL database, postgres://USER:PASSWORD@HOST/DB, which several relays may share (env MEEKIJK_DB); empty: the SQLite database in the data directory")
+}
+
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
 		switch args[0] {
@@ -102,7 +109,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	var showVersion bool
 	var logLevel slog.Level
 	fs.StringVar(&cfg.Addr, "addr", envOr("MEEKIJK_ADDR", "127.0.0.1:8080"), "listen address (env MEEKIJK_ADDR)")
-	fs.StringVar(&cfg.DataDir, "data", envOr("MEEKIJK_DATA", "data"), "data directory holding the SQLite database (env MEEKIJK_DATA)")
+	fs.StringVar(&cfg.DataDir, "data", envOr("MEEKIJK_DATA", "data"), "data directory holding the SQLite database and the key files (env MEEKIJK_DATA)")
+	db := dbFlag(fs)
 	fs.StringVar(&cfg.Company, "company", envOr("MEEKIJK_COMPANY", "Meekijk"), "the desk's company name shown to customers (env MEEKIJK_COMPANY)")
 	codeTTL := fs.String("code-ttl", envOr("MEEKIJK_CODE_TTL", "10m"), "how long a session code stays valid (env MEEKIJK_CODE_TTL)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", os.Getenv("MEEKIJK_TLS_CERT"), "TLS certificate file; with -tls-key serves HTTPS (env MEEKIJK_TLS_CERT)")
@@ -133,6 +141,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "relay", version)
 		return nil
 	}
+	cfg.DB = *db
 	ttl, err := time.ParseDuration(*codeTTL)
 	if err != nil || ttl <= 0 {
 		return fmt.Errorf("-code-ttl %q: want a positive duration such as 10m", *codeTTL)
@@ -177,13 +186,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 // runAudit: relay audit verify [-data DIR] [-checkpoints FILE|none] [-pubkey KEY]
 // and relay audit pubkey [-data DIR].
 func runAudit(args []string, stdout, stderr io.Writer) error {
-	const usage = "usage: relay audit verify [-data DIR] [-checkpoints FILE|none] [-pubkey KEY], or relay audit pubkey [-data DIR]"
+	const usage = "usage: relay audit verify [-data DIR] [-db URL] [-checkpoints FILE|none] [-pubkey KEY], or relay audit pubkey [-data DIR]"
 	if len(args) == 0 || (args[0] != "verify" && args[0] != "pubkey") {
 		return errors.New(usage)
 	}
 	fs := flag.NewFlagSet("relay audit "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", envOr("MEEKIJK_DATA", "data"), "data directory (env MEEKIJK_DATA)")
+	db := dbFlag(fs)
 	var checkpoints, pubkey *string
 	if args[0] == "verify" {
 		checkpoints = fs.String("checkpoints", "", "checkpoint file to check the chain against (default DATA/"+server.CheckpointFile+"; a copy kept elsewhere is stronger; none: the chain alone)")
@@ -203,7 +213,7 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, audit.FormatPublicKey(pub))
 		return nil
 	}
-	return server.VerifyAudit(context.Background(), *data, *checkpoints, *pubkey, stdout)
+	return server.VerifyAudit(context.Background(), *data, *db, *checkpoints, *pubkey, stdout)
 }
 
 // runUser: relay user reset-password|reset-totp [-data DIR] LOGIN
@@ -212,7 +222,7 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usage
 	}
-	var action func(ctx context.Context, dataDir, login string, out io.Writer) error
+	var action func(ctx context.Context, dataDir, db, login string, out io.Writer) error
 	switch args[0] {
 	case "reset-password":
 		action = server.ResetPassword
@@ -224,13 +234,14 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("relay user "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", envOr("MEEKIJK_DATA", "data"), "data directory (env MEEKIJK_DATA)")
+	db := dbFlag(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return usage
 	}
-	return action(context.Background(), *data, fs.Arg(0), stdout)
+	return action(context.Background(), *data, *db, fs.Arg(0), stdout)
 }
 
 // runBackup: relay backup [-data DIR] FILE
@@ -238,13 +249,14 @@ func runBackup(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("relay backup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", envOr("MEEKIJK_DATA", "data"), "data directory (env MEEKIJK_DATA)")
+	db := dbFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return fmt.Errorf("usage: relay backup [-data DIR] FILE")
+		return fmt.Errorf("usage: relay backup [-data DIR] [-db URL] FILE")
 	}
-	return server.Backup(context.Background(), *data, fs.Arg(0), stdout)
+	return server.Backup(context.Background(), *data, *db, fs.Arg(0), stdout)
 }
 
 // runQuote: relay quote < REQUEST.json

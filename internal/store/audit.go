@@ -134,6 +134,11 @@ func (s *Store) VerifyAudit(ctx context.Context) (AuditHead, error) {
 		return AuditHead{}, fmt.Errorf("store: verify audit: %w", err)
 	}
 	defer tx.Rollback()
+	return verifyChain(ctx, tx)
+}
+
+// verifyChain checks the chain as tx sees it.
+func verifyChain(ctx context.Context, tx *sql.Tx) (AuditHead, error) {
 	rows, err := tx.QueryContext(ctx, "SELECT seq, at, actor, ip, event, payload, hash FROM audit_log ORDER BY seq")
 	if err != nil {
 		return AuditHead{}, fmt.Errorf("store: verify audit: %w", err)
@@ -158,8 +163,14 @@ func (s *Store) VerifyAudit(ctx context.Context) (AuditHead, error) {
 	return AuditHead{Seq: seq, Hash: hash, At: fromMS(last)}, nil
 }
 
-// IntegrityCheck runs SQLite's own consistency check of the file.
+// IntegrityCheck runs SQLite's own consistency check of the file. On
+// PostgreSQL, whose server keeps its files consistent itself (and has no
+// such check without an extension), it only checks that the database
+// answers.
 func (s *Store) IntegrityCheck(ctx context.Context) error {
+	if s.dialect == Postgres {
+		return s.Ping(ctx)
+	}
 	var result string
 	if err := s.db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&result); err != nil {
 		return fmt.Errorf("store: integrity check: %w", err)
@@ -170,18 +181,73 @@ func (s *Store) IntegrityCheck(ctx context.Context) error {
 	return nil
 }
 
-// Backup writes a consistent copy of the database to path while others
-// keep writing (VACUUM INTO reads one snapshot). path must not exist.
-func (s *Store) Backup(ctx context.Context, path string) error {
-	// VACUUM INTO fills an empty file and keeps its mode: made private
-	// first, the copy is never readable by others, whatever the umask.
+// Backup writes a consistent copy of the database to path (which must
+// not exist) while others keep writing, checks it, and returns the audit
+// chain's head in the copy. On SQLite the copy is a database file (VACUUM
+// INTO reads one snapshot), opened again for SQLite's integrity check and
+// the chain. On PostgreSQL it is pg_dump's custom archive (restore it with
+// pg_restore) of a snapshot in which the chain is verified: see
+// dumpPostgres.
+func (s *Store) Backup(ctx context.Context, path string) (AuditHead, error) {
+	// VACUUM INTO fills an empty file and keeps its mode, and pg_dump
+	// truncates it: made private first, the copy is never readable by
+	// others, whatever the umask.
 	if err := privfile.Create(path); err != nil {
-		return fmt.Errorf("store: backup: %w", err)
+		return AuditHead{}, fmt.Errorf("store: backup: %w", err)
+	}
+	if s.dialect == Postgres {
+		return s.dumpPostgres(ctx, path)
 	}
 	if _, err := s.db.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
-		return fmt.Errorf("store: backup to %s: %w", path, err)
+		return AuditHead{}, fmt.Errorf("store: backup to %s: %w", path, err)
 	}
-	return nil
+	c, err := Open(ctx, path)
+	if err != nil {
+		return AuditHead{}, fmt.Errorf("store: backup: open copy: %w", err)
+	}
+	defer c.Close()
+	if err := c.IntegrityCheck(ctx); err != nil {
+		return AuditHead{}, fmt.Errorf("store: backup copy: %w", err)
+	}
+	head, err := c.VerifyAudit(ctx)
+	if err != nil {
+		return AuditHead{}, fmt.Errorf("store: backup copy: %w", err)
+	}
+	return head, nil
+}
+
+// dumpPostgres runs pg_dump on a snapshot this transaction exported and
+// verifies the audit chain in the same snapshot: the archive holds exactly
+// the chain that was checked. pg_restore --list then reads the archive's
+// whole table of contents, so a truncated file fails here, not at restore.
+func (s *Store) dumpPostgres(ctx context.Context, path string) (AuditHead, error) {
+	fail := func(err error) (AuditHead, error) {
+		return AuditHead{}, fmt.Errorf("store: backup to %s: %w", path, err)
+	}
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return fail(err)
+	}
+	defer tx.Rollback()
+	var snapshot string
+	if err := tx.QueryRowContext(ctx, "SELECT pg_export_snapshot()").Scan(&snapshot); err != nil {
+		return fail(err)
+	}
+	dsn, password, err := splitPassword(s.dsn)
+	if err != nil {
+		return fail(err)
+	}
+	if err := runPGProgram(ctx, password, "pg_dump", "--format=custom", "--snapshot="+snapshot, "--file="+path, "--dbname="+dsn); err != nil {
+		return fail(err)
+	}
+	head, err := verifyChain(ctx, tx)
+	if err != nil {
+		return fail(err)
+	}
+	if err := runPGProgram(ctx, "", "pg_restore", "--list", path); err != nil {
+		return fail(fmt.Errorf("the archive does not read back: %w", err))
+	}
+	return head, nil
 }
 
 // SessionAudit returns the audit entries of one session, in chain order.

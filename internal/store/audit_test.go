@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/meekijk/meekijk/internal/audit"
+	"github.com/meekijk/meekijk/internal/pgtest"
 )
 
 // auditedStore is a store with a few dozen real audited changes in it.
@@ -103,9 +105,12 @@ func TestAuditLogIsAppendOnlyForTheProduct(t *testing.T) {
 	}
 }
 
-// 50 writers at once: one chain, no gaps, no SQLITE_BUSY reaching anyone.
+// 50 writers at once, through two Store handles on one database (on
+// PostgreSQL: two relays): one linear chain, no gaps, no SQLITE_BUSY or
+// duplicate seq reaching anyone.
 func TestAuditConcurrentWriters(t *testing.T) {
-	s, _ := openTest(t)
+	s, c := openTest(t)
+	stores := []*Store{s, twin(t, s, c)}
 	const writers, each = 50, 4
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*each)
@@ -115,7 +120,7 @@ func TestAuditConcurrentWriters(t *testing.T) {
 			defer wg.Done()
 			ctx := WithActor(context.Background(), Actor{Name: fmt.Sprintf("user:%d", w)})
 			for i := 0; i < each; i++ {
-				if err := s.RecordAudit(ctx, "test.write", map[string]int{"writer": w, "i": i}); err != nil {
+				if err := stores[w%2].RecordAudit(ctx, "test.write", map[string]int{"writer": w, "i": i}); err != nil {
 					errs <- err
 				}
 			}
@@ -133,17 +138,33 @@ func TestAuditConcurrentWriters(t *testing.T) {
 }
 
 func TestBackupIsConsistentAndVerifies(t *testing.T) {
-	sqliteOnly(t, "PostgreSQL's backup is pg_dump's archive: TestBackupPostgres")
 	s := auditedStore(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "backup.db")
-	if err := s.Backup(ctx, path); err != nil {
+	got, err := s.Backup(ctx, path)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Backup(ctx, path); err == nil {
+	if _, err := s.Backup(ctx, path); err == nil {
 		t.Error("a backup over an existing file was allowed")
 	}
-	copyStore, err := Open(ctx, path)
+	orig, _ := s.VerifyAudit(ctx)
+	if got.Seq != orig.Seq || string(got.Hash) != string(orig.Hash) {
+		t.Fatalf("backup head %+v, original %+v", got, orig)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 || fi.Size() == 0 {
+		t.Fatalf("backup file: %v, %v; want a non-empty 0600 file", fi, err)
+	}
+	if s.Dialect() == Postgres {
+		// The archive restores into an empty database with the same chain.
+		target := pgtest.NewDatabase(t)
+		dsn, _, _ := splitPassword(target)
+		if err := runPGProgram(ctx, "", "pg_restore", "--no-owner", "--exit-on-error", "--dbname="+dsn, path); err != nil {
+			t.Fatal(err)
+		}
+		path = target
+	}
+	copyStore, err := OpenExisting(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,9 +172,8 @@ func TestBackupIsConsistentAndVerifies(t *testing.T) {
 	if err := copyStore.IntegrityCheck(ctx); err != nil {
 		t.Fatal(err)
 	}
-	orig, _ := s.VerifyAudit(ctx)
-	got, err := copyStore.VerifyAudit(ctx)
-	if err != nil || got.Seq != orig.Seq || string(got.Hash) != string(orig.Hash) {
-		t.Fatalf("backup head %+v (%v), original %+v", got, err, orig)
+	restored, err := copyStore.VerifyAudit(ctx)
+	if err != nil || restored.Seq != orig.Seq || string(restored.Hash) != string(orig.Hash) {
+		t.Fatalf("restored head %+v (%v), original %+v", restored, err, orig)
 	}
 }

@@ -64,7 +64,6 @@ func nullID(id int64) any {
 	return id
 }
 
-
 var errDuplicateVAT = errors.New("another customer has this VAT number")
 
 // CreateCustomer adds a customer; a VAT number already used is a

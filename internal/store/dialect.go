@@ -37,12 +37,18 @@ package store
 // across every relay sharing the database; reads do not take it.
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -352,4 +358,48 @@ func (s *Store) greatest(a, b string) string {
 		return "GREATEST(" + a + ", " + b + ")"
 	}
 	return "max(" + a + ", " + b + ")"
+}
+
+// splitPassword takes the password out of a postgres:// URL: PostgreSQL's
+// programs get it in PGPASSWORD, not on a command line others can read.
+func splitPassword(dsn string) (string, string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", "", fmt.Errorf("database URL: %w", err)
+	}
+	password, _ := u.User.Password()
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	return u.String(), password, nil
+}
+
+// runPGProgram runs one of PostgreSQL's client programs (pg_dump,
+// pg_restore): from PATH (Debian's wrapper picks the newest installed
+// version), else the newest /usr/lib/postgresql/*/bin.
+func runPGProgram(ctx context.Context, password, name string, args ...string) error {
+	prog, err := exec.LookPath(name)
+	if err != nil {
+		dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/" + name)
+		if len(dirs) == 0 {
+			return fmt.Errorf("%s not found in PATH or /usr/lib/postgresql: install PostgreSQL's client programs (Debian: postgresql-client)", name)
+		}
+		slices.SortFunc(dirs, func(a, b string) int { return cmp.Compare(pgMajor(b), pgMajor(a)) })
+		prog = dirs[0]
+	}
+	cmd := exec.CommandContext(ctx, prog, args...)
+	cmd.Env = os.Environ()
+	if password != "" {
+		cmd.Env = append(cmd.Env, "PGPASSWORD="+password)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %w: %s", name, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// pgMajor is the major version in /usr/lib/postgresql/NN/bin/prog.
+func pgMajor(p string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(p))))
+	return n
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -38,7 +39,8 @@ var (
 type Store struct {
 	db      *sql.DB
 	dialect Dialect
-	now func() time.Time
+	dsn     string // the file, or the postgres:// URL (with its password: never shown)
+	now     func() time.Time
 	// written gets a token after each committed write transaction (it
 	// holds at most one), so the audit checkpointer can count new entries
 	// without polling.
@@ -52,10 +54,24 @@ func Open(ctx context.Context, file string) (*Store, error) {
 	return OpenWithClock(ctx, file, time.Now)
 }
 
+// OpenExisting is Open for maintenance commands (audit verify, backup,
+// user): it refuses a database that does not exist yet (no file, or no
+// schema in the PostgreSQL database), so a mistyped name fails rather than
+// checking a new, empty database.
+func OpenExisting(ctx context.Context, file string) (*Store, error) {
+	if IsPostgresURL(file) {
+		return openPostgres(ctx, file, time.Now, true)
+	}
+	if _, err := os.Stat(file); err != nil {
+		return nil, fmt.Errorf("store: no database: %w", err)
+	}
+	return Open(ctx, file)
+}
+
 // OpenWithClock is Open with the clock used for timestamps, for tests.
 func OpenWithClock(ctx context.Context, file string, now func() time.Time) (*Store, error) {
 	if IsPostgresURL(file) {
-		return openPostgres(ctx, file, now)
+		return openPostgres(ctx, file, now, false)
 	}
 	// Pragmas go in the DSN so that every pooled connection gets them, not
 	// only the first. synchronous=FULL syncs the WAL at every commit: an
@@ -79,7 +95,7 @@ func OpenWithClock(ctx context.Context, file string, now func() time.Time) (*Sto
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", file, err)
 	}
-	s := &Store{db: db, dialect: SQLite, now: now, written: make(chan struct{}, 1)}
+	s := &Store{db: db, dialect: SQLite, dsn: file, now: now, written: make(chan struct{}, 1)}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: migrate %s: %w", file, err)
@@ -91,13 +107,24 @@ func OpenWithClock(ctx context.Context, file string, now func() time.Time) (*Sto
 	return s, nil
 }
 
-func openPostgres(ctx context.Context, dsn string, now func() time.Time) (*Store, error) {
+func openPostgres(ctx context.Context, dsn string, now func() time.Time, mustExist bool) (*Store, error) {
 	where := redactURL(dsn)
 	conn, err := openPG(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", where, err)
 	}
-	s := &Store{db: sql.OpenDB(conn), dialect: Postgres, now: now, written: make(chan struct{}, 1)}
+	s := &Store{db: sql.OpenDB(conn), dialect: Postgres, dsn: dsn, now: now, written: make(chan struct{}, 1)}
+	if mustExist {
+		var found bool
+		err := s.db.QueryRowContext(ctx, "SELECT to_regclass('schema_version') IS NOT NULL").Scan(&found)
+		if err == nil && !found {
+			err = errors.New("it has no Meekijk schema")
+		}
+		if err != nil {
+			s.db.Close()
+			return nil, fmt.Errorf("store: no database at %s: %w", where, err)
+		}
+	}
 	if err := s.migrate(ctx); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("store: migrate %s: %w", where, err)
@@ -116,6 +143,15 @@ func redactURL(dsn string) string {
 
 // Dialect is the engine the store runs on.
 func (s *Store) Dialect() Dialect { return s.dialect }
+
+// String says which store this is, for the relay's start-up lines and
+// logs: "SQLite data/meekijk.db" or "PostgreSQL postgres://user:xxxxx@host/db".
+func (s *Store) String() string {
+	if s.dialect == Postgres {
+		return "PostgreSQL " + redactURL(s.dsn)
+	}
+	return "SQLite " + s.dsn
+}
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }

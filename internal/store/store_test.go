@@ -30,6 +30,18 @@ func openTest(t *testing.T) (*Store, *clock) {
 	return s, c
 }
 
+// twin is a second Store on s's database: on PostgreSQL what a second
+// relay sharing it is (its own pool, its own connections).
+func twin(t *testing.T, s *Store, c *clock) *Store {
+	t.Helper()
+	other, err := OpenWithClock(context.Background(), s.dsn, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	return other
+}
+
 func mustUser(t *testing.T, s *Store, email string) User {
 	t.Helper()
 	u, err := s.CreateUser(context.Background(), User{Email: email, Name: "Tech " + email, Role: RoleTechnician, PasswordHash: "x"})
@@ -183,9 +195,11 @@ func mustTicket(t *testing.T, s *Store, customerID, by int64, title string) Tick
 	return tk
 }
 
-// 200 concurrent creations give 200 distinct, consecutive numbers.
+// 200 concurrent creations give 200 distinct, consecutive numbers, made
+// through two Store handles on one database (two relays).
 func TestTicketNumbersUniqueUnderConcurrency(t *testing.T) {
-	s, _ := openTest(t)
+	s, c := openTest(t)
+	stores := []*Store{s, twin(t, s, c)}
 	u := mustUser(t, s, "t@x")
 	cust := mustCustomer(t, s, "Bakkerij Peeters")
 	const n = 200
@@ -195,7 +209,7 @@ func TestTicketNumbersUniqueUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tk, err := s.CreateTicket(context.Background(), NewTicket{Title: "t", CustomerID: cust.ID, Kind: "question",
+			tk, err := stores[i%2].CreateTicket(context.Background(), NewTicket{Title: "t", CustomerID: cust.ID, Kind: "question",
 				CategoryID: 1, Priority: "normal", Impact: "medium"}, u.ID)
 			if err != nil {
 				t.Error(err)
@@ -263,8 +277,10 @@ func TestRedeemCode(t *testing.T) {
 	}
 }
 
+// Ten agents redeem one code at once, through two relays: one wins.
 func TestRedeemRaceGivesOneSession(t *testing.T) {
 	s, c := openTest(t)
+	stores := []*Store{s, twin(t, s, c)}
 	newSession(t, s, c, "123123123")
 	var ok, used atomic.Int32
 	var wg sync.WaitGroup
@@ -272,7 +288,7 @@ func TestRedeemRaceGivesOneSession(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.RedeemCode(context.Background(), code("123123123"), "agent", nil)
+			_, err := stores[i%2].RedeemCode(context.Background(), code("123123123"), "agent", nil)
 			switch {
 			case err == nil:
 				ok.Add(1)

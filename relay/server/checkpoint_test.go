@@ -118,7 +118,7 @@ func tamper(t *testing.T, dir, q string, rehash bool) {
 
 func verify(dir, checkpoints, pub string) (string, error) {
 	var out bytes.Buffer
-	err := VerifyAudit(context.Background(), dir, checkpoints, pub, &out)
+	err := VerifyAudit(context.Background(), dir, "", checkpoints, pub, &out)
 	return out.String(), err
 }
 

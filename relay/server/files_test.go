@@ -35,7 +35,7 @@ func TestPrivateFilesWhateverTheUmask(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if err := Backup(context.Background(), dir, filepath.Join(dir, "copy.db"), io.Discard); err != nil {
+	if err := Backup(context.Background(), dir, "", filepath.Join(dir, "copy.db"), io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	check("copy.db")

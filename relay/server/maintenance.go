@@ -24,14 +24,31 @@ const CheckpointFile = "audit-checkpoints.log"
 
 func dbPath(dataDir string) string { return filepath.Join(dataDir, "meekijk.db") }
 
-// openExisting opens the database of dataDir, refusing to create one: a
-// verify or backup of a mistyped directory must fail, not succeed on an
-// empty database.
-func openExisting(ctx context.Context, dataDir string) (*store.Store, error) {
-	if _, err := os.Stat(dbPath(dataDir)); err != nil {
+// StoreLocation is what store.Open is given: the -db URL when set, else
+// the SQLite file in the data directory.
+func StoreLocation(dataDir, db string) (string, error) {
+	switch {
+	case db == "":
+		return dbPath(dataDir), nil
+	case !store.IsPostgresURL(db):
+		return "", fmt.Errorf("-db takes a postgres:// URL, not %q (the SQLite database is always %s)", db, dbPath(dataDir))
+	}
+	return db, nil
+}
+
+// openExisting opens the database of dataDir (or db), refusing to create
+// one: a verify or backup of a mistyped directory or URL must fail, not
+// succeed on an empty database.
+func openExisting(ctx context.Context, dataDir, db string) (*store.Store, error) {
+	where, err := StoreLocation(dataDir, db)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.OpenExisting(ctx, where)
+	if err != nil && db == "" {
 		return nil, fmt.Errorf("no database in %s: %w", dataDir, err)
 	}
-	return store.Open(ctx, dbPath(dataDir))
+	return st, err
 }
 
 // CheckpointsNone, given as the checkpoint file, checks the chain alone
@@ -45,8 +62,8 @@ const CheckpointsNone = "none"
 // public half of the data directory's key (give the one printed at first
 // start, kept elsewhere, to rule out a replaced key). It prints only when
 // everything holds: a failure is the returned error alone.
-func VerifyAudit(ctx context.Context, dataDir, checkpointPath, pubKey string, out io.Writer) error {
-	st, err := openExisting(ctx, dataDir)
+func VerifyAudit(ctx context.Context, dataDir, db, checkpointPath, pubKey string, out io.Writer) error {
+	st, err := openExisting(ctx, dataDir, db)
 	if err != nil {
 		return err
 	}
@@ -142,34 +159,27 @@ func checkCheckpoints(ctx context.Context, st *store.Store, head store.AuditHead
 	return res, nil
 }
 
-// Backup copies the database of dataDir to file while the relay may be
-// running, then checks the copy: SQLite's integrity check and the audit
-// chain.
-func Backup(ctx context.Context, dataDir, file string, out io.Writer) error {
+// Backup copies the database of dataDir (or db) to file while relays may
+// be running, and checks the copy (store.Backup): SQLite's integrity check
+// and the audit chain; on PostgreSQL a pg_dump archive of the snapshot in
+// which the chain was verified.
+func Backup(ctx context.Context, dataDir, db, file string, out io.Writer) error {
 	if _, err := os.Stat(file); err == nil {
 		return fmt.Errorf("backup: %s already exists", file)
 	}
-	st, err := openExisting(ctx, dataDir)
+	st, err := openExisting(ctx, dataDir, db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Backup(ctx, file); err != nil {
+	head, err := st.Backup(ctx, file)
+	if err != nil {
 		return err
 	}
-	copyStore, err := store.Open(ctx, file)
-	if err != nil {
-		return fmt.Errorf("backup: open copy: %w", err)
-	}
-	defer copyStore.Close()
-	if err := copyStore.IntegrityCheck(ctx); err != nil {
-		return fmt.Errorf("backup copy: %w", err)
-	}
-	head, err := copyStore.VerifyAudit(ctx)
-	if err != nil {
-		return fmt.Errorf("backup copy: %w", err)
-	}
 	fmt.Fprintf(out, "backup written to %s: integrity ok, audit chain ok (%d entries, head %x)\n", file, head.Seq, head.Hash)
+	if st.Dialect() == store.Postgres {
+		fmt.Fprintf(out, "a pg_dump custom archive: restore it into an empty database with pg_restore --no-owner -d URL %s\n", file)
+	}
 	return nil
 }
 

@@ -36,8 +36,12 @@ import (
 type Config struct {
 	// Addr is the listen address; port 0 picks a free one.
 	Addr string
-	// DataDir holds the SQLite database.
+	// DataDir holds the SQLite database and the key files (which every
+	// relay sharing a PostgreSQL database must share too).
 	DataDir string
+	// DB, when set, is the postgres:// URL of the store (-db); "": the
+	// SQLite database in DataDir.
+	DB string
 	// Company is the desk's name, shown to customers in the agent.
 	Company string
 	// CodeTTL is how long a session code stays valid.
@@ -174,10 +178,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "meekijk.db"))
+	where, err := StoreLocation(cfg.DataDir, cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	st, err := store.Open(ctx, where)
 	if err != nil {
 		return nil, err
 	}
+	log.Info("store open", "store", st.String())
 	s := &Server{cfg: cfg, log: log, store: st}
 	if err := s.bootstrap(ctx); err != nil {
 		st.Close()
@@ -352,7 +361,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		url = s.cfg.PublicURL.Scheme + "://" + s.cfg.PublicURL.Host + "/"
 	}
 	s.log.Info("relay listening", "url", url, "version", s.cfg.Version)
-	fmt.Fprintf(s.cfg.Stdout, "Meekijk relay %s\nConsole: %s\n", s.cfg.Version, url)
+	fmt.Fprintf(s.cfg.Stdout, "Meekijk relay %s\nConsole: %s\nStore: %s\n", s.cfg.Version, url, s.store)
 	if s.cfg.PublicURL != nil {
 		fmt.Fprintf(s.cfg.Stdout, "Listening on %s\n", ln.Addr())
 	}

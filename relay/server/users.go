@@ -18,8 +18,8 @@ var cliActor = store.Actor{Name: "relay"}
 // random password, printed once on out, for an admin who lost theirs. The
 // user's logins end and they must choose a new password at the next login.
 // It works while the relay runs: SQLite lets both write in turn.
-func ResetPassword(ctx context.Context, dataDir, login string, out io.Writer) error {
-	return onUser(ctx, dataDir, login, "reset password", func(ctx context.Context, st *store.Store, u store.User) error {
+func ResetPassword(ctx context.Context, dataDir, db, login string, out io.Writer) error {
+	return onUser(ctx, dataDir, db, login, "reset password", func(ctx context.Context, st *store.Store, u store.User) error {
 		pw, err := auth.ResetPassword(ctx, st, u.ID)
 		if err != nil {
 			return err
@@ -31,8 +31,8 @@ func ResetPassword(ctx context.Context, dataDir, login string, out io.Writer) er
 
 // ResetTOTP removes the second factor of the user with this login, for an
 // admin who lost their phone and their recovery codes.
-func ResetTOTP(ctx context.Context, dataDir, login string, out io.Writer) error {
-	return onUser(ctx, dataDir, login, "reset second factor", func(ctx context.Context, st *store.Store, u store.User) error {
+func ResetTOTP(ctx context.Context, dataDir, db, login string, out io.Writer) error {
+	return onUser(ctx, dataDir, db, login, "reset second factor", func(ctx context.Context, st *store.Store, u store.User) error {
 		if err := st.ResetTOTP(ctx, u.ID); err != nil {
 			return err
 		}
@@ -42,9 +42,9 @@ func ResetTOTP(ctx context.Context, dataDir, login string, out io.Writer) error 
 }
 
 // onUser runs fn, as the command line, on the user with this login in the
-// existing database of dataDir.
-func onUser(ctx context.Context, dataDir, login, what string, fn func(context.Context, *store.Store, store.User) error) error {
-	st, err := openExisting(ctx, dataDir)
+// existing database of dataDir (or db).
+func onUser(ctx context.Context, dataDir, db, login, what string, fn func(context.Context, *store.Store, store.User) error) error {
+	st, err := openExisting(ctx, dataDir, db)
 	if err != nil {
 		return err
 	}

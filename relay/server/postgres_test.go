@@ -1,0 +1,99 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meekijk/meekijk/internal/pgtest"
+	"github.com/meekijk/meekijk/internal/store"
+)
+
+// Two relays on one PostgreSQL database and one data directory (its key
+// files shared): the first creates the schema and the admin, the second
+// finds them; each says which store it uses; /metrics counts the sessions
+// in PostgreSQL and times the query. After both stop, relay audit verify
+// accepts the shared chain against both relays' checkpoints, and relay
+// backup writes a pg_dump archive of a verified snapshot.
+func TestTwoRelaysOnOnePostgresDatabase(t *testing.T) {
+	db := pgtest.NewDatabase(t)
+	dir := t.TempDir()
+	maddr := freeAddr(t)
+	a, _, outA, stopA := startRelayWith(t, Config{DataDir: dir, DB: db, MetricsAddr: maddr})
+	_, _, outB, stopB := startRelayWith(t, Config{DataDir: dir, DB: db})
+	for name, out := range map[string]string{"A": outA.String(), "B": outB.String()} {
+		if !strings.Contains(out, "Store: PostgreSQL postgres://meekijk@127.0.0.1:") {
+			t.Errorf("relay %s printed %q, want which store it uses", name, out)
+		}
+	}
+	if !strings.Contains(outA.String(), "First admin login") || strings.Contains(outB.String(), "First admin login") {
+		t.Errorf("the admin should be made once, by the first relay: A %q, B %q", outA.String(), outB.String())
+	}
+
+	// A session made through relay A's store is counted in PostgreSQL.
+	ctx := store.WithActor(context.Background(), store.Actor{Name: "system"})
+	u, err := a.store.CreateUser(ctx, store.User{Email: "tech@desk", Name: "Tech", Role: store.RoleTechnician, PasswordHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cust, err := a.store.CreateCustomer(ctx, store.Customer{Name: "Bakkerij Peeters", Lang: "nl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := a.store.CreateTicket(ctx, store.NewTicket{Title: "Printer", CustomerID: cust.ID, Kind: "question",
+		CategoryID: 1, Priority: "normal", Impact: "medium"}, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.store.CreateSession(ctx, store.NewSession{TicketID: tk.ID, TechnicianID: u.ID,
+		CodeHash: []byte("0123456789abcdef0123456789abcdef"), CodeExpires: time.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(outA.String(), "Metrics: http://"+maddr); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("relay A did not say where its metrics are: %q", outA.String())
+		}
+	}
+	scrape(t, "http://"+maddr) // the histogram may be gathered before the scrape's own query
+	m := scrape(t, "http://"+maddr)
+	if m[`meekijk_sessions{status="waiting"}`] != 1 || m["meekijk_store_query_seconds_count"] < 1 {
+		t.Errorf("metrics: sessions waiting %v, store queries timed %v; want 1 and at least 1",
+			m[`meekijk_sessions{status="waiting"}`], m["meekijk_store_query_seconds_count"])
+	}
+
+	if err := stopA(); err != nil {
+		t.Fatal(err)
+	}
+	if err := stopB(); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := VerifyAudit(context.Background(), dir, db, "", "", &out); err != nil {
+		t.Fatalf("audit verify -db: %v", err)
+	}
+	if !strings.Contains(out.String(), "audit chain ok") || !strings.Contains(out.String(), "signed checkpoints match") {
+		t.Errorf("audit verify printed %q", out.String())
+	}
+	out.Reset()
+	file := filepath.Join(t.TempDir(), "desk.dump")
+	if err := Backup(context.Background(), dir, db, file, &out); err != nil {
+		t.Fatalf("backup -db: %v", err)
+	}
+	if !strings.Contains(out.String(), "audit chain ok") || !strings.Contains(out.String(), "pg_restore") {
+		t.Errorf("backup printed %q", out.String())
+	}
+
+	// A URL of a database without Meekijk's schema is refused, not
+	// migrated: a typo must not verify an empty desk.
+	if err := VerifyAudit(context.Background(), dir, pgtest.NewDatabase(t), "", "", &out); err == nil ||
+		!strings.Contains(err.Error(), "no Meekijk schema") {
+		t.Errorf("verify of an empty database: %v, want refused", err)
+	}
+	if err := VerifyAudit(context.Background(), dir, "host=127.0.0.1", "", "", &out); err == nil ||
+		!strings.Contains(err.Error(), "postgres:// URL") {
+		t.Errorf("verify with a -db that is no URL: %v, want refused", err)
+	}
+}
