@@ -409,10 +409,13 @@ func (a *API) SetUpSession(ctx context.Context, ticket int64) error {
 }
 
 // SetupRate runs session set-ups from workers in parallel for at most d
-// or n set-ups, and returns how many completed per second. Any failure
-// stops the run: a rate with failures in it would flatter the relay.
-// A ticket has one live code at a time, so the first worker uses ticket
-// and each other one a ticket of its own, made before the clock starts.
+// or n set-ups, and returns how many completed per second. A set-up in
+// flight at d's end is finished and counted, not cut short: a cut one
+// would leave its code live or its session running, and the next run on
+// the desk would meet the technician's caps. Any failure stops the run: a
+// rate with failures in it would flatter the relay. A ticket has one
+// live code at a time, so the first worker uses ticket and each other one
+// a ticket of its own, made before the clock starts.
 func (a *API) SetupRate(ctx context.Context, ticket int64, workers, n int, d time.Duration) (float64, int, error) {
 	tickets := []int64{ticket}
 	for w := 1; w < workers; w++ {
@@ -422,8 +425,7 @@ func (a *API) SetupRate(ctx context.Context, ticket int64, workers, n int, d tim
 		}
 		tickets = append(tickets, tk)
 	}
-	end := time.Now().Add(d)
-	ctx, cancel := context.WithDeadline(ctx, end)
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
 		done    atomic.Int64
@@ -434,15 +436,15 @@ func (a *API) SetupRate(ctx context.Context, ticket int64, workers, n int, d tim
 	)
 	left.Store(int64(n))
 	start := time.Now()
+	end := start.Add(d)
 	for _, ticket := range tickets {
 		wg.Go(func() {
-			for left.Add(-1) >= 0 && ctx.Err() == nil {
-				if err := a.SetUpSession(ctx, ticket); err != nil {
-					// The run's end cuts the set-ups in flight short: a
-					// socket deadline then, not a failure.
-					if !errors.Is(err, context.DeadlineExceeded) && time.Now().Before(end) {
-						errOnce.Do(func() { first = err })
-					}
+			for left.Add(-1) >= 0 && ctx.Err() == nil && time.Now().Before(end) {
+				setupCtx, setupDone := context.WithTimeout(ctx, 10*time.Second)
+				err := a.SetUpSession(setupCtx, ticket)
+				setupDone()
+				if err != nil {
+					errOnce.Do(func() { first = err })
 					cancel()
 					return
 				}
