@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -137,6 +138,7 @@ type capacity struct {
 	Baseline  int64 // RSS with no agent
 	Steps     []capacityStep
 	StopNote  string // why the stepping stopped short, if it did
+	CapNote   string // the relay's own cap on agents, when it ended the steps
 	SetupRate float64
 	Setups    int
 	SetupErr  error
@@ -188,7 +190,16 @@ func measureCapacity(t *testing.T) *capacity {
 	}
 	held := 0
 	deadline := time.Now().Add(3 * time.Minute)
-	for _, step := range []int{1000, 2000, 5000, 10_000, 15_000, 20_000, 30_000, 40_000, 50_000} {
+	// The relay takes at most its cap of agents at once (it says so at
+	// start): the last step asks for exactly that many.
+	relayCap := loggedAgentCap(relay.Stderr())
+	steps := []int{1000, 2000, 5000, 10_000, 15_000, 20_000, 30_000, 40_000, 50_000}
+	if relayCap > 0 && relayCap < *maxAgents {
+		steps = append(slices.DeleteFunc(steps, func(n int) bool { return n >= relayCap }), relayCap)
+		c.CapNote = fmt.Sprintf("The relay takes at most %d agent connections at once (relay/server/limits.go: half of its "+
+			"descriptor limit after a reserve; the other half is kept for what sessions open), so the steps end there.", relayCap)
+	}
+	for _, step := range steps {
 		if step > *maxAgents {
 			break
 		}

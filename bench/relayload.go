@@ -124,13 +124,30 @@ feed:
 	return int(opened.Load()), firstErr
 }
 
+// openAttempts is how often an agent tries before Open counts it failed:
+// a relay's accept queue overflows under a burst of dials on a busy
+// machine, and a real agent would try again after its back-off.
+const openAttempts = 3
+
 func (a *IdleAgents) openOne(ctx context.Context) error {
-	ws, err := a.dial(ctx)
-	if err != nil {
-		return err
+	var err error
+	for n := range openAttempts {
+		if n > 0 {
+			wait := time.NewTimer(agentRedial.Delay(n-1, rand.Float64()))
+			select {
+			case <-ctx.Done():
+				wait.Stop()
+				return errors.Join(err, ctx.Err())
+			case <-wait.C:
+			}
+		}
+		var ws *websocket.Conn
+		if ws, err = a.dial(ctx); err == nil {
+			a.readers.Go(func() { a.hold(ws) })
+			return nil
+		}
 	}
-	a.readers.Go(func() { a.hold(ws) })
-	return nil
+	return fmt.Errorf("%d attempts, the last: %w", openAttempts, err)
 }
 
 // dial connects one agent to the next relay in turn, greets it and counts

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,7 +20,7 @@ import (
 )
 
 var (
-	clusterRelays = flag.Int("relays", 5, "relay processes sharing one PostgreSQL in the several-relays phase")
+	clusterRelays = flag.Int("relays", 8, "relay processes sharing one PostgreSQL in the several-relays phase")
 	clusterAgents = flag.Int("cluster-agents", 60_000, "idle agents spread over those relays (0: skip the phase)")
 	clusterGens   = flag.Int("cluster-gens", 4, "load generator processes for the several-relays phase")
 )
@@ -33,6 +34,7 @@ type relays struct {
 	Note  string // why the phase stopped short, if it did
 
 	Relays, Gens int
+	RelayCap     int // agents one relay takes at once, as it logged
 	Asked, Held  int
 	Opened       time.Duration // from the first dial to all held
 	Baseline     []int64       // each relay's RSS with no agent
@@ -126,6 +128,7 @@ func measureRelays(t *testing.T) *relays {
 		}
 	}()
 	time.Sleep(time.Second)
+	r.RelayCap = loggedAgentCap(procs[0].p.Stderr())
 	var bases []string
 	for _, p := range procs {
 		rss, _ := RSS(p.p.Pid())
@@ -196,6 +199,17 @@ func measureRelays(t *testing.T) *relays {
 
 	r.SetupPG, r.SetupSQLite, r.SetupErr = setupRates(t, procs[0].base, password)
 	return r
+}
+
+// loggedAgentCap reads the cap on agent connections a relay logged at
+// start ("agent connection caps" total=N); 0 if it did not.
+func loggedAgentCap(log string) int {
+	m := regexp.MustCompile(`msg="agent connection caps" total=(\d+)`).FindStringSubmatch(log)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
 }
 
 // startGens starts load generators that each spread their agents over
@@ -331,12 +345,14 @@ func relaysSection(r *relays) []Section {
 	}
 	s := Section{Title: "Several relays on one PostgreSQL"}
 	var text []string
-	text = append(text, fmt.Sprintf("%d relay binaries on %s, one data directory (shared keys); %d load generators "+
+	text = append(text, fmt.Sprintf("%d relay binaries on %s, one data directory (shared keys); each takes at most %d agents "+
+		"at once (relay/server/limits.go: half of its descriptor limit after a reserve, the other half kept for what "+
+		"sessions open), so the relays left after one is killed must hold its agents too. %d load generators "+
 		"(this test binary in a helper role, each below its own open-file limit) dial the relays in turn, "+
 		"directly: HAProxy is one process with the same 20,000-descriptor limit and two sockets per agent, so "+
 		"it would cap the figure near 10,000. A dropped agent dials again as the agent does (back-off from "+
 		"250-500 ms, jitter) and tries the next relay when one refuses, as HAProxy's redispatch would.",
-		r.Relays, r.Store, r.Gens))
+		r.Relays, r.Store, r.RelayCap, r.Gens))
 	if r.Held > 0 {
 		per := "-"
 		if k := r.PerAgentKB(); k > 0 {
