@@ -102,6 +102,7 @@ type results struct {
 	perfBusy   string
 	perfLoaded string // moving a window with the busy loop beside the agent
 	capacity   *capacity
+	relays     *relays
 	windows    *windowsFigures
 	errs       []string
 	loadBefore string // /proc/loadavg when the run began
@@ -171,6 +172,7 @@ func TestBench(t *testing.T) {
 	r.windows = &w
 	if *withCapacity {
 		r.capacity = measureCapacity(t)
+		r.relays = measureRelays(t)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,18 +24,26 @@ import (
 	"github.com/meekijk/meekijk/internal/testrig"
 )
 
-// loadgenChild holds idle agents on the relay named in the environment:
-// "open N" adds N and answers "held H opened O err E"; end of input ends it.
+// loadgenChild holds idle agents on the relays named in the environment
+// (MEEKIJK_BENCH_RELAY, comma-separated, dialled in turn; with
+// MEEKIJK_BENCH_REDIAL=1 dropped agents connect again): "open N" adds N
+// and answers "held H opened O err E"; "count" answers "held H redials R";
+// end of input ends it.
 func loadgenChild() int {
 	sources, _ := strconv.Atoi(os.Getenv("MEEKIJK_BENCH_SOURCES"))
-	agents, err := NewIdleAgents(os.Getenv("MEEKIJK_BENCH_RELAY"), sources)
+	agents, err := NewIdleAgents(sources, strings.Split(os.Getenv("MEEKIJK_BENCH_RELAY"), ",")...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	agents.Redial = os.Getenv("MEEKIJK_BENCH_REDIAL") == "1"
 	defer agents.Close()
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
+		if sc.Text() == "count" {
+			fmt.Printf("held %d redials %d\n", agents.Held(), agents.Redials())
+			continue
+		}
 		n, err := strconv.Atoi(strings.TrimPrefix(sc.Text(), "open "))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen: bad command", sc.Text())
@@ -129,6 +138,7 @@ type capacity struct {
 	Baseline  int64 // RSS with no agent
 	Steps     []capacityStep
 	StopNote  string // why the stepping stopped short, if it did
+	CapNote   string // the relay's own cap on agents, when it ended the steps
 	SetupRate float64
 	Setups    int
 	SetupErr  error
@@ -180,7 +190,16 @@ func measureCapacity(t *testing.T) *capacity {
 	}
 	held := 0
 	deadline := time.Now().Add(3 * time.Minute)
-	for _, step := range []int{1000, 2000, 5000, 10_000, 15_000, 20_000, 30_000, 40_000, 50_000} {
+	// The relay takes at most its cap of agents at once (it says so at
+	// start): the last step asks for exactly that many.
+	relayCap := loggedAgentCap(relay.Stderr())
+	steps := []int{1000, 2000, 5000, 10_000, 15_000, 20_000, 30_000, 40_000, 50_000}
+	if relayCap > 0 && relayCap < *maxAgents {
+		steps = append(slices.DeleteFunc(steps, func(n int) bool { return n >= relayCap }), relayCap)
+		c.CapNote = fmt.Sprintf("The relay takes at most %d agent connections at once (relay/server/limits.go: half of its "+
+			"descriptor limit after a reserve; the other half is kept for what sessions open), so the steps end there.", relayCap)
+	}
+	for _, step := range steps {
 		if step > *maxAgents {
 			break
 		}
@@ -282,7 +301,7 @@ func profileRelay(t *testing.T, c *capacity) {
 	}
 	var agents *IdleAgents
 	if err == nil {
-		agents, err = NewIdleAgents(base, 2)
+		agents, err = NewIdleAgents(2, base)
 	}
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meekijk/meekijk/internal/pgtest"
 	"github.com/meekijk/meekijk/internal/testrig"
 )
 
@@ -48,7 +49,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	// The several-relays phase shares one PostgreSQL; pgtest stops it.
+	code := pgtest.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -18,45 +19,76 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/meekijk/meekijk/agent/relayclient"
 	"github.com/meekijk/meekijk/internal/protocol"
 )
 
-// IdleAgents holds agent WebSockets open on a relay, the way an agent sits
-// between its hello and the customer typing a code: connected, greeted
-// (hello, welcome), answering the relay's pings, nothing else. That is
-// the relay's steady state for an agent that is started and waiting; an
-// agent joined to a session adds a room and store rows, and is counted by
-// the session set-up figure instead.
+// IdleAgents holds agent WebSockets open on one relay or several, the way
+// an agent sits between its hello and the customer typing a code:
+// connected, greeted (hello, welcome), answering the relay's pings,
+// nothing else. That is the relay's steady state for an agent that is
+// started and waiting; an agent joined to a session adds a room and store
+// rows, and is counted by the session set-up figure instead.
+//
+// With Redial set, an agent whose relay lets go dials again as the agent
+// does (agent/app's back-off, from 250-500 ms up to 10 s, with jitter),
+// taking the next relay in turn and, if that one refuses, the others
+// before it waits again: what a load balancer in front of several relays
+// gives it (HAProxy's redispatch), without the balancer's own descriptor
+// limit.
 type IdleAgents struct {
-	wsURL   string
-	sources []net.IP // loopback source addresses, ~28k ports each
-	next    atomic.Uint64
-	held    atomic.Int64
+	// Redial makes dropped agents connect again; set it before Open.
+	Redial bool
 
-	mu      sync.Mutex
-	conns   []*websocket.Conn
+	targets    []string // agent WebSocket URLs, dialled in turn
+	sources    []net.IP // loopback source addresses, ~28k ports each
+	nextTarget atomic.Uint64
+	held       atomic.Int64
+	redials    atomic.Int64
+
+	// ctx ends at Close: it stops dials and redials under way.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex // guards conns
+	conns   map[*websocket.Conn]struct{}
 	readers sync.WaitGroup
 }
 
-// NewIdleAgents targets the relay at base (http://127.0.0.1:port), dialling
-// from sources loopback addresses 127.0.0.2 onwards.
-func NewIdleAgents(base string, sources int) (*IdleAgents, error) {
-	u, err := url.Parse(base)
-	if err != nil || u.Scheme != "http" {
-		return nil, fmt.Errorf("idle agents: relay %q: want http://host:port", base)
+// agentRedial is agent/app's redialBackoff: the load the relays see in a
+// reconnect storm is the one real agents would make.
+var agentRedial = relayclient.Backoff{Base: 500 * time.Millisecond, Max: 10 * time.Second}
+
+// NewIdleAgents targets the relays at bases (http://127.0.0.1:port), in
+// turn, dialling from sources loopback addresses 127.0.0.2 onwards.
+func NewIdleAgents(sources int, bases ...string) (*IdleAgents, error) {
+	if len(bases) == 0 {
+		return nil, errors.New("idle agents: no relay")
 	}
-	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() {
-		return nil, fmt.Errorf("idle agents: relay %q is not on loopback", base)
+	a := &IdleAgents{}
+	for _, base := range bases {
+		u, err := url.Parse(base)
+		if err != nil || u.Scheme != "http" {
+			return nil, fmt.Errorf("idle agents: relay %q: want http://host:port", base)
+		}
+		if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() {
+			return nil, fmt.Errorf("idle agents: relay %q is not on loopback", base)
+		}
+		a.targets = append(a.targets, "ws://"+u.Host+"/ws/agent")
 	}
-	a := &IdleAgents{wsURL: "ws://" + u.Host + "/ws/agent"}
 	for i := range max(sources, 1) {
 		a.sources = append(a.sources, net.IPv4(127, 0, 0, byte(2+i)))
 	}
+	a.conns = map[*websocket.Conn]struct{}{}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
 	return a, nil
 }
 
 // Held is how many connections are open and greeted now.
 func (a *IdleAgents) Held() int { return int(a.held.Load()) }
+
+// Redials is how many agents connected again after a drop.
+func (a *IdleAgents) Redials() int { return int(a.redials.Load()) }
 
 // Open adds n idle agents, parallel at a time, and returns how many it
 // added and the first failure, if any. It stops at ctx's end.
@@ -92,49 +124,117 @@ feed:
 	return int(opened.Load()), firstErr
 }
 
+// openAttempts is how often an agent tries before Open counts it failed:
+// a relay's accept queue overflows under a burst of dials on a busy
+// machine, and a real agent would try again after its back-off.
+const openAttempts = 3
+
 func (a *IdleAgents) openOne(ctx context.Context) error {
-	src := a.sources[a.next.Add(1)%uint64(len(a.sources))]
+	var err error
+	for n := range openAttempts {
+		if n > 0 {
+			wait := time.NewTimer(agentRedial.Delay(n-1, rand.Float64()))
+			select {
+			case <-ctx.Done():
+				wait.Stop()
+				return errors.Join(err, ctx.Err())
+			case <-wait.C:
+			}
+		}
+		var ws *websocket.Conn
+		if ws, err = a.dial(ctx); err == nil {
+			a.readers.Go(func() { a.hold(ws) })
+			return nil
+		}
+	}
+	return fmt.Errorf("%d attempts, the last: %w", openAttempts, err)
+}
+
+// dial connects one agent to the next relay in turn, greets it and counts
+// it as held; nil and an error if any step fails or Close came first.
+func (a *IdleAgents) dial(ctx context.Context) (*websocket.Conn, error) {
+	src := a.sources[rand.IntN(len(a.sources))]
+	target := a.targets[a.nextTarget.Add(1)%uint64(len(a.targets))]
 	d := websocket.Dialer{
 		HandshakeTimeout: 5 * time.Second,
 		NetDialContext:   (&net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: 5 * time.Second}).DialContext,
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	ws, resp, err := d.DialContext(ctx, a.wsURL, nil)
+	stop := context.AfterFunc(a.ctx, cancel)
+	defer stop()
+	ws, resp, err := d.DialContext(ctx, target, nil)
 	if err != nil {
-		return fmt.Errorf("dial from %s: %w", src, err)
+		return nil, fmt.Errorf("dial %s from %s: %w", target, src, err)
 	}
 	resp.Body.Close()
 	hello := protocol.Hello{Protocol: protocol.Version, Role: protocol.RoleAgent, Software: "bench",
 		Agent: &protocol.AgentInfo{Hostname: "bench", User: "bench", OS: "linux"}}
 	if err := exchange(ctx, ws, hello, "welcome"); err != nil {
 		ws.Close()
-		return err
+		return nil, err
 	}
 	a.mu.Lock()
-	a.conns = append(a.conns, ws)
-	a.mu.Unlock()
+	defer a.mu.Unlock()
+	if a.ctx.Err() != nil { // Close has swept the list already
+		ws.Close()
+		return nil, a.ctx.Err()
+	}
+	a.conns[ws] = struct{}{}
 	a.held.Add(1)
-	a.readers.Go(func() {
-		defer a.held.Add(-1)
-		// Reading is what answers the relay's pings (gorilla's default
-		// ping handler); a read error means the relay let go.
-		for {
-			if _, _, err := ws.ReadMessage(); err != nil {
-				return
-			}
-		}
-	})
-	return nil
+	return ws, nil
 }
 
-// Close closes every connection and waits for their readers.
+// hold keeps one agent connected: it reads, which answers the relay's
+// pings (gorilla's default ping handler), until the relay lets go; then,
+// with Redial, it connects the agent again, until Close.
+func (a *IdleAgents) hold(ws *websocket.Conn) {
+	for ws != nil {
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				break
+			}
+		}
+		a.held.Add(-1)
+		a.mu.Lock()
+		delete(a.conns, ws)
+		a.mu.Unlock()
+		ws.Close()
+		if !a.Redial {
+			return
+		}
+		ws = a.redial()
+	}
+}
+
+// redial waits and dials as the agent does after a drop, until one dial
+// holds; nil once Close has begun.
+func (a *IdleAgents) redial() *websocket.Conn {
+	for n := 0; ; n++ {
+		wait := time.NewTimer(agentRedial.Delay(n, rand.Float64()))
+		select {
+		case <-a.ctx.Done():
+			wait.Stop()
+			return nil
+		case <-wait.C:
+		}
+		for range a.targets {
+			if ws, err := a.dial(a.ctx); err == nil {
+				a.redials.Add(1)
+				return ws
+			}
+		}
+	}
+}
+
+// Close closes every connection, stops redials and waits for the readers.
 func (a *IdleAgents) Close() {
+	a.cancel()
 	a.mu.Lock()
-	for _, ws := range a.conns {
+	for ws := range a.conns {
 		ws.Close()
 	}
-	a.conns = nil
+	clear(a.conns)
 	a.mu.Unlock()
 	a.readers.Wait()
 }
@@ -326,10 +426,13 @@ func (a *API) SetUpSession(ctx context.Context, ticket int64) error {
 }
 
 // SetupRate runs session set-ups from workers in parallel for at most d
-// or n set-ups, and returns how many completed per second. Any failure
-// stops the run: a rate with failures in it would flatter the relay.
-// A ticket has one live code at a time, so the first worker uses ticket
-// and each other one a ticket of its own, made before the clock starts.
+// or n set-ups, and returns how many completed per second. A set-up in
+// flight at d's end is finished and counted, not cut short: a cut one
+// would leave its code live or its session running, and the next run on
+// the desk would meet the technician's caps. Any failure stops the run: a
+// rate with failures in it would flatter the relay. A ticket has one
+// live code at a time, so the first worker uses ticket and each other one
+// a ticket of its own, made before the clock starts.
 func (a *API) SetupRate(ctx context.Context, ticket int64, workers, n int, d time.Duration) (float64, int, error) {
 	tickets := []int64{ticket}
 	for w := 1; w < workers; w++ {
@@ -339,8 +442,7 @@ func (a *API) SetupRate(ctx context.Context, ticket int64, workers, n int, d tim
 		}
 		tickets = append(tickets, tk)
 	}
-	end := time.Now().Add(d)
-	ctx, cancel := context.WithDeadline(ctx, end)
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
 		done    atomic.Int64
@@ -351,15 +453,15 @@ func (a *API) SetupRate(ctx context.Context, ticket int64, workers, n int, d tim
 	)
 	left.Store(int64(n))
 	start := time.Now()
+	end := start.Add(d)
 	for _, ticket := range tickets {
 		wg.Go(func() {
-			for left.Add(-1) >= 0 && ctx.Err() == nil {
-				if err := a.SetUpSession(ctx, ticket); err != nil {
-					// The run's end cuts the set-ups in flight short: a
-					// socket deadline then, not a failure.
-					if !errors.Is(err, context.DeadlineExceeded) && time.Now().Before(end) {
-						errOnce.Do(func() { first = err })
-					}
+			for left.Add(-1) >= 0 && ctx.Err() == nil && time.Now().Before(end) {
+				setupCtx, setupDone := context.WithTimeout(ctx, 10*time.Second)
+				err := a.SetUpSession(setupCtx, ticket)
+				setupDone()
+				if err != nil {
+					errOnce.Do(func() { first = err })
 					cancel()
 					return
 				}

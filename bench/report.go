@@ -77,19 +77,24 @@ func (r *Report) Write(w io.Writer, intro string) error {
 	}
 	table(&b, []string{"figure", "measured", "target", "result"}, rows)
 	for _, s := range r.Sections {
-		fmt.Fprintf(&b, "\n## %s\n\n", s.Title)
-		if s.Text != "" {
-			b.WriteString(strings.TrimSpace(s.Text) + "\n\n")
-		}
-		if len(s.Header) > 0 {
-			table(&b, s.Header, s.Rows)
-		}
-		if s.Pre != "" {
-			fmt.Fprintf(&b, "\n```\n%s\n```\n", strings.TrimRight(s.Pre, "\n"))
-		}
+		s.write(&b)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// write renders the section as markdown, from its heading on.
+func (s Section) write(b *strings.Builder) {
+	fmt.Fprintf(b, "\n## %s\n\n", s.Title)
+	if s.Text != "" {
+		b.WriteString(strings.TrimSpace(s.Text) + "\n\n")
+	}
+	if len(s.Header) > 0 {
+		table(b, s.Header, s.Rows)
+	}
+	if s.Pre != "" {
+		fmt.Fprintf(b, "\n```\n%s\n```\n", strings.TrimRight(s.Pre, "\n"))
+	}
 }
 
 // table writes a markdown table; '|' in a cell would split it, so it is

@@ -57,8 +57,12 @@ headless Chromium as the console, all on loopback, and measures:
   screen, requests the next update at once, and counts the bytes on the socket.
 - **relay capacity**: a fresh relay binary; load generators (this test binary in a helper role, three
   processes, four loopback source addresses) open agent WebSockets that say hello and then sit idle,
-  answering pings, stepping up to 50,000; relay RSS (VmRSS) at each step. A heap profile of the relay's
-  own server code (in a helper process) holding 5,000 idle agents says where the memory goes.
+  answering pings, stepping up to the relay's own cap on agents (half of its descriptor limit after a
+  reserve); relay RSS (VmRSS) at each step. A heap profile of the relay's own server code (in a helper
+  process) holding 5,000 idle agents says where the memory goes.
+- **several relays**: relay binaries sharing one PostgreSQL (started by the bench on loopback) hold idle
+  agents together from four load generators; one relay is killed (kill -9) and its agents dial the others
+  again with the agent's back-off; then session set-ups on PostgreSQL and on SQLite, rounds interleaved.
 - **session set-ups**: four workers, each: create a session (API), open the console socket, agent joins
   with the code, customer consents, console hears "live", customer ends it.
 
@@ -252,6 +256,7 @@ the tables below; above the number of cores (%d) the machine was shared with oth
 		rep.Sections = append(rep.Sections, r.windows.section())
 	}
 	rep.Sections = append(rep.Sections, capacitySection(r.capacity)...)
+	rep.Sections = append(rep.Sections, relaysSection(r.relays)...)
 	for _, c := range r.conds {
 		rep.Sections = append(rep.Sections, Section{Title: "Input latency (" + c.cond.name + ")", Text: inputText + "\n\nThis run: " + orText(c.input, c.inputNote)})
 	}
@@ -479,6 +484,9 @@ func capacitySection(c *capacity) []Section {
 	s := Section{Title: "Relay capacity", Header: []string{"idle agents", "relay RSS", "per agent"}}
 	s.Text = fmt.Sprintf("Open-file limit of the relay and load generators: %d. %s\n\nRSS with no agent: %.1f MB.",
 		c.FDLimit, c.FDNote, float64(c.Baseline)/1e6)
+	if c.CapNote != "" {
+		s.Text += " " + c.CapNote
+	}
 	if c.StopNote != "" {
 		s.Text += " " + c.StopNote + "."
 	}
