@@ -101,7 +101,7 @@ fuzz: ## run every wire decoder's fuzzer for FUZZTIME (default 10s) each
 test: deps check tidy-check vulncheck fuzz ## install test needs, make check, scan for vulnerabilities, fuzz briefly, then every test (race detector on, e2e included)
 	MEEKIJK_PG_REQUIRED=1 go test -race -count=1 -timeout 20m ./...
 
-bench: deps ## measure latency, frame rate, bytes, CPU and relay capacity, quiet and on a busy core, beside noVNC; writes BENCHMARKS.md (~12 min)
+bench: deps ## measure latency, frame rate, bytes, CPU and relay capacity, quiet and on a busy core, beside noVNC, several relays on PostgreSQL, recording's cost; writes BENCHMARKS.md (~17 min)
 	scripts/bench.sh
 
 clean: ## remove build output (not ./data)

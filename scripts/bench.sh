@@ -15,7 +15,7 @@ done
 [ -f /usr/share/novnc/core/rfb.js ] || { echo "bench: noVNC not found; run scripts/deps.sh (as root) first" >&2; exit 1; }
 command -v perf >/dev/null || echo "bench: perf not found (Debian linux-perf): the report will have no agent profile" >&2
 
-go test -tags bench -count=1 -timeout 16m -run '^TestBench$' -v ./bench \
+go test -tags bench -count=1 -timeout 25m -run '^TestBench$' -v ./bench \
 	-args -out "$PWD/BENCHMARKS.md" "$@"
 # Recording's cost (issue 16): appended to the report TestBench wrote.
 go test -tags bench -count=1 -timeout 10m -run '^TestRecordingBudget$' -v ./bench -args -out "$PWD/BENCHMARKS.md" "$@"
