@@ -81,9 +81,13 @@ type receipt struct {
 	BilledMinutes   int64
 	BillableMinutes int64
 	Merged          bool
-	Reasons         string // why the intervention is billable
-	Increment       int64
-	Minimum         int64
+	// Covered: the contract covered the intervention's time, which is why
+	// nothing is billed; nothing billed and not covered means no billable
+	// time was worked (a session of less than a second).
+	Covered   bool
+	Reasons   string // why the intervention is billable
+	Increment int64
+	Minimum   int64
 }
 
 type consentGiven struct {
@@ -266,6 +270,7 @@ func receiptOf(b store.BillingSession, st billing.Statement, set billing.Setting
 		if slices.Contains(iv.SessionIDs, b.Session.ID) {
 			number = iv.Number
 			rc.BilledMinutes, rc.BillableMinutes, rc.Merged = iv.BilledMinutes, iv.BillableMinutes, len(iv.SessionIDs) > 1
+			rc.Covered = iv.CoveredSeconds > 0 && iv.BillableSeconds == 0
 		}
 	}
 	var reasons []helpdesk.Reason
