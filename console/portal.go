@@ -113,7 +113,7 @@ func (c *console) portalSessions(ctx context.Context, t store.Ticket, who store.
 	}
 	for _, s := range ss {
 		p := portalSessionJSON{ID: s.ID, StartedAt: s.When, Running: s.Running, WorkedMinutes: s.Minutes,
-			Billing: s.Billing, Covered: s.Covered, Reasons: s.Reasons}
+			Billing: s.Billing, Covered: s.Covered && s.Seconds > 0, Reasons: s.Reasons} // nothing worked is no coverage
 		if s.Receipt != nil {
 			p.BilledMinutes, p.Merged = s.Receipt.BilledMinutes, s.Receipt.Merged
 			p.ReceiptPath = page + "#session-" + strconv.FormatInt(s.ID, 10)

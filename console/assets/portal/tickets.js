@@ -136,8 +136,47 @@ export async function ticketView({ params, main }) {
     h('div', { class: 'columns' },
       h('div', { class: 'main-col' }, notesCard(d, reload)),
       h('div', { class: 'side-col' }, filesCard(d, reload),
-        card({ id: 'sessions' }, t('ticket.sessions'), h('p', { class: 'muted' }, t('ticket.sessions.help')),
-          h('p', {}, h('a', { href: d.statusPath + '?lang=' + current(), id: 'status-link', target: '_blank', rel: 'noopener' }, t('ticket.sessions.open')))))));
+        sessionsCard(d))));
+}
+
+/**
+ * The ticket's sessions, newest first: when, how long, covered or billed
+ * and why, and a link to each receipt on the ticket's status page.
+ * @param {any} d
+ */
+function sessionsCard(d) {
+  const sessions = d.sessions || [];
+  return card({ id: 'sessions' }, t('ticket.sessions'),
+    sessions.length ? h('ul', { class: 'plain sessions', id: 'session-list' }, ...sessions.map(sessionItem))
+      : h('p', { class: 'muted', id: 'no-sessions' }, t('ticket.sessions.none')),
+    h('p', {}, h('a', { href: d.statusPath + '?lang=' + current(), id: 'status-link', target: '_blank', rel: 'noopener' }, t('ticket.sessions.open'))));
+}
+
+/**
+ * One session: its start, the time worked, and what it bills.
+ * @param {any} s
+ */
+function sessionItem(s) {
+  /** @type {any[]} */
+  const lines = [h('strong', {}, dateTime(s.startedAt))];
+  if (s.running) {
+    lines.push(h('span', { class: 'muted' }, t('session.running', { minutes: String(s.workedMinutes) })));
+  } else if (!s.workedMinutes) {
+    lines.push(h('span', { class: 'muted' }, t('session.nothing')));
+  } else {
+    lines.push(h('span', {}, t('session.worked', { minutes: String(s.workedMinutes) })));
+    // Without a rate the desk cannot bill yet: the page says nothing of it.
+    if (s.billing && s.covered) lines.push(h('span', { class: 'ok', 'data-billing': 'covered' }, t('session.covered')));
+    if (s.billing && !s.covered) {
+      lines.push(h('span', { class: 'billed', 'data-billing': 'billable', 'data-billed': String(s.billedMinutes) },
+        t('session.billed', { minutes: String(s.billedMinutes) }) + (s.merged ? ' ' + t('session.merged') : '')),
+      h('span', { class: 'muted small' }, t('session.why', { reasons: s.reasons })));
+    }
+  }
+  if (s.receiptPath) {
+    lines.push(h('a', { href: s.receiptPath, class: 'receipt-link', target: '_blank', rel: 'noopener' }, t('session.receipt')));
+  }
+  return h('li', { class: 'session', 'data-session': s.id }, ...lines);
 }
 
 /**
