@@ -16,32 +16,16 @@ import (
 // approval, and the technician and the mailed link's page show it.
 func TestPortalRefuseQuestion(t *testing.T) {
 	e := newEnv(t)
-	staff := e.login()
-	ref := e.contact("Bakkerij Peeters", "Ann Peeters", "general")
-	stranger := e.contact("Garage Claes", "Bart Claes", "general")
-	tk := e.createTicket(staff, "Indexen herbouwen", "Bakkerij Peeters")
-	est, err := e.st.CreateEstimate(context.Background(), store.Estimate{TicketID: tk.ID, Minutes: 90, Description: "Indexen",
-		BilledMinutes: 90, CentsPerHour: 8000, AmountCents: 12000, VATCents: 2520, CreatedBy: e.user.ID}, "tok", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signIn := func(id int64) (string, string) {
-		var l struct{ Link string }
-		e.portalLink(staff, id).decode(t, &l)
-		c, csrf, a := e.portalSignIn(l.Link)
-		if c == "" {
-			t.Fatalf("sign-in: %d %s", a.status, a.body)
-		}
-		return c, csrf
-	}
+	sc := e.estimateScene()
+	staff, ref, tk, est := sc.staff, sc.ref, sc.tk, sc.est
 	path := fmt.Sprintf("/portaal/api/tickets/%d/approvals/%d", tk.ID, est.ID)
 	refuse := `{"lang":"nl","version":"estimate-mail-1","refuse":true}`
-	sc, scsrf := signIn(stranger.ID)
-	missing := e.portalDo(sc, scsrf, "POST", fmt.Sprintf("/portaal/api/tickets/%d/approvals/99999", tk.ID+1000), refuse)
-	if a := e.portalDo(sc, scsrf, "POST", path, refuse); a.status != http.StatusNotFound || string(a.body) != string(missing.body) {
+	strangerCookie, strangerCSRF := e.signedIn(staff, sc.stranger.ID)
+	missing := e.portalDo(strangerCookie, strangerCSRF, "POST", fmt.Sprintf("/portaal/api/tickets/%d/approvals/99999", tk.ID+1000), refuse)
+	if a := e.portalDo(strangerCookie, strangerCSRF, "POST", path, refuse); a.status != http.StatusNotFound || string(a.body) != string(missing.body) {
 		t.Fatalf("another company's person: %d %s; a missing one: %d %s", a.status, a.body, missing.status, missing.body)
 	}
-	c, csrf := signIn(ref.ID)
+	c, csrf := e.signedIn(staff, ref.ID)
 	if a := e.portalDo(c, csrf, "POST", path, refuse); a.status != http.StatusNoContent {
 		t.Fatalf("refuse: %d %s", a.status, a.body)
 	}

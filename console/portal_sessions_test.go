@@ -28,17 +28,8 @@ type portalSessionOf struct {
 func TestPortalTicketSessions(t *testing.T) {
 	e := newEnv(t)
 	b := e.billed()
-	var link struct{ Link string }
-	signIn := func(contact int64) string {
-		e.portalLink(b.tech, contact).decode(t, &link)
-		c, _, a := e.portalSignIn(link.Link)
-		if c == "" {
-			t.Fatalf("sign-in: %d %s", a.status, a.body)
-		}
-		return c
-	}
 	// The reference person of Frituur Marcel sees both of its tickets.
-	c := signIn(b.reference)
+	c, _ := e.signedIn(b.tech, b.reference)
 	var billable, covered struct {
 		StatusPath string
 		Sessions   []portalSessionOf
@@ -77,7 +68,7 @@ func TestPortalTicketSessions(t *testing.T) {
 	}
 	// Another company's person: the same 404 as a ticket that is not there.
 	stranger := e.contact("Garage Claes", "Bart Claes", "general")
-	sc := signIn(stranger.ID)
+	sc, _ := e.signedIn(b.tech, stranger.ID)
 	missing := e.portalDo(sc, "", "GET", "/portaal/api/tickets/99999", "")
 	if a := e.portalDo(sc, "", "GET", fmt.Sprintf("/portaal/api/tickets/%d", b.billableTk.ID), ""); a.status != http.StatusNotFound || string(a.body) != string(missing.body) {
 		t.Errorf("another company's ticket: %d %s; a missing one: %d %s", a.status, a.body, missing.status, missing.body)
