@@ -107,8 +107,8 @@ func (c *console) estimatePage(w http.ResponseWriter, r *http.Request) error {
 	lang := i18n.Lang(view.Lang)
 	if found {
 		view.Text = c.approvalText(lang, t, e)
-		if e.Approval != nil { // what was approved, not today's wording
-			view.Text = e.Approval.Text
+		if a := answerOf(e); a != nil { // what was answered, not today's wording
+			view.Text = a.Text
 		}
 	}
 	tmpl, err := estimateTemplate.Clone()
@@ -148,19 +148,30 @@ func (c *console) approveByLink(r *http.Request, e store.Estimate, t store.Ticke
 		return httpx.FieldError("lang", "unknown language")
 	case r.PostForm.Get("version") != approvalVersion(e.Kind):
 		return httpx.Errorf(http.StatusConflict, "text_changed", "the text changed: reload the page")
-	case e.Approval != nil:
-		return nil // approved before: the page shows it
+	case e.Approval != nil || e.Refusal != nil:
+		return nil // answered before: the page shows it
 	}
-	return c.approveEstimate(r, e, t, t.ContactID, lang)
+	return c.answerEstimate(r, e, t, t.ContactID, lang, true)
 }
 
-// approveEstimate records a customer person's approval of the estimate's
-// (or announced out-of-contract work's) text in lang: the one path of the
-// mailed link and of the portal, so the technician and the session's
-// control see the same record either way.
-func (c *console) approveEstimate(r *http.Request, e store.Estimate, t store.Ticket, contactID int64, lang string) error {
+// answerEstimate records a customer person's answer to the estimate's
+// (or announced out-of-contract work's) text in lang, an approval when
+// accept is set, else a refusal: the one path of the mailed link and of
+// the portal, so the technician and the session's control see the same
+// record either way. The mailed link's page only approves; a refusal
+// comes from the portal.
+func (c *console) answerEstimate(r *http.Request, e store.Estimate, t store.Ticket, contactID int64, lang string, accept bool) error {
 	by := "contact:" + strconv.FormatInt(contactID, 10)
 	ctx := store.WithActor(r.Context(), store.Actor{Name: by, IP: httpx.ClientIP(r)})
-	_, err := c.Store.ApproveEstimate(ctx, e.ID, by, c.approvalText(i18n.Lang(lang), t, e), lang, approvalVersion(e.Kind))
+	_, err := c.Store.AnswerEstimate(ctx, e.ID, by, c.approvalText(i18n.Lang(lang), t, e), lang, approvalVersion(e.Kind), accept)
 	return err
+}
+
+// answerOf is the customer's answer to an estimate, approval or refusal;
+// nil while it is open.
+func answerOf(e store.Estimate) *store.Approved {
+	if e.Approval != nil {
+		return e.Approval
+	}
+	return e.Refusal
 }

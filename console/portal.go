@@ -1,7 +1,9 @@
 package console
 
 import (
+	"context"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/meekijk/meekijk/internal/helpdesk"
@@ -78,6 +80,49 @@ type portalNoteJSON struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
+// portalSessionJSON is one session of a ticket as the status page shows
+// it (ticketSessions): the same figures, for the portal's ticket page.
+type portalSessionJSON struct {
+	ID        int64     `json:"id"`
+	StartedAt time.Time `json:"startedAt"`
+	Running   bool      `json:"running"`
+	// WorkedMinutes is the time worked, rounded up; BilledMinutes what its
+	// intervention bills once the session is over (the minimum and the
+	// rounding included, and shared with the ticket's other sessions of
+	// that day when Merged).
+	WorkedMinutes int64 `json:"workedMinutes"`
+	BilledMinutes int64 `json:"billedMinutes"`
+	Merged        bool  `json:"merged"`
+	// Billing is false when the desk cannot bill yet (no rate): covered
+	// and billed are then unknown and left out.
+	Billing bool   `json:"billing"`
+	Covered bool   `json:"covered"`
+	Reasons string `json:"reasons"` // why it is billable, in the person's language
+	// ReceiptPath opens the session's receipt on the ticket's status page;
+	// "" while it runs or when no time was worked.
+	ReceiptPath string `json:"receiptPath"`
+}
+
+// portalSessions answers the ticket's sessions in the person's language.
+func (c *console) portalSessions(ctx context.Context, t store.Ticket, who store.Contact) ([]portalSessionJSON, error) {
+	ss, err := c.ticketSessions(ctx, t, i18n.Lang(who.Lang))
+	out := []portalSessionJSON{}
+	page := statusPath(t)
+	if helpdesk.OneOf(who.Lang, helpdesk.Languages) {
+		page += "?lang=" + who.Lang
+	}
+	for _, s := range ss {
+		p := portalSessionJSON{ID: s.ID, StartedAt: s.When, Running: s.Running, WorkedMinutes: s.Minutes,
+			Billing: s.Billing, Covered: s.Covered && s.Seconds > 0, Reasons: s.Reasons} // nothing worked is no coverage
+		if s.Receipt != nil {
+			p.BilledMinutes, p.Merged = s.Receipt.BilledMinutes, s.Receipt.Merged
+			p.ReceiptPath = page + "#session-" + strconv.FormatInt(s.ID, 10)
+		}
+		out = append(out, p)
+	}
+	return out, err
+}
+
 // portalTicket answers one ticket with the notes the customer may see.
 func (c *console) portalTicket(w http.ResponseWriter, r *http.Request, who store.Contact) error {
 	t, err := c.portalTicketFor(r, who)
@@ -97,8 +142,13 @@ func (c *console) portalTicket(w http.ResponseWriter, r *http.Request, who store
 		// Estimates are the approvals of kind "estimate" alone.
 		Estimates []approvalJSON   `json:"estimates"`
 		Files     []ticketFileJSON `json:"files"`
-	}{portalTicketOf(t), []portalNoteJSON{}, nil, []approvalJSON{}, nil}
+		// Sessions, newest first, with their receipts.
+		Sessions []portalSessionJSON `json:"sessions"`
+	}{portalTicketOf(t), []portalNoteJSON{}, nil, []approvalJSON{}, nil, nil}
 	if out.Files, err = c.ticketFiles(r, t.ID); err != nil {
+		return err
+	}
+	if out.Sessions, err = c.portalSessions(r.Context(), t, who); err != nil {
 		return err
 	}
 	if out.Approvals, err = c.ticketQuestions(r.Context(), t, i18n.Lang(who.Lang)); err != nil {

@@ -69,8 +69,12 @@ type approvalJSON struct {
 	Text     string          `json:"text"`
 	Version  string          `json:"version"`
 	Approval *store.Approved `json:"approval"`
-	// ApprovedBy names who approved, as people read it ("" while open).
+	// Refusal is the customer's refusal, recorded as an approval is.
+	Refusal *store.Approved `json:"refusal"`
+	// ApprovedBy and RefusedBy name who answered, as people read it (""
+	// while open).
 	ApprovedBy string `json:"approvedBy"`
+	RefusedBy  string `json:"refusedBy"`
 }
 
 // ticketQuestions lists the ticket's questions, open and answered, worded in
@@ -84,9 +88,15 @@ func (c *console) ticketQuestions(ctx context.Context, t store.Ticket, lang i18n
 		}
 		a := approvalJSON{Kind: e.Kind, ID: e.ID, Description: e.Description, Reason: e.Reason, Minutes: e.Minutes,
 			BilledMinutes: e.BilledMinutes, AmountCents: e.AmountCents, VATCents: e.VATCents,
-			Text: c.approvalText(lang, t, e), Version: approvalVersion(e.Kind), Approval: e.Approval}
-		if e.Approval != nil { // what was approved, not today's wording
-			a.Text, a.Version, a.ApprovedBy = e.Approval.Text, e.Approval.Version, c.approverName(ctx, e.Approval.By)
+			Text: c.approvalText(lang, t, e), Version: approvalVersion(e.Kind), Approval: e.Approval, Refusal: e.Refusal}
+		if ans := answerOf(e); ans != nil { // what was answered, not today's wording
+			a.Text, a.Version = ans.Text, ans.Version
+		}
+		if e.Approval != nil {
+			a.ApprovedBy = c.approverName(ctx, e.Approval.By)
+		}
+		if e.Refusal != nil {
+			a.RefusedBy = c.approverName(ctx, e.Refusal.By)
 		}
 		out = append(out, a)
 	}
@@ -107,7 +117,8 @@ func (c *console) approverName(ctx context.Context, by string) string {
 }
 
 // portalApprove: the person answers a question on a ticket of their
-// company, in the language and text version the portal showed.
+// company, in the language and text version the portal showed: approves
+// it (accept, the box ticked) or refuses it (refuse).
 func (c *console) portalApprove(w http.ResponseWriter, r *http.Request, who store.Contact) error {
 	t, err := c.portalTicketFor(r, who)
 	if err != nil {
@@ -121,6 +132,7 @@ func (c *console) portalApprove(w http.ResponseWriter, r *http.Request, who stor
 		Lang    string `json:"lang"`
 		Version string `json:"version"`
 		Accept  bool   `json:"accept"`
+		Refuse  bool   `json:"refuse"`
 	}
 	if err := httpx.DecodeJSON(w, r, &in, 1<<10); err != nil {
 		return err
@@ -133,19 +145,21 @@ func (c *console) portalApprove(w http.ResponseWriter, r *http.Request, who stor
 	switch {
 	case i < 0:
 		return httpx.Errorf(http.StatusNotFound, "not_found", "not found")
-	case !in.Accept:
+	case !in.Accept && !in.Refuse:
 		return httpx.FieldError("accept", "tick the box to approve")
+	case in.Accept && in.Refuse:
+		return httpx.FieldError("accept", "approve or refuse, not both")
 	case !helpdesk.OneOf(in.Lang, helpdesk.Languages):
 		return httpx.FieldError("lang", "unknown language")
 	case in.Version != approvalVersion(es[i].Kind):
 		return httpx.Errorf(http.StatusConflict, "text_changed", "the text changed: reload the page")
-	case es[i].Approval != nil:
-		return httpx.Errorf(http.StatusConflict, "conflict", "this was approved already")
+	case answerOf(es[i]) != nil:
+		return httpx.Errorf(http.StatusConflict, "conflict", "this was answered already")
 	}
-	if err := c.approveEstimate(r, es[i], t, who.ID, in.Lang); err != nil {
+	if err := c.answerEstimate(r, es[i], t, who.ID, in.Lang, in.Accept); err != nil {
 		return err
 	}
-	c.log.Info("approved in the portal", "ticket", t.Reference, "kind", es[i].Kind, "id", aid, "contact", who.ID)
+	c.log.Info("answered in the portal", "ticket", t.Reference, "kind", es[i].Kind, "id", aid, "contact", who.ID, "approved", in.Accept)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -231,26 +231,49 @@ func TestPortalFileRequest(t *testing.T) {
 	}
 }
 
-func TestPortalApproveEstimate(t *testing.T) {
-	e := newEnv(t)
-	staff := e.login()
-	ref := e.contact("Bakkerij Peeters", "Ann Peeters", "general")
-	stranger := e.contact("Garage Claes", "Bart Claes", "general")
-	tk := e.createTicket(staff, "Indexen herbouwen", "Bakkerij Peeters")
-	est, err := e.st.CreateEstimate(context.Background(), store.Estimate{TicketID: tk.ID, Minutes: 90, Description: "Indexen",
+// signedIn signs a contact in to the portal with a link the technician
+// made, and returns the session's cookie and CSRF token.
+func (e *env) signedIn(staff client, contactID int64) (cookie, csrf string) {
+	e.t.Helper()
+	var l struct{ Link string }
+	e.portalLink(staff, contactID).decode(e.t, &l)
+	cookie, csrf, a := e.portalSignIn(l.Link)
+	if cookie == "" {
+		e.t.Fatalf("sign-in: %d %s", a.status, a.body)
+	}
+	return cookie, csrf
+}
+
+// estimateScene is a ticket of Bakkerij Peeters with an estimate of 90
+// billable minutes to approve (its mailed link's token "tok"), the
+// company's reference person and a person of another company.
+type estimateScene struct {
+	staff         client
+	ref, stranger store.Contact
+	tk            ticket
+	est           store.Estimate
+}
+
+func (e *env) estimateScene() estimateScene {
+	e.t.Helper()
+	s := estimateScene{staff: e.login()}
+	s.ref = e.contact("Bakkerij Peeters", "Ann Peeters", "general")
+	s.stranger = e.contact("Garage Claes", "Bart Claes", "general")
+	s.tk = e.createTicket(s.staff, "Indexen herbouwen", "Bakkerij Peeters")
+	var err error
+	s.est, err = e.st.CreateEstimate(context.Background(), store.Estimate{TicketID: s.tk.ID, Minutes: 90, Description: "Indexen",
 		BilledMinutes: 90, CentsPerHour: 8000, AmountCents: 12000, VATCents: 2520, CreatedBy: e.user.ID}, "tok", nil)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	signIn := func(id int64) (string, string) {
-		var l struct{ Link string }
-		e.portalLink(staff, id).decode(t, &l)
-		c, csrf, a := e.portalSignIn(l.Link)
-		if c == "" {
-			t.Fatalf("sign-in: %d %s", a.status, a.body)
-		}
-		return c, csrf
-	}
+	return s
+}
+
+func TestPortalApproveEstimate(t *testing.T) {
+	e := newEnv(t)
+	scene := e.estimateScene()
+	staff, ref, stranger, tk, est := scene.staff, scene.ref, scene.stranger, scene.tk, scene.est
+	signIn := func(id int64) (string, string) { return e.signedIn(staff, id) }
 	path := fmt.Sprintf("/portaal/api/tickets/%d/estimates/%d/approve", tk.ID, est.ID)
 	body := `{"lang":"fr","version":"estimate-mail-1","accept":true}`
 	sc, scsrf := signIn(stranger.ID)

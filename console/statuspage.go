@@ -81,9 +81,13 @@ type receipt struct {
 	BilledMinutes   int64
 	BillableMinutes int64
 	Merged          bool
-	Reasons         string // why the intervention is billable
-	Increment       int64
-	Minimum         int64
+	// Covered: the contract covered the intervention's time, which is why
+	// nothing is billed; nothing billed and not covered means no billable
+	// time was worked (a session of less than a second).
+	Covered   bool
+	Reasons   string // why the intervention is billable
+	Increment int64
+	Minimum   int64
 }
 
 type consentGiven struct {
@@ -187,26 +191,35 @@ func (c *console) statusPage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// fillStatus adds the notes the customer may see and each session with its
-// worked time and billing, as the desk's statement bills it, and the
-// receipt of each session that is over.
+// fillStatus adds the notes the customer may see and the ticket's
+// sessions.
 func (c *console) fillStatus(ctx context.Context, v *statusView) error {
 	notes, err := c.Store.Notes(ctx, v.Ticket.ID, true)
 	if err != nil {
 		return err
 	}
 	v.Notes = notes
-	set, cbs, err := c.billingOf(ctx, store.BillingFilter{TicketID: v.Ticket.ID})
+	v.Sessions, err = c.ticketSessions(ctx, v.Ticket, i18n.Lang(v.Lang))
+	return err
+}
+
+// ticketSessions lists a ticket's sessions, newest first, each with its
+// worked time and billing as the desk's statement bills it, and the
+// receipt of each session that is over, worded in lang: what the status
+// page and the portal's ticket show.
+func (c *console) ticketSessions(ctx context.Context, t store.Ticket, lang i18n.Lang) ([]statusSession, error) {
+	set, cbs, err := c.billingOf(ctx, store.BillingFilter{TicketID: t.ID})
 	if err != nil || len(cbs) == 0 {
-		return err
+		return nil, err
 	}
 	cb := cbs[0]
 	st, err := statementOf(cb, set)
 	billed := err == nil
 	if !billed {
-		c.log.Warn("status page without billing", "ticket", v.Ticket.Reference, "err", err)
+		c.log.Warn("sessions without billing", "ticket", t.Reference, "err", err)
 	}
-	tr := c.translator(i18n.Lang(v.Lang))
+	tr := c.translator(lang)
+	var out []statusSession
 	// Newest first, as the desk lists them.
 	for _, b := range slices.Backward(cb.Sessions) {
 		ss := statusSession{ID: b.Session.ID, When: b.Session.CreatedAt, Running: b.Live, Billing: billed, Covered: true}
@@ -227,11 +240,11 @@ func (c *console) fillStatus(ctx context.Context, v *statusView) error {
 		}
 		ss.Reasons = reasonsText(tr, reasons, "; ")
 		if !b.Live && len(b.Segments) > 0 {
-			ss.Receipt = receiptOf(b, st, set, tr, v.Lang != string(i18n.EN))
+			ss.Receipt = receiptOf(b, st, set, tr, lang != i18n.EN)
 		}
-		v.Sessions = append(v.Sessions, ss)
+		out = append(out, ss)
 	}
-	return nil
+	return out, nil
 }
 
 // receiptOf sums up a session that is over from its worked segments, its
@@ -266,6 +279,7 @@ func receiptOf(b store.BillingSession, st billing.Statement, set billing.Setting
 		if slices.Contains(iv.SessionIDs, b.Session.ID) {
 			number = iv.Number
 			rc.BilledMinutes, rc.BillableMinutes, rc.Merged = iv.BilledMinutes, iv.BillableMinutes, len(iv.SessionIDs) > 1
+			rc.Covered = iv.CoveredSeconds > 0 && iv.BillableSeconds == 0
 		}
 	}
 	var reasons []helpdesk.Reason

@@ -294,7 +294,24 @@ func TestPortalReferencePerson(t *testing.T) {
 	if approved != 1 {
 		t.Errorf("the console shows %d approvals, want 1", approved)
 	}
+	// The work outside the contract she refuses, after confirming: the
+	// console's ticket shows the refusal, who and when.
+	var offer struct{ ID int64 }
+	for _, a := range approvals {
+		if a.ID != estimate.ID {
+			offer.ID = a.ID
+		}
+	}
+	refused := fmt.Sprintf(`#questions .question[data-id="%d"]`, offer.ID)
+	eval[bool](t, ann.tab, `(window.confirm = () => true, true)`) // she answers the confirmation with OK
+	run(t, ann.tab, "refuse the out-of-contract work", chromedp.Click(chromedp.CSS(refused+` button.refuse`)))
+	waitJS(t, ann.tab, "refused", `!!document.querySelector(`+jsString(refused+` [data-answer=refused]`)+`)`, 10*time.Second)
 	portalShot(t, ann.tab, "ticket-approved-nl")
+	run(t, s.console, "see the refusal in the console", chromedp.Navigate(fmt.Sprintf("%s/#/tickets/%d", r.url, ticketID)),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#ticket-approvals [data-approval="%d"] [data-answer=refused]`, offer.ID))))
+	if got := text(t, s.console, fmt.Sprintf(`#ticket-approvals [data-approval="%d"]`, offer.ID)); !strings.Contains(got, "Ann Peeters") {
+		t.Errorf("the console's refusal: %q", got)
+	}
 
 	// A session on the ticket: control with the 90 minutes approved in the
 	// portal is not asked for again; once it ends, the receipt is there.
@@ -318,12 +335,21 @@ func TestPortalReferencePerson(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond) // some work, so the receipt has a billed intervention
 	run(t, s.console, "end the session", chromedp.Click(chromedp.CSS(`#end-session`)))
 	waitJS(t, s.console, "ended", `document.getElementById('status').dataset.status === 'ended'`, 10*time.Second)
-	portalGo(t, ann.tab, r, fmt.Sprintf("/tickets/%d", ticketID), `#status-link`)
-	// The page opens in a tab of its own, the portal staying open: here,
+	// The ticket lists the session: worked, billed (no contract, so the
+	// minimum) and why, and a link to its receipt. The tab shows the
+	// ticket already: home first, so the page is drawn anew.
+	portalGo(t, ann.tab, r, "/", `#tickets`)
+	portalGo(t, ann.tab, r, fmt.Sprintf("/tickets/%d", ticketID), `#session-list a.receipt-link`)
+	if got := text(t, ann.tab, `#session-list li.session`); !strings.Contains(got, "min gewerkt") || !strings.Contains(got, "60 min aangerekend") ||
+		!strings.Contains(got, "Waarom:") {
+		t.Errorf("the ticket's session: %q", got)
+	}
+	portalShot(t, ann.tab, "ticket-sessions-nl")
+	// The receipt opens in a tab of its own, the portal staying open: here,
 	// in the same tab.
-	run(t, ann.tab, "open sessions and receipts", chromedp.Navigate(eval[string](t, ann.tab, `document.getElementById('status-link').href`)),
+	run(t, ann.tab, "open the session's receipt", chromedp.Navigate(eval[string](t, ann.tab, `document.querySelector('#session-list a.receipt-link').href`)),
 		chromedp.WaitVisible(chromedp.CSS(`#sessions`)))
-	waitJS(t, ann.tab, "receipt", `!!document.querySelector('#sessions .receipt')`, 10*time.Second)
+	waitJS(t, ann.tab, "receipt", `!!document.querySelector('#sessions .receipt') && !!document.querySelector(location.hash + ' .receipt')`, 10*time.Second)
 	if got := text(t, ann.tab, `#sessions .receipt`); !strings.Contains(got, "Verslag van de sessie") {
 		t.Errorf("receipt: %q", got)
 	}
@@ -435,7 +461,7 @@ func TestPortalReferencePerson(t *testing.T) {
 	portalShot(t, ann.tab, "receipt-fr")
 	for _, p := range []struct{ name, route, ready string }{
 		{"home-fr", "/", `#tickets`},
-		{"ticket-fr", fmt.Sprintf("/tickets/%d", ticketID), `#notes`},
+		{"ticket-fr", fmt.Sprintf("/tickets/%d", ticketID), `#session-list`},
 		{"hours-fr", "/hours", `#invoice-list`},
 		{"account-fr", "/account", `#set-password`},
 		{"request-fr", "/new", `#request-form`},

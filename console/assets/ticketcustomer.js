@@ -21,6 +21,24 @@ function size(n) {
 }
 
 /**
+ * Where a question stands: approved, refused, or waiting for the customer.
+ * @param {any} q
+ */
+function answerState(q) {
+  if (q.approval) return h('span', { class: 'ok', 'data-answer': 'approved' }, t('ticket.approvals.approved', { by: q.approvedBy, at: dateTime(q.approval.at) }));
+  if (q.refusal) return h('span', { class: 'error', 'data-answer': 'refused' }, t('ticket.approvals.refused', { by: q.refusedBy, at: dateTime(q.refusal.at) }));
+  return h('span', { class: 'warn' }, t('ticket.approvals.open'));
+}
+
+/**
+ * The recorded answer: the text the customer answered, its version and hash.
+ * @param {any} a an approval or a refusal, or null
+ */
+function answerRecord(a) {
+  return a ? h('p', { class: 'muted small' }, a.text, ` (${a.version}, SHA-256 ${a.textSha256.slice(0, 12)}…)`) : null;
+}
+
+/**
  * The card; it loads its own data and reloads after an announcement.
  * @param {number} ticketID
  */
@@ -38,9 +56,7 @@ export function customerSideCard(ticketID) {
       h('ul', { class: 'plain' }, ...qs.map((/** @type {any} */ q) => h('li', { 'data-approval': q.id },
         h('strong', {}, t('ticket.approvals.kind.' + q.kind)), ' ',
         q.description, ` — ${q.minutes} min, ${money(q.amountCents)} `,
-        q.approval ? h('span', { class: 'ok' }, t('ticket.approvals.approved', { by: q.approvedBy, at: dateTime(q.approval.at) }))
-          : h('span', { class: 'warn' }, t('ticket.approvals.open')),
-        q.approval ? h('p', { class: 'muted small' }, q.approval.text, ` (${q.approval.version}, SHA-256 ${q.approval.textSha256.slice(0, 12)}…)`) : null))));
+        answerState(q), answerRecord(q.approval || q.refusal)))));
   }
   const announce = form({ id: 'out-of-contract-form', hidden: true },
     field(t('ticket.approvals.description'), 'description', h('input', { name: 'description', maxlength: 500, required: true })),

@@ -152,6 +152,9 @@ type Estimate struct {
 	CreatedBy     int64     `json:"createdBy"`
 	CreatedAt     time.Time `json:"createdAt"`
 	Approval      *Approved `json:"approval"`
+	// Refusal is the customer's refusal, recorded as an approval is; an
+	// estimate has at most one answer, Approval or Refusal.
+	Refusal *Approved `json:"refusal"`
 	// Kind is EstimateKind or OutOfContractKind.
 	Kind string `json:"kind"`
 	// Reason says why out-of-contract work is not covered.
@@ -165,7 +168,8 @@ const (
 	OutOfContractKind = "out_of_contract"
 )
 
-// Approved is the customer's approval: who, when, which text.
+// Approved is the customer's answer (an approval, or a refusal): who,
+// when, which text.
 type Approved struct {
 	At         time.Time `json:"at"`
 	By         string    `json:"by"`
@@ -179,10 +183,11 @@ type Approved struct {
 const (
 	EventEstimateRequested = "estimate.requested" // the estimate, without its token
 	EventEstimateApproved  = "estimate.approved"  // {"estimateId", "ticketId", "by", "text", "lang", "version", "textSha256"}
+	EventEstimateRefused   = "estimate.refused"   // the same as EventEstimateApproved
 )
 
-// ErrAlreadyApproved: the estimate was approved before.
-var ErrAlreadyApproved = errors.New("already approved")
+// ErrAlreadyAnswered: the estimate was approved or refused before.
+var ErrAlreadyAnswered = errors.New("already answered")
 
 // CreateEstimate stores an estimate with the SHA-256 of its approval
 // token, audited; when mail is not nil it is queued in the same
@@ -220,7 +225,7 @@ func (s *Store) CreateEstimate(ctx context.Context, e Estimate, token string, ma
 
 const estimateColumns = `id, ticket_id, minutes, description, billed_minutes, cents_per_hour, amount_cents, vat_cents,
 	created_by, created_at, approved_at, COALESCE(approved_by, ''), COALESCE(approval_text, ''), COALESCE(approval_lang, ''),
-	COALESCE(approval_version, ''), approval_sha256, kind, reason`
+	COALESCE(approval_version, ''), approval_sha256, kind, reason, approval_refused`
 
 func scanEstimate(row interface{ Scan(...any) error }) (Estimate, error) {
 	var e Estimate
@@ -228,12 +233,17 @@ func scanEstimate(row interface{ Scan(...any) error }) (Estimate, error) {
 	var approvedAt sql.NullInt64
 	var a Approved
 	var sum []byte
+	var refused bool
 	err := row.Scan(&e.ID, &e.TicketID, &e.Minutes, &e.Description, &e.BilledMinutes, &e.CentsPerHour, &e.AmountCents,
-		&e.VATCents, &e.CreatedBy, &created, &approvedAt, &a.By, &a.Text, &a.Lang, &a.Version, &sum, &e.Kind, &e.Reason)
+		&e.VATCents, &e.CreatedBy, &created, &approvedAt, &a.By, &a.Text, &a.Lang, &a.Version, &sum, &e.Kind, &e.Reason, &refused)
 	e.CreatedAt = fromMS(created)
 	if approvedAt.Valid {
 		a.At, a.TextSHA256 = fromMS(approvedAt.Int64), hex.EncodeToString(sum)
-		e.Approval = &a
+		if refused {
+			e.Refusal = &a
+		} else {
+			e.Approval = &a
+		}
 	}
 	return e, err
 }
@@ -254,30 +264,34 @@ func (s *Store) Estimates(ctx context.Context, ticketID int64) ([]Estimate, erro
 	return collect(rows, scanEstimate)
 }
 
-// ApproveEstimate records the customer's approval of the text they read,
-// with its version and SHA-256, audited in the same transaction. An
-// estimate approves once.
-func (s *Store) ApproveEstimate(ctx context.Context, id int64, by, text, lang, version string) (Estimate, error) {
+// AnswerEstimate records the customer's answer to the text they read,
+// an approval when accept is set, else a refusal, with its version and
+// SHA-256, audited in the same transaction. An estimate is answered once.
+func (s *Store) AnswerEstimate(ctx context.Context, id int64, by, text, lang, version string, accept bool) (Estimate, error) {
 	sum := sha256.Sum256([]byte(text))
+	event, refused := EventEstimateApproved, 0
+	if !accept {
+		event, refused = EventEstimateRefused, 1
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE ticket_estimates SET approved_at = ?, approved_by = ?, approval_text = ?,
-			approval_lang = ?, approval_version = ?, approval_sha256 = ? WHERE id = ? AND approved_at IS NULL`,
-			s.nowMS(), by, text, lang, version, sum[:], id)
+			approval_lang = ?, approval_version = ?, approval_sha256 = ?, approval_refused = ? WHERE id = ? AND approved_at IS NULL`,
+			s.nowMS(), by, text, lang, version, sum[:], refused, id)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: estimate %d %w", ErrConflict, id, ErrAlreadyApproved)
+			return fmt.Errorf("%w: estimate %d %w", ErrConflict, id, ErrAlreadyAnswered)
 		}
 		var ticket int64
 		if err := tx.QueryRowContext(ctx, "SELECT ticket_id FROM ticket_estimates WHERE id = ?", id).Scan(&ticket); err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, by, EventEstimateApproved, map[string]any{"estimateId": id, "ticketId": ticket, "by": by,
+		return s.appendAudit(ctx, tx, by, event, map[string]any{"estimateId": id, "ticketId": ticket, "by": by,
 			"text": text, "lang": lang, "version": version, "textSha256": hex.EncodeToString(sum[:])})
 	})
 	if err != nil {
-		return Estimate{}, fmt.Errorf("store: approve estimate %d: %w", id, err)
+		return Estimate{}, fmt.Errorf("store: answer estimate %d: %w", id, err)
 	}
 	return one(s.db.QueryRowContext(ctx, "SELECT "+estimateColumns+" FROM ticket_estimates WHERE id = ?", id), scanEstimate, "estimate")
 }

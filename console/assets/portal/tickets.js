@@ -15,7 +15,7 @@ import { hoursText, balanceLine } from './hours.js';
  * work outside the contract ("estimate", "out_of_contract"), with the
  * exact text to approve.
  * @typedef {{kind: string, id: number, minutes: number, amountCents: number, text: string, version: string,
- *   approval: {at: string, lang: string}|null, path: string}} Question
+ *   approval: {at: string, lang: string}|null, refusal: {at: string, lang: string}|null, path: string}} Question
  */
 
 /** Tickets whose questions are no longer asked. */
@@ -36,7 +36,7 @@ export async function homeView({ me, main }) {
   // The questions are on each open ticket; a company has few open ones.
   const open = tickets.filter((/** @type {any} */ tk) => !DONE.includes(tk.status));
   const details = await Promise.all(open.slice(0, 30).map((/** @type {any} */ tk) => portal.get('/tickets/' + tk.id)));
-  const waiting = details.flatMap((d) => questionsOf(d).filter((q) => !q.approval).map((q) => ({ q, d })));
+  const waiting = details.flatMap((d) => questionsOf(d).filter((q) => !q.approval && !q.refusal).map((q) => ({ q, d })));
   const rows = tickets.map((/** @type {any} */ tk) => h('tr', { 'data-id': tk.id, 'data-reference': tk.reference },
     h('td', { class: 'nowrap' }, h('a', { href: '#/tickets/' + tk.id }, tk.reference)),
     h('td', {}, tk.title),
@@ -136,29 +136,75 @@ export async function ticketView({ params, main }) {
     h('div', { class: 'columns' },
       h('div', { class: 'main-col' }, notesCard(d, reload)),
       h('div', { class: 'side-col' }, filesCard(d, reload),
-        card({ id: 'sessions' }, t('ticket.sessions'), h('p', { class: 'muted' }, t('ticket.sessions.help')),
-          h('p', {}, h('a', { href: d.statusPath + '?lang=' + current(), id: 'status-link', target: '_blank', rel: 'noopener' }, t('ticket.sessions.open')))))));
+        sessionsCard(d))));
 }
 
 /**
- * One question: the exact text to approve, and its approval or the form
- * to give one. Who does not agree says so in a message: the desk does not
- * start the work without the approval.
+ * The ticket's sessions, newest first: when, how long, covered or billed
+ * and why, and a link to each receipt on the ticket's status page.
+ * @param {any} d
+ */
+function sessionsCard(d) {
+  const sessions = d.sessions || [];
+  return card({ id: 'sessions' }, t('ticket.sessions'),
+    sessions.length ? h('ul', { class: 'plain sessions', id: 'session-list' }, ...sessions.map(sessionItem))
+      : h('p', { class: 'muted', id: 'no-sessions' }, t('ticket.sessions.none')),
+    h('p', {}, h('a', { href: d.statusPath + '?lang=' + current(), id: 'status-link', target: '_blank', rel: 'noopener' }, t('ticket.sessions.open'))));
+}
+
+/**
+ * One session: its start, the time worked, and what it bills.
+ * @param {any} s
+ */
+function sessionItem(s) {
+  /** @type {any[]} */
+  const lines = [h('strong', {}, dateTime(s.startedAt))];
+  if (s.running) {
+    lines.push(h('span', { class: 'muted' }, t('session.running', { minutes: String(s.workedMinutes) })));
+  } else if (!s.workedMinutes) {
+    lines.push(h('span', { class: 'muted' }, t('session.nothing')));
+  } else {
+    lines.push(h('span', {}, t('session.worked', { minutes: String(s.workedMinutes) })));
+    // Without a rate the desk cannot bill yet: the page says nothing of it.
+    if (s.billing && s.covered) lines.push(h('span', { class: 'ok', 'data-billing': 'covered' }, t('session.covered')));
+    if (s.billing && !s.covered) {
+      lines.push(h('span', { class: 'billed', 'data-billing': 'billable', 'data-billed': String(s.billedMinutes) },
+        t('session.billed', { minutes: String(s.billedMinutes) }) + (s.merged ? ' ' + t('session.merged') : '')),
+      h('span', { class: 'muted small' }, t('session.why', { reasons: s.reasons })));
+    }
+  }
+  if (s.receiptPath) {
+    lines.push(h('a', { href: s.receiptPath, class: 'receipt-link', target: '_blank', rel: 'noopener' }, t('session.receipt')));
+  }
+  return h('li', { class: 'session', 'data-session': s.id }, ...lines);
+}
+
+/**
+ * One question: the exact text to approve, and its answer or the form to
+ * give one: approve it (the box ticked) or refuse it, after a
+ * confirmation. A question or a doubt goes in a message.
  * @param {Question} q
  * @param {() => void} reload
  */
 function questionBlock(q, reload) {
-  const block = h('section', { class: 'question', 'data-kind': q.kind, 'data-id': q.id, 'data-answered': String(!!q.approval) },
+  const answer = q.approval || q.refusal;
+  const block = h('section', { class: 'question', 'data-kind': q.kind, 'data-id': q.id, 'data-answered': String(!!answer) },
     h('h3', {}, questionTitle(q)),
-    h('blockquote', { class: 'question-text', lang: q.approval ? q.approval.lang : current() }, q.text));
+    h('blockquote', { class: 'question-text', lang: answer ? answer.lang : current() }, q.text));
   if (q.approval) {
     block.append(h('p', { class: 'ok', 'data-answer': 'approved' }, t('question.approved', { at: dateTime(q.approval.at) })));
     return block;
   }
+  if (q.refusal) {
+    block.append(h('p', { class: 'warn', 'data-answer': 'refused' }, t('question.refused', { at: dateTime(q.refusal.at) })));
+    return block;
+  }
+  const refuse = h('button', { type: 'button', class: 'secondary refuse' }, t('question.refuse'));
   const f = form({ class: 'answer' },
     checkbox(t('question.accept'), 'accept', false),
     h('div', { class: 'toolbar' },
       h('button', { type: 'submit', class: 'approve' }, t('question.approve')),
+      refuse,
       h('button', { type: 'button', class: 'link', onclick: () => {
         /** @type {HTMLElement|null} */ (document.querySelector('#note-form textarea'))?.focus();
       } }, t('question.disagree'))));
@@ -166,6 +212,12 @@ function questionBlock(q, reload) {
     if (!data.get('accept')) throw new APIError(400, { error: 'invalid', field: 'accept' });
     await portal.post(q.path, { lang: current(), version: q.version, accept: true });
     reload();
+  });
+  refuse.addEventListener('click', () => {
+    if (!confirm(t('question.refuse.confirm'))) return;
+    portal.post(q.path, { lang: current(), version: q.version, refuse: true }).then(reload, (err) => {
+      block.append(h('p', { class: 'error', role: 'alert' }, errorText(err)));
+    });
   });
   block.append(f);
   return block;

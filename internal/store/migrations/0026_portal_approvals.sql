@@ -11,6 +11,10 @@ ALTER TABLE ticket_estimates ADD COLUMN kind TEXT NOT NULL DEFAULT 'estimate';
 -- Why out-of-contract work is not covered, in the desk's words ('' for an
 -- estimate).
 ALTER TABLE ticket_estimates ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+-- The customer's answer may be a refusal: the answer columns (approved_at,
+-- approved_by, approval_text, ...) then record what was refused, exactly
+-- as an approval, and this is 1.
+ALTER TABLE ticket_estimates ADD COLUMN approval_refused INTEGER NOT NULL DEFAULT 0;
 
 -- Portal sign-in by e-mail address looks contacts up by it.
 CREATE INDEX contacts_email ON contacts (lower(email));
