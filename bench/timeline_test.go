@@ -37,6 +37,10 @@ const timelineJS = `(() => {
 			return pc;
 		};
 		window.RTCPeerConnection.prototype = P.prototype;
+		// Statics too: the console makes its next certificate with
+		// RTCPeerConnection.generateCertificate (the verification code's
+		// commitment), and without it no offer is ever answered.
+		Object.setPrototypeOf(window.RTCPeerConnection, P);
 	}
 	return true;
 })()`
