@@ -323,6 +323,7 @@ func TestPortalReferencePerson(t *testing.T) {
 	_, customer := s.sharing(t, code)
 	run(t, s.console, "ask for control with the estimate", chromedp.SendKeys(chromedp.CSS(`#control-estimate`), "90"),
 		chromedp.Click(chromedp.CSS(`#request-control`)))
+	confirmCodes(t, s.console)
 	waitJS(t, customer, "control question", `!document.getElementById('prompt').hidden`, 10*time.Second)
 	if eval[bool](t, customer, `document.getElementById('prompt-estimate-label').offsetParent !== null || document.getElementById('prompt-yes').disabled`) {
 		t.Error("the agent asks again for the estimate approved in the portal")
