@@ -18,6 +18,7 @@ import (
 	"github.com/meekijk/meekijk/internal/protocol"
 	"github.com/meekijk/meekijk/internal/sessioncode"
 	"github.com/meekijk/meekijk/internal/store"
+	"github.com/meekijk/meekijk/internal/store/storetest"
 	"github.com/meekijk/meekijk/relay/cluster"
 	"github.com/meekijk/meekijk/relay/hub"
 )
@@ -52,25 +53,8 @@ func newDesk(t *testing.T) *desk {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	tech, err := st.CreateUser(ctx, store.User{Email: "tina@example.com", Name: "Tina Peeters", Role: store.RoleTechnician, PasswordHash: "x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cust, err := st.CreateCustomer(ctx, store.Customer{Name: "Bakkerij Peeters", Lang: "nl"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tk, err := st.CreateTicket(ctx, store.NewTicket{Title: "Kassa", CustomerID: cust.ID, Kind: "question",
-		CategoryID: 1, Priority: "normal", Impact: "medium"}, tech.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := st.CreateSession(ctx, store.NewSession{TicketID: tk.ID, TechnicianID: tech.ID,
-		CodeHash: codes.Hash(theCode), CodeExpires: time.Now().Add(10 * time.Minute)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &desk{t: t, dsn: dsn, st: st, tech: tech, sess: sess}
+	d := storetest.WaitingSession(t, st, codes.Hash(theCode), time.Now().Add(10*time.Minute))
+	return &desk{t: t, dsn: dsn, st: st, tech: d.Tech, sess: d.Session}
 }
 
 // relay is one hub and its node, served on a loopback listener.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/meekijk/meekijk/internal/store"
+	"github.com/meekijk/meekijk/internal/store/storetest"
 	"github.com/meekijk/meekijk/relay/recording"
 )
 
@@ -36,24 +37,7 @@ func newEnv(t *testing.T, limits recording.Limits) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	tech, err := st.CreateUser(ctx, store.User{Email: "tina@example.com", Name: "Tina", Role: store.RoleTechnician, PasswordHash: "x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cust, err := st.CreateCustomer(ctx, store.Customer{Name: "Bakkerij Peeters", Lang: "nl"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tk, err := st.CreateTicket(ctx, store.NewTicket{Title: "Kassa", CustomerID: cust.ID, Kind: "question",
-		CategoryID: 1, Priority: "normal", Impact: "medium"}, tech.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := st.CreateSession(ctx, store.NewSession{TicketID: tk.ID, TechnicianID: tech.ID,
-		CodeHash: []byte("code"), CodeExpires: time.Now().Add(time.Minute)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess := storetest.WaitingSession(t, st, []byte("code"), time.Now().Add(time.Minute)).Session
 	svc := recording.New(filepath.Join(dir, "recordings"), st, limits, slog.New(slog.DiscardHandler))
 	token, err := svc.Open(ctx, sess.ID)
 	if err != nil {

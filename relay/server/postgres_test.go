@@ -11,6 +11,7 @@ import (
 
 	"github.com/meekijk/meekijk/internal/pgtest"
 	"github.com/meekijk/meekijk/internal/store"
+	"github.com/meekijk/meekijk/internal/store/storetest"
 )
 
 // Two relays on one PostgreSQL database and one data directory (its key
@@ -37,23 +38,7 @@ func TestTwoRelaysOnOnePostgresDatabase(t *testing.T) {
 
 	// A session made through relay A's store is counted in PostgreSQL.
 	ctx := store.WithActor(context.Background(), store.Actor{Name: "system"})
-	u, err := a.store.CreateUser(ctx, store.User{Email: "tech@desk", Name: "Tech", Role: store.RoleTechnician, PasswordHash: "x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cust, err := a.store.CreateCustomer(ctx, store.Customer{Name: "Bakkerij Peeters", Lang: "nl"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tk, err := a.store.CreateTicket(ctx, store.NewTicket{Title: "Printer", CustomerID: cust.ID, Kind: "question",
-		CategoryID: 1, Priority: "normal", Impact: "medium"}, u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.store.CreateSession(ctx, store.NewSession{TicketID: tk.ID, TechnicianID: u.ID,
-		CodeHash: []byte("0123456789abcdef0123456789abcdef"), CodeExpires: time.Now().Add(time.Minute)}); err != nil {
-		t.Fatal(err)
-	}
+	storetest.WaitingSession(t, a.store, []byte("0123456789abcdef0123456789abcdef"), time.Now().Add(time.Minute))
 	// Both relays append to the one chain at once: it stays linear (the
 	// verify below walks it and checks it against both relays' seals).
 	var wg sync.WaitGroup
