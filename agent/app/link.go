@@ -227,6 +227,13 @@ func (a *App) onResumed(m protocol.Joined) {
 	}
 	a.log.Info("session resumed", "session", m.SessionID, "level", m.KeptLevel)
 	a.linkUp()
+	if a.allowed && a.sender == nil {
+		// The stream was stopped while the resume awaited this answer (a
+		// console attaching meanwhile asked for a new offer, or the
+		// customer chose another screen), and startSharing held back
+		// until the relay said the consent stands: it does.
+		a.startSharing()
+	}
 	a.flushOutbox()
 }
 

@@ -14,12 +14,21 @@ import (
 	"github.com/meekijk/meekijk/internal/protocol"
 )
 
+// resumeScript is what a dropRelay sends on a connection that resumes.
+type resumeScript struct {
+	kept protocol.Level // the consent level the relay kept, "" for none
+	// early is sent before the Joined that answers the resume, as a relay
+	// may when a console attaches in between; nil for nothing.
+	early func(send func(protocol.Message))
+	// resumed follows the Joined and the console's commitment.
+	resumed func(send func(protocol.Message))
+}
+
 // dropRelay is a relay whose first connection dies (no close frame, as
 // when a network drops) once the customer allowed viewing. Later
 // connections must resume with the token; they are refused while the
-// relay is "down" (refuse) and answered with kept (the consent level the
-// relay kept, "" for none), then by resumed.
-func dropRelay(t *testing.T, grace int, kept protocol.Level, refuse *atomic.Bool, resumed func(send func(protocol.Message)), got chan<- protocol.Message) *httptest.Server {
+// relay is "down" (refuse) and answered as script says.
+func dropRelay(t *testing.T, grace int, script resumeScript, refuse *atomic.Bool, got chan<- protocol.Message) *httptest.Server {
 	t.Helper()
 	up := websocket.Upgrader{}
 	var conns atomic.Int32
@@ -77,10 +86,15 @@ func dropRelay(t *testing.T, grace int, kept protocol.Level, refuse *atomic.Bool
 			t.Errorf("agent came back with %#v, want a resume of session 7 with its token", m)
 			return
 		}
-		send(protocol.Joined{SessionID: 7, Technician: "Jan", ResumeToken: "token-2", GraceSeconds: grace, Resumed: true, KeptLevel: kept})
+		if script.early != nil {
+			script.early(send)
+		}
+		send(protocol.Joined{SessionID: 7, Technician: "Jan", ResumeToken: "token-2", GraceSeconds: grace, Resumed: true, KeptLevel: script.kept})
 		// What the console announces when the session is live again.
 		send(protocol.SASCommit{Hash: strings.Repeat("ab", 32)})
-		resumed(send)
+		if script.resumed != nil {
+			script.resumed(send)
+		}
 		for read() != nil {
 		}
 	}))
@@ -97,10 +111,10 @@ type dropped struct {
 	got      chan protocol.Message
 }
 
-func allowThenDrop(t *testing.T, grace int, kept protocol.Level, resumed func(send func(protocol.Message))) *dropped {
+func allowThenDrop(t *testing.T, grace int, script resumeScript) *dropped {
 	t.Helper()
 	d := &dropped{got: make(chan protocol.Message, 64)}
-	srv := dropRelay(t, grace, kept, &d.refuse, resumed, d.got)
+	srv := dropRelay(t, grace, script, &d.refuse, d.got)
 	var stop func()
 	d.app, stop = startApp(t, srv.URL, &d.counters)
 	t.Cleanup(stop)
@@ -113,7 +127,7 @@ func allowThenDrop(t *testing.T, grace int, kept protocol.Level, resumed func(se
 // A drop within the grace period: the page says so, no new question is
 // asked, and the stream is offered again on the new connection.
 func TestDropWithinGraceResumesWithoutNewConsent(t *testing.T) {
-	d := allowThenDrop(t, 60, protocol.LevelView, func(func(protocol.Message)) {})
+	d := allowThenDrop(t, 60, resumeScript{kept: protocol.LevelView})
 	a, got := d.app, d.got
 	waitState(t, a, `"link":"reconnecting"`)
 	time.Sleep(300 * time.Millisecond)
@@ -131,12 +145,30 @@ func TestDropWithinGraceResumesWithoutNewConsent(t *testing.T) {
 	}
 }
 
+// A console that attaches to the relay's room while the agent resumes asks
+// for a new offer, and that word may reach the agent before the answer to
+// its resume (a console on another relay, following the session to the
+// relay the agent came back to). The agent offers anew once resumed; it
+// used to stop its stream and start none, and the technician's picture
+// stayed frozen until the session ended.
+func TestRenegotiateBeforeTheResumeAnswerStillOffers(t *testing.T) {
+	d := allowThenDrop(t, 60, resumeScript{kept: protocol.LevelView, early: func(send func(protocol.Message)) {
+		send(protocol.Renegotiate{})
+	}})
+	waitState(t, d.app, `"link":"reconnecting"`)
+	d.refuse.Store(false)
+	waitMessage(t, d.got, "resume")
+	waitMessage(t, d.got, "offer")
+	waitPhase(t, d.app, "sharing")
+}
+
+// askView is the relay asking again to view, as after a lapsed consent.
+func askView(send func(protocol.Message)) { send(protocol.ConsentRequest{Level: protocol.LevelView}) }
+
 // A drop longer than the grace period stops sharing at the agent, and the
 // relay's new question is asked again.
 func TestDropLongerThanGraceStopsSharing(t *testing.T) {
-	d := allowThenDrop(t, 1, "", func(send func(protocol.Message)) {
-		send(protocol.ConsentRequest{Level: protocol.LevelView})
-	})
+	d := allowThenDrop(t, 1, resumeScript{resumed: askView})
 	a, got, c := d.app, d.got, &d.counters
 	waitState(t, a, `"phase":"connecting"`)
 	waitState(t, a, `"link":"lost"`)
@@ -153,11 +185,9 @@ func TestDropLongerThanGraceStopsSharing(t *testing.T) {
 // A customer who stops sharing while the relay is unreachable is heard
 // once it is back: the agent resumes only to deliver the Stop.
 func TestStopDuringADropReachesTheRelay(t *testing.T) {
-	d := allowThenDrop(t, 60, "", func(send func(protocol.Message)) {
-		// An interrupted session would be asked again: the agent must
-		// not take the question up.
-		send(protocol.ConsentRequest{Level: protocol.LevelView})
-	})
+	// An interrupted session would be asked again: the agent must not
+	// take the question up.
+	d := allowThenDrop(t, 60, resumeScript{resumed: askView})
 	waitState(t, d.app, `"link":"reconnecting"`)
 	act(t, d.app, "stop", "")
 	waitPhase(t, d.app, "ended")
@@ -174,9 +204,7 @@ func TestStopDuringADropReachesTheRelay(t *testing.T) {
 // capturing and offers nothing until the customer's new Allow, and the
 // page shows the question, not "link lost".
 func TestResumeWithoutKeptConsentSharesNothingBeforeAllow(t *testing.T) {
-	d := allowThenDrop(t, 60, "", func(send func(protocol.Message)) {
-		send(protocol.ConsentRequest{Level: protocol.LevelView})
-	})
+	d := allowThenDrop(t, 60, resumeScript{resumed: askView})
 	a, got, c := d.app, d.got, &d.counters
 	waitState(t, a, `"link":"reconnecting"`)
 	d.refuse.Store(false)
