@@ -343,7 +343,14 @@ func (a *App) setControl(on bool) {
 		return
 	}
 	a.controller.Enabled(on)
-	a.log.Info("remote input", "enabled", on)
+	if on {
+		a.log.Info("remote input", "enabled", on)
+		return
+	}
+	// What was dropped so far says, after a call, why a click did nothing.
+	st := a.controller.Stats()
+	a.log.Info("remote input", "enabled", on, "dropped_disabled", st.Disabled, "rate_limited", st.RateLimited,
+		"invalid", st.Invalid, "unmapped_keys", st.Unmapped, "watchdog_releases", st.Watchdog)
 }
 
 // scheduleReconfirm sets when to ask next whether to keep sharing.
