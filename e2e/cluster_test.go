@@ -178,7 +178,10 @@ func controlWorks(t *testing.T, console context.Context, rec *clickRecorder, p i
 	clickScreen(t, console, p)
 	for deadline := time.Now().Add(5 * time.Second); len(rec.clicks()) == before; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("a click on the picture at %v never reached the screen", p)
+			t.Fatalf("a click on the picture at %v never reached the screen; the console: %s", p,
+				eval[string](t, console, `(() => { const v = document.getElementById('screen');
+					return 'picture ' + v.videoWidth + 'x' + v.videoHeight + ', ' + v.dataset.frames + ' frames, control ' +
+						document.getElementById('control-state').dataset.control + ', channel ' + (window.__meekijkChannel && window.__meekijkChannel.readyState); })()`))
 		}
 	}
 }

@@ -70,8 +70,11 @@ func rawClick(t *testing.T, console context.Context, p image.Point) {
 	})()`)
 }
 
-// clickScreen clicks, with Chromium's real mouse, where screen point p
-// shows in the console's letterboxed picture.
+// clickScreen clicks, with Chromium's real mouse, where point p of the
+// customer's screen (the test display, screenSize) shows in the console's
+// letterboxed picture. The picture is not always at the screen's size (the
+// agent sends half size during large motion and right after connecting),
+// so p goes through the video's own size.
 func clickScreen(t *testing.T, console context.Context, p image.Point) {
 	t.Helper()
 	at := eval[[]float64](t, console, `(() => {
@@ -79,8 +82,9 @@ func clickScreen(t *testing.T, console context.Context, p image.Point) {
 		v.scrollIntoView({ block: 'center' });
 		const r = v.getBoundingClientRect();
 		const k = Math.min(r.width / v.videoWidth, r.height / v.videoHeight);
-		return [r.left + (r.width - v.videoWidth * k) / 2 + (`+itoa(p.X)+` + 0.5) * k,
-		        r.top + (r.height - v.videoHeight * k) / 2 + (`+itoa(p.Y)+` + 0.5) * k];
+		const x = (`+itoa(p.X)+` + 0.5) * v.videoWidth / `+itoa(screenSize.X)+`;
+		const y = (`+itoa(p.Y)+` + 0.5) * v.videoHeight / `+itoa(screenSize.Y)+`;
+		return [r.left + (r.width - v.videoWidth * k) / 2 + x * k, r.top + (r.height - v.videoHeight * k) / 2 + y * k];
 	})()`)
 	run(t, console, "click the picture", chromedp.MouseClickXY(at[0], at[1]))
 }

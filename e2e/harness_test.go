@@ -175,10 +175,13 @@ func (a *agent) waitExit(t *testing.T, within time.Duration) {
 	}
 }
 
-// startXvfb starts a 1920x1080 X server for the test.
+// screenSize is the size of the test's X display, the customer's screen.
+var screenSize = image.Pt(1920, 1080)
+
+// startXvfb starts an X server of screenSize for the test.
 func startXvfb(t *testing.T) string {
 	t.Helper()
-	return xvfb.Start(t, 1920, 1080)
+	return xvfb.Start(t, screenSize.X, screenSize.Y)
 }
 
 // colouredWindow maps a borderless window of one colour (0xRRGGBB) on the
