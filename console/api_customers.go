@@ -132,11 +132,7 @@ func (c *console) createCustomer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	cu, err := c.Store.CreateCustomer(r.Context(), in)
-	if err != nil {
-		return err
-	}
-	httpx.JSON(w, http.StatusCreated, customerOf(cu))
-	return nil
+	return answerSaved(w, http.StatusCreated, cu, err, customerOf)
 }
 
 func (c *console) updateCustomer(w http.ResponseWriter, r *http.Request) error {
@@ -150,11 +146,7 @@ func (c *console) updateCustomer(w http.ResponseWriter, r *http.Request) error {
 	}
 	in.ID = id
 	cu, err := c.Store.UpdateCustomer(r.Context(), in)
-	if err != nil {
-		return err
-	}
-	httpx.JSON(w, http.StatusOK, customerOf(cu))
-	return nil
+	return answerSaved(w, http.StatusOK, cu, err, customerOf)
 }
 
 func (c *console) customer(w http.ResponseWriter, r *http.Request) error {
@@ -281,11 +273,7 @@ func (c *console) createContact(w http.ResponseWriter, r *http.Request) error {
 	}
 	in.CustomerID = id
 	ct, err := c.Store.CreateContact(r.Context(), in)
-	if err != nil {
-		return err
-	}
-	httpx.JSON(w, http.StatusCreated, contactOf(ct))
-	return nil
+	return answerSaved(w, http.StatusCreated, ct, err, contactOf)
 }
 
 func (c *console) updateContact(w http.ResponseWriter, r *http.Request) error {
@@ -299,11 +287,7 @@ func (c *console) updateContact(w http.ResponseWriter, r *http.Request) error {
 	}
 	in.ID = id
 	ct, err := c.Store.UpdateContact(r.Context(), in)
-	if err != nil {
-		return err
-	}
-	httpx.JSON(w, http.StatusOK, contactOf(ct))
-	return nil
+	return answerSaved(w, http.StatusOK, ct, err, contactOf)
 }
 
 func (c *console) createContract(w http.ResponseWriter, r *http.Request) error {

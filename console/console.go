@@ -286,6 +286,16 @@ func pathID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
+// answerSaved ends a create or update handler: its store error, or the
+// saved row as the client sees it (view) with status.
+func answerSaved[T, V any](w http.ResponseWriter, status int, saved T, err error, view func(T) V) error {
+	if err != nil {
+		return err
+	}
+	httpx.JSON(w, status, view(saved))
+	return nil
+}
+
 func queryID(r *http.Request, name string) (int64, error) {
 	v := r.URL.Query().Get(name)
 	if v == "" {
