@@ -48,52 +48,77 @@ func (c *counters) newSource(int) (capture.Source, error) {
 	return solidScreen{img: img, captures: &c.captures}, nil
 }
 
-// hostileRelay accepts one agent and plays a script against it: a relay
-// that asks for media before the customer said anything. It reports every
-// message the agent sends.
-func hostileRelay(t *testing.T, script func(send func(protocol.Message)), got chan<- protocol.Message) *httptest.Server {
-	t.Helper()
+// relayConn is one agent connection to a fake relay of a test.
+type relayConn struct {
+	t  *testing.T
+	ws *websocket.Conn
+}
+
+func (c relayConn) send(m protocol.Message) {
+	b, _ := protocol.Encode(m)
+	_ = c.ws.WriteMessage(websocket.TextMessage, b)
+}
+
+// read is the agent's next message; nil once the connection closed or
+// after a message that does not decode (a test error).
+func (c relayConn) read() protocol.Message {
+	_, b, err := c.ws.ReadMessage()
+	if err != nil {
+		return nil
+	}
+	m, err := protocol.Decode(b)
+	if err != nil {
+		c.t.Errorf("agent sent %q: %v", b, err)
+		return nil
+	}
+	return m
+}
+
+// relayHandler upgrades each agent connection and serves it with serve,
+// which plays the relay's part; the connection closes when serve returns.
+func relayHandler(t *testing.T, serve func(c relayConn)) http.HandlerFunc {
 	up := websocket.Upgrader{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
 		ws, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
 		}
 		defer ws.Close()
-		send := func(m protocol.Message) {
-			b, _ := protocol.Encode(m)
-			_ = ws.WriteMessage(websocket.TextMessage, b)
-		}
-		read := func() (protocol.Message, error) {
-			_, b, err := ws.ReadMessage()
-			if err != nil {
-				return nil, err
-			}
-			return protocol.Decode(b)
-		}
-		if m, err := read(); err != nil || m.Type() != "hello" {
-			t.Errorf("first message %v, %v; want hello", m, err)
+		serve(relayConn{t: t, ws: ws})
+	}
+}
+
+// fakeRelay is a relay of relayHandler's, stopped when the test ends.
+func fakeRelay(t *testing.T, serve func(c relayConn)) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(relayHandler(t, serve))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// hostileRelay accepts one agent and plays a script against it: a relay
+// that asks for media before the customer said anything. It reports every
+// message the agent sends.
+func hostileRelay(t *testing.T, script func(send func(protocol.Message)), got chan<- protocol.Message) *httptest.Server {
+	t.Helper()
+	return fakeRelay(t, func(c relayConn) {
+		if m := c.read(); m == nil || m.Type() != "hello" {
+			t.Errorf("first message %v; want hello", m)
 			return
 		}
-		send(protocol.Welcome{Protocol: protocol.Version})
-		if m, err := read(); err != nil || m.Type() != "join" {
-			t.Errorf("second message %v, %v; want join", m, err)
+		c.send(protocol.Welcome{Protocol: protocol.Version})
+		if m := c.read(); m == nil || m.Type() != "join" {
+			t.Errorf("second message %v; want join", m)
 			return
 		}
-		script(send)
-		for {
-			m, err := read()
-			if err != nil {
-				return
-			}
+		script(c.send)
+		for m := c.read(); m != nil; m = c.read() {
 			select {
 			case got <- m:
 			default:
 			}
 		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	})
 }
 
 func startApp(t *testing.T, relayURL string, c *counters) (*App, func()) {

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/meekijk/meekijk/internal/protocol"
 )
 
@@ -30,38 +28,19 @@ type resumeScript struct {
 // relay is "down" (refuse) and answered as script says.
 func dropRelay(t *testing.T, grace int, script resumeScript, refuse *atomic.Bool, got chan<- protocol.Message) *httptest.Server {
 	t.Helper()
-	up := websocket.Upgrader{}
 	var conns atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if refuse.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		ws, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer ws.Close()
+	serve := relayHandler(t, func(c relayConn) {
 		first := conns.Add(1) == 1
-		send := func(m protocol.Message) {
-			b, _ := protocol.Encode(m)
-			_ = ws.WriteMessage(websocket.TextMessage, b)
-		}
+		// read skips heartbeats and reports the rest.
 		read := func() protocol.Message {
 			for {
-				_, b, err := ws.ReadMessage()
-				if err != nil {
-					return nil
-				}
-				m, err := protocol.Decode(b)
-				if err != nil {
-					t.Errorf("agent sent %q: %v", b, err)
-					return nil
-				}
-				if m.Type() != "heartbeat" {
-					select {
-					case got <- m:
-					default:
+				m := c.read()
+				if m == nil || m.Type() != "heartbeat" {
+					if m != nil {
+						select {
+						case got <- m:
+						default:
+						}
 					}
 					return m
 				}
@@ -71,15 +50,15 @@ func dropRelay(t *testing.T, grace int, script resumeScript, refuse *atomic.Bool
 			t.Errorf("first message %v, want hello", m)
 			return
 		}
-		send(protocol.Welcome{Protocol: protocol.Version})
+		c.send(protocol.Welcome{Protocol: protocol.Version})
 		if first {
 			read() // join
-			send(protocol.Joined{SessionID: 7, Technician: "Jan", ResumeToken: "token-1", GraceSeconds: grace})
-			send(protocol.ConsentRequest{Level: protocol.LevelView})
+			c.send(protocol.Joined{SessionID: 7, Technician: "Jan", ResumeToken: "token-1", GraceSeconds: grace})
+			c.send(protocol.ConsentRequest{Level: protocol.LevelView})
 			for m := read(); m != nil && m.Type() != "consent"; m = read() {
 			}
 			refuse.Store(true)
-			_ = ws.UnderlyingConn().Close()
+			_ = c.ws.UnderlyingConn().Close()
 			return
 		}
 		if m, ok := read().(protocol.Resume); !ok || m.SessionID != 7 || m.Token != "token-1" {
@@ -87,16 +66,24 @@ func dropRelay(t *testing.T, grace int, script resumeScript, refuse *atomic.Bool
 			return
 		}
 		if script.early != nil {
-			script.early(send)
+			script.early(c.send)
 		}
-		send(protocol.Joined{SessionID: 7, Technician: "Jan", ResumeToken: "token-2", GraceSeconds: grace, Resumed: true, KeptLevel: script.kept})
+		c.send(protocol.Joined{SessionID: 7, Technician: "Jan", ResumeToken: "token-2", GraceSeconds: grace, Resumed: true, KeptLevel: script.kept})
 		// What the console announces when the session is live again.
-		send(protocol.SASCommit{Hash: strings.Repeat("ab", 32)})
+		c.send(protocol.SASCommit{Hash: strings.Repeat("ab", 32)})
 		if script.resumed != nil {
-			script.resumed(send)
+			script.resumed(c.send)
 		}
 		for read() != nil {
 		}
+	})
+	// While "down", the relay refuses before any WebSocket.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if refuse.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		serve(w, r)
 	}))
 	t.Cleanup(srv.Close)
 	return srv

@@ -3,13 +3,11 @@ package app
 import (
 	"crypto/sha256"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 
@@ -25,17 +23,8 @@ import (
 func sasRelay(t *testing.T, wrong func(string) string, got chan<- protocol.Message, commitInstead ...string) *httptest.Server {
 	t.Helper()
 	const session = 9
-	up := websocket.Upgrader{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ws, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer ws.Close()
-		send := func(m protocol.Message) {
-			b, _ := protocol.Encode(m)
-			_ = ws.WriteMessage(websocket.TextMessage, b)
-		}
+	return fakeRelay(t, func(c relayConn) {
+		send := c.send
 		se := webrtc.SettingEngine{}
 		lo := func(ip net.IP) bool { return ip.IsLoopback() }
 		se.SetIPFilter(lo)
@@ -69,16 +58,7 @@ func sasRelay(t *testing.T, wrong func(string) string, got chan<- protocol.Messa
 				}
 			}
 		})
-		for {
-			_, b, err := ws.ReadMessage()
-			if err != nil {
-				return
-			}
-			m, err := protocol.Decode(b)
-			if err != nil {
-				t.Errorf("agent sent %s: %v", b, err)
-				return
-			}
+		for m := c.read(); m != nil; m = c.read() {
 			select {
 			case got <- m:
 			default:
@@ -125,9 +105,7 @@ func sasRelay(t *testing.T, wrong func(string) string, got chan<- protocol.Messa
 				send(protocol.SASCompared{Hash: sas.AuditHash(session, wrong(code))})
 			}
 		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	})
 }
 
 // startAllowed starts the agent against relayURL, enters a code and allows
