@@ -240,16 +240,31 @@ func (n *Node) Announce(ctx context.Context, sessionID int64) error {
 // Save records the state of rooms this relay holds; a claim another relay
 // took meanwhile is left alone.
 func (n *Node) Save(ctx context.Context, states []hub.RoomState) error {
+	return n.writeStates(ctx, "save", "UPDATE room_claims SET state = $1 WHERE session_id = $2 AND relay_id = $3", states)
+}
+
+// HandOver saves the states of rooms this relay leaves as it stops and
+// dates their claims now: once the relay's row is gone (Run removes it as
+// it returns), Orphans measures the grace period from the hand-over, not
+// from when the relay had claimed the room.
+func (n *Node) HandOver(ctx context.Context, states []hub.RoomState) error {
+	return n.writeStates(ctx, "hand over",
+		"UPDATE room_claims SET state = $1, claimed_at = "+nowMS+" WHERE session_id = $2 AND relay_id = $3", states)
+}
+
+// writeStates runs update ($1 the state, $2 the session, $3 this relay)
+// for each of states in one batch.
+func (n *Node) writeStates(ctx context.Context, what, update string, states []hub.RoomState) error {
 	b := &pgx.Batch{}
 	for _, st := range states {
 		js, err := json.Marshal(st)
 		if err != nil {
-			return fmt.Errorf("cluster: save session %d: %w", st.Session, err)
+			return fmt.Errorf("cluster: %s session %d: %w", what, st.Session, err)
 		}
-		b.Queue("UPDATE room_claims SET state = $1 WHERE session_id = $2 AND relay_id = $3", string(js), st.Session, n.cfg.Self)
+		b.Queue(update, string(js), st.Session, n.cfg.Self)
 	}
 	if err := n.pool.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("cluster: save %d room states: %w", len(states), err)
+		return fmt.Errorf("cluster: %s %d room states: %w", what, len(states), err)
 	}
 	return nil
 }

@@ -398,3 +398,88 @@ func TestConsoleOfALostRelayIsUnseated(t *testing.T) {
 		}
 	}
 }
+
+// shutdown stops r as SIGTERM does: its hub shuts down while its node
+// still runs, then the node leaves the desk.
+func (r *relay) shutdown(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := r.hub.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown %s: %v", r.name, err)
+	}
+	r.stop()
+}
+
+// kinds lists the session's event kinds from the n-th on.
+func (d *desk) kinds(from int) []string {
+	d.t.Helper()
+	events, err := d.st.Events(context.Background(), d.sess.ID)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	var out []string
+	for _, e := range events[min(from, len(events)):] {
+		out = append(out, e.Kind)
+	}
+	return out
+}
+
+// A relay stopped on purpose (a rolling restart) hands its sessions over:
+// the consent granted a moment before the stop is saved with the room, the
+// agent is told to go elsewhere, and it resumes on another relay at that
+// level with no new question; the console on a third relay follows.
+func TestStoppingRelayHandsItsSessionsOver(t *testing.T) {
+	d := newDesk(t)
+	a, b, c := d.relay("relay-a", time.Minute), d.relay("relay-b", time.Minute), d.relay("relay-c", time.Minute)
+	console, agent, joined := d.live(a, b)
+	before := len(d.kinds(0))
+	// No wait for the quarter-second save: the control just granted must
+	// travel with the hand-over itself.
+	stopped := time.Now()
+	b.shutdown(t)
+	if e := expect[protocol.Error](agent, nil); e.Code != protocol.ErrRelayRestarting {
+		t.Fatalf("the agent heard %+v; want relay_restarting", e)
+	}
+	agent.ws.Close()
+	agent2 := d.agent(c)
+	agent2.send(protocol.Resume{SessionID: joined.SessionID, Token: joined.ResumeToken})
+	if j := expect[protocol.Joined](agent2, nil); !j.Resumed || j.KeptLevel != protocol.LevelControl {
+		t.Fatalf("resumed %+v; want the control level kept", j)
+	}
+	expect(console, func(s protocol.Status) bool {
+		return s.Status == protocol.StatusLive && s.Level == protocol.LevelControl
+	})
+	t.Logf("relay-b stopped; the session was live again on relay-c after %v", time.Since(stopped).Round(time.Millisecond))
+	sess, err := d.st.Session(context.Background(), d.sess.ID)
+	if err != nil || sess.Status != store.StatusLive {
+		t.Fatalf("session %+v, %v; want live", sess, err)
+	}
+	got := strings.Join(d.kinds(before), " ")
+	if got != "link_down link_up resumed" {
+		t.Errorf("events after the stop %q; want link_down link_up resumed", got)
+	}
+}
+
+// A session handed over that no relay takes within the grace period is
+// interrupted by the leader, its worked time ending at the hand-over, not
+// at when the stopped relay had claimed it.
+func TestHandedOverSessionNobodyTakesIsInterrupted(t *testing.T) {
+	d := newDesk(t)
+	a, b := d.relay("relay-a", 2*time.Second), d.relay("relay-b", 2*time.Second)
+	console, agent, _ := d.live(a, b)
+	time.Sleep(3 * time.Second) // the claim is older than the grace
+	stopped := time.Now()
+	b.shutdown(t)
+	agent.ws.Close()
+	expect(console, status(protocol.StatusInterrupted))
+	since := time.Since(stopped)
+	t.Logf("interrupted %v after the hand-over", since.Round(time.Millisecond))
+	if since < 2*time.Second {
+		t.Errorf("interrupted %v after the hand-over, within the grace period", since)
+	}
+	sess, err := d.st.Session(context.Background(), d.sess.ID)
+	if err != nil || sess.Status != store.StatusInterrupted {
+		t.Fatalf("session %+v, %v; want interrupted", sess, err)
+	}
+}

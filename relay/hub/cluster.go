@@ -45,6 +45,10 @@ type Cluster interface {
 	// Save records the state of rooms this relay is home of, so another
 	// relay can take them over.
 	Save(ctx context.Context, states []RoomState) error
+	// HandOver saves the states of rooms this relay leaves to the others
+	// as it stops, and starts their grace period now: the leader
+	// interrupts those no relay takes within it (Orphans).
+	HandOver(ctx context.Context, states []RoomState) error
 	// Release deletes relay's claim of a session, if it still holds it.
 	Release(ctx context.Context, sessionID int64, relay string) error
 	// Home names the live relay holding the session, "" when none does.
@@ -604,6 +608,7 @@ func (h *Hub) takeOver(ctx context.Context, r *room, interrupted bool) {
 	if !adopted {
 		return
 	}
+	h.takenOver.Add(1)
 	h.log.Info("session taken over from another relay", "session", r.id, "from", prev.Relay, "level", prev.Level)
 	if !recorded {
 		if err := h.store.AddEventAt(ctx, r.id, downAt, store.EventLinkDown, actorRelay,
@@ -621,6 +626,66 @@ func (r *room) stateLocked() RoomState {
 		st.DownAt = r.downAt.UnixMilli()
 	}
 	return st
+}
+
+// handOver leaves the rooms this relay is home of to the desk's other
+// relays as it stops (a rolling restart): each room is saved with its link
+// down from now, in one write, before any agent is told to go, so the relay
+// an agent resumes on adopts the room at the consent in force, as after a
+// crash but without losing what changed since the last periodic save. The
+// customer is not asked again. It returns the open rooms it could not hand
+// over (never claimed, or the save failed), which Shutdown interrupts as a
+// lone relay does.
+func (h *Hub) handOver(rooms []*room) (left []*room) {
+	now := h.cfg.Now()
+	var (
+		states  []RoomState
+		moving  []*room
+		wasDown []bool
+	)
+	for _, r := range rooms {
+		r.mu.Lock()
+		switch {
+		case !r.open:
+		case !r.claimed:
+			left = append(left, r)
+		default:
+			wasDown = append(wasDown, r.down)
+			if !r.down {
+				r.down, r.downAt = true, now
+			}
+			states = append(states, r.stateLocked())
+			moving = append(moving, r)
+		}
+		r.mu.Unlock()
+	}
+	if len(moving) == 0 {
+		return left
+	}
+	ctx := store.WithActor(context.Background(), store.Actor{Name: actorRelay})
+	if err := h.cfg.Cluster.HandOver(ctx, states); err != nil {
+		h.log.Error("hand sessions over; interrupting them instead", "sessions", len(moving), "err", err)
+		return append(left, moving...)
+	}
+	for i, r := range moving {
+		if !wasDown[i] {
+			if err := h.store.AddEventAt(ctx, r.id, now, store.EventLinkDown, actorRelay,
+				map[string]string{"reason": "relay_stopping"}); err != nil {
+				h.log.Error("record link down", "session", r.id, "err", err)
+			}
+		}
+		r.mu.Lock()
+		level := r.level
+		r.open, r.live, r.level, r.claimed = false, false, "", false
+		clear(r.asked)
+		h.stopGraceLocked(r)
+		r.forgetEstimatesLocked()
+		r.mu.Unlock()
+		h.handedOver.Add(1)
+		h.log.Info("session handed over to the other relays", "session", r.id, "level", level)
+		r.toConsole(protocol.Status{Status: protocol.StatusReconnecting, Level: level})
+	}
+	return left
 }
 
 // saveEvery is how often a room's home saves the rooms' states.

@@ -147,9 +147,12 @@ type Hub struct {
 
 	// Counts since the hub started, for Stats (/metrics). refusedMu is a
 	// leaf lock, taken alone and briefly.
-	joined    atomic.Uint64
-	refusedMu sync.Mutex
-	refused   map[string]uint64 // by reason
+	joined atomic.Uint64
+	// Sessions this relay handed to the desk's others as it stopped, and
+	// took over from another relay (which crashed or handed them over).
+	handedOver, takenOver atomic.Uint64
+	refusedMu             sync.Mutex
+	refused               map[string]uint64 // by reason
 
 	handlers sync.WaitGroup // one per connection being served
 	graces   timerGroup     // grace-period timers armed or running
@@ -278,6 +281,8 @@ type Stats struct {
 	Rooms            int
 	Agents, Consoles int               // attached to a session's room
 	Joined           uint64            // agents that joined a session with its code
+	HandedOver       uint64            // sessions left to the desk's other relays on stopping
+	TakenOver        uint64            // sessions adopted from another relay
 	Refused          map[string]uint64 // connections and codes refused, by reason
 }
 
@@ -298,6 +303,7 @@ func (h *Hub) Stats() Stats {
 		r.mu.Unlock()
 	}
 	st.Joined = h.joined.Load()
+	st.HandedOver, st.TakenOver = h.handedOver.Load(), h.takenOver.Load()
 	h.refusedMu.Lock()
 	st.Refused = maps.Clone(h.refused)
 	h.refusedMu.Unlock()
@@ -362,8 +368,9 @@ func (h *Hub) release(c *wsconn.Conn) {
 	h.handlers.Done()
 }
 
-// Shutdown interrupts the open sessions (their agents resume them with a
-// fresh consent once a relay is back), tells every connected peer the
+// Shutdown hands the open sessions to the desk's other relays (handOver)
+// or, alone or where that fails, interrupts them (their agents resume them
+// with a fresh consent once a relay is back), tells every connected peer the
 // relay is going away, closes the connections, and waits for their
 // handlers to finish or ctx to end.
 func (h *Hub) Shutdown(ctx context.Context) error {
@@ -373,7 +380,14 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.stopping.Store(true)
 	defer h.guard.Close()
 	defer h.full.Flush()
-	h.interruptAll(h.allRooms(), h.cfg.Now(), store.InterruptShutdown)
+	rooms := h.allRooms()
+	if h.cfg.Cluster != nil {
+		// Another relay of the desk carries the sessions on. A lone
+		// relay has nobody to hand them to: its sessions are
+		// interrupted, and the customer is asked again when it is back.
+		rooms = h.handOver(rooms)
+	}
+	h.interruptAll(rooms, h.cfg.Now(), store.InterruptShutdown)
 	h.mu.Lock()
 	for c := range h.conns {
 		c.Finish(protocol.Error{Code: protocol.ErrRelayRestarting, Message: "relay shutting down"})
