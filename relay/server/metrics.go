@@ -35,6 +35,9 @@ var (
 	descFDs         = prometheus.NewDesc("meekijk_descriptors_open", "File descriptors the relay has open.", nil, nil)
 	descFDLimit     = prometheus.NewDesc("meekijk_descriptors_limit", "The relay's descriptor limit (soft RLIMIT_NOFILE).", nil, nil)
 	descDraining    = prometheus.NewDesc("meekijk_draining", "1 while the relay drains before stopping.", nil, nil)
+	descHandedOver  = prometheus.NewDesc("meekijk_sessions_handed_over_total", "Sessions this relay left to the desk's other relays as it stopped.", nil, nil)
+	descTakenOver   = prometheus.NewDesc("meekijk_sessions_taken_over_total", "Sessions this relay adopted from another relay of the desk (crashed or stopped).", nil, nil)
+	descLeader      = prometheus.NewDesc("meekijk_cluster_leader", "1 while this relay runs the desk's background jobs; only with several relays.", nil, nil)
 )
 
 // relayCollector reads the hub and the store at each scrape.
@@ -42,11 +45,13 @@ type relayCollector struct {
 	hub     *hub.Hub
 	counts  func(context.Context) (map[string]int, error)
 	latency prometheus.Histogram // of the store query made at each scrape
+	// leader reports whether this relay leads the desk; nil when alone.
+	leader func() bool
 }
 
 func (c *relayCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConnections, descRooms, descAgents, descConsoles, descJoined, descRefused,
-		descSessions, descFDs, descFDLimit, descDraining} {
+		descSessions, descFDs, descFDLimit, descDraining, descHandedOver, descTakenOver, descLeader} {
 		ch <- d
 	}
 }
@@ -61,14 +66,15 @@ func (c *relayCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descAgents, float64(st.Agents))
 	gauge(descConsoles, float64(st.Consoles))
 	ch <- prometheus.MustNewConstMetric(descJoined, prometheus.CounterValue, float64(st.Joined))
+	ch <- prometheus.MustNewConstMetric(descHandedOver, prometheus.CounterValue, float64(st.HandedOver))
+	ch <- prometheus.MustNewConstMetric(descTakenOver, prometheus.CounterValue, float64(st.TakenOver))
+	if c.leader != nil {
+		gauge(descLeader, flag(c.leader()))
+	}
 	for reason, n := range st.Refused {
 		ch <- prometheus.MustNewConstMetric(descRefused, prometheus.CounterValue, float64(n), reason)
 	}
-	draining := 0.0
-	if c.hub.Draining() {
-		draining = 1
-	}
-	gauge(descDraining, draining)
+	gauge(descDraining, flag(c.hub.Draining()))
 	if n, err := openDescriptors(); err == nil {
 		gauge(descFDs, float64(n))
 	} else {
@@ -92,6 +98,13 @@ func (c *relayCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+func flag(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // openDescriptors counts the entries of /proc/self/fd (Linux).
 func openDescriptors() (int, error) {
 	entries, err := os.ReadDir("/proc/self/fd")
@@ -110,7 +123,11 @@ func (s *Server) metricsHandler() http.Handler {
 		Help:    "Time the store took to count the sessions at each scrape.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 4, 8), // 0.5 ms to 8 s
 	})
-	reg.MustRegister(latency, &relayCollector{hub: s.hub, counts: s.store.SessionCounts, latency: latency},
+	rc := &relayCollector{hub: s.hub, counts: s.store.SessionCounts, latency: latency}
+	if s.cluster != nil {
+		rc.leader = s.cluster.Leader
+	}
+	reg.MustRegister(latency, rc,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slogPrinter{s}})
 }

@@ -107,6 +107,12 @@ func TestMetricsCountRealConnections(t *testing.T) {
 		before["meekijk_draining"] != 0 {
 		t.Fatalf("at rest: %v", before)
 	}
+	if _, ok := before["meekijk_cluster_leader"]; ok {
+		t.Error("a lone relay reports meekijk_cluster_leader; it has no desk to lead")
+	}
+	if v, ok := before["meekijk_sessions_taken_over_total"]; !ok || v != 0 {
+		t.Errorf("meekijk_sessions_taken_over_total %v (present %v), want 0", v, ok)
+	}
 	ws := dialAgent(t, url)
 	sendMsg(t, ws, protocol.Hello{Protocol: protocol.Version, Role: protocol.RoleAgent})
 	readMsg(t, ws) // welcome

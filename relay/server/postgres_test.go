@@ -24,9 +24,9 @@ import (
 func TestTwoRelaysOnOnePostgresDatabase(t *testing.T) {
 	db := pgtest.NewDatabase(t)
 	dir := t.TempDir()
-	maddr := freeAddr(t)
+	maddr, maddrB := freeAddr(t), freeAddr(t)
 	a, _, outA, stopA := startRelayWith(t, Config{DataDir: dir, DB: db, MetricsAddr: maddr})
-	b, _, outB, stopB := startRelayWith(t, Config{DataDir: dir, DB: db})
+	b, _, outB, stopB := startRelayWith(t, Config{DataDir: dir, DB: db, MetricsAddr: maddrB})
 	for name, out := range map[string]string{"A": outA.String(), "B": outB.String()} {
 		if !strings.Contains(out, "Store: PostgreSQL postgres://meekijk@127.0.0.1:") {
 			t.Errorf("relay %s printed %q, want which store it uses", name, out)
@@ -52,9 +52,10 @@ func TestTwoRelaysOnOnePostgresDatabase(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(outA.String(), "Metrics: http://"+maddr); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(outA.String(), "Metrics: http://"+maddr) ||
+		!strings.Contains(outB.String(), "Metrics: http://"+maddrB); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("relay A did not say where its metrics are: %q", outA.String())
+			t.Fatalf("the relays did not say where their metrics are: %q, %q", outA.String(), outB.String())
 		}
 	}
 	scrape(t, "http://"+maddr) // the histogram may be gathered before the scrape's own query
@@ -62,6 +63,20 @@ func TestTwoRelaysOnOnePostgresDatabase(t *testing.T) {
 	if m[`meekijk_sessions{status="waiting"}`] != 1 || m["meekijk_store_query_seconds_count"] < 1 {
 		t.Errorf("metrics: sessions waiting %v, store queries timed %v; want 1 and at least 1",
 			m[`meekijk_sessions{status="waiting"}`], m["meekijk_store_query_seconds_count"])
+	}
+	// Exactly one of the two runs the desk's jobs, once the lock is taken.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		la, lb := scrape(t, "http://"+maddr), scrape(t, "http://"+maddrB)
+		_, hasA := la["meekijk_cluster_leader"]
+		_, hasB := lb["meekijk_cluster_leader"]
+		if !hasA || !hasB {
+			t.Fatalf("meekijk_cluster_leader missing: A %v, B %v", hasA, hasB)
+		}
+		if n := la["meekijk_cluster_leader"] + lb["meekijk_cluster_leader"]; n == 1 {
+			break
+		} else if n > 1 || time.Now().After(deadline) {
+			t.Fatalf("%v relays report leading the desk, want 1", n)
+		}
 	}
 
 	if err := stopA(); err != nil {
