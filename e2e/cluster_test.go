@@ -50,9 +50,9 @@ func newDesk(t *testing.T) *desk {
 	data := t.TempDir()
 	// The first relay creates the schema and the first admin; the others
 	// share its data directory for the key files (docs/deploy.md).
-	d.a = startClusterRelay(t, data, d.dsn, true)
-	d.b = startClusterRelay(t, data, d.dsn, false)
-	d.c = startClusterRelay(t, data, d.dsn, false)
+	d.a = startClusterRelay(t, data, d.dsn, true, "127.0.0.1:0")
+	d.b = startClusterRelay(t, data, d.dsn, false, "127.0.0.1:0")
+	d.c = startClusterRelay(t, data, d.dsn, false, "127.0.0.1:0")
 	d.lb = startHAProxy(t, d.b, d.c)
 	db, err := sql.Open("pgx", d.dsn)
 	if err != nil {
@@ -66,9 +66,11 @@ func newDesk(t *testing.T) *desk {
 	return d
 }
 
-func startClusterRelay(t *testing.T, data, dsn string, first bool) *clusterRelay {
+// startClusterRelay starts a relay of the desk on addr; the first makes the
+// schema and the admin.
+func startClusterRelay(t *testing.T, data, dsn string, first bool, addr string) *clusterRelay {
 	t.Helper()
-	p := start(t, nil, bin.relay, "-addr", "127.0.0.1:0", "-data", data, "-db", dsn, "-company", "Softwarehuis Janssens")
+	p := start(t, nil, bin.relay, "-addr", addr, "-data", data, "-db", dsn, "-company", "Softwarehuis Janssens")
 	r := &clusterRelay{relay: &relay{Proc: p, dataDir: data}}
 	r.url = strings.TrimSuffix(waitLine(t, p, "Console: "), "/")
 	if first {
@@ -219,14 +221,54 @@ func TestConsoleAndAgentOnDifferentRelays(t *testing.T) {
 // following. Nothing recorded before the kill is lost, and the audit chain
 // verifies on the shared database.
 func TestRelayHoldingTheAgentIsKilled(t *testing.T) {
+	agentsRelayGoes(t, syscall.SIGKILL, "Kassa: relay valt uit")
+}
+
+// TestRollingRestartKeepsTheSession: SIGTERM to the relay holding the
+// agent, as a rolling restart does; it hands the session over, and it
+// goes on at control on the other relay exactly as after a crash, with no
+// question to the customer. The stopped relay then starts again and
+// rejoins the desk.
+func TestRollingRestartKeepsTheSession(t *testing.T) {
+	d, victim := agentsRelayGoes(t, syscall.SIGTERM, "Kassa: relay herstart")
+	if !strings.Contains(victim.Stderr(), "session handed over to the other relays") {
+		t.Errorf("the stopped relay did not hand its session over:\n%s", victim.Stderr())
+	}
+	// It left the desk as it stopped; started again, it joins it anew.
+	again := startClusterRelay(t, victim.dataDir, d.dsn, false, strings.TrimPrefix(victim.url, "http://"))
+	// It prints its name before its first heartbeat.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var n int
+		if err := d.pg.QueryRow(`SELECT count(*) FROM relay_nodes WHERE id IN ($1, $2, $3)`, d.a.id, again.id,
+			map[string]string{d.b.id: d.c.id, d.c.id: d.b.id}[victim.id]).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of the three running relays in relay_nodes", n)
+		}
+	}
+}
+
+// agentsRelayGoes stops the relay holding a session's agent with sig and
+// checks the session carries on at control on the other relay behind
+// HAProxy, with no new question and nothing recorded before lost. It
+// returns the desk and the stopped relay.
+func agentsRelayGoes(t *testing.T, sig syscall.Signal, title string) (*desk, *clusterRelay) {
+	t.Helper()
 	d := newDesk(t)
 	rec := newClickRecorder(t, d.display, image.Rect(100, 100, 700, 500))
-	ag, customer := d.liveSession(t, "Kassa: relay valt uit", "-relay", d.lb)
+	ag, customer := d.liveSession(t, title, "-relay", d.lb)
 	askControl(t, d.console, customer)
 	controlWorks(t, d.console, rec, image.Pt(300, 250))
-	// The room's state is saved every quarter second; what the customer
-	// granted is in the claim before the kill.
-	time.Sleep(500 * time.Millisecond)
+	if sig == syscall.SIGKILL {
+		// The room's state is saved every quarter second; what the
+		// customer granted is in the claim before the kill. A relay
+		// stopped with SIGTERM saves it as it hands the room over.
+		time.Sleep(500 * time.Millisecond)
+	}
 
 	victim, survivor := d.b, d.c
 	if h := d.holder(t); h == d.c.id {
@@ -240,7 +282,7 @@ func TestRelayHoldingTheAgentIsKilled(t *testing.T) {
 	// console a new connection.
 	eval[bool](t, d.console, `(window.__killedChannel = window.__meekijkChannel, true)`)
 	killed := time.Now()
-	victim.stopWith(t, syscall.SIGKILL, 5*time.Second)
+	victim.stopWith(t, sig, 15*time.Second)
 
 	waitJS(t, d.console, "a new data channel after the kill",
 		`window.__meekijkChannel !== window.__killedChannel && window.__meekijkChannel.readyState === 'open'`, 45*time.Second)
@@ -251,9 +293,9 @@ func TestRelayHoldingTheAgentIsKilled(t *testing.T) {
 	waitConsoleStatus(t, d.console, "live", 5*time.Second)
 	waitJS(t, d.console, "control kept", `document.getElementById('control-state').dataset.control === 'on'`, 10*time.Second)
 	controlWorks(t, d.console, rec, image.Pt(400, 300))
-	t.Logf("kill -9 of the agent's relay to a new connection on the console: %v", resumed.Round(time.Millisecond))
-	check(t, d.console, os.Getenv("MEEKIJK_SCREENSHOTS"), "cluster-console-after-kill")
-	check(t, customer, os.Getenv("MEEKIJK_SCREENSHOTS"), "cluster-customer-after-kill")
+	t.Logf("%v to the agent's relay, to a new connection on the console: %v", sig, resumed.Round(time.Millisecond))
+	check(t, d.console, os.Getenv("MEEKIJK_SCREENSHOTS"), "cluster-console-after-"+sig.String())
+	check(t, customer, os.Getenv("MEEKIJK_SCREENSHOTS"), "cluster-customer-after-"+sig.String())
 	if h := d.holder(t); h != survivor.id {
 		t.Fatalf("session held by %s after the kill, want %s", h, survivor.id)
 	}
@@ -291,4 +333,5 @@ func TestRelayHoldingTheAgentIsKilled(t *testing.T) {
 		t.Fatalf("relay audit verify: %v\n%s", err, out)
 	}
 	t.Logf("audit verify: %s", strings.TrimSpace(string(out)))
+	return d, victim
 }
