@@ -35,6 +35,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"sync"
@@ -54,6 +55,9 @@ type cluster struct {
 	port    int
 	cmd     *exec.Cmd
 	logPath string
+	// releaseThread frees the thread that started the postmaster, once it
+	// was reaped (startOnOwnThread).
+	releaseThread func()
 }
 
 var (
@@ -301,16 +305,39 @@ func start() (*cluster, error) {
 		"-c", "max_connections=300", "-c", "shared_buffers=64MB")
 	c.cmd.Stdout, c.cmd.Stderr = logf, logf
 	c.cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
-	if err := c.cmd.Start(); err != nil {
+	if c.releaseThread, err = startOnOwnThread(c.cmd); err != nil {
 		return fail(fmt.Errorf("start postgres: %w", err))
 	}
 	if err := c.waitReady(30 * time.Second); err != nil {
 		_ = c.cmd.Process.Kill()
 		_ = c.cmd.Wait()
+		c.releaseThread()
 		log, _ := os.ReadFile(c.logPath)
 		return fail(fmt.Errorf("%w\n%s", err, log))
 	}
 	return c, nil
+}
+
+// startOnOwnThread starts cmd, whose Pdeathsig is set, from an OS thread
+// kept for it until release is called. The kernel sends Pdeathsig when the
+// thread that started the child ends, not the process, and the runtime
+// ends a thread whenever a goroutine locked to it returns (the e2e tests'
+// network namespaces do): started from any thread, the postmaster was
+// killed at random mid-run, and pg_ctl then waited in vain for it to stop.
+func startOnOwnThread(cmd *exec.Cmd) (release func(), err error) {
+	started := make(chan error, 1)
+	done := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		started <- cmd.Start()
+		<-done
+	}()
+	if err := <-started; err != nil {
+		close(done)
+		return nil, err
+	}
+	return func() { close(done) }, nil
 }
 
 func nonEmpty(who string) string {
@@ -331,8 +358,9 @@ func (c *cluster) command(prog string, args ...string) *exec.Cmd {
 }
 
 // waitReady polls until the server takes connections. No goroutine waits
-// on the postmaster (the relay's tests check that nothing outlives them
-// with goleak): stop reaps it.
+// on the postmaster: stop reaps it. (One holds the thread that started it,
+// startOnOwnThread; tests that check with goleak that nothing outlives
+// them take it as it was when they began, goleak.IgnoreCurrent.)
 func (c *cluster) waitReady(limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
@@ -369,6 +397,7 @@ func (c *cluster) stop() error {
 	if err := c.cmd.Wait(); err != nil && !errors.As(err, &exit) {
 		errs = append(errs, fmt.Errorf("wait for postgres: %w", err))
 	}
+	c.releaseThread()
 	if err := os.RemoveAll(c.dir); err != nil {
 		errs = append(errs, err)
 	}

@@ -15,7 +15,7 @@ import (
 // listener, no open store. The HTTP port is taken, so New succeeds (TURN
 // listening, hub built) and Run fails at its listen.
 func TestRunUnwindsWhenItsPortIsTaken(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent()) // pgtest keeps a thread for its server
 	taken := takenPort(t)
 	defer taken.Close()
 	srv, err := New(context.Background(), Config{Addr: taken.Addr().String(), DataDir: t.TempDir(), Version: "test",
@@ -50,7 +50,7 @@ func TestRunUnwindsWhenItsPortIsTaken(t *testing.T) {
 // New unwinds too: a TURN TCP port taken fails New with the UDP listener
 // closed and the store closed.
 func TestNewUnwindsWhenTURNCannotListen(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent()) // pgtest keeps a thread for its server
 	taken := takenPort(t)
 	defer taken.Close()
 	dir := t.TempDir()
