@@ -28,6 +28,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/meekijk/meekijk/agent/capture"
+	"github.com/meekijk/meekijk/agent/stream/h264"
 	"github.com/meekijk/meekijk/internal/datachannel"
 	"github.com/meekijk/meekijk/internal/pionlog"
 )
@@ -542,10 +543,12 @@ func (s *Sender) readRTCP(sender *webrtc.RTPSender) {
 // starts it, so the encoder is built (~200 ms of CPU at 1080p) while the
 // offer, ICE and DTLS take their round trips, not after: that was half of
 // the time from Allow to the first frame (bench: "Allow to first frame:
-// the steps"). Capturing waits for the connection.
+// the steps"). So are the first capture and its keyframe (prepareFirst);
+// the next capture waits for the connection.
 //
-// It never sends a stale frame, because nothing on the way can hold a
-// second one. Capture, conversion, encoding and WriteSample run one after
+// It never sends a stale frame: the picture prepared before the
+// connection goes out only if the screen has not changed since, and
+// nothing on the way can hold a second one. Capture, conversion, encoding and WriteSample run one after
 // another on this goroutine through a single frame buffer, so the screen
 // is read only once the previous picture has left for the socket. The
 // ticker's channel holds at most one tick and drops those that fall due
@@ -568,6 +571,13 @@ func (s *Sender) sendFrames() {
 	s.encoderRate.Store(int64(s.bitRate))
 	s.encoderReady.Store(true)
 	s.log.Info("stream: encoder ready", "took", time.Since(built))
+	// The first picture is captured and encoded while ICE and DTLS take
+	// their round trips: the first touch of the capture's and the
+	// encoders' buffers costs 130-280 ms in a fresh process (page faults;
+	// the first grab of a 1080p screen took 130-280 ms where the next take
+	// 4 ms), which came after the connection before. It goes out only if
+	// the screen has not changed since, so no stale picture leaves.
+	first, firstAt := s.prepareFirst(frame, enc)
 	select {
 	case <-s.connected:
 	case <-s.ctx.Done():
@@ -596,6 +606,52 @@ func (s *Sender) sendFrames() {
 		if msg := err.Error(); msg != lastErr {
 			lastErr = msg
 			s.log.Warn("stream: "+what, "err", err)
+		}
+	}
+	// write sends a picture encoded from the capture at grabbed; false
+	// means the sender is closing.
+	write := func(f encoded, grabbed time.Time) bool {
+		if f.size != lastSize {
+			s.log.Debug("stream: picture size", "width", f.size.X, "height", f.size.Y)
+			lastSize = f.size
+		}
+		now := time.Now()
+		d := interval
+		if sent {
+			d = now.Sub(last)
+		}
+		// pion advances the RTP timestamp by Duration after this sample,
+		// so timestamps trail capture times by one frame; the browser
+		// only cares about their spacing.
+		err := s.track.WriteSample(media.Sample{Data: f.Data, Duration: d})
+		if s.onEncoded != nil {
+			s.onEncoded(f.Data, grabbed)
+		}
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return false
+			}
+			fail("write sample", err)
+			return true
+		}
+		last = now
+		lastErr = ""
+		if !sent {
+			sent = true
+			s.firstFrame(len(f.Data), f.size)
+		}
+		return true
+	}
+	if len(first.Data) > 0 {
+		if changed, ok, err := capture.WaitChange(s.src, 0); ok && err == nil && !changed {
+			lastGrab, lastChange = firstAt, firstAt
+			if !write(first, firstAt) {
+				return
+			}
+		} else {
+			// The screen moved on: the loop's first picture replaces
+			// it, and must be a keyframe as the prepared one was.
+			s.keyFrame.Store(true)
 		}
 	}
 	for {
@@ -627,37 +683,32 @@ func (s *Sender) sendFrames() {
 			// duration covers the gap.
 			continue
 		}
-		if size != lastSize {
-			s.log.Debug("stream: picture size", "width", size.X, "height", size.Y)
-			lastSize = size
-		}
-
-		now := time.Now()
-		d := interval
-		if sent {
-			d = now.Sub(last)
-		}
-		// pion advances the RTP timestamp by Duration after this sample,
-		// so timestamps trail capture times by one frame; the browser
-		// only cares about their spacing.
-		err = s.track.WriteSample(media.Sample{Data: f.Data, Duration: d})
-		if s.onEncoded != nil {
-			s.onEncoded(f.Data, lastGrab)
-		}
-		if err != nil {
-			if s.ctx.Err() != nil {
-				return
-			}
-			fail("write sample", err)
-			continue
-		}
-		last = now
-		lastErr = ""
-		if !sent {
-			sent = true
-			s.firstFrame(len(f.Data), size)
+		if !write(encoded{f, size}, lastGrab) {
+			return
 		}
 	}
+}
+
+// encoded is a picture as the pipeline made it, with its size.
+type encoded struct {
+	h264.Frame
+	size image.Point
+}
+
+// prepareFirst captures and encodes the first picture, a keyframe, before
+// the connection is up, and says when it was captured. It returns an
+// empty picture when it could not; the loop then starts as it would have.
+func (s *Sender) prepareFirst(frame *image.YCbCr, enc *pipeline) (encoded, time.Time) {
+	at := time.Now()
+	if err := s.grab(frame); err != nil {
+		return encoded{}, time.Time{}
+	}
+	f, size, err := enc.encode(frame, at, true, true)
+	if err != nil || !f.IDR {
+		s.keyFrame.Store(true)
+		return encoded{}, time.Time{}
+	}
+	return encoded{f, size}, at
 }
 
 // idleCheck bounds how long the frame loop sleeps on an unchanged screen,

@@ -394,13 +394,13 @@ func TestSenderIdleUntilConnected(t *testing.T) {
 	if _, err := s.Offer(); err != nil {
 		t.Fatalf("Offer: %v", err)
 	}
-	// The encoder is built while the connection is still being set up,
-	// so the first frame waits only for its capture and encoding once it
-	// is up; the screen is still not read before.
+	// The encoder is built, and the first picture captured and encoded,
+	// while the connection is still being set up; nothing more is read
+	// of the screen before it is up.
 	waitFor(t, 5*time.Second, "encoder built before the connection", s.encoderReady.Load)
 	time.Sleep(300 * time.Millisecond) // several frame intervals at 30 fps
-	if n := src.calls.Load(); n != 0 {
-		t.Errorf("source captured %d frames with no connection", n)
+	if n := src.calls.Load(); n != 1 {
+		t.Errorf("source captured %d frames with no connection, want the first picture's one", n)
 	}
 
 	start := time.Now()
@@ -416,11 +416,11 @@ func TestSenderIdleUntilConnected(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if n := src.calls.Load(); n != 0 {
-		t.Errorf("source captured %d frames after Close", n)
+	if n := src.calls.Load(); n != 1 {
+		t.Errorf("source captured %d frames after Close", n-1)
 	}
-	if s.FramesCaptured() != 0 || firstFrames.Load() != 0 {
-		t.Errorf("FramesCaptured=%d OnFirstFrame calls=%d, want 0 and 0", s.FramesCaptured(), firstFrames.Load())
+	if s.FramesCaptured() != 1 || firstFrames.Load() != 0 {
+		t.Errorf("FramesCaptured=%d OnFirstFrame calls=%d, want 1 (prepared, never sent) and 0", s.FramesCaptured(), firstFrames.Load())
 	}
 	cands.check(t, "sender")
 }
