@@ -5,6 +5,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"image"
 	"os"
 	"os/exec"
 	"runtime"
@@ -34,7 +35,7 @@ type stage struct {
 }
 
 func newStage(t *testing.T) (*stage, error) {
-	s := &stage{t: t, dir: t.TempDir(), display: xvfb.Start(t, 1920, 1080), pinCore: -1}
+	s := &stage{t: t, dir: t.TempDir(), display: xvfb.Start(t, screenSize.X, screenSize.Y), pinCore: -1}
 	_, base, password, err := startRelayBinary(t)
 	if err != nil {
 		return nil, err
@@ -79,6 +80,9 @@ type condition struct {
 	name string
 	busy bool // a busy loop shares the core the agent and x11vnc are pinned to
 }
+
+// screenSize is the bench display's, the customer's screen.
+var screenSize = image.Pt(1920, 1080)
 
 var conditions = []condition{{name: "quiet"}, {name: "busy CPU", busy: true}}
 

@@ -60,13 +60,15 @@ func (s *stage) inputLatency(ctx context.Context, m *meekijk) (Dist, string) {
 	var lat []time.Duration
 	for i := range 30 {
 		// The recorder's centre, moved a little each time, mapped from
-		// screen pixels to the page through the letterboxed video.
+		// screen pixels to the page through the letterboxed video, whose
+		// size need not be the screen's (half size during motion).
 		sx, sy := rec.Rect.Min.X+40+3*i, rec.Rect.Min.Y+50
-		at, err := js[[2]float64](m.console, fmt.Sprintf(`(() => {
+		at, err := js[[3]float64](m.console, fmt.Sprintf(`(() => {
 			const v = document.getElementById('screen'), r = v.getBoundingClientRect();
 			const k = Math.min(r.width / v.videoWidth, r.height / v.videoHeight);
-			return [r.left + (r.width - v.videoWidth * k) / 2 + %d * k, r.top + (r.height - v.videoHeight * k) / 2 + %d * k];
-		})()`, sx, sy))
+			const x = (%d + 0.5) * v.videoWidth / %d, y = (%d + 0.5) * v.videoHeight / %d;
+			return [r.left + (r.width - v.videoWidth * k) / 2 + x * k, r.top + (r.height - v.videoHeight * k) / 2 + y * k, v.videoWidth];
+		})()`, sx, screenSize.X, sy, screenSize.Y))
 		if err == nil {
 			err = do(m.console, "click", chromedp.MouseClickXY(at[0], at[1]))
 		}
@@ -77,7 +79,7 @@ func (s *stage) inputLatency(ctx context.Context, m *meekijk) (Dist, string) {
 		select {
 		case pressed = <-rec.Press:
 		case <-time.After(3 * time.Second):
-			return Dist{}, fmt.Sprintf("input latency: click %d never reached the X server", i)
+			return Dist{}, fmt.Sprintf("input latency: click %d never reached the X server (picture %.0f pixels wide)", i, at[2])
 		case <-ctx.Done():
 			return Dist{}, "input latency: " + ctx.Err().Error()
 		}
