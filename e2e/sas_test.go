@@ -109,6 +109,12 @@ func auditHash(session int64, code string) string {
 func TestSASHonestPath(t *testing.T) {
 	s := newScene(t)
 	ag, customer := s.liveSession(t, "Controlecode eerlijk pad")
+	// The console, open before the agent joined, committed while the
+	// customer was still deciding: Allow's offer leaves at once rather
+	// than a round trip through the relay later.
+	if strings.Contains(ag.Stderr(), "offer held until the console commits") {
+		t.Error("the agent held its first offer for the console's commitment: the console did not commit while the customer decided")
+	}
 	agentCode, consoleCode := sasCodes(t, s.console, customer)
 	t.Logf("honest path: customer's page %s, console %s", agentCode, consoleCode)
 	if agentCode != consoleCode {

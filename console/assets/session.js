@@ -576,7 +576,10 @@ export function sessionView(main, id) {
             break;
           case 'status':
             showStatus(d);
-            if (d.status === 'live') commitCert(false).catch(commitFailed);
+            // The agent is there (joined: the customer is deciding; live:
+            // it may be a new agent after a drop): it holds the commitment
+            // before Allow, so its first offer leaves at once.
+            if (d.status === 'joined' || d.status === 'live') commitCert(false).catch(commitFailed);
             break;
           case 'consent':
             notice.textContent = d.granted ? '' : t('session.denied', { level: t('session.level.' + d.level) });
