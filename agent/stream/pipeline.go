@@ -43,6 +43,17 @@ const (
 	// not refined between strokes.
 	restAfter = 100 * time.Millisecond
 
+	// maxMotionRate caps the half-size encoder's rate, whatever the
+	// congestion controller allows. While a fifth of the screen or more
+	// moves, the picture is at half size and is replaced by a sharp
+	// full-size IDR within motionSettle of the stop; bits beyond this buy
+	// detail nobody follows. Measured in the bench (bench/pipeline.md,
+	// TestMotionPhases, 1080p, two runs each): uncapped (the estimate on
+	// loopback climbs to 5-8 Mbit/s) scrolling and a moved window sent
+	// 575-979 kB/s; at 4 Mbit/s 480-580; at 3 Mbit/s 390-450, still at
+	// 27-33 frames/s, with the same 41.3 dB on the text after the stop.
+	maxMotionRate = 3_000_000
+
 	// motionShare is the share of the screen that must change between two
 	// captures for the loop to count it as large motion (a dragged window
 	// or a scrolled page; the bench's terminal is half the screen, a typed
@@ -109,7 +120,7 @@ func newPipeline(log *slog.Logger, size image.Point, fps, bitRate int) (*pipelin
 	if half.X == 0 || half.Y == 0 {
 		half = size // too small to halve; camera mode at full size
 	}
-	motion, err := h264.NewEncoder(h264.Params{Size: half, FPS: fps, BitRate: bitRate})
+	motion, err := h264.NewEncoder(h264.Params{Size: half, FPS: fps, BitRate: min(bitRate, maxMotionRate)})
 	if err != nil {
 		return nil, fmt.Errorf("stream: %w", err)
 	}
@@ -170,7 +181,7 @@ func (p *pipeline) setTarget(bps int) error {
 			return err
 		}
 	}
-	return p.motion.SetBitRate(bps)
+	return p.motion.SetBitRate(min(bps, maxMotionRate))
 }
 
 func (p *pipeline) fullRate() int {

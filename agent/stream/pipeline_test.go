@@ -207,6 +207,46 @@ func TestMotionHalvesPicture(t *testing.T) {
 	}
 }
 
+// TestMotionRateIsCapped: with the congestion controller allowing the most
+// it ever does, a moving window's half-size pictures stay near
+// maxMotionRate, while the full-size encoder gets the whole rate.
+func TestMotionRateIsCapped(t *testing.T) {
+	r := newPipelineRun(t)
+	if err := r.p.setTarget(maxBitRate); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.p.full.Params().BitRate; got != maxBitRate {
+		t.Errorf("full-size encoder at %d bit/s, want the controller's %d", got, maxBitRate)
+	}
+	page := textPage(benchH)
+	frame := image.NewYCbCr(image.Rect(0, 0, benchW, benchH), image.YCbCrSubsampleRatio420)
+	movingWindow(frame, page, 0)
+	r.step(frame, true)
+	// Three seconds of motion; the first second (the IDR into motion and
+	// rate control settling) is not counted.
+	const frames, counted = 3 * defaultMaxFPS, 2 * defaultMaxFPS
+	var bytes int
+	for i := 1; i <= frames; i++ {
+		movingWindow(frame, page, i)
+		r.now = r.now.Add(time.Second / defaultMaxFPS)
+		f, size, err := r.p.encode(frame, r.now, true, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if size != image.Pt(benchW/2, benchH/2) {
+			t.Fatalf("moving frame %d sent at %v", i, size)
+		}
+		if i > frames-counted {
+			bytes += len(f.Data)
+		}
+	}
+	rate := bytes * 8 * defaultMaxFPS / counted
+	t.Logf("moving at a target of %d bit/s: %d bit/s sent", maxBitRate, rate)
+	if rate > maxMotionRate*5/4 {
+		t.Errorf("moving window sent %d bit/s, want at most %d (maxMotionRate and a quarter for rate control)", rate, maxMotionRate*5/4)
+	}
+}
+
 // TestStillTextSharpens: after a terminal's text scrolls and stops, the
 // decoded picture reaches 40 dB PSNR within a second (OpenH264's own
 // screen-content bounds, QP 26..35, stopped at 37.0 dB on this page and
