@@ -425,6 +425,82 @@ func TestSenderIdleUntilConnected(t *testing.T) {
 	cands.check(t, "sender")
 }
 
+// paintedSource is a screen whose picture the test replaces, and which
+// cannot tell when it changes (as GDI on Windows cannot).
+type paintedSource struct {
+	img   atomic.Pointer[image.RGBA]
+	calls atomic.Int64
+}
+
+func newPaintedSource(c color.RGBA) *paintedSource {
+	s := &paintedSource{}
+	s.paint(c)
+	return s
+}
+
+func (s *paintedSource) paint(c color.RGBA) { s.img.Store(newSolidSource(c).img) }
+
+func (s *paintedSource) Bounds() image.Rectangle { return image.Rect(0, 0, 640, 360) }
+func (s *paintedSource) Close() error            { return nil }
+func (s *paintedSource) Capture() (*image.RGBA, error) {
+	s.calls.Add(1)
+	return s.img.Load(), nil
+}
+
+// TestPreparedPictureUnlessTheScreenChanged: the first picture, captured and
+// encoded while the connection comes up, is what goes out once it is up
+// when the screen still shows it, even from a source that cannot tell
+// (compared pixel for pixel); when the screen changed meanwhile, the first
+// picture sent is a capture taken after the connection.
+func TestPreparedPictureUnlessTheScreenChanged(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	for _, changed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("changed=%v", changed), func(t *testing.T) {
+			recv := newReceiver(t)
+			defer recv.Close()
+			recv.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+				for {
+					if _, _, err := tr.ReadRTP(); err != nil {
+						return
+					}
+				}
+			})
+			src := newPaintedSource(color.RGBA{20, 120, 200, 255})
+			sent := make(chan time.Time, 1)
+			toRecv := &trickle{add: recv.AddICECandidate}
+			s, err := New(Config{AllowedNets: loopbackNets(t), Logger: testLogger(t),
+				OnEncoded: func(_ []byte, captured time.Time) {
+					select {
+					case sent <- captured:
+					default:
+					}
+				}}, src, toRecv.push)
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			defer s.Close()
+			waitFor(t, 5*time.Second, "the prepared capture", func() bool { return src.calls.Load() >= 1 })
+			if changed {
+				src.paint(color.RGBA{200, 120, 20, 255})
+			}
+			negotiate(t, s, recv, toRecv)
+			var first time.Time
+			select {
+			case first = <-sent:
+			case <-time.After(10 * time.Second):
+				t.Fatal("no picture sent within 10 s")
+			}
+			s.mu.Lock()
+			connected := s.connectedAt
+			s.mu.Unlock()
+			t.Logf("first picture captured %v before the connection was up", connected.Sub(first).Round(time.Millisecond))
+			if prepared := first.Before(connected); prepared == changed {
+				t.Errorf("first picture captured at %v, connection up at %v: prepared %v, want %v", first, connected, prepared, !changed)
+			}
+		})
+	}
+}
+
 func TestNewRejectsBadInput(t *testing.T) {
 	src := newSolidSource(color.RGBA{})
 	noop := func(webrtc.ICECandidateInit) {}
