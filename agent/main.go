@@ -58,6 +58,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	maxFileMB := fs.Int64("max-file-mb", 2048, "largest file sent or received, in MiB")
 	fs.BoolVar(&noBrowser, "no-browser", false, "do not open the page in the default browser; only print its address")
 	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
+	fs.BoolVar(&cfg.StageTimes, "stage-times", false, "log each picture's capture, encoding and sending times and each button press's arrival (for the benchmark)")
 	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -3,6 +3,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"image"
@@ -94,8 +95,10 @@ type condResult struct {
 	meekijk   map[string][]phaseResult // by workload, one per round
 	novnc     map[string][]phaseResult
 	sharp     []sharpness // Meekijk, then noVNC
-	input     Dist
-	inputNote string
+	input     []Dist      // one per round
+	inputNote string      // why a round measured no input latency
+	// inputStages splits the last round's input latency at the agent.
+	inputStages string
 }
 
 // results is everything TestBench measured, for the report.
@@ -221,7 +224,13 @@ func (s *stage) runCondition(ctx context.Context, r *results, c condition, peer 
 			default:
 				r.perfLoaded = s.profileAgent(ctx, m, workloads()[4])
 			}
-			cr.input, cr.inputNote = s.inputLatency(ctx, m)
+		}
+		// Every round: the p95 of 30 clicks is one slow click, so one
+		// round's figure is not a result.
+		if in, stages, note := s.inputLatency(ctx, m); in.N > 0 {
+			cr.input, cr.inputStages = append(cr.input, in), stages
+		} else {
+			cr.inputNote = cmp.Or(cr.inputNote, note)
 		}
 		if err := m.stop(); err != nil {
 			r.fail(c.name+": stop session", err)

@@ -99,7 +99,10 @@ func consoleLogin(ctx context.Context, base, password string) error {
 // occasion next schedules (a frame handed to a video, or an animation
 // frame for a canvas), it reads the marker from the source's pixels and
 // notes the wall-clock time a new counter value first showed. Meekijk's
-// video and noVNC's canvas are read by the same code.
+// video and noVNC's canvas are read by the same code. For a video it also
+// keeps the frame's own times from requestVideoFrameCallback's metadata:
+// when its last packet arrived, how long it took to decode, and when the
+// compositor presented it; they split the latency into its stages.
 func probeJS(source, next string) string {
 	return fmt.Sprintf(`(() => {
 	const v = %s;
@@ -110,7 +113,11 @@ func probeJS(source, next string) string {
 	const g = c.getContext('2d', { willReadFrequently: true });
 	const b = window.__bench = { seen: [], last: -1, frames: 0, torn: 0 };
 	const luma = (d, x, y) => { const i = (y * W + x) * 4; return (299 * d[i] + 587 * d[i + 1] + 114 * d[i + 2]) / 1000; };
-	const tick = () => {
+	const tick = (now, md) => {
+		// Paused while input latency is measured: reading the picture
+		// back on every frame is the probe's own work on the page's main
+		// thread, which a technician's console does not have.
+		if (b.paused) { next(tick); return; }
 		const t = performance.timeOrigin + performance.now();
 		b.frames++;
 		// The picture may be smaller than the screen (Meekijk's stream
@@ -125,7 +132,11 @@ func probeJS(source, next string) string {
 			n = n * 2 + (bit ? 1 : 0);
 		}
 		if (!ok) b.torn++;
-		else if (n !== b.last) { b.last = n; b.seen.push([n, t]); }
+		else if (n !== b.last) {
+			b.last = n;
+			const at = (ms) => ms ? performance.timeOrigin + ms : 0;
+			b.seen.push([n, t, at(md?.receiveTime), (md?.processingDuration || 0) * 1000, at(md?.presentationTime)]);
+		}
 		next(tick);
 	};
 	next(tick);
@@ -136,7 +147,9 @@ func probeJS(source, next string) string {
 // videoProbeJS reads the console's video, frame by frame.
 var videoProbeJS = probeJS(`document.getElementById('screen')`, `v.requestVideoFrameCallback(f)`)
 
-// seenJS is what a probe has seen: [counter, wall-clock ms] pairs.
+// seenJS is what a probe has seen: [counter, wall-clock ms, received ms,
+// decode ms, presented ms] (the last three 0 where the source has no frame
+// metadata).
 const seenJS = `window.__bench.seen`
 
 // resetProbeJS starts a probe's record afresh.
@@ -144,13 +157,20 @@ const resetProbeJS = `(window.__bench.seen = [], window.__bench.torn = 0, true)`
 
 // readSeen decodes what a probe saw.
 func readSeen(ctx context.Context) ([]seenMarker, error) {
-	raw, err := js[[][2]float64](ctx, seenJS)
+	raw, err := js[[][5]float64](ctx, seenJS)
 	if err != nil {
 		return nil, err
 	}
+	wall := func(ms float64) time.Time {
+		if ms == 0 {
+			return time.Time{}
+		}
+		return time.UnixMicro(int64(ms * 1000))
+	}
 	var seen []seenMarker
 	for _, s := range raw {
-		seen = append(seen, seenMarker{n: uint16(s[0]), at: time.UnixMicro(int64(s[1] * 1000))})
+		seen = append(seen, seenMarker{n: uint16(s[0]), at: wall(s[1]), received: wall(s[2]),
+			decode: time.Duration(s[3] * float64(time.Millisecond)), presented: wall(s[4])})
 	}
 	return seen, nil
 }
@@ -211,7 +231,7 @@ func (s *stage) startSession() (*meekijk, time.Duration, string, error) {
 		return nil, 0, "", err
 	}
 	agent, err := testrig.Start(s.t, []string{"DISPLAY=" + s.display, "LANG=nl_BE.UTF-8"}, bin.agent,
-		"-relay", s.base, "-no-browser", "-ice-allow", "127.0.0.0/8")
+		"-relay", s.base, "-no-browser", "-ice-allow", "127.0.0.0/8", "-stage-times")
 	if err != nil {
 		return nil, 0, "", err
 	}
@@ -277,6 +297,21 @@ func (m *meekijk) stop() error {
 }
 
 func (m *meekijk) pid() int { return m.agent.Pid() }
+
+// pictures reads the agent's -stage-times lines, in capture order.
+func (m *meekijk) pictures() []pictureTimes {
+	var pics []pictureTimes
+	for _, f := range agentFields(m.agent.Stderr(), "stream: picture times") {
+		us := func(k string) int64 { v, _ := strconv.ParseInt(f[k], 10, 64); return v }
+		if us("captured_us") == 0 {
+			continue
+		}
+		pics = append(pics, pictureTimes{captured: time.UnixMicro(us("captured_us")),
+			capture: time.Duration(us("capture_us")) * time.Microsecond, encode: time.Duration(us("encode_us")) * time.Microsecond,
+			send: time.Duration(us("send_us")) * time.Microsecond})
+	}
+	return pics
+}
 
 func (m *meekijk) mark() error {
 	st, err := js[rtpStats](m.console, statsJS)

@@ -4,20 +4,33 @@ package bench
 
 import (
 	"context"
+	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 )
 
-// TestMotionPhases measures only the two workloads where large areas move
-// (scrolling text, moving a window), quiet and with the busy-CPU load, in
-// one Meekijk session: the quick A/B check of a pipeline change, run
-// against the old code in the same minutes (bench/pipeline.md). It
-// judges nothing; its figures are logged.
+// motionWorkloads picks TestMotionPhases' workloads by name.
+var (
+	motionWorkloads = flag.String("workloads", "scrolling text|moving a window", "TestMotionPhases: a regular expression for the workloads it measures")
+	motionInput     = flag.Bool("input", false, "TestMotionPhases: measure input latency after the workloads")
+)
+
+// TestMotionPhases measures only the workloads -workloads names (by
+// default the two where large areas move: scrolling text, moving a
+// window), quiet and with the busy-CPU load, in one Meekijk session: the
+// quick A/B check of a pipeline change, run against the old code in the
+// same minutes (bench/pipeline.md). It judges nothing; its figures are
+// logged.
 func TestMotionPhases(t *testing.T) {
+	pick, err := regexp.Compile(*motionWorkloads)
+	if err != nil {
+		t.Fatalf("-workloads: %v", err)
+	}
 	s, err := newStage(t)
 	if err != nil {
 		t.Fatal(err)
@@ -41,13 +54,23 @@ func TestMotionPhases(t *testing.T) {
 		if !c.busy {
 			s.checkVideoFollows(ctx, t)
 		}
-		for _, w := range workloads()[3:] {
+		for _, w := range workloads() {
+			if !pick.MatchString(w.name) {
+				continue
+			}
 			r := s.measure(ctx, w, m)
 			if r.err != nil {
 				t.Error(r.err)
 			}
 			t.Logf("%s, %s: %.1f frames/s, %.1f kB/s, agent CPU %.0f %%, p50 %.1f ms, p95 %.1f ms, decode %.1f ms/frame, load %.1f",
 				c.name, w.name, r.fps(), r.bytesPerSec()/1000, r.cpu, p50ms(r), p95ms(r), r.view.decodeMs, r.load)
+			if st := r.stages.String(); st != "" {
+				t.Logf("%s, %s: %s", c.name, w.name, st)
+			}
+		}
+		if *motionInput {
+			in, stages, note := s.inputLatency(ctx, m)
+			t.Logf("%s: input latency %s %s; %s", c.name, in, note, stages)
 		}
 		sh := s.sharpness(ctx, "Meekijk", m.console, consoleVideo)
 		if sh.err != nil {

@@ -5,6 +5,7 @@ package bench
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,27 @@ func agentSteps(stderr string, since float64) []timelineStep {
 		steps = append(steps, timelineStep{What: "agent: " + rest, At: ms})
 	}
 	return steps
+}
+
+// agentFields are the key=value fields of the agent's log lines whose
+// message is msg, in order.
+func agentFields(stderr, msg string) []map[string]string {
+	var out []map[string]string
+	tag := "msg=" + strconv.Quote(msg) + " "
+	for _, l := range strings.Split(stderr, "\n") {
+		_, rest, ok := strings.Cut(l, tag)
+		if !ok {
+			continue
+		}
+		f := map[string]string{}
+		for _, kv := range strings.Fields(rest) {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				f[k] = v
+			}
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // formatTimeline lists the steps in order, in ms after Allow.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +25,82 @@ import (
 type seenMarker struct {
 	n  uint16
 	at time.Time
+	// The video frame that showed it, from requestVideoFrameCallback's
+	// metadata (zero for a canvas): when its last packet arrived, how long
+	// it took to decode, and when it was presented.
+	received, presented time.Time
+	decode              time.Duration
+}
+
+// pictureTimes is one picture the agent sent after a change, as its
+// -stage-times log line gives it.
+type pictureTimes struct {
+	captured              time.Time // the capture began
+	capture, encode, send time.Duration
+}
+
+// sent is when the picture's last packet left the agent.
+func (p pictureTimes) sent() time.Time { return p.captured.Add(p.capture + p.encode + p.send) }
+
+// latencyStages splits glass-to-glass into its stages, each the median
+// over a phase's markers (so they need not add up to the median of the
+// whole). From the agent's -stage-times lines: paint to the capture that
+// took it in (the X server's damage report and the loop's wait), the
+// capture (copy and conversion to I420), encoding and sending. From the
+// browser's frame metadata (requestVideoFrameCallback): sent to the
+// frame's last packet received (loopback, the browser's network process
+// and its hand-over to the renderer), decode, decoded to presented by the
+// compositor, and presented to the probe's callback (the page's next
+// rendering step).
+type latencyStages struct {
+	n, agentN                           int
+	wait, capture, encode, send, arrive time.Duration
+	decode, present, callback           time.Duration
+}
+
+// stagesOf matches each marker seen to its paint and to the first
+// picture captured at or after the paint.
+func stagesOf(seen []seenMarker, paints map[uint16]time.Time, pics []pictureTimes) latencyStages {
+	var wait, capture, encode, send, arrive, decode, present, callback []time.Duration
+	for _, m := range seen {
+		at, ok := paints[m.n]
+		if !ok || m.received.IsZero() || m.presented.IsZero() {
+			continue
+		}
+		decode = append(decode, m.decode)
+		present = append(present, m.presented.Sub(m.received)-m.decode)
+		callback = append(callback, m.at.Sub(m.presented))
+		i, _ := slices.BinarySearchFunc(pics, at, func(p pictureTimes, t time.Time) int { return p.captured.Compare(t) })
+		if i == len(pics) || pics[i].sent().After(m.received) {
+			continue // no picture of the agent's explains this frame
+		}
+		p := pics[i]
+		wait = append(wait, p.captured.Sub(at))
+		capture, encode, send = append(capture, p.capture), append(encode, p.encode), append(send, p.send)
+		arrive = append(arrive, m.received.Sub(p.sent()))
+	}
+	med := func(d []time.Duration) time.Duration { return Summarise(d).P50 }
+	return latencyStages{n: len(decode), agentN: len(wait), wait: med(wait), capture: med(capture), encode: med(encode),
+		send: med(send), arrive: med(arrive), decode: med(decode), present: med(present), callback: med(callback)}
+}
+
+// String is the stages in milliseconds, or "" without frame metadata.
+func (l latencyStages) String() string {
+	if l.n == 0 {
+		return ""
+	}
+	agent := "no agent stage times"
+	if l.agentN > 0 {
+		agent = fmt.Sprintf("paint to capture %s, capture %s, encode %s, send %s, sent to the browser's last packet %s (%d markers)",
+			ms(l.wait), ms(l.capture), ms(l.encode), ms(l.send), ms(l.arrive), l.agentN)
+	}
+	return fmt.Sprintf("%s; decode %s, decoded to presented %s, presented to the probe %s (%d markers)",
+		agent, ms(l.decode), ms(l.present), ms(l.callback), l.n)
+}
+
+// stageTimer is a viewer whose sender logs its pictures' stage times.
+type stageTimer interface {
+	pictures() []pictureTimes
 }
 
 // viewStats is what a viewer received between mark and collect.
@@ -224,6 +301,7 @@ type phaseResult struct {
 	view     viewStats
 	cpu      float64 // the serving process, % of one core
 	lat      Dist
+	stages   latencyStages
 	painted  int
 	matched  int
 	load     float64 // mean 1-minute load average during the phase
@@ -280,6 +358,11 @@ func (s *stage) measure(ctx context.Context, w workload, v viewer) phaseResult {
 		}
 	}
 	res.painted, res.matched, res.lat = len(paints), len(lat), Summarise(lat)
+	var pics []pictureTimes
+	if st, ok := v.(stageTimer); ok {
+		pics = st.pictures()
+	}
+	res.stages = stagesOf(view.seen, paints, pics)
 	return res
 }
 

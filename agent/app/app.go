@@ -48,7 +48,11 @@ type Config struct {
 	Display int
 	// AllowedNets restricts ICE to these networks (nil: all).
 	AllowedNets []*net.IPNet
-	Lang        i18n.Lang
+	// StageTimes logs when each picture was captured and what its stages
+	// took, and when each button press arrived from the console (-stage-times,
+	// for the benchmark).
+	StageTimes bool
+	Lang       i18n.Lang
 	// LangChosen: Lang was chosen on purpose (-lang), like the page's
 	// switch: neither the browser's nor the contact's language replaces it.
 	LangChosen bool
@@ -670,6 +674,7 @@ func (a *App) startSharing() {
 		OnMessage:     func(m datachannel.Message) { a.fromConsole(shareCtx, sender, m) },
 		OnChannelOpen: func() { a.reportAsync(event{channelOpen: sender}) },
 		OnEncoded:     recordFrame(&a.recFrames),
+		StageTimes:    a.cfg.StageTimes,
 	}, src, gate.add)
 	if err != nil {
 		shareStop()
