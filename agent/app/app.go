@@ -657,6 +657,11 @@ func (a *App) startSharing() {
 	if !a.allowed || a.sender != nil || a.conn == nil || a.resuming {
 		return
 	}
+	// The indicator goes up first: the stream's first picture, taken while
+	// the connection comes up, then shows it (as the customer's screen
+	// does) and is still current when the connection is (stream's
+	// stillShows); drawn after it, it made that picture stale every time.
+	a.syncIndicator()
 	src, err := a.cfg.NewSource(a.cfg.Display)
 	if err != nil {
 		a.log.Error("open screen", "err", err)

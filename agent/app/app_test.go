@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/meekijk/meekijk/agent/capture"
+	"github.com/meekijk/meekijk/agent/indicator"
 	"github.com/meekijk/meekijk/internal/i18n"
 	"github.com/meekijk/meekijk/internal/protocol"
 )
@@ -37,10 +38,25 @@ func (s solidScreen) Capture() (*image.RGBA, error) {
 }
 func (s solidScreen) Close() error { return nil }
 
-type counters struct{ opened, captures atomic.Int64 }
+// counters counts what a test's agent opens and shows. It is the agent's
+// screen source (newSource) and its indicator window.
+type counters struct {
+	opened, captures atomic.Int64
+	// shown is how often the indicator was asked to show; shownAtOpen
+	// its value when the screen was last opened.
+	shown, shownAtOpen atomic.Int64
+}
+
+func (c *counters) Run(ctx context.Context, _ func()) error {
+	<-ctx.Done()
+	return nil
+}
+func (c *counters) Show(indicator.Sharing) { c.shown.Add(1) }
+func (c *counters) Hide()                  {}
 
 func (c *counters) newSource(int) (capture.Source, error) {
 	c.opened.Add(1)
+	c.shownAtOpen.Store(c.shown.Load())
 	img := image.NewRGBA(image.Rect(0, 0, 320, 240))
 	for i := 0; i < len(img.Pix); i += 4 {
 		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = 200, 80, 20, 255
@@ -128,7 +144,7 @@ func startApp(t *testing.T, relayURL string, c *counters) (*App, func()) {
 	t.Cleanup(func() { goleak.VerifyNone(t, before) })
 	_, loop, _ := net.ParseCIDR("127.0.0.0/8")
 	a, err := New(Config{
-		RelayURL: relayURL, Lang: i18n.NL, Version: "test", NewSource: c.newSource,
+		RelayURL: relayURL, Lang: i18n.NL, Version: "test", NewSource: c.newSource, Indicator: c,
 		AllowedNets: []*net.IPNet{loop}, Linger: 50 * time.Millisecond,
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -263,6 +279,11 @@ func TestNothingBeforeAllow(t *testing.T) {
 	waitMessage(t, got, "offer")
 	if n := c.opened.Load(); n != 1 {
 		t.Fatalf("screen opened %d times after Allow, want 1", n)
+	}
+	// The indicator is up before the screen is read, so the first picture
+	// shows it and is not made stale by it.
+	if c.shownAtOpen.Load() == 0 {
+		t.Error("the screen was opened before the indicator was shown")
 	}
 }
 
