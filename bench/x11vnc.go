@@ -6,6 +6,7 @@ import (
 	"net"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -25,6 +26,11 @@ func StartX11VNC(ctx context.Context, display string) (*X11VNC, error) {
 	}
 	cmd := exec.CommandContext(ctx, "x11vnc", "-localhost", "-rfbport", strconv.Itoa(port), "-nopw", "-shared",
 		"-forever", "-display", display, "-nocursor", "-quiet")
+	// Asked to stop, not killed: x11vnc removes its System V
+	// shared-memory segments (about 60) on its way out, and a killed one
+	// leaves them until the system's 4096 are gone.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = stopGrace
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start x11vnc (scripts/deps.sh installs it): %w", err)
 	}
@@ -52,10 +58,27 @@ func waitListen(addr string, within time.Duration) error {
 	}
 }
 
-// Stop ends x11vnc.
+// stopGrace is how long x11vnc has to clean up after SIGTERM before it is
+// killed. Once a client has been served, x11vnc 0.9.16 often hangs in its
+// exit handler after removing its segments (seen 3 times in 3 with -quiet);
+// the kill then ends what is left.
+const stopGrace = 2 * time.Second
+
+// Stop ends x11vnc with SIGTERM, so it removes its shared memory, and
+// kills it if it is still there after stopGrace.
 func (v *X11VNC) Stop() {
-	_ = v.Cmd.Process.Kill()
-	_ = v.Cmd.Wait()
+	_ = v.Cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		_ = v.Cmd.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(stopGrace):
+		_ = v.Cmd.Process.Kill()
+		<-done
+	}
 }
 
 // freePort asks the kernel for a loopback port nobody listens on.
