@@ -80,12 +80,14 @@ const (
 // with an IDR, motionSettle after the motion stops, and the still picture
 // is then refined at a boosted bit rate.
 //
-// The half-size encoder is built first (a few milliseconds) and the
-// full-size one beside it on a goroutine of the pipeline's (~100-200 ms in
-// a fresh process, most of it faulting in its 1080p buffers): the first
-// picture after Allow goes out at half size as soon as the connection is
-// up rather than waiting for that build, and the full-size IDR follows
-// when it is done.
+// The half-size encoder is built first (a few milliseconds); the
+// full-size one is built on a goroutine of the pipeline's (~100-250 ms in a
+// fresh process, most of it faulting in its 1080p buffers) once the first
+// picture is encoded: the first picture after Allow goes out at half size
+// as soon as the connection is up rather than waiting for that build, and
+// the full-size IDR follows when it is done. Started together, the build
+// and the first capture (itself 100-250 ms cold) shared the two cores and
+// the capture finished after the connection was up.
 //
 // The frame loop's goroutine is its only user.
 type pipeline struct {
@@ -97,6 +99,7 @@ type pipeline struct {
 	// full is nil until its build, which sends on built, is taken in.
 	full      *h264.Encoder
 	built     chan fullBuild
+	building  bool // the build was started (startFull)
 	buildDone bool // built was received from (full may still be nil: failed)
 	tiles     []uint64
 	tilesOK   bool
@@ -126,13 +129,22 @@ func newPipeline(log *slog.Logger, size image.Point, fps, bitRate int) (*pipelin
 	}
 	p := &pipeline{log: log, size: size, fps: fps, motion: motion, target: bitRate, built: make(chan fullBuild, 1),
 		small: image.NewYCbCr(image.Rectangle{Max: half}, image.YCbCrSubsampleRatio420)}
+	return p, nil
+}
+
+// startFull starts the full-size encoder's build on a goroutine, once.
+func (p *pipeline) startFull() {
+	if p.building {
+		return
+	}
+	p.building = true
+	size, fps, rate := p.size, p.fps, p.target
 	go func() {
 		start := time.Now()
-		e, err := h264.NewEncoder(h264.Params{Size: size, FPS: fps, BitRate: bitRate, Screen: true,
+		e, err := h264.NewEncoder(h264.Params{Size: size, FPS: fps, BitRate: rate, Screen: true,
 			MinQP: screenMinQP, MaxQP: screenMaxQP})
 		p.built <- fullBuild{enc: e, err: err, took: time.Since(start)}
 	}()
-	return p, nil
 }
 
 // takeFull takes in the full-size encoder's build, waiting for it when
@@ -140,6 +152,12 @@ func newPipeline(log *slog.Logger, size image.Point, fps, bitRate int) (*pipelin
 func (p *pipeline) takeFull(wait bool) error {
 	if p.buildDone {
 		return nil
+	}
+	if !p.building {
+		if !wait {
+			return nil
+		}
+		p.startFull()
 	}
 	var b fullBuild
 	if wait {
@@ -165,7 +183,9 @@ func (p *pipeline) takeFull(wait bool) error {
 
 // close frees the encoders, after waiting for the full-size one's build.
 func (p *pipeline) close() {
-	_ = p.takeFull(true)
+	if p.building {
+		_ = p.takeFull(true)
+	}
 	if p.full != nil {
 		p.full.Close()
 	}
@@ -221,6 +241,7 @@ func (p *pipeline) encode(frame *image.YCbCr, now time.Time, changed, keyFrame b
 		if f.IDR {
 			p.needIDR = false
 		}
+		p.startFull()
 	}()
 	if moving {
 		halve(p.small, frame)

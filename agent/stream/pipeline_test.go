@@ -247,6 +247,22 @@ func TestMotionRateIsCapped(t *testing.T) {
 	}
 }
 
+// TestFullBuildWaitsForTheFirstPicture: the full-size encoder's build, the
+// agent's largest burst of CPU, starts only once the first picture is
+// encoded, so it does not compete with the first capture.
+func TestFullBuildWaitsForTheFirstPicture(t *testing.T) {
+	r := newPipelineStart(t)
+	if r.p.building {
+		t.Fatal("the full-size build started before the first picture")
+	}
+	if size, idr := r.step(textPage(benchH), true); size != image.Pt(benchW/2, benchH/2) || !idr {
+		t.Fatalf("first picture %v IDR %v, want a half-size IDR", size, idr)
+	}
+	if !r.p.building {
+		t.Fatal("the full-size build did not start after the first picture")
+	}
+}
+
 // TestStillTextSharpens: after a terminal's text scrolls and stops, the
 // decoded picture reaches 40 dB PSNR within a second (OpenH264's own
 // screen-content bounds, QP 26..35, stopped at 37.0 dB on this page and
@@ -277,6 +293,7 @@ func TestStillTextSharpens(t *testing.T) {
 // picture after the build is a full-size IDR.
 func TestFirstPictureBeforeFullEncoder(t *testing.T) {
 	r := newPipelineStart(t)
+	r.p.startFull()
 	build := <-r.p.built // held back: the build "is still running"
 	held := true
 	defer func() {
