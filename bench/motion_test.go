@@ -14,7 +14,8 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// motionWorkloads picks TestMotionPhases' workloads by name.
+// TestMotionPhases' own flags: which workloads it measures, and whether it
+// measures input latency too.
 var (
 	motionWorkloads = flag.String("workloads", "scrolling text|moving a window", "TestMotionPhases: a regular expression for the workloads it measures")
 	motionInput     = flag.Bool("input", false, "TestMotionPhases: measure input latency after the workloads")

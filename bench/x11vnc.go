@@ -14,6 +14,7 @@ import (
 type X11VNC struct {
 	Cmd  *exec.Cmd
 	Addr string // 127.0.0.1:port
+	stop context.CancelFunc
 }
 
 // StartX11VNC serves display over RFB on loopback only, without a
@@ -24,6 +25,7 @@ func StartX11VNC(ctx context.Context, display string) (*X11VNC, error) {
 	if err != nil {
 		return nil, err
 	}
+	ctx, stop := context.WithCancel(ctx)
 	cmd := exec.CommandContext(ctx, "x11vnc", "-localhost", "-rfbport", strconv.Itoa(port), "-nopw", "-shared",
 		"-forever", "-display", display, "-nocursor", "-quiet")
 	// Asked to stop, not killed: x11vnc removes its System V
@@ -32,9 +34,10 @@ func StartX11VNC(ctx context.Context, display string) (*X11VNC, error) {
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = stopGrace
 	if err := cmd.Start(); err != nil {
+		stop()
 		return nil, fmt.Errorf("start x11vnc (scripts/deps.sh installs it): %w", err)
 	}
-	v := &X11VNC{Cmd: cmd, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+	v := &X11VNC{Cmd: cmd, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), stop: stop}
 	if err := waitListen(v.Addr, 15*time.Second); err != nil {
 		v.Stop()
 		return nil, fmt.Errorf("x11vnc: %w", err)
@@ -64,21 +67,11 @@ func waitListen(addr string, within time.Duration) error {
 // the kill then ends what is left.
 const stopGrace = 2 * time.Second
 
-// Stop ends x11vnc with SIGTERM, so it removes its shared memory, and
-// kills it if it is still there after stopGrace.
+// Stop ends x11vnc as the context's end would: SIGTERM, so it removes its
+// shared memory, and a kill if it is still there after stopGrace.
 func (v *X11VNC) Stop() {
-	_ = v.Cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		_ = v.Cmd.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(stopGrace):
-		_ = v.Cmd.Process.Kill()
-		<-done
-	}
+	v.stop()
+	_ = v.Cmd.Wait()
 }
 
 // freePort asks the kernel for a loopback port nobody listens on.

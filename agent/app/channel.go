@@ -22,7 +22,7 @@ type dcMessage struct {
 // second. The rest waits for the loop, which holds back the next message
 // (back-pressure for file chunks), until the share is stopped.
 func (a *App) fromConsole(ctx context.Context, s *stream.Sender, m datachannel.Message) {
-	if p, ok := m.(datachannel.Pointer); ok && a.cfg.StageTimes && p.Action == "down" {
+	if p, ok := m.(datachannel.Pointer); ok && a.cfg.StageTimes && p.Action == datachannel.ActionDown {
 		a.log.Info("input: button press received", "at_us", time.Now().UnixMicro())
 	}
 	if a.controller != nil && a.controller.Handle(m) {
